@@ -1,0 +1,65 @@
+use std::path::PathBuf;
+
+/// Errors raised by the core seams.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A backend was requested that this build does not include.
+    #[error("backend `{backend}` is not compiled in: rebuild with the cargo feature `{feature}`")]
+    BackendNotCompiled {
+        /// The backend that was asked for.
+        backend: &'static str,
+        /// The cargo feature that enables it.
+        feature: &'static str,
+    },
+    /// A backend name could not be parsed.
+    #[error("unknown backend `{0}`: expected one of cpu, flex, ndarray, wgpu")]
+    UnknownBackend(String),
+    /// A parameter replacement did not match the module.
+    #[error("parameter `{path}`: {reason}")]
+    Param {
+        /// Module path of the parameter.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A trace sink failed to record an event.
+    #[error("trace sink failed: {0}")]
+    Sink(String),
+    /// A file-system operation failed.
+    #[error("{op} `{path}`: {source}")]
+    Io {
+        /// What was being done (`"write"`, `"rename"`, ...).
+        op: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// `Result` with the core [`enum@Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+///
+/// A crash leaves either the old file or the new one, never a half-written file.
+///
+/// # Errors
+///
+/// [`Error::Io`] naming the file when the write, flush or rename fails.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |op, source| Error::Io { op, path: path.to_path_buf(), source };
+    let mut file = std::fs::File::create(&tmp).map_err(|e| io("create", e))?;
+    file.write_all(bytes).map_err(|e| io("write", e))?;
+    file.sync_all().map_err(|e| io("sync", e))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io("rename", e)
+    })
+}

@@ -1,0 +1,52 @@
+//! The seams every OWM crate agrees on: parameter paths, seeds, trace events and sinks, validation, backends.
+//!
+//! `owm-core` owns no algorithm.
+//! It defines the vocabulary the leaf crates (`owm-data`, `owm-init`, `owm-optim`, `owm-trace`, `owm-share`,
+//! `owm-eval`, `owm-models`) use to talk to each other without depending on each other.
+//!
+//! # Key design decision: weights are named by module path
+//!
+//! Burn's `ParamId`s are random per run, so they cannot identify a weight across runs, files or machines.
+//! Every OWM crate names a weight by its module path instead (`"layers.0.weight"`), as produced by
+//! [`param_infos`].
+//! Init plans, trace records, bundles and tensor digests all use these paths, so a trace line, a manifest
+//! entry and a safetensors key for the same weight carry the same string.
+//! Enum variant names are left out of paths, so a model wrapped in an enum keeps the paths of the inner model.
+//!
+//! # The one idiom
+//!
+//! ```
+//! use burn::prelude::*;
+//! use burn::nn::{Linear, LinearConfig};
+//! use owm_core::param_infos;
+//!
+//! #[derive(Module, Debug)]
+//! struct Net { fc: Linear }
+//!
+//! let device = Device::flex();
+//! let net = Net { fc: LinearConfig::new(3, 2).init(&device) };
+//! let paths: Vec<String> = param_infos(&net).into_iter().map(|p| p.path).collect();
+//! assert_eq!(paths, ["fc.weight", "fc.bias"]);
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `wgpu`: enables [`BackendKind::Wgpu`] (Burn's `wgpu` backend; Vulkan, Metal or lavapipe at run time).
+//! - `ndarray`: enables [`BackendKind::NdArray`] (deprecated upstream, kept selectable).
+//!
+//! The `flex` CPU backend is always compiled in.
+
+mod backend;
+mod error;
+mod params;
+mod seed;
+pub mod serde_float;
+mod trace;
+mod validate;
+
+pub use backend::*;
+pub use error::*;
+pub use params::*;
+pub use seed::*;
+pub use trace::*;
+pub use validate::*;

@@ -1,0 +1,258 @@
+//! Parameter paths: walk any Burn module and name its float parameters by module path.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+
+use crate::{Error, Result};
+
+/// A float parameter of a module, named by path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamInfo {
+    /// Dotted module path, e.g. `"layers.0.weight"`.
+    pub path: String,
+    /// Burn's id for this parameter in this process (random per run: never persist it).
+    pub id: ParamId,
+    /// The parameter's shape.
+    pub shape: Vec<usize>,
+}
+
+/// The module-path stack kept while Burn walks a module.
+///
+/// Burn calls `enter_module(field, container)` for every field, `Vec` index and enum variant.
+/// Variant names are skipped so that wrapping a model in an enum does not change its parameter paths.
+#[derive(Default)]
+struct PathStack {
+    parts: Vec<String>,
+    pushed: Vec<bool>,
+}
+
+impl PathStack {
+    fn enter(&mut self, name: &str, container: &str) {
+        let push = !container.starts_with("Enum:");
+        if push {
+            self.parts.push(name.to_owned());
+        }
+        self.pushed.push(push);
+    }
+
+    fn exit(&mut self) {
+        if self.pushed.pop() == Some(true) {
+            self.parts.pop();
+        }
+    }
+
+    fn path(&self) -> String {
+        self.parts.join(".")
+    }
+}
+
+/// Lists the float parameters of `module` in visiting order, without initialising lazy parameters.
+pub fn param_infos<M: Module>(module: &M) -> Vec<ParamInfo> {
+    struct V(PathStack, Vec<ParamInfo>);
+    impl ModuleVisitor for V {
+        fn enter_module(&mut self, name: &str, container: &str) {
+            self.0.enter(name, container);
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.0.exit();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.1.push(ParamInfo { path: self.0.path(), id: param.id, shape: param.lazy_shape().to_vec() });
+        }
+    }
+    let mut v = V(PathStack::default(), Vec::new());
+    module.visit(&mut v);
+    v.1
+}
+
+/// The parameters of `module`, detached from any autodiff graph and flattened to rank 1, by path.
+///
+/// The tensors stay on the module's device; nothing is read back.
+pub fn flat_params<M: Module>(module: &M) -> Vec<(String, Tensor<1>)> {
+    struct V(PathStack, Vec<(String, Tensor<1>)>);
+    impl ModuleVisitor for V {
+        fn enter_module(&mut self, name: &str, container: &str) {
+            self.0.enter(name, container);
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.0.exit();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.1.push((self.0.path(), param.val().detach().reshape([-1])));
+        }
+    }
+    let mut v = V(PathStack::default(), Vec::new());
+    module.visit(&mut v);
+    v.1
+}
+
+/// The gradient of each parameter of `module`, flattened to rank 1, by path (`None` for a parameter that got
+/// no gradient, such as a frozen one).
+pub fn flat_grads<M: Module>(module: &M, grads: &GradientsParams) -> Vec<(String, Option<Tensor<1>>)> {
+    struct V<'a>(PathStack, &'a GradientsParams, Vec<(String, Option<Tensor<1>>)>);
+    impl ModuleVisitor for V<'_> {
+        fn enter_module(&mut self, name: &str, container: &str) {
+            self.0.enter(name, container);
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.0.exit();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let grad = self.1.get::<D>(param.id).map(|g| g.reshape([-1]));
+            self.2.push((self.0.path(), grad));
+        }
+    }
+    let mut v = V(PathStack::default(), grads, Vec::new());
+    module.visit(&mut v);
+    v.2
+}
+
+/// Reads every parameter of `module` back to the host, by path, in visiting order.
+pub fn param_data<M: Module>(module: &M) -> Vec<(String, TensorData)> {
+    flat_params(module).into_iter().zip(param_infos(module)).map(|((path, t), info)| {
+        let data = t.into_data();
+        let (bytes, _, dtype) = data.into_parts();
+        (path, TensorData::from_bytes(bytes, info.shape, dtype))
+    }).collect()
+}
+
+/// Rebuilds `module`, replacing parameters with the values `values(path, shape)` returns.
+///
+/// `values` returns `Ok(None)` to keep a parameter as it is.
+/// A replacement keeps the parameter's id, device and whether it requires a gradient.
+///
+/// # Errors
+///
+/// The first error `values` returns, or [`Error::Param`] when returned data has the wrong shape.
+pub fn replace_params<M, F>(module: M, values: F) -> Result<M>
+where
+    M: Module,
+    F: FnMut(&str, &[usize]) -> Result<Option<TensorData>>,
+{
+    struct Mp<F> {
+        stack: PathStack,
+        values: F,
+        error: Option<Error>,
+    }
+    impl<F: FnMut(&str, &[usize]) -> Result<Option<TensorData>>> ModuleMapper for Mp<F> {
+        fn enter_module(&mut self, name: &str, container: &str) {
+            self.stack.enter(name, container);
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.stack.exit();
+        }
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            if self.error.is_some() {
+                return param;
+            }
+            let path = self.stack.path();
+            let shape = param.lazy_shape().to_vec();
+            let data = match (self.values)(&path, &shape) {
+                Ok(Some(data)) => data,
+                Ok(None) => return param,
+                Err(e) => {
+                    self.error = Some(e);
+                    return param;
+                }
+            };
+            if data.shape().as_slice() != shape.as_slice() {
+                self.error = Some(Error::Param {
+                    path,
+                    reason: format!("shape mismatch: module has {shape:?}, data has {:?}", data.shape().as_slice()),
+                });
+                return param;
+            }
+            let device = param.lazy_device();
+            let value = Tensor::<D>::from_data(data, &device);
+            param.map(|old| value.set_require_grad(old.is_require_grad()))
+        }
+    }
+    let mut mapper = Mp { stack: PathStack::default(), values, error: None };
+    let module = module.map(&mut mapper);
+    match mapper.error {
+        Some(e) => Err(e),
+        None => Ok(module),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{Linear, LinearConfig};
+
+    #[derive(Module, Debug)]
+    struct Inner {
+        fc: Linear,
+    }
+
+    #[derive(Module, Debug)]
+    enum Wrapped {
+        A(Inner),
+    }
+
+    #[derive(Module, Debug)]
+    struct Net {
+        blocks: Vec<Linear>,
+        head: Wrapped,
+    }
+
+    fn net(device: &Device) -> Net {
+        Net {
+            blocks: vec![LinearConfig::new(2, 3).init(device), LinearConfig::new(3, 3).init(device)],
+            head: Wrapped::A(Inner { fc: LinearConfig::new(3, 1).with_bias(false).init(device) }),
+        }
+    }
+
+    #[test]
+    fn should_name_parameters_by_path_without_enum_variants() {
+        let infos = param_infos(&net(&Device::flex()));
+        let got: Vec<(&str, &[usize])> = infos.iter().map(|i| (i.path.as_str(), i.shape.as_slice())).collect();
+        assert_eq!(
+            got,
+            [
+                ("blocks.0.weight", &[2usize, 3][..]),
+                ("blocks.0.bias", &[3][..]),
+                ("blocks.1.weight", &[3, 3][..]),
+                ("blocks.1.bias", &[3][..]),
+                ("head.fc.weight", &[3, 1][..]),
+            ]
+        );
+    }
+
+    #[test]
+    fn should_replace_parameters_by_path_and_read_them_back() {
+        let device = Device::flex();
+        let net = replace_params(net(&device), |path, shape| {
+            Ok((path == "blocks.0.bias").then(|| TensorData::new(vec![1.0f32, 2.0, 3.0], shape.to_vec())))
+        })
+        .unwrap();
+        let data = param_data(&net);
+        assert_eq!(data[1].0, "blocks.0.bias");
+        assert_eq!(data[1].1.to_vec::<f32>().unwrap(), [1.0, 2.0, 3.0]);
+        assert_eq!(data[0].1.shape().as_slice(), &[2, 3]);
+    }
+
+    #[test]
+    fn should_reject_data_of_the_wrong_shape() {
+        let err = replace_params(net(&Device::flex()), |path, _| {
+            Ok((path == "head.fc.weight").then(|| TensorData::new(vec![0.0f32; 4], [4])))
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Param { ref path, .. } if path == "head.fc.weight"), "{err}");
+    }
+
+    #[test]
+    fn should_keep_gradients_required_after_replacement() {
+        let device = Device::flex().autodiff();
+        let net = replace_params(net(&device), |_, shape| {
+            Ok(Some(TensorData::new(vec![0.5f32; shape.iter().product()], shape.to_vec())))
+        })
+        .unwrap();
+        let x = Tensor::<2>::ones([1, 2], &device);
+        let Wrapped::A(inner) = &net.head;
+        let y = inner.fc.forward(net.blocks[1].forward(net.blocks[0].forward(x))).sum();
+        let grads = GradientsParams::from_grads(y.backward(), &net);
+        assert!(flat_grads(&net, &grads).iter().all(|(_, g)| g.is_some()));
+    }
+}

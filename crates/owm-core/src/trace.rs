@@ -1,0 +1,255 @@
+//! Trace events and the sink trait every producer pushes them into.
+//!
+//! Producers (the training loop, optimisers, init plans) never print and never touch files: they push
+//! [`TraceEvent`]s into a `&mut dyn TraceSink`, as ripgrep's searcher pushes matches into a `Sink`.
+//! A sink may stop the run by returning [`Control::Stop`].
+//! `owm-trace` provides the JSON Lines file sink and the reader; tests use `Vec<TraceEvent>`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+
+/// Whether the producer should go on after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Control {
+    /// Keep going.
+    Continue,
+    /// Stop the run after this event (the stop is recorded as [`StopReason::SinkRequested`]).
+    Stop,
+}
+
+/// Receives trace events.
+pub trait TraceSink {
+    /// Records one event.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Sink`] or [`crate::Error::Io`] when the event cannot be recorded; producers abort the run
+    /// rather than continue untraced.
+    fn on_event(&mut self, event: &TraceEvent) -> Result<Control>;
+}
+
+/// Drops every event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+impl TraceSink for NullSink {
+    fn on_event(&mut self, _: &TraceEvent) -> Result<Control> {
+        Ok(Control::Continue)
+    }
+}
+
+/// Keeps every event in memory.
+impl TraceSink for Vec<TraceEvent> {
+    fn on_event(&mut self, event: &TraceEvent) -> Result<Control> {
+        self.push(event.clone());
+        Ok(Control::Continue)
+    }
+}
+
+/// One line of a training trace.
+///
+/// Events carry no wall-clock time, so two runs with the same seed on a CPU backend produce byte-identical
+/// traces and therefore identical trace digests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TraceEvent {
+    /// The run begins: its full configuration and parameter list.
+    RunStarted {
+        /// The experiment configuration, as saved.
+        config: serde_json::Value,
+        /// The root seed.
+        seed: u64,
+        /// Every float parameter, by path.
+        params: Vec<ParamMeta>,
+    },
+    /// One parameter was initialised.
+    ParamInit(InitRecord),
+    /// One optimisation step was applied.
+    Step(StepRecord),
+    /// An epoch ended.
+    EpochEnd(EpochRecord),
+    /// The run stopped.
+    Stopped {
+        /// Why it stopped.
+        reason: StopReason,
+        /// Steps taken.
+        steps: u64,
+        /// Epochs completed.
+        epochs: u64,
+    },
+}
+
+/// A parameter's path and shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamMeta {
+    /// Dotted module path.
+    pub path: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+}
+
+/// How one parameter was initialised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitRecord {
+    /// Dotted module path.
+    pub path: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// The plan rule that matched (`None`: no rule matched and the module's own init was kept).
+    pub rule: Option<String>,
+    /// The strategy, as data (`{"kind": "kaiming_uniform", ...}`), or `"module_default"`.
+    pub strategy: serde_json::Value,
+    /// The seed this parameter's values were drawn with.
+    pub seed: u64,
+    /// Mean of the values.
+    #[serde(with = "crate::serde_float")]
+    pub mean: f64,
+    /// Standard deviation of the values.
+    #[serde(with = "crate::serde_float")]
+    pub std: f64,
+}
+
+/// One optimisation step, per layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Step number, from 1.
+    pub step: u64,
+    /// Epoch number, from 1.
+    pub epoch: u64,
+    /// Loss of the batch the gradient came from.
+    #[serde(with = "crate::serde_float")]
+    pub loss: f64,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Per-parameter statistics, in module order (empty when layer statistics are off).
+    pub layers: Vec<LayerStats>,
+}
+
+/// What one step did to one parameter (all norms are L2 over the whole tensor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerStats {
+    /// Dotted module path.
+    pub path: String,
+    /// ‖g‖ of the gradient (`NaN` when the parameter got none).
+    #[serde(with = "crate::serde_float")]
+    pub grad_norm: f64,
+    /// ‖w‖ after the step.
+    #[serde(with = "crate::serde_float")]
+    pub weight_norm: f64,
+    /// ‖w_after − w_before‖.
+    #[serde(with = "crate::serde_float")]
+    pub update_norm: f64,
+    /// ‖Δw‖ / ‖w_before‖: the relative size of the step (about 1e-3 is the usual healthy range).
+    #[serde(with = "crate::serde_float")]
+    pub update_ratio: f64,
+}
+
+/// End-of-epoch summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Epoch number, from 1.
+    pub epoch: u64,
+    /// Steps taken so far.
+    pub steps: u64,
+    /// Mean training loss over the epoch's batches.
+    #[serde(with = "crate::serde_float")]
+    pub train_loss: f64,
+}
+
+/// Why an optimisation run stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The epoch budget was spent.
+    MaxEpochs {
+        /// The budget.
+        max_epochs: u64,
+    },
+    /// The step budget was spent.
+    MaxSteps {
+        /// The budget.
+        max_steps: u64,
+    },
+    /// The loss reached the target.
+    TargetLoss {
+        /// The loss that reached it.
+        #[serde(with = "crate::serde_float")]
+        loss: f64,
+        /// The target.
+        target: f64,
+    },
+    /// The loss fell by less than `min_rate` per epoch (relative) over the last `window` epochs.
+    DescentStalled {
+        /// The measured relative decrease per epoch.
+        #[serde(with = "crate::serde_float")]
+        rate: f64,
+        /// The threshold.
+        min_rate: f64,
+        /// The window, in epochs.
+        window: u64,
+    },
+    /// The loss became NaN or infinite.
+    NonFiniteLoss {
+        /// The step at which it happened.
+        step: u64,
+        /// The value.
+        #[serde(with = "crate::serde_float")]
+        loss: f64,
+    },
+    /// A trace sink asked to stop.
+    SinkRequested,
+}
+
+impl StopReason {
+    /// Whether the run ended in a failure (the weights should not be trusted).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, StopReason::NonFiniteLoss { .. })
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::MaxEpochs { max_epochs } => write!(f, "reached the epoch budget ({max_epochs})"),
+            StopReason::MaxSteps { max_steps } => write!(f, "reached the step budget ({max_steps})"),
+            StopReason::TargetLoss { loss, target } => write!(f, "loss {loss:.6} reached the target {target}"),
+            StopReason::DescentStalled { rate, min_rate, window } => write!(
+                f,
+                "loss fell {:.4}% per epoch over the last {window} epochs, below the {:.4}% threshold",
+                rate * 100.0,
+                min_rate * 100.0
+            ),
+            StopReason::NonFiniteLoss { step, loss } => write!(f, "loss became {loss} at step {step}"),
+            StopReason::SinkRequested => f.write_str("a trace sink asked to stop"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn should_round_trip_non_finite_losses_through_json() {
+        let event = TraceEvent::Stopped { reason: StopReason::NonFiniteLoss { step: 3, loss: f64::NAN }, steps: 3, epochs: 0 };
+        let line = serde_json::to_string(&event).unwrap();
+        assert!(line.contains("\"NaN\""), "{line}");
+        match serde_json::from_str::<TraceEvent>(&line).unwrap() {
+            TraceEvent::Stopped { reason: StopReason::NonFiniteLoss { loss, .. }, .. } => assert!(loss.is_nan()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn should_tag_events_by_name() {
+        let event = TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 10, train_loss: 0.5 });
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"event":"epoch_end","epoch":1,"steps":10,"train_loss":0.5}"#
+        );
+    }
+}

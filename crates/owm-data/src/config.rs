@@ -1,0 +1,147 @@
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result, Splits, load_cifar10, load_digits, load_fashion_mnist, load_mnist};
+
+/// Where a run's data comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DataSource {
+    /// The embedded 8×8 digits (no files needed), split by `test_fraction`.
+    Digits,
+    /// MNIST IDX files in `dir`.
+    Mnist {
+        /// Folder with `train-images-idx3-ubyte[.gz]` and the three other files.
+        dir: PathBuf,
+    },
+    /// Fashion-MNIST IDX files in `dir` (same names as MNIST).
+    FashionMnist {
+        /// Folder with the four IDX files.
+        dir: PathBuf,
+    },
+    /// CIFAR-10 binary batches in `dir`.
+    Cifar10 {
+        /// `cifar-10-batches-bin` or its parent.
+        dir: PathBuf,
+    },
+}
+
+/// The data section of an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataConfig {
+    /// The source.
+    pub source: DataSource,
+    /// Held-out fraction for sources without their own test split (the digits). Default 0.2.
+    #[serde(default = "default_test_fraction")]
+    pub test_fraction: f64,
+    /// Use only the first N training items (after the split). Default: all.
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test items. Default: all.
+    #[serde(default)]
+    pub test_limit: Option<usize>,
+}
+
+fn default_test_fraction() -> f64 {
+    0.2
+}
+
+impl DataConfig {
+    /// A config for `source` with the defaults.
+    pub fn new(source: DataSource) -> Self {
+        Self { source, test_fraction: default_test_fraction(), train_limit: None, test_limit: None }
+    }
+
+    /// The embedded digits with a held-out 20%.
+    pub fn digits() -> Self {
+        Self::new(DataSource::Digits)
+    }
+
+    /// A short name for reports (`"digits"`, `"mnist"`, ...).
+    pub fn name(&self) -> &'static str {
+        match self.source {
+            DataSource::Digits => "digits",
+            DataSource::Mnist { .. } => "mnist",
+            DataSource::FashionMnist { .. } => "fashion-mnist",
+            DataSource::Cifar10 { .. } => "cifar10",
+        }
+    }
+
+    /// Loads the train and test splits; `seed` drives the split of sources without one.
+    ///
+    /// # Errors
+    ///
+    /// The config rules of [`owm_core::Validate::check`], then any reader error.
+    pub fn load(&self, seed: u64) -> Result<Splits> {
+        owm_core::Validate::check(self)?;
+        let splits = match &self.source {
+            DataSource::Digits => load_digits()?.split(self.test_fraction, seed)?,
+            DataSource::Mnist { dir } => load_mnist(dir)?,
+            DataSource::FashionMnist { dir } => load_fashion_mnist(dir)?,
+            DataSource::Cifar10 { dir } => load_cifar10(dir)?,
+        };
+        let splits = Splits {
+            train: splits.train.truncated(self.train_limit.unwrap_or(usize::MAX)),
+            test: splits.test.truncated(self.test_limit.unwrap_or(usize::MAX)),
+        };
+        for d in [&splits.train, &splits.test] {
+            if d.is_empty() {
+                return Err(Error::Empty(d.name.clone()));
+            }
+        }
+        Ok(splits)
+    }
+}
+
+impl owm_core::Validate for DataConfig {
+    type Error = Error;
+
+    fn check(&self) -> Result<()> {
+        if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
+            return Err(Error::TestFraction(self.test_fraction));
+        }
+        if self.train_limit == Some(0) {
+            return Err(Error::ZeroLimit("train_limit"));
+        }
+        if self.test_limit == Some(0) {
+            return Err(Error::ZeroLimit("test_limit"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use owm_core::Validate;
+
+    #[test]
+    fn should_split_the_embedded_digits_80_20() {
+        let s = DataConfig::digits().load(42).unwrap();
+        assert_eq!((s.train.len(), s.test.len()), (1438, 359));
+    }
+
+    #[test]
+    fn test_fraction_must_lie_in_the_open_unit_interval() {
+        let c = DataConfig { test_fraction: 1.5, ..DataConfig::digits() };
+        assert!(matches!(c.check(), Err(Error::TestFraction(_))));
+    }
+
+    #[test]
+    fn limits_must_be_positive() {
+        let c = DataConfig { train_limit: Some(0), ..DataConfig::digits() };
+        assert!(matches!(c.check(), Err(Error::ZeroLimit("train_limit"))));
+        let c = DataConfig { test_limit: Some(0), ..DataConfig::digits() };
+        assert!(matches!(c.check(), Err(Error::ZeroLimit("test_limit"))));
+    }
+
+    #[test]
+    fn should_round_trip_through_json() {
+        let c = DataConfig { train_limit: Some(10), ..DataConfig::new(DataSource::Mnist { dir: "data/mnist".into() }) };
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<DataConfig>(&json).unwrap(), c);
+        let minimal: DataConfig = serde_json::from_str(r#"{"source":{"kind":"digits"}}"#).unwrap();
+        assert_eq!(minimal, DataConfig::digits());
+    }
+}

@@ -1,0 +1,95 @@
+use std::path::PathBuf;
+
+/// Errors raised while reading, splitting or normalising data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened or read.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file's bytes do not follow its format.
+    #[error("`{path}` at byte {offset}: {reason}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the problem (of the decompressed stream for `.gz` files).
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A label is outside `0..num_classes`.
+    #[error("`{path}` at byte {offset}: label {label} is out of range (expected 0..{num_classes})")]
+    Label {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the label.
+        offset: u64,
+        /// The label read.
+        label: u8,
+        /// Number of classes of the dataset.
+        num_classes: usize,
+    },
+    /// Image and label files disagree on the number of items.
+    #[error("`{images}` holds {n_images} images but `{labels}` holds {n_labels} labels")]
+    CountMismatch {
+        /// Image file.
+        images: PathBuf,
+        /// Label file.
+        labels: PathBuf,
+        /// Images found.
+        n_images: usize,
+        /// Labels found.
+        n_labels: usize,
+    },
+    /// None of the files a dataset needs was found.
+    #[error("no `{expected}` in `{dir}` (looked for: {tried})")]
+    Missing {
+        /// The folder searched.
+        dir: PathBuf,
+        /// What was expected.
+        expected: String,
+        /// The names tried.
+        tried: String,
+    },
+    /// A feature value is NaN or infinite.
+    #[error("dataset `{dataset}`: item {item}, feature {feature} is not finite ({value})")]
+    NonFinite {
+        /// The dataset.
+        dataset: String,
+        /// Item index.
+        item: usize,
+        /// Feature index.
+        feature: usize,
+        /// The value.
+        value: f32,
+    },
+    /// A dataset or split is empty where data is needed.
+    #[error("dataset `{0}` is empty")]
+    Empty(String),
+    /// `test_fraction` must lie strictly between 0 and 1.
+    #[error("test_fraction must lie in (0, 1), got {0}")]
+    TestFraction(f64),
+    /// A limit of zero items was requested.
+    #[error("{0} must be at least 1 when set")]
+    ZeroLimit(&'static str),
+    /// A normaliser does not fit the data it is applied to.
+    #[error("normaliser has {expected} features but the data has {found}")]
+    FeatureCount {
+        /// Features of the normaliser.
+        expected: usize,
+        /// Features of the data.
+        found: usize,
+    },
+}
+
+/// `Result` with the data [`enum@Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
+}

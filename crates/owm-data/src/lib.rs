@@ -1,0 +1,41 @@
+//! Offline dataset readers, seeded splits and normalisation for OWM.
+//!
+//! `owm-data` reads the classic image-classification files without any network access:
+//! MNIST and Fashion-MNIST IDX files (raw or `.gz`), CIFAR-10 binary batches, and an embedded copy of the
+//! UCI optical hand-written digits (8×8, 1,797 images, as shipped by scikit-learn) that needs no files at all.
+//!
+//! # Key design decision: every malformed byte is an error that names the file and the offset
+//!
+//! Readers validate headers, lengths and labels and return [`Error::Format`] or [`Error::Label`] with the file
+//! path and the byte offset, never a panic, so a user with a truncated download learns which file to fetch again.
+//! Offsets in `.gz` files count bytes of the decompressed stream.
+//!
+//! # Example
+//!
+//! ```
+//! use owm_data::{DataConfig, Normalizer};
+//!
+//! let splits = DataConfig::digits().load(42)?;          // 80/20 split, seeded
+//! assert_eq!(splits.train.len() + splits.test.len(), 1797);
+//! let norm = Normalizer::fit(&splits.train)?;            // fitted on the training split only
+//! assert_eq!(norm.mean.len(), 64);
+//! # Ok::<(), owm_data::Error>(())
+//! ```
+
+mod cifar;
+mod config;
+mod dataset;
+mod digits;
+mod error;
+mod idx;
+mod mnist;
+mod normalize;
+
+pub use cifar::*;
+pub use config::*;
+pub use dataset::*;
+pub use digits::*;
+pub use error::*;
+pub use idx::*;
+pub use mnist::*;
+pub use normalize::*;

@@ -1,0 +1,225 @@
+use burn::module::Module;
+use burn::prelude::TensorData;
+use owm_core::{InitRecord, Rng, Validate, derive_seed, param_data, replace_params};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, InitStrategy, Result};
+
+/// One rule of a plan: parameters whose path matches `pattern` get `strategy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitRule {
+    /// A path pattern where `*` matches any run of characters (dots included): `"*.bias"`, `"conv1.*"`, `"*"`.
+    pub pattern: String,
+    /// The strategy.
+    pub strategy: InitStrategy,
+}
+
+/// An ordered list of rules; the first rule whose pattern matches a parameter's path decides its init.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct InitPlan {
+    /// The rules, tried in order.
+    pub rules: Vec<InitRule>,
+}
+
+impl InitPlan {
+    /// An empty plan: every parameter keeps the module's own init.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a rule.
+    pub fn rule(mut self, pattern: impl Into<String>, strategy: InitStrategy) -> Self {
+        self.rules.push(InitRule { pattern: pattern.into(), strategy });
+        self
+    }
+
+    /// He (Kaiming) uniform weights for ReLU networks, zero biases: OWM's default plan.
+    pub fn he_uniform() -> Self {
+        Self::new().rule("*.bias", InitStrategy::Zeros).rule(
+            "*",
+            InitStrategy::KaimingUniform { gain: std::f64::consts::SQRT_2, mode: crate::FanMode::FanIn },
+        )
+    }
+
+    /// The first rule matching `path`.
+    pub fn rule_for(&self, path: &str) -> Option<&InitRule> {
+        self.rules.iter().find(|r| glob_match(&r.pattern, path))
+    }
+
+    /// Re-initialises `module`: each parameter matched by a rule gets values drawn with the seed
+    /// `derive_seed(root_seed, "init/" + path)`; the others keep theirs.
+    ///
+    /// Returns the module and one record per parameter, in module order, with the mean and standard deviation
+    /// read back from the module.
+    ///
+    /// # Errors
+    ///
+    /// The plan's [`Validate::check`] rules, then [`Error::NeedsMatrix`] when a fan-based strategy matches a
+    /// rank-1 parameter.
+    pub fn apply<M: Module>(&self, module: M, root_seed: u64) -> Result<(M, Vec<InitRecord>)> {
+        self.check()?;
+        let mut failure = None;
+        let module = replace_params(module, |path, shape| {
+            let Some(rule) = self.rule_for(path) else { return Ok(None) };
+            let mut rng = Rng::new(param_seed(root_seed, path));
+            match rule.strategy.sample(path, shape, &mut rng) {
+                Ok(values) => Ok(Some(TensorData::new(values, shape.to_vec()))),
+                Err(e) => {
+                    let reason = e.to_string();
+                    failure = Some(e);
+                    Err(owm_core::Error::Param { path: path.into(), reason })
+                }
+            }
+        });
+        let module = match (module, failure) {
+            (_, Some(e)) => return Err(e),
+            (m, None) => m?,
+        };
+        let records = param_data(&module)
+            .into_iter()
+            .map(|(path, data)| {
+                let rule = self.rule_for(&path);
+                let values = data.to_vec::<f32>().unwrap_or_default();
+                let (mean, std) = moments(&values);
+                InitRecord {
+                    shape: data.shape().to_vec(),
+                    rule: rule.map(|r| r.pattern.clone()),
+                    strategy: rule.map_or(serde_json::json!("module_default"), |r| {
+                        serde_json::to_value(&r.strategy).expect("strategies serialise")
+                    }),
+                    seed: param_seed(root_seed, &path),
+                    path,
+                    mean,
+                    std,
+                }
+            })
+            .collect();
+        Ok((module, records))
+    }
+}
+
+/// The seed of the parameter at `path` under `root_seed`.
+pub fn param_seed(root_seed: u64, path: &str) -> u64 {
+    derive_seed(root_seed, &format!("init/{path}"))
+}
+
+impl Validate for InitPlan {
+    type Error = Error;
+
+    fn check(&self) -> Result<()> {
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.pattern.is_empty() {
+                return Err(Error::EmptyPattern(i));
+            }
+            rule.strategy.check()?;
+        }
+        Ok(())
+    }
+}
+
+fn moments(v: &[f32]) -> (f64, f64) {
+    if v.is_empty() {
+        return (0.0, 0.0);
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+    let var = v.iter().map(|&x| (f64::from(x) - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// Whether `path` matches `pattern`, where `*` matches any (possibly empty) run of characters.
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    let (p, s) = (pattern.as_bytes(), path.as_bytes());
+    let (mut pi, mut si) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while si < s.len() {
+        if pi < p.len() && p[pi] != b'*' && p[pi] == s[si] {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::prelude::*;
+
+    #[derive(Module, Debug)]
+    struct Net {
+        fc1: Linear,
+        fc2: Linear,
+    }
+
+    fn net(device: &Device) -> Net {
+        Net { fc1: LinearConfig::new(8, 16).init(device), fc2: LinearConfig::new(16, 4).init(device) }
+    }
+
+    #[test]
+    fn should_match_globs() {
+        assert!(glob_match("*.bias", "layers.0.bias"));
+        assert!(glob_match("conv*.weight", "conv1.weight"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("*.bias", "layers.0.weight"));
+        assert!(!glob_match("fc1.*", "fc10"));
+        assert!(glob_match("a*b*c", "aXbYbZc"));
+    }
+
+    #[test]
+    fn should_apply_the_first_matching_rule_and_record_it() {
+        let plan = InitPlan::new()
+            .rule("fc2.*", InitStrategy::Constant { value: 0.5 })
+            .rule("*.bias", InitStrategy::Zeros);
+        let (_, records) = plan.apply(net(&Device::flex()), 1).unwrap();
+        let by_path: Vec<(&str, Option<&str>)> = records.iter().map(|r| (r.path.as_str(), r.rule.as_deref())).collect();
+        assert_eq!(
+            by_path,
+            [("fc1.weight", None), ("fc1.bias", Some("*.bias")), ("fc2.weight", Some("fc2.*")), ("fc2.bias", Some("fc2.*"))]
+        );
+        assert_eq!((records[2].mean, records[2].std), (0.5, 0.0));
+        assert_eq!(records[0].strategy, serde_json::json!("module_default"));
+    }
+
+    #[test]
+    fn should_give_identical_weights_for_a_seed_and_independent_streams_per_path() {
+        let device = Device::flex();
+        let plan = InitPlan::he_uniform();
+        let (a, _) = plan.apply(net(&device), 7).unwrap();
+        let (b, _) = plan.apply(net(&device), 7).unwrap();
+        let (c, _) = plan.apply(net(&device), 8).unwrap();
+        assert_eq!(param_data(&a), param_data(&b));
+        assert_ne!(param_data(&a), param_data(&c));
+        // A model that only has fc2 draws fc2 exactly as the full model does.
+        #[derive(Module, Debug)]
+        struct Only {
+            fc2: Linear,
+        }
+        let (only, _) = plan.apply(Only { fc2: LinearConfig::new(16, 4).init(&device) }, 7).unwrap();
+        assert_eq!(param_data(&only)[0].1, param_data(&a)[2].1);
+    }
+
+    #[test]
+    fn should_reject_fan_based_init_of_a_bias() {
+        let plan = InitPlan::new().rule("*", InitStrategy::XavierUniform { gain: 1.0 });
+        let err = plan.apply(net(&Device::flex()), 1).unwrap_err();
+        assert!(matches!(err, Error::NeedsMatrix { ref path, .. } if path == "fc1.bias"), "{err}");
+    }
+
+    #[test]
+    fn patterns_must_not_be_empty() {
+        let plan = InitPlan::new().rule("", InitStrategy::Zeros);
+        assert!(matches!(plan.check(), Err(Error::EmptyPattern(0))));
+    }
+}

@@ -1,0 +1,105 @@
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+use crate::{Error, Result};
+
+/// LeNet-5 as in the reference design: conv 5×5 (C→6), max-pool 2, conv 5×5 (6→16), max-pool 2,
+/// linear (16·h·w → 120 → 84 → classes), ReLU activations.
+///
+/// On 32×32 input (CIFAR-10) the flattened features are 16·5·5 = 400, as in LeCun et al.; on 28×28 MNIST use
+/// `conv1_padding = 2` for the same geometry.
+///
+/// ## References
+///
+/// LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to document recognition",
+/// Proc. IEEE 86(11), 1998, doi:10.1109/5.726791.
+#[derive(Module, Debug)]
+pub struct LeNet5 {
+    /// First convolution, `[6, C, 5, 5]`.
+    pub conv1: Conv2d,
+    /// Second convolution, `[16, 6, 5, 5]`.
+    pub conv2: Conv2d,
+    /// 2×2 max-pooling, stride 2.
+    pub pool: MaxPool2d,
+    /// `16·h·w → 120`.
+    pub fc1: Linear,
+    /// `120 → 84`.
+    pub fc2: Linear,
+    /// `84 → classes`.
+    pub fc3: Linear,
+}
+
+impl LeNet5 {
+    /// LeNet-5 for items `[channels, height, width]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputTooSmall`] when the input (plus padding) is smaller than 16×16, where the second pooling
+    /// would leave nothing.
+    pub fn new(input: [usize; 3], conv1_padding: usize, num_classes: usize, device: &Device) -> Result<Self> {
+        let [c, h, w] = input;
+        let side = |n: usize| (n + 2 * conv1_padding).checked_sub(4).map(|n| n / 2).and_then(|n| n.checked_sub(4)).map(|n| n / 2);
+        let (oh, ow) = match (side(h), side(w)) {
+            (Some(oh), Some(ow)) if oh > 0 && ow > 0 => (oh, ow),
+            _ => {
+                return Err(Error::InputTooSmall {
+                    input,
+                    reason: format!("LeNet-5 needs height and width of at least 16 with padding {conv1_padding}"),
+                });
+            }
+        };
+        let p = conv1_padding;
+        Ok(Self {
+            conv1: Conv2dConfig::new([c, 6], [5, 5]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).init(device),
+            conv2: Conv2dConfig::new([6, 16], [5, 5]).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            fc1: LinearConfig::new(16 * oh * ow, 120).init(device),
+            fc2: LinearConfig::new(120, 84).init(device),
+            fc3: LinearConfig::new(84, num_classes).init(device),
+        })
+    }
+
+    /// Logits for a batch.
+    ///
+    /// # Shapes
+    ///
+    /// `[batch, C, H, W]` → `[batch, classes]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self.pool.forward(relu(self.conv1.forward(images))); // [batch, 6, (H-4)/2, (W-4)/2]
+        let x = self.pool.forward(relu(self.conv2.forward(x))); // [batch, 16, h, w]
+        let x: Tensor<2> = x.flatten(1, 3); // [batch, 16·h·w]
+        let x = relu(self.fc1.forward(x));
+        let x = relu(self.fc2.forward(x));
+        self.fc3.forward(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn should_flatten_400_features_on_cifar_input() {
+        let device = Device::flex();
+        let m = LeNet5::new([3, 32, 32], 0, 10, &device).unwrap();
+        assert_eq!(m.fc1.weight.lazy_shape().to_vec(), [400, 120]);
+        assert_eq!(m.forward(Tensor::<4>::zeros([2, 3, 32, 32], &device)).dims(), [2, 10]);
+    }
+
+    #[test]
+    fn should_match_the_classic_geometry_on_padded_mnist() {
+        let m = LeNet5::new([1, 28, 28], 2, 10, &Device::flex()).unwrap();
+        assert_eq!(m.fc1.weight.lazy_shape().to_vec(), [400, 120]);
+        let m = LeNet5::new([1, 28, 28], 0, 10, &Device::flex()).unwrap();
+        assert_eq!(m.fc1.weight.lazy_shape().to_vec(), [256, 120]);
+    }
+
+    #[test]
+    fn input_must_be_at_least_16_pixels() {
+        assert!(matches!(LeNet5::new([1, 8, 8], 0, 10, &Device::flex()), Err(Error::InputTooSmall { .. })));
+        assert!(LeNet5::new([1, 12, 12], 2, 10, &Device::flex()).is_ok());
+    }
+}

@@ -1,0 +1,291 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::tensor::DType;
+use owm_core::{param_data, replace_params, write_atomic};
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use crate::{Error, MANIFEST_FORMAT, Manifest, Result, TensorEntry, tensor_digest, weights_digest};
+
+/// File name of the weights inside a bundle.
+pub const WEIGHTS_FILE: &str = "weights.safetensors";
+/// File name of the manifest inside a bundle.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// A bundle read back and verified.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The bundle folder.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// Every tensor, by module path, verified against the manifest.
+    pub tensors: BTreeMap<String, TensorData>,
+}
+
+/// Writes `module`'s parameters and `manifest` (with its tensor section and weights digest filled in) as a new
+/// bundle folder `dir`; `extra_files` are copied in beside them (the trace, say).
+///
+/// The folder is assembled under a temporary name next to `dir` and renamed into place.
+///
+/// # Errors
+///
+/// [`Error::Exists`] if `dir` exists; [`Error::Io`] naming the file on a write failure.
+pub fn save_bundle<M: Module>(dir: impl AsRef<Path>, module: &M, manifest: Manifest) -> Result<Manifest> {
+    save_bundle_with(dir, module, manifest, &[])
+}
+
+/// [`save_bundle`], copying `extra_files` (`(name in bundle, source path)`) into the bundle too.
+///
+/// # Errors
+///
+/// As [`save_bundle`].
+pub fn save_bundle_with<M: Module>(
+    dir: impl AsRef<Path>,
+    module: &M,
+    mut manifest: Manifest,
+    extra_files: &[(&str, &Path)],
+) -> Result<Manifest> {
+    let dir = dir.as_ref();
+    if dir.exists() {
+        return Err(Error::Exists(dir.to_path_buf()));
+    }
+    let weights: Vec<(String, Vec<usize>, Vec<u8>)> = param_data(module)
+        .into_iter()
+        .map(|(path, data)| {
+            let data = if data.dtype() == DType::F32 { data } else { data.convert::<f32>() };
+            (path, data.shape().to_vec(), data.as_bytes().to_vec())
+        })
+        .collect();
+    manifest.tensors = weights
+        .iter()
+        .map(|(path, shape, bytes)| {
+            (path.clone(), TensorEntry { shape: shape.clone(), dtype: "F32".into(), sha256: tensor_digest(bytes) })
+        })
+        .collect();
+    manifest.weights_digest = weights_digest(&manifest.tensors);
+    manifest.format = MANIFEST_FORMAT.into();
+
+    let views = weights
+        .iter()
+        .map(|(path, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (path.clone(), v)).map_err(|e| Error::Weights {
+                path: dir.join(WEIGHTS_FILE),
+                reason: format!("tensor `{path}`: {e}"),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // A single metadata entry keeps the header, and so the file bytes, deterministic.
+    let metadata = Some([("owm_layout".to_string(), "burn".to_string())].into());
+    let safetensors = safetensors::tensor::serialize(views, metadata)
+        .map_err(|e| Error::Weights { path: dir.join(WEIGHTS_FILE), reason: e.to_string() })?;
+    let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
+
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let io = |op, path: &Path| move |source| Error::Io { op, path: path.to_path_buf(), source };
+    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
+    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).map_err(io("create", &tmp))?;
+    let result = (|| {
+        write_atomic(&tmp.join(WEIGHTS_FILE), &safetensors)?;
+        write_atomic(&tmp.join(MANIFEST_FILE), &manifest_json)?;
+        for (name, source) in extra_files {
+            std::fs::copy(source, tmp.join(name)).map_err(io("copy", source))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(io("rename", dir))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result?;
+    Ok(manifest)
+}
+
+/// Reads a bundle folder and verifies every tensor against the manifest.
+///
+/// # Errors
+///
+/// [`Error::Io`] for a missing file; [`Error::Manifest`] for a manifest that does not parse or has another
+/// format; [`Error::Weights`] for a corrupt safetensors file; [`Error::Tampered`] naming the first tensor whose
+/// data, shape or dtype differs from the manifest, or that is on one side only, and for a weights digest that
+/// does not match the tensor entries.
+pub fn load_bundle(dir: impl AsRef<Path>) -> Result<Bundle> {
+    let dir = dir.as_ref().to_path_buf();
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let read = |path: &Path| std::fs::read(path).map_err(|source| Error::Io { op: "read", path: path.to_path_buf(), source });
+    let manifest: Manifest = serde_json::from_slice(&read(&manifest_path)?)
+        .map_err(|e| Error::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
+    if manifest.format != MANIFEST_FORMAT {
+        return Err(Error::Manifest {
+            path: manifest_path,
+            reason: format!("format `{}`, expected `{MANIFEST_FORMAT}`", manifest.format),
+        });
+    }
+    if weights_digest(&manifest.tensors) != manifest.weights_digest {
+        return Err(Error::Manifest {
+            path: manifest_path,
+            reason: "weights_digest does not match the tensor entries".into(),
+        });
+    }
+    let bytes = read(&weights_path)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Weights { path: weights_path.clone(), reason: e.to_string() })?;
+    let tampered = |tensor: &str, reason: String| Error::Tampered { path: weights_path.clone(), tensor: tensor.into(), reason };
+    let mut tensors = BTreeMap::new();
+    for (name, view) in st.tensors() {
+        let Some(entry) = manifest.tensors.get(&name) else {
+            return Err(tampered(&name, "not listed in the manifest".into()));
+        };
+        if view.dtype() != Dtype::F32 {
+            return Err(tampered(&name, format!("dtype {:?}, manifest says {}", view.dtype(), entry.dtype)));
+        }
+        if view.shape() != entry.shape.as_slice() {
+            return Err(tampered(&name, format!("shape {:?}, manifest says {:?}", view.shape(), entry.shape)));
+        }
+        let digest = tensor_digest(view.data());
+        if digest != entry.sha256 {
+            return Err(tampered(&name, format!("data hashes to {digest}, manifest says {}", entry.sha256)));
+        }
+        tensors.insert(name, TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), DType::F32));
+    }
+    if let Some(missing) = manifest.tensors.keys().find(|k| !tensors.contains_key(*k)) {
+        return Err(tampered(missing, "listed in the manifest but absent from the weights".into()));
+    }
+    Ok(Bundle { dir, manifest, tensors })
+}
+
+impl Bundle {
+    /// Loads the bundle's tensors into `module`, which must have exactly the same parameter paths and shapes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Mismatch`] naming a parameter the bundle lacks, a tensor the module lacks, or a shape mismatch.
+    pub fn load_into<M: Module>(&self, module: M) -> Result<M> {
+        let mut used = 0usize;
+        let module = replace_params(module, |path, shape| {
+            let data = self.tensors.get(path).ok_or_else(|| owm_core::Error::Param {
+                path: path.into(),
+                reason: "the bundle has no tensor for this parameter".into(),
+            })?;
+            if data.shape().as_slice() != shape {
+                return Err(owm_core::Error::Param {
+                    path: path.into(),
+                    reason: format!("module has shape {shape:?}, bundle has {:?}", data.shape().as_slice()),
+                });
+            }
+            used += 1;
+            Ok(Some(data.clone()))
+        })
+        .map_err(|e| Error::Mismatch(e.to_string()))?;
+        if used != self.tensors.len() {
+            let names: Vec<String> = owm_core::param_infos(&module).into_iter().map(|p| p.path).collect();
+            let unused: Vec<&String> = self.tensors.keys().filter(|k| !names.contains(k)).collect();
+            return Err(Error::Mismatch(format!("the module has no parameter for bundle tensors {unused:?}")));
+        }
+        Ok(module)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{Linear, LinearConfig};
+
+    #[derive(Module, Debug)]
+    struct Net {
+        fc: Linear,
+    }
+
+    #[derive(Module, Debug)]
+    struct Wide {
+        fc: Linear,
+        extra: Linear,
+    }
+
+    fn net(device: &Device) -> Net {
+        Net { fc: LinearConfig::new(3, 2).init(device) }
+    }
+
+    #[test]
+    fn should_restore_identical_weights() {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        let original = net(&device);
+        let saved = save_bundle(dir.path().join("b"), &original, Manifest::new(1)).unwrap();
+        let bundle = load_bundle(dir.path().join("b")).unwrap();
+        assert_eq!(bundle.manifest, saved);
+        let restored = bundle.load_into(net(&device)).unwrap();
+        assert_eq!(param_data(&restored), param_data(&original));
+        assert!(!dir.path().read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("partial")));
+    }
+
+    #[test]
+    fn should_write_identical_bytes_for_identical_weights() {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        let n = net(&device);
+        save_bundle(dir.path().join("a"), &n, Manifest::new(1)).unwrap();
+        save_bundle(dir.path().join("b"), &n, Manifest::new(1)).unwrap();
+        let read = |d: &str| std::fs::read(dir.path().join(d).join(WEIGHTS_FILE)).unwrap();
+        assert_eq!(read("a"), read("b"));
+    }
+
+    #[test]
+    fn should_detect_a_tampered_tensor_and_name_it() {
+        let dir = tempfile::tempdir().unwrap();
+        save_bundle(dir.path().join("b"), &net(&Device::flex()), Manifest::new(1)).unwrap();
+        let path = dir.path().join("b").join(WEIGHTS_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40; // flip a bit of the last value
+        std::fs::write(&path, bytes).unwrap();
+        let err = load_bundle(dir.path().join("b")).unwrap_err();
+        assert!(matches!(err, Error::Tampered { ref tensor, .. } if tensor.starts_with("fc.")), "{err}");
+    }
+
+    #[test]
+    fn should_detect_an_edited_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        save_bundle(dir.path().join("b"), &net(&Device::flex()), Manifest::new(1)).unwrap();
+        let path = dir.path().join("b").join(MANIFEST_FILE);
+        let mut m: Manifest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        m.tensors.get_mut("fc.bias").unwrap().sha256 = "0".repeat(64);
+        std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+        assert!(matches!(load_bundle(dir.path().join("b")), Err(Error::Manifest { .. })));
+    }
+
+    #[test]
+    fn should_report_a_truncated_weights_file() {
+        let dir = tempfile::tempdir().unwrap();
+        save_bundle(dir.path().join("b"), &net(&Device::flex()), Manifest::new(1)).unwrap();
+        let path = dir.path().join("b").join(WEIGHTS_FILE);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let err = load_bundle(dir.path().join("b")).unwrap_err();
+        assert!(matches!(err, Error::Weights { .. }) && err.to_string().contains("weights.safetensors"), "{err}");
+    }
+
+    #[test]
+    fn should_refuse_to_overwrite_a_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = net(&Device::flex());
+        save_bundle(dir.path().join("b"), &n, Manifest::new(1)).unwrap();
+        assert!(matches!(save_bundle(dir.path().join("b"), &n, Manifest::new(1)), Err(Error::Exists(_))));
+    }
+
+    #[test]
+    fn should_reject_a_module_of_another_shape() {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        save_bundle(dir.path().join("b"), &net(&device), Manifest::new(1)).unwrap();
+        let bundle = load_bundle(dir.path().join("b")).unwrap();
+        let other = Net { fc: LinearConfig::new(4, 2).init(&device) };
+        assert!(matches!(bundle.load_into(other), Err(Error::Mismatch(ref m)) if m.contains("fc.weight")));
+        let wide = Wide { fc: LinearConfig::new(3, 2).init(&device), extra: LinearConfig::new(2, 2).init(&device) };
+        assert!(matches!(bundle.load_into(wide), Err(Error::Mismatch(ref m)) if m.contains("extra")));
+    }
+}

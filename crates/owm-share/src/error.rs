@@ -1,0 +1,55 @@
+use std::path::PathBuf;
+
+/// Errors raised while writing, reading or applying bundles.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file operation failed.
+    #[error("{op} `{path}`: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The bundle folder already exists (bundles are never overwritten).
+    #[error("bundle `{0}` already exists")]
+    Exists(PathBuf),
+    /// `manifest.json` is not a valid manifest.
+    #[error("`{path}`: not a valid OWM manifest: {reason}")]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `weights.safetensors` is not a valid safetensors file.
+    #[error("`{path}`: not a valid safetensors file: {reason}")]
+    Weights {
+        /// The weights file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor does not match the manifest (changed data, dtype or shape, or a tensor missing on one side).
+    #[error("`{path}`: tensor `{tensor}` does not match the manifest: {reason}")]
+    Tampered {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor's module path.
+        tensor: String,
+        /// What differs.
+        reason: String,
+    },
+    /// The bundle's tensors do not fit the module they are loaded into.
+    #[error("bundle does not fit the module: {0}")]
+    Mismatch(String),
+    /// A parameter could not be read or written.
+    #[error(transparent)]
+    Core(#[from] owm_core::Error),
+}
+
+/// `Result` with the share [`enum@Error`].
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,147 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The manifest format this crate writes and reads.
+pub const MANIFEST_FORMAT: &str = "owm-bundle/1";
+
+/// One tensor's entry in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TensorEntry {
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Element type (`"F32"`).
+    pub dtype: String,
+    /// SHA-256 (hex) of the raw little-endian values.
+    pub sha256: String,
+}
+
+/// Where the training trace is and what it hashes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceRef {
+    /// Path of the trace file, relative to the bundle folder.
+    pub file: String,
+    /// SHA-256 (hex) of the trace file's bytes.
+    pub sha256: String,
+    /// Number of events in it.
+    pub events: u64,
+}
+
+/// The provenance and integrity record of a bundle.
+///
+/// Sections a downstream crate owns (model, init, optimiser, data, evaluation) are kept as JSON values, so
+/// this crate depends on none of them; `owm-train` fills them with its typed configs and reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`MANIFEST_FORMAT`].
+    pub format: String,
+    /// Version of OWM that wrote the bundle.
+    pub owm_version: String,
+    /// The root seed of the run.
+    pub seed: u64,
+    /// The backend the weights were trained on (`"flex"`, `"wgpu"`, ...).
+    #[serde(default)]
+    pub backend: String,
+    /// The model config.
+    #[serde(default)]
+    pub model: serde_json::Value,
+    /// The init plan and the per-parameter init records.
+    #[serde(default)]
+    pub init: serde_json::Value,
+    /// The optimiser config.
+    #[serde(default)]
+    pub optimizer: serde_json::Value,
+    /// The full experiment config.
+    #[serde(default)]
+    pub experiment: serde_json::Value,
+    /// The dataset's name, shape, classes and split fingerprints.
+    #[serde(default)]
+    pub dataset: serde_json::Value,
+    /// The input normalisation fitted on the training split.
+    #[serde(default)]
+    pub normalization: serde_json::Value,
+    /// How training went: steps, epochs, stop reason, final loss.
+    #[serde(default)]
+    pub training: serde_json::Value,
+    /// Evaluation on the held-out split.
+    #[serde(default)]
+    pub evaluation: serde_json::Value,
+    /// The training trace.
+    #[serde(default)]
+    pub trace: Option<TraceRef>,
+    /// Every tensor, by module path.
+    #[serde(default)]
+    pub tensors: BTreeMap<String, TensorEntry>,
+    /// SHA-256 over the sorted paths, shapes and tensor digests ([`weights_digest`]).
+    #[serde(default)]
+    pub weights_digest: String,
+}
+
+impl Manifest {
+    /// An empty manifest for a run with root seed `seed`; [`crate::save_bundle`] fills the tensor section.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            format: MANIFEST_FORMAT.into(),
+            owm_version: env!("CARGO_PKG_VERSION").into(),
+            seed,
+            backend: String::new(),
+            model: serde_json::Value::Null,
+            init: serde_json::Value::Null,
+            optimizer: serde_json::Value::Null,
+            experiment: serde_json::Value::Null,
+            dataset: serde_json::Value::Null,
+            normalization: serde_json::Value::Null,
+            training: serde_json::Value::Null,
+            evaluation: serde_json::Value::Null,
+            trace: None,
+            tensors: BTreeMap::new(),
+            weights_digest: String::new(),
+        }
+    }
+}
+
+/// SHA-256 (hex) of a tensor's raw bytes.
+pub fn tensor_digest(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// The digest of a set of tensors: SHA-256 over, for each path in sorted order, the path, a zero byte, the rank
+/// and dimensions as little-endian `u64`, and the tensor's hex digest.
+pub fn weights_digest(tensors: &BTreeMap<String, TensorEntry>) -> String {
+    let mut h = Sha256::new();
+    for (path, entry) in tensors {
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update((entry.shape.len() as u64).to_le_bytes());
+        for &d in &entry.shape {
+            h.update((d as u64).to_le_bytes());
+        }
+        h.update(entry.dtype.as_bytes());
+        h.update(entry.sha256.as_bytes());
+    }
+    format!("{:x}", h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn should_change_the_weights_digest_with_any_tensor() {
+        let entry = |sha: &str| TensorEntry { shape: vec![2], dtype: "F32".into(), sha256: sha.into() };
+        let a: BTreeMap<_, _> = [("w".to_string(), entry("aa"))].into();
+        let b: BTreeMap<_, _> = [("w".to_string(), entry("ab"))].into();
+        let c: BTreeMap<_, _> = [("v".to_string(), entry("aa"))].into();
+        assert_ne!(weights_digest(&a), weights_digest(&b));
+        assert_ne!(weights_digest(&a), weights_digest(&c));
+        assert_eq!(weights_digest(&a), weights_digest(&a.clone()));
+    }
+
+    #[test]
+    fn should_match_sha256_of_known_bytes() {
+        // python3 -c "import hashlib, struct; print(hashlib.sha256(struct.pack('<2f', 1.0, -2.0)).hexdigest())"
+        let bytes: Vec<u8> = [1.0f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(tensor_digest(&bytes), "ee4ac73c2bd27756ab82780f27c73a7bc4d3f0bb6acb37e008bc27eccd7e588b");
+    }
+}

@@ -1,0 +1,39 @@
+use std::path::PathBuf;
+
+/// Errors raised while writing or reading traces.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file operation failed.
+    #[error("{op} `{path}`: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A complete line is not a valid event.
+    #[error("`{path}` line {line}: not a trace event: {reason}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The trace file already exists (traces are never overwritten).
+    #[error("trace `{0}` already exists")]
+    Exists(PathBuf),
+}
+
+/// `Result` with the trace [`enum@Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<Error> for owm_core::Error {
+    fn from(e: Error) -> Self {
+        owm_core::Error::Sink(e.to_string())
+    }
+}

@@ -1,0 +1,38 @@
+//! Crash-safe training traces: a JSON Lines file sink, a tolerant reader, digests and SVG plots.
+//!
+//! A trace is one [`owm_core::TraceEvent`] per line: the run's config, how every parameter was initialised,
+//! every optimisation step with per-layer gradient, weight and update norms, epoch summaries and why the run
+//! stopped.
+//!
+//! # Key design decision: one flushed line per event
+//!
+//! [`JsonlSink`] writes each event as a complete line and flushes it before returning, so a run killed at any
+//! point leaves a trace whose every complete line parses; [`read_trace`] reports a torn last line instead of
+//! failing.
+//! The sink hashes the bytes it writes, so the trace digest recorded in a bundle is known the moment training
+//! ends, and [`file_digest`] recomputes it from the file.
+//!
+//! # Example
+//!
+//! ```
+//! use owm_core::{EpochRecord, TraceEvent, TraceSink};
+//! use owm_trace::{JsonlSink, read_trace};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("trace.jsonl");
+//! let mut sink = JsonlSink::create(&path)?;
+//! let _ = sink.on_event(&TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 10, train_loss: 0.3 }))?;
+//! let digest = sink.finish()?;
+//! let trace = read_trace(&path)?;
+//! assert_eq!(trace.events.len(), 1);
+//! assert_eq!(owm_trace::file_digest(&path)?, digest);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod jsonl;
+mod plot;
+
+pub use error::*;
+pub use jsonl::*;
+pub use plot::*;

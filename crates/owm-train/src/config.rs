@@ -1,0 +1,146 @@
+use std::path::Path;
+
+use owm_core::{BackendKind, Validate};
+use owm_data::DataConfig;
+use owm_init::InitPlan;
+use owm_models::ModelConfig;
+use owm_optim::{AdamConfig, ConvergenceConfig, OptimizerConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Everything that defines a training run; saved in the run folder and in the bundle manifest.
+///
+/// The [`Default`] is OWM's main job: an MLP (64 → 128 → 10) on the embedded 8×8 digits, He-uniform init,
+/// Adam at lr 1e-3, batch 32, 40 epochs on the `flex` CPU backend, seed 42.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentConfig {
+    /// Name used for the run folder.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Root seed: every random draw of the run derives from it.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Compute backend.
+    #[serde(default)]
+    pub backend: BackendKind,
+    /// Data source and split.
+    pub data: DataConfig,
+    /// The model.
+    pub model: ModelConfig,
+    /// How parameters are initialised.
+    #[serde(default = "InitPlan::he_uniform")]
+    pub init: InitPlan,
+    /// The optimiser.
+    pub optimizer: OptimizerConfig,
+    /// Items per mini-batch (ignored by full-batch gradient descent).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// When to stop.
+    pub convergence: ConvergenceConfig,
+    /// Standardise each input feature with the training split's mean and std (default true).
+    #[serde(default = "yes")]
+    pub normalize: bool,
+    /// Record per-layer norms at every step (default true).
+    #[serde(default = "yes")]
+    pub layer_stats: bool,
+}
+
+fn default_name() -> String {
+    "owm".into()
+}
+fn default_seed() -> u64 {
+    42
+}
+fn default_batch_size() -> usize {
+    32
+}
+fn yes() -> bool {
+    true
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            name: "digits-mlp".into(),
+            seed: default_seed(),
+            backend: BackendKind::Flex,
+            data: DataConfig::digits(),
+            model: ModelConfig::Mlp { hidden: vec![128] },
+            init: InitPlan::he_uniform(),
+            optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
+            batch_size: default_batch_size(),
+            convergence: ConvergenceConfig::epochs(40),
+            normalize: true,
+            layer_stats: true,
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// Reads a config from a JSON file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the file when it cannot be read or parsed, or breaks a rule.
+    pub fn load(path: &Path) -> Result<Self> {
+        let err = |reason: String| Error::Config { path: path.to_path_buf(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let config: Self = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        config.check().map_err(|e| err(e.to_string()))?;
+        Ok(config)
+    }
+
+    /// The config as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("configs serialise")
+    }
+}
+
+impl Validate for ExperimentConfig {
+    type Error = Error;
+
+    fn check(&self) -> Result<()> {
+        self.data.check()?;
+        self.init.check()?;
+        self.optimizer.check()?;
+        self.convergence.check()?;
+        if self.batch_size == 0 {
+            return Err(Error::BatchSize);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn should_round_trip_through_json_and_fill_defaults() {
+        let c = ExperimentConfig::default();
+        assert_eq!(serde_json::from_str::<ExperimentConfig>(&c.to_json()).unwrap(), c);
+        let minimal: ExperimentConfig = serde_json::from_str(
+            r#"{"data": {"source": {"kind": "digits"}}, "model": {"kind": "mlp", "hidden": [16]},
+                "optimizer": {"kind": "sgd", "lr": 0.1, "momentum": 0.9}, "convergence": {"max_epochs": 3}}"#,
+        )
+        .unwrap();
+        assert_eq!((minimal.seed, minimal.batch_size, minimal.backend), (42, 32, BackendKind::Flex));
+        assert_eq!(minimal.init, InitPlan::he_uniform());
+    }
+
+    #[test]
+    fn batch_size_must_be_positive() {
+        let c = ExperimentConfig { batch_size: 0, ..ExperimentConfig::default() };
+        assert!(matches!(c.check(), Err(Error::BatchSize)));
+    }
+
+    #[test]
+    fn should_name_the_file_of_a_bad_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exp.json");
+        std::fs::write(&path, r#"{"data": 3}"#).unwrap();
+        let err = ExperimentConfig::load(&path).unwrap_err();
+        assert!(err.to_string().contains("exp.json"), "{err}");
+    }
+}

@@ -1,0 +1,55 @@
+use std::path::PathBuf;
+
+/// Errors raised by the pipeline, wrapping those of the crates it ties together.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Backend selection or a core seam failed.
+    #[error(transparent)]
+    Core(#[from] owm_core::Error),
+    /// Reading or preparing data failed.
+    #[error(transparent)]
+    Data(#[from] owm_data::Error),
+    /// The model config cannot be built.
+    #[error(transparent)]
+    Model(#[from] owm_models::Error),
+    /// The init plan failed.
+    #[error(transparent)]
+    Init(#[from] owm_init::Error),
+    /// The optimiser or convergence config is invalid.
+    #[error(transparent)]
+    Optim(#[from] owm_optim::Error),
+    /// Writing or reading the trace failed.
+    #[error(transparent)]
+    Trace(#[from] owm_trace::Error),
+    /// Writing, reading or verifying a bundle failed.
+    #[error(transparent)]
+    Share(#[from] owm_share::Error),
+    /// Metrics could not be computed.
+    #[error(transparent)]
+    Eval(#[from] owm_eval::Error),
+    /// The batch size must be at least 1.
+    #[error("batch_size must be at least 1")]
+    BatchSize,
+    /// A bundle's manifest lacks a section needed to rebuild the run.
+    #[error("bundle `{dir}`: manifest section `{section}` is missing or invalid: {reason}")]
+    Manifest {
+        /// The bundle.
+        dir: PathBuf,
+        /// The section.
+        section: &'static str,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A configuration file is not valid.
+    #[error("config `{path}`: {reason}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// `Result` with the pipeline [`enum@Error`].
+pub type Result<T> = std::result::Result<T, Error>;

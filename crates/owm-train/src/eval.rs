@@ -1,0 +1,55 @@
+use std::path::Path;
+
+use owm_core::BackendKind;
+use owm_data::{DataConfig, DatasetInfo, Normalizer};
+use owm_eval::ClassificationReport;
+use owm_share::{Bundle, load_bundle};
+use serde::de::DeserializeOwned;
+
+use crate::{Error, ExperimentConfig, Result, predict};
+
+/// The result of re-evaluating a bundle.
+#[derive(Debug, Clone)]
+pub struct BundleEvaluation {
+    /// The verified bundle.
+    pub bundle: Bundle,
+    /// The evaluation just computed.
+    pub report: ClassificationReport,
+    /// The evaluation recorded in the manifest at training time.
+    pub recorded: Option<ClassificationReport>,
+    /// Whether the test split evaluated has the fingerprint recorded at training time.
+    pub same_test_data: bool,
+}
+
+/// Verifies the bundle in `dir`, rebuilds its model and test split from the manifest (or from `data`, to
+/// evaluate on other files of the same shape), and evaluates it on `backend`.
+///
+/// # Errors
+///
+/// Any bundle verification error (tampered tensor, bad manifest), [`Error::Manifest`] for a manifest section
+/// that cannot be used, and data errors naming the file.
+pub fn evaluate_bundle(dir: &Path, backend: BackendKind, data: Option<DataConfig>) -> Result<BundleEvaluation> {
+    let bundle = load_bundle(dir)?;
+    let m = &bundle.manifest;
+    let experiment: ExperimentConfig = section(dir, "experiment", &m.experiment)?;
+    let normalization: Option<Normalizer> = section(dir, "normalization", &m.normalization)?;
+    let dataset: DatasetInfo = section(dir, "dataset", &m.dataset)?;
+    let recorded: Option<ClassificationReport> = serde_json::from_value(m.evaluation.clone()).ok();
+
+    let data = data.unwrap_or(experiment.data.clone());
+    let test = data.load(experiment.seed)?.test;
+    if let Some(norm) = &normalization {
+        norm.check(&test)?;
+    }
+    let device = backend.device()?;
+    let model = experiment.model.init(test.shape, test.num_classes(), &device)?;
+    let model = bundle.load_into(model)?;
+    let predictions = predict(&model, &test, normalization.as_ref(), &device, 256);
+    let report = ClassificationReport::new(test.labels(), &predictions, test.num_classes())?;
+    let same_test_data = test.fingerprint() == dataset.test_fingerprint;
+    Ok(BundleEvaluation { bundle, report, recorded, same_test_data })
+}
+
+fn section<T: DeserializeOwned>(dir: &Path, name: &'static str, value: &serde_json::Value) -> Result<T> {
+    serde_json::from_value(value.clone()).map_err(|e| Error::Manifest { dir: dir.to_path_buf(), section: name, reason: e.to_string() })
+}

@@ -1,0 +1,242 @@
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use owm_core::{
+    Control, EpochRecord, ParamMeta, Rng, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic,
+};
+use owm_data::{Dataset, Normalizer};
+use owm_eval::ClassificationReport;
+use owm_models::Classifier;
+use owm_optim::{Convergence, Optimizer, StepInfo};
+use owm_share::{Manifest, TraceRef, save_bundle_with};
+use owm_trace::{JsonlSink, loss_chart, read_trace, update_ratio_chart};
+use serde::{Deserialize, Serialize};
+
+use crate::{ExperimentConfig, Result};
+
+/// File names inside a run folder.
+pub mod files {
+    /// The experiment config.
+    pub const CONFIG: &str = "config.json";
+    /// The JSON Lines trace.
+    pub const TRACE: &str = "trace.jsonl";
+    /// Loss chart.
+    pub const LOSS_SVG: &str = "loss.svg";
+    /// Per-layer update-ratio chart.
+    pub const UPDATE_RATIO_SVG: &str = "update_ratio.svg";
+    /// Evaluation report (JSON).
+    pub const EVALUATION_JSON: &str = "evaluation.json";
+    /// Evaluation report (Markdown).
+    pub const EVALUATION_MD: &str = "evaluation.md";
+    /// The bundle folder.
+    pub const BUNDLE: &str = "bundle";
+}
+
+/// How training went, as recorded in the manifest's `training` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    /// Why training stopped.
+    pub stop_reason: StopReason,
+    /// Optimisation steps taken.
+    pub steps: u64,
+    /// Epochs completed.
+    pub epochs: u64,
+    /// Mean training loss of the last completed epoch (NaN if none completed).
+    #[serde(with = "owm_core::serde_float")]
+    pub final_train_loss: f64,
+    /// Items per gradient step.
+    pub batch_size: usize,
+    /// Items in the training split.
+    pub train_items: usize,
+}
+
+/// What [`train`] produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The bundle folder inside it.
+    pub bundle_dir: PathBuf,
+    /// The bundle's manifest.
+    pub manifest: Manifest,
+    /// Evaluation on the held-out split.
+    pub evaluation: ClassificationReport,
+    /// How training went.
+    pub training: TrainingSummary,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+}
+
+/// Runs `config` into the new folder `run_dir`: train, evaluate, write the trace, plots, evaluation and bundle.
+///
+/// With `progress`, a progress bar on standard error shows epochs and the running loss.
+/// A run that meets a NaN or infinite loss stops before applying that step and still writes its bundle, with
+/// the reason in `training.stop_reason`.
+///
+/// # Errors
+///
+/// Any config rule broken, a data or file error naming the file, or an existing `run_dir` trace.
+pub fn train(config: &ExperimentConfig, run_dir: &Path, progress: bool) -> Result<RunReport> {
+    let started = Instant::now();
+    config.check()?;
+    let device = config.backend.device()?;
+    device.seed(config.seed);
+    let autodiff = device.clone().autodiff();
+    std::fs::create_dir_all(run_dir).map_err(|source| owm_core::Error::Io { op: "create", path: run_dir.into(), source })?;
+
+    let splits = config.data.load(config.seed)?;
+    let norm = config.normalize.then(|| Normalizer::fit(&splits.train)).transpose()?;
+    let (train_set, test_set) = (&splits.train, &splits.test);
+    let model = config.model.init(train_set.shape, train_set.num_classes(), &autodiff)?;
+    let (mut model, init_records) = config.init.apply(model, config.seed)?;
+
+    let trace_path = run_dir.join(files::TRACE);
+    let mut sink = JsonlSink::create(&trace_path)?;
+    let params = param_infos(&model).into_iter().map(|p| ParamMeta { path: p.path, shape: p.shape }).collect();
+    let config_json = serde_json::to_value(config).expect("configs serialise");
+    let _ = sink.on_event(&TraceEvent::RunStarted { config: config_json.clone(), seed: config.seed, params })?;
+    for record in &init_records {
+        let _ = sink.on_event(&TraceEvent::ParamInit(record.clone()))?;
+    }
+    write_atomic(&run_dir.join(files::CONFIG), config.to_json().as_bytes())?;
+
+    let mut optim = Optimizer::new(&config.optimizer)?.with_layer_stats(config.layer_stats);
+    let mut convergence = Convergence::new(config.convergence.clone())?;
+    let batch_size = if optim.full_batch() { train_set.len() } else { config.batch_size.min(train_set.len()) };
+    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let bar = progress_bar(progress, config, train_set.len().div_ceil(batch_size));
+
+    let (mut step, mut epoch, mut epochs_done, mut last_epoch_loss) = (0u64, 0u64, 0u64, f64::NAN);
+    let stop_reason = 'run: loop {
+        epoch += 1;
+        let order = Rng::derived(config.seed, &format!("shuffle/epoch-{epoch}")).permutation(train_set.len());
+        let (mut loss_sum, mut items) = (0.0, 0usize);
+        for chunk in order.chunks(batch_size) {
+            step += 1;
+            let (images, labels) = train_set.batch(chunk, norm.as_ref(), &autodiff);
+            let loss = loss_fn.forward(model.forward(images), labels);
+            let loss_value = scalar(loss.clone());
+            if let Some(reason) = convergence.check_loss(step, loss_value) {
+                break 'run reason;
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let info = StepInfo { step, epoch, loss: loss_value };
+            let (next, control) = optim.step(model, grads, info, &mut sink)?;
+            model = next;
+            loss_sum += loss_value * chunk.len() as f64;
+            items += chunk.len();
+            bar.inc(1);
+            if control == Control::Stop {
+                break 'run StopReason::SinkRequested;
+            }
+            if let Some(reason) = convergence.after_step(step) {
+                break 'run reason;
+            }
+        }
+        last_epoch_loss = loss_sum / items as f64;
+        bar.set_message(format!("epoch {epoch}: loss {last_epoch_loss:.4}"));
+        let record = EpochRecord { epoch, steps: step, train_loss: last_epoch_loss };
+        let control = sink.on_event(&TraceEvent::EpochEnd(record))?;
+        epochs_done = epoch;
+        if control == Control::Stop {
+            break StopReason::SinkRequested;
+        }
+        if let Some(reason) = convergence.after_epoch(epoch, last_epoch_loss) {
+            break reason;
+        }
+    };
+    let _ = sink.on_event(&TraceEvent::Stopped { reason: stop_reason.clone(), steps: step, epochs: epochs_done })?;
+    let trace_events = sink.events();
+    let trace_digest = sink.finish()?;
+    bar.finish_with_message(format!("{stop_reason}"));
+
+    let model = model.valid();
+    let predictions = predict(&model, test_set, norm.as_ref(), &device, 256);
+    let evaluation = ClassificationReport::new(test_set.labels(), &predictions, test_set.num_classes())?;
+
+    let training = TrainingSummary {
+        stop_reason,
+        steps: step,
+        epochs: epochs_done,
+        final_train_loss: last_epoch_loss,
+        batch_size,
+        train_items: train_set.len(),
+    };
+    let mut manifest = Manifest::new(config.seed);
+    manifest.backend = config.backend.name().into();
+    manifest.model = section(&config.model);
+    manifest.init = serde_json::json!({ "plan": config.init, "params": init_records });
+    manifest.optimizer = section(&config.optimizer);
+    manifest.experiment = config_json;
+    manifest.dataset = section(&splits.info(config.data.name()));
+    manifest.normalization = section(&norm);
+    manifest.training = section(&training);
+    manifest.evaluation = section(&evaluation);
+    manifest.trace = Some(TraceRef { file: files::TRACE.into(), sha256: trace_digest, events: trace_events });
+    let bundle_dir = run_dir.join(files::BUNDLE);
+    let manifest = save_bundle_with(&bundle_dir, &model, manifest, &[(files::TRACE, &trace_path)])?;
+
+    write_atomic(&run_dir.join(files::EVALUATION_JSON), &serde_json::to_vec_pretty(&evaluation).expect("reports serialise"))?;
+    write_atomic(&run_dir.join(files::EVALUATION_MD), evaluation.to_markdown(&test_set.class_names).as_bytes())?;
+    let trace = read_trace(&trace_path)?;
+    write_atomic(&run_dir.join(files::LOSS_SVG), loss_chart(&trace).as_bytes())?;
+    write_atomic(&run_dir.join(files::UPDATE_RATIO_SVG), update_ratio_chart(&trace).as_bytes())?;
+
+    Ok(RunReport {
+        run_dir: run_dir.to_path_buf(),
+        bundle_dir,
+        manifest,
+        evaluation,
+        training,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Predicted class of every item of `data`, in batches of `batch` on `device`.
+pub fn predict(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<usize> {
+    logits(model, data, norm, device, batch)
+        .chunks(data.num_classes())
+        .map(|row| row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best }))
+        .collect()
+}
+
+/// Logits of every item of `data`, row-major `[items, classes]`, computed in batches of `batch` on `device`.
+pub fn logits(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<f32> {
+    let indices: Vec<usize> = (0..data.len()).collect();
+    let mut out = Vec::with_capacity(data.len() * data.num_classes());
+    for chunk in indices.chunks(batch.max(1)) {
+        let (images, _) = data.batch(chunk, norm, device);
+        let data = model.forward(images).into_data().convert::<f32>();
+        out.extend(data.to_vec::<f32>().expect("f32 logits"));
+    }
+    out
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data().convert::<f64>().to_vec::<f64>().expect("f64 scalar")[0]
+}
+
+fn progress_bar(show: bool, config: &ExperimentConfig, steps_per_epoch: usize) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let total = config.convergence.max_epochs.map(|e| e * steps_per_epoch as u64);
+    let total = match (total, config.convergence.max_steps) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let bar = ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps  {msg}")
+            .expect("valid template"),
+    );
+    bar
+}
+
+fn section<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("manifest sections serialise")
+}

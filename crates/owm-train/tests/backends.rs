@@ -1,0 +1,73 @@
+//! The same pipeline on the other compiled backends: `wgpu` (Mesa's lavapipe in CI) and `ndarray`.
+#![cfg(any(feature = "wgpu", feature = "ndarray"))]
+
+use burn::prelude::*;
+use owm_core::{BackendKind, TraceEvent};
+use owm_data::{DataConfig, Normalizer};
+use owm_init::InitPlan;
+use owm_models::ModelConfig;
+use owm_optim::ConvergenceConfig;
+use owm_train::{ExperimentConfig, files, logits, train};
+
+/// Logits of the same (host-initialised) LeNet-5 and MLP weights on `backend` and on flex.
+fn max_logit_gap(backend: BackendKind) -> f32 {
+    let test = DataConfig::digits().load(42).unwrap().test;
+    let norm = Normalizer::fit(&test).unwrap();
+    let mut gap = 0f32;
+    for model in [ModelConfig::Mlp { hidden: vec![64, 32] }, ModelConfig::LeNet5 { conv1_padding: 4 }] {
+        let out = |device: Device| {
+            let m = model.init(test.shape, 10, &device).unwrap();
+            let (m, _) = InitPlan::he_uniform().apply(m, 9).unwrap();
+            logits(&m, &test, Some(&norm), &device, 128)
+        };
+        let (cpu, other) = (out(Device::flex()), out(backend.device().unwrap()));
+        assert_eq!(cpu.len(), other.len());
+        gap = cpu.iter().zip(&other).map(|(a, b)| (a - b).abs()).fold(gap, f32::max);
+    }
+    gap
+}
+
+fn epoch_losses(backend: BackendKind) -> Vec<f64> {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ExperimentConfig { backend, convergence: ConvergenceConfig::epochs(3), ..ExperimentConfig::default() };
+    let report = train(&config, &dir.path().join("run"), false).unwrap();
+    assert_eq!(report.manifest.backend, backend.name());
+    assert!(report.evaluation.accuracy > 0.8, "accuracy {} on {backend}", report.evaluation.accuracy);
+    let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
+    trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::EpochEnd(r) => Some(r.train_loss),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_logits_should_match_cpu_within_1e_4() {
+    let gap = max_logit_gap(BackendKind::Wgpu);
+    assert!(gap < 1e-4, "max |cpu - wgpu| logit gap {gap}");
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_training_should_decrease_the_loss() {
+    let losses = epoch_losses(BackendKind::Wgpu);
+    assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
+}
+
+#[cfg(feature = "ndarray")]
+#[test]
+fn ndarray_logits_should_match_cpu_within_1e_4() {
+    let gap = max_logit_gap(BackendKind::NdArray);
+    assert!(gap < 1e-4, "max |cpu - ndarray| logit gap {gap}");
+}
+
+#[cfg(feature = "ndarray")]
+#[test]
+fn ndarray_training_should_decrease_the_loss() {
+    let losses = epoch_losses(BackendKind::NdArray);
+    assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
+}

@@ -1,0 +1,9 @@
+//! Trains LeNet-5 on CIFAR-10: `cargo run --release -p cifar10_lenet -- --data-dir DIR`.
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let report = cifar10_lenet::run(&cifar10_lenet::Config::parse())?;
+    println!("test accuracy {:.4}, bundle {}", report.evaluation.accuracy, report.bundle_dir.display());
+    Ok(())
+}

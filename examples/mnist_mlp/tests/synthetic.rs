@@ -1,0 +1,72 @@
+//! Runs the example on small generated files in the MNIST IDX format.
+
+use std::path::Path;
+
+use owm::data::encode_idx;
+use owm::trace::read_trace;
+
+/// Class `c` is a bright 6×6 square at one of ten positions, plus seeded noise.
+fn write_split(dir: &Path, prefix: &str, n: usize, seed: u64) {
+    let mut rng = owm::core::Rng::new(seed);
+    let (mut images, mut labels) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let label = (i % 10) as u8;
+        let (row, col) = (2 + 12 * (label as usize / 5), 2 + 5 * (label as usize % 5));
+        for r in 0..28 {
+            for c in 0..28 {
+                let inside = (row..row + 6).contains(&r) && (col..col + 6).contains(&c);
+                images.push(if inside { 200 } else { rng.below(60) as u8 });
+            }
+        }
+        labels.push(label);
+    }
+    std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), encode_idx(&[n, 28, 28], &images)).unwrap();
+    std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), encode_idx(&[n], &labels)).unwrap();
+}
+
+#[test]
+fn should_train_on_mnist_format_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write_split(dir.path(), "train", 300, 1);
+    write_split(dir.path(), "t10k", 100, 2);
+    let config = mnist_mlp::Config {
+        data_dir: dir.path().into(),
+        fashion: false,
+        out: dir.path().join("run"),
+        epochs: 3,
+        train_limit: None,
+        test_limit: None,
+        device: owm::core::BackendKind::Flex,
+        seed: 7,
+        quiet: true,
+    };
+    let report = mnist_mlp::run(&config).unwrap();
+    assert_eq!(report.training.epochs, 3);
+    assert!(report.evaluation.accuracy >= 0.9, "accuracy {}", report.evaluation.accuracy);
+    let trace = read_trace(report.run_dir.join("trace.jsonl")).unwrap();
+    assert_eq!(trace.steps().count(), 9); // 300 items / batch 128 = 3 steps per epoch
+    assert!(report.bundle_dir.join("weights.safetensors").is_file());
+}
+
+#[test]
+fn should_name_the_truncated_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_split(dir.path(), "train", 20, 1);
+    write_split(dir.path(), "t10k", 10, 2);
+    let images = dir.path().join("train-images-idx3-ubyte");
+    let bytes = std::fs::read(&images).unwrap();
+    std::fs::write(&images, &bytes[..1000]).unwrap();
+    let config = mnist_mlp::Config {
+        data_dir: dir.path().into(),
+        fashion: false,
+        out: dir.path().join("run"),
+        epochs: 1,
+        train_limit: None,
+        test_limit: None,
+        device: owm::core::BackendKind::Flex,
+        seed: 7,
+        quiet: true,
+    };
+    let err = mnist_mlp::run(&config).unwrap_err().to_string();
+    assert!(err.contains("train-images-idx3-ubyte") && err.contains("byte 1000") && err.contains("truncated"), "{err}");
+}

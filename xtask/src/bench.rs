@@ -1,0 +1,112 @@
+//! `cargo xtask bench`: LeNet-5 training throughput, OWM on each compiled backend beside PyTorch.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut settings = [("--batch-size", 64usize), ("--steps", 50), ("--warmup", 5)];
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let Some(slot) = settings.iter_mut().find(|(name, _)| name == flag) else { bail!("unknown option {flag}") };
+        slot.1 = it.next().context("missing value")?.parse()?;
+    }
+    let [(_, batch), (_, steps), (_, warmup)] = settings;
+    let root = crate::workspace_root();
+    let status = Command::new(crate::cargo())
+        .args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"])
+        .current_dir(&root)
+        .status()?;
+    if !status.success() {
+        bail!("building owm failed");
+    }
+    let binary = target_dir()?.join("release").join("owm");
+    let mut rows: Vec<Value> = Vec::new();
+    for device in ["flex", "ndarray", "wgpu"] {
+        eprintln!("bench: OWM LeNet-5 on {device} ...");
+        let out = Command::new(&binary)
+            .args(["bench", "--device", device, "--batch-size", &batch.to_string(), "--steps", &steps.to_string()])
+            .args(["--warmup", &warmup.to_string()])
+            .output()?;
+        rows.push(parse_row(&format!("owm-{device}"), &out));
+    }
+    let torch_ok = Command::new("python3").args(["-c", "import torch"]).output().is_ok_and(|o| o.status.success());
+    let torch = if torch_ok {
+        eprintln!("bench: PyTorch LeNet-5 on CPU ...");
+        let out = Command::new("python3")
+            .arg(root.join("xtask/bench/lenet_torch.py"))
+            .args(["--batch-size", &batch.to_string(), "--steps", &steps.to_string(), "--warmup", &warmup.to_string()])
+            .output()?;
+        Some(parse_row("pytorch-cpu", &out))
+    } else {
+        eprintln!("bench: python3 -c 'import torch' failed; PyTorch column skipped");
+        None
+    };
+    let torch_ips = torch.as_ref().and_then(|t| t["images_per_second"].as_f64());
+    rows.extend(torch);
+    println!("LeNet-5 training, CIFAR-shaped input [{batch}, 3, 32, 32], Adam lr 1e-3, {steps} timed steps");
+    println!("{:<14} {:>12} {:>16}", "backend", "img/s", "ratio vs PyTorch");
+    for row in &mut rows {
+        let ips = row["images_per_second"].as_f64();
+        let ratio = ips.zip(torch_ips).map(|(a, b)| a / b);
+        row["ratio_vs_pytorch"] = json!(ratio);
+        let shown = ips.map_or_else(|| row["error"].as_str().unwrap_or("failed").chars().take(60).collect(), |v| format!("{v:.0}"));
+        let ratio = ratio.map_or("-".to_string(), |r| format!("{r:.2}"));
+        println!("{:<14} {:>12} {:>16}", row["name"].as_str().unwrap_or("?"), shown, ratio);
+    }
+    let report = json!({
+        "benchmark": "lenet5-cifar-adam",
+        "batch_size": batch,
+        "steps": steps,
+        "warmup": warmup,
+        "host": host(),
+        "results": rows,
+    });
+    let dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("lenet.json");
+    let tmp = dir.join(".lenet.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&report)?)?;
+    std::fs::rename(&tmp, &path)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn parse_row(name: &str, out: &std::process::Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.lines().rev().find_map(|l| serde_json::from_str::<Value>(l).ok()) {
+        Some(mut v) if out.status.success() => {
+            v["name"] = json!(name);
+            v
+        }
+        _ => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output").trim().to_string();
+            json!({ "name": name, "error": last })
+        }
+    }
+}
+
+fn target_dir() -> Result<std::path::PathBuf> {
+    let out = Command::new(crate::cargo())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(crate::workspace_root())
+        .output()?;
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    Ok(v["target_directory"].as_str().context("no target_directory")?.into())
+}
+
+fn host() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()));
+    let rustc = Command::new("rustc").arg("--version").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpu": cpu,
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "rustc": rustc,
+    })
+}

@@ -1,0 +1,30 @@
+//! `cargo xtask`: the project's one task runner.
+//!
+//! - `cargo xtask tidy`: checks the architecture invariants of `docs/ARCHITECTURE.md` against `cargo metadata`.
+//! - `cargo xtask bench [--steps N] [--batch-size N]`: LeNet-5 training throughput on every compiled backend and,
+//!   when `python3 -c "import torch"` works, in PyTorch in the same run; prints img/s and ratios and writes
+//!   `target/bench/lenet.json`.
+
+mod bench;
+mod tidy;
+
+use anyhow::{Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("tidy") => tidy::run(),
+        Some("bench") => bench::run(&args[1..]),
+        _ => bail!("usage: cargo xtask <tidy | bench [--steps N] [--batch-size N] [--warmup N]>"),
+    }
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// `cargo` as invoked by the user, or from `PATH`.
+pub(crate) fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}

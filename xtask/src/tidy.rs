@@ -1,0 +1,154 @@
+//! Architecture invariants, checked from `cargo metadata` and the sources.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+/// The leaf crates: each depends on `owm-core` and on no other workspace crate.
+pub const LEAVES: [&str; 7] = ["owm-data", "owm-models", "owm-init", "owm-optim", "owm-trace", "owm-share", "owm-eval"];
+
+/// Crates that must not touch the file system (outside their tests): only loaders, sinks, bundles, the
+/// pipeline and the CLI do.
+pub const NO_FS: [&str; 4] = ["owm-models", "owm-init", "owm-optim", "owm-eval"];
+
+pub fn run() -> Result<()> {
+    let output = std::process::Command::new(crate::cargo())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(crate::workspace_root())
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let mut problems = check_graph(&workspace_graph(&metadata));
+    problems.extend(check_no_fs(&crate::workspace_root())?);
+    if problems.is_empty() {
+        println!("tidy: architecture invariants hold");
+        Ok(())
+    } else {
+        bail!("architecture invariants violated:\n  {}", problems.join("\n  "))
+    }
+}
+
+/// Workspace crate → the workspace crates it depends on (normal and build dependencies).
+pub fn workspace_graph(metadata: &serde_json::Value) -> BTreeMap<String, BTreeSet<String>> {
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let names: BTreeSet<String> = packages.iter().filter_map(|p| p["name"].as_str().map(String::from)).collect();
+    packages
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["kind"].is_null() || d["kind"] == "build")
+                .filter_map(|d| d["name"].as_str())
+                .filter(|n| names.contains(*n))
+                .map(String::from)
+                .collect();
+            (p["name"].as_str().unwrap_or_default().to_string(), deps)
+        })
+        .collect()
+}
+
+/// Every violated dependency rule, as a sentence.
+pub fn check_graph(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let deps = |name: &str| graph.get(name).cloned().unwrap_or_default();
+    for required in std::iter::once("owm-core").chain(LEAVES).chain(["owm-train", "owm"]) {
+        if !graph.contains_key(required) {
+            problems.push(format!("crate {required} is missing from the workspace"));
+        }
+    }
+    if let Some(d) = deps("owm-core").iter().next() {
+        problems.push(format!("owm-core must have no workspace dependencies, but depends on {d}"));
+    }
+    for leaf in LEAVES {
+        for d in deps(leaf).iter().filter(|d| *d != "owm-core") {
+            problems.push(format!("leaf crate {leaf} must depend only on owm-core, but depends on {d}"));
+        }
+    }
+    for d in deps("owm-train").iter().filter(|d| *d == "owm" || d.starts_with("owm-train")) {
+        problems.push(format!("owm-train must not depend on {d}"));
+    }
+    for (name, ds) in graph {
+        if name != "owm" && ds.contains("owm-train") {
+            problems.push(format!("{name} depends on owm-train directly; only the owm facade may (examples use owm)"));
+        }
+    }
+    problems
+}
+
+/// `std::fs` in the non-test code of crates that must not touch files.
+fn check_no_fs(root: &Path) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for krate in NO_FS {
+        let src = root.join("crates").join(krate).join("src");
+        for entry in std::fs::read_dir(&src).with_context(|| format!("reading {}", src.display()))? {
+            let path = entry?.path();
+            let text = std::fs::read_to_string(&path)?;
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            if code.contains("std::fs") || code.contains("File::") {
+                problems.push(format!("{} touches the file system; only loaders, sinks and bundles may", path.display()));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
+        edges.iter().map(|(n, ds)| (n.to_string(), ds.iter().map(|d| d.to_string()).collect())).collect()
+    }
+
+    fn valid() -> Vec<(&'static str, &'static [&'static str])> {
+        let mut g: Vec<(&str, &[&str])> = vec![("owm-core", &[])];
+        g.extend(LEAVES.iter().map(|l| (*l, &["owm-core"][..])));
+        g.push(("owm-train", &["owm-core", "owm-data", "owm-optim"]));
+        g.push(("owm", &["owm-train", "owm-core"]));
+        g.push(("mnist_mlp", &["owm"]));
+        g
+    }
+
+    #[test]
+    fn workspace_should_satisfy_the_invariants() {
+        run().unwrap();
+    }
+
+    #[test]
+    fn should_accept_the_designed_graph() {
+        assert_eq!(check_graph(&graph(&valid())), Vec::<String>::new());
+    }
+
+    #[test]
+    fn should_reject_a_leaf_depending_on_another_leaf() {
+        let mut g = valid();
+        g[4] = ("owm-optim", &["owm-core", "owm-trace"]);
+        let problems = check_graph(&graph(&g));
+        assert_eq!(problems, ["leaf crate owm-optim must depend only on owm-core, but depends on owm-trace"]);
+    }
+
+    #[test]
+    fn should_reject_core_depending_on_the_workspace() {
+        let mut g = valid();
+        g[0] = ("owm-core", &["owm-data"]);
+        assert!(check_graph(&graph(&g)).iter().any(|p| p.contains("owm-core must have no workspace dependencies")));
+    }
+
+    #[test]
+    fn should_read_dependencies_from_cargo_metadata() {
+        let metadata = serde_json::json!({"packages": [
+            {"name": "owm-core", "dependencies": [{"name": "burn", "kind": null}]},
+            {"name": "owm-eval", "dependencies": [{"name": "owm-core", "kind": null}, {"name": "owm-data", "kind": "dev"}]},
+            {"name": "owm-data", "dependencies": [{"name": "owm-core", "kind": null}]}
+        ]});
+        let g = workspace_graph(&metadata);
+        assert_eq!(g["owm-eval"], BTreeSet::from(["owm-core".to_string()]));
+        assert!(g["owm-core"].is_empty());
+    }
+}
