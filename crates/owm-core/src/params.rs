@@ -229,7 +229,7 @@ mod tests {
         .unwrap();
         let data = param_data(&net);
         assert_eq!(data[1].0, "blocks.0.bias");
-        assert_eq!(data[1].1.to_vec::<f32>().unwrap(), [1.0, 2.0, 3.0]);
+        assert_eq!(data[1].1.try_to_vec::<f32>().unwrap(), [1.0, 2.0, 3.0]);
         assert_eq!(data[0].1.shape().as_slice(), &[2, 3]);
     }
 

@@ -281,7 +281,7 @@ mod tests {
         let norm = Normalizer { mean: vec![1.0, 1.0], std: vec![2.0, 2.0] };
         let (x, y) = d.batch(&[2, 0], Some(&norm), &Device::flex());
         assert_eq!(x.dims(), [2, 1, 1, 2]);
-        assert_eq!(x.into_data().to_vec::<f32>().unwrap(), [1.5, 2.0, -0.5, 0.0]);
-        assert_eq!(y.into_data().convert::<i64>().to_vec::<i64>().unwrap(), [2, 0]);
+        assert_eq!(x.into_data().try_to_vec::<f32>().unwrap(), [1.5, 2.0, -0.5, 0.0]);
+        assert_eq!(y.into_data().convert::<i64>().try_to_vec::<i64>().unwrap(), [2, 0]);
     }
 }

@@ -79,7 +79,7 @@ impl InitPlan {
             .into_iter()
             .map(|(path, data)| {
                 let rule = self.rule_for(&path);
-                let values = data.to_vec::<f32>().unwrap_or_default();
+                let values = data.try_to_vec::<f32>().unwrap_or_default();
                 let (mean, std) = moments(&values);
                 InitRecord {
                     shape: data.shape().to_vec(),

@@ -71,6 +71,6 @@ mod tests {
         .unwrap();
         // x = [1, 1]: hidden = relu([1 + 2, -1 + 1 - 10]) = [3, 0]; out = 3 * 3 + 0 * 5 + 0.5.
         let y = mlp.forward(Tensor::<4>::ones([1, 1, 1, 2], &device));
-        assert_eq!(y.into_data().to_vec::<f32>().unwrap(), [9.5]);
+        assert_eq!(y.into_data().try_to_vec::<f32>().unwrap(), [9.5]);
     }
 }

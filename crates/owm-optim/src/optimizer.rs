@@ -154,7 +154,7 @@ fn layer_stats(
         sums.push(sq(a.clone() - b.clone()));
         sums.push(sq(b.clone()));
     }
-    let values = Tensor::cat(sums, 0).into_data().convert::<f64>().to_vec::<f64>().unwrap_or_default();
+    let values = Tensor::cat(sums, 0).into_data().convert::<f64>().try_to_vec::<f64>().unwrap_or_default();
     after
         .into_iter()
         .zip(values.chunks_exact(4))
@@ -193,7 +193,7 @@ mod tests {
         let info = StepInfo { step: 1, epoch: 1, loss: 12.5 };
         let (point, control) = optim.step(point, grads, info, &mut trace).unwrap();
         assert_eq!(control, Control::Continue);
-        assert_eq!(point.w.val().into_data().to_vec::<f32>().unwrap(), [1.5, 2.0]);
+        assert_eq!(point.w.val().into_data().try_to_vec::<f32>().unwrap(), [1.5, 2.0]);
         let TraceEvent::Step(record) = &trace[0] else { panic!("{trace:?}") };
         let l = &record.layers[0];
         assert_eq!((l.path.as_str(), l.grad_norm, l.weight_norm, l.update_norm, l.update_ratio), ("w", 5.0, 2.5, 2.5, 0.5));
@@ -207,7 +207,7 @@ mod tests {
         let grads = GradientsParams::from_grads(point.w.val().sum().backward(), &point);
         let mut optim = Optimizer::new(&OptimizerConfig::Sgd(SgdConfig::new(0.1))).unwrap().with_layer_stats(false);
         let mut trace = Vec::new();
-        optim.step(point, grads, StepInfo { step: 1, epoch: 1, loss: 1.0 }, &mut trace).unwrap();
+        let _ = optim.step(point, grads, StepInfo { step: 1, epoch: 1, loss: 1.0 }, &mut trace).unwrap();
         assert!(matches!(&trace[0], TraceEvent::Step(r) if r.layers.is_empty()));
     }
 

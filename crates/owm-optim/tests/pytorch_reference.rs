@@ -46,7 +46,7 @@ fn should_follow_pytorch_trajectories() {
             let grads = GradientsParams::from_grads(loss.backward(), &point);
             let info = StepInfo { step: step as u64 + 1, epoch: 1, loss: 0.0 };
             point = optim.step(point, grads, info, &mut NullSink).unwrap().0;
-            let got = point.w.val().into_data().to_vec::<f32>().unwrap();
+            let got = point.w.val().into_data().try_to_vec::<f32>().unwrap();
             for (g, e) in got.iter().zip(expected) {
                 assert!((g - e).abs() <= TOL * e.abs().max(1.0), "{} step {}: {got:?} vs {expected:?}", case.name, step + 1);
             }

@@ -84,25 +84,28 @@ pub fn save_bundle_with<M: Module>(
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
 
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let io = |op, path: &Path| move |source| Error::Io { op, path: path.to_path_buf(), source };
-    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+    std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
     let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir(&tmp).map_err(io("create", &tmp))?;
+    std::fs::create_dir(&tmp).map_err(io_error("create", &tmp))?;
     let result = (|| {
         write_atomic(&tmp.join(WEIGHTS_FILE), &safetensors)?;
         write_atomic(&tmp.join(MANIFEST_FILE), &manifest_json)?;
         for (name, source) in extra_files {
-            std::fs::copy(source, tmp.join(name)).map_err(io("copy", source))?;
+            std::fs::copy(source, tmp.join(name)).map_err(io_error("copy", source))?;
         }
-        std::fs::rename(&tmp, dir).map_err(io("rename", dir))
+        std::fs::rename(&tmp, dir).map_err(io_error("rename", dir))
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
     result?;
     Ok(manifest)
+}
+
+fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io { op, path: path.to_path_buf(), source }
 }
 
 /// Reads a bundle folder and verifies every tensor against the manifest.

@@ -78,5 +78,5 @@ pub fn lenet_throughput(backend: BackendKind, batch_size: usize, steps: usize, w
 }
 
 fn scalar_sync(t: Tensor<1>) -> f32 {
-    t.into_data().convert::<f32>().to_vec::<f32>().map(|v| v[0]).unwrap_or(f32::NAN)
+    t.into_data().convert::<f32>().try_to_vec::<f32>().map(|v| v[0]).unwrap_or(f32::NAN)
 }

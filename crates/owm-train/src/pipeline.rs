@@ -211,13 +211,13 @@ pub fn logits(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, dev
     for chunk in indices.chunks(batch.max(1)) {
         let (images, _) = data.batch(chunk, norm, device);
         let data = model.forward(images).into_data().convert::<f32>();
-        out.extend(data.to_vec::<f32>().expect("f32 logits"));
+        out.extend(data.try_to_vec::<f32>().expect("f32 logits"));
     }
     out
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f64>().to_vec::<f64>().expect("f64 scalar")[0]
+    t.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64 scalar")[0]
 }
 
 fn progress_bar(show: bool, config: &ExperimentConfig, steps_per_epoch: usize) -> ProgressBar {
