@@ -41,15 +41,18 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], 
         pts.iter().map(|p| ty(p.1)).fold(f64::INFINITY, f64::min),
         pts.iter().map(|p| ty(p.1)).fold(f64::NEG_INFINITY, f64::max),
     );
+    // A log axis spans whole decades so that its ticks fall on powers of ten.
+    let (y0, y1) = if log_y { (y0.floor(), y1.ceil()) } else { (y0, y1) };
     let (x1, y1) = (if x1 > x0 { x1 } else { x0 + 1.0 }, if y1 > y0 { y1 } else { y0 + 1.0 });
     let (pw, ph) = (w - left - right, h - top - bottom);
     let sx = |x: f64| left + (x - x0) / (x1 - x0) * pw;
     let sy = |y: f64| top + ph - (ty(y) - y0) / (y1 - y0) * ph;
     let _ = writeln!(svg, r##"<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##);
-    for i in 0..=4 {
-        let f = f64::from(i) / 4.0;
+    let ticks = if log_y { ((y1 - y0) as u32).clamp(1, 12) } else { 4 };
+    for i in 0..=ticks {
+        let f = f64::from(i) / f64::from(ticks);
         let (xv, yv) = (x0 + f * (x1 - x0), y0 + f * (y1 - y0));
-        let y_text = if log_y { format!("{:.2e}", 10f64.powf(yv)) } else { format!("{yv:.4}") };
+        let y_text = if log_y { format!("1e{}", yv.round()) } else { format!("{yv:.4}") };
         let (gx, gy) = (left + f * pw, top + ph - f * ph);
         let _ = writeln!(
             svg,

@@ -1,0 +1,86 @@
+//! The `owm` binary as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn owm(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_owm")).args(args).current_dir(dir).output().expect("owm runs")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn train_without_arguments_should_reach_95_percent_and_eval_should_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = owm(dir.path(), &["train", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let accuracy: f64 = stdout
+        .split("test accuracy ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {stdout}"));
+    assert!(accuracy >= 0.95, "{stdout}");
+    let run = dir.path().join("runs/digits-mlp-adam-s42");
+    assert!(run.join("bundle/manifest.json").is_file(), "{stdout}");
+
+    let eval = owm(dir.path(), &["eval", "runs/digits-mlp-adam-s42"]);
+    assert!(eval.status.success(), "{}", text(&eval));
+    let eval_out = String::from_utf8_lossy(&eval.stdout);
+    assert!(eval_out.contains(&format!("test accuracy {accuracy:.4}")), "{eval_out}");
+    assert!(eval_out.contains("matches the accuracy recorded at training time"), "{eval_out}");
+
+    let inspect = owm(dir.path(), &["inspect", "runs/digits-mlp-adam-s42/bundle"]);
+    assert!(inspect.status.success(), "{}", text(&inspect));
+    assert!(String::from_utf8_lossy(&inspect.stdout).contains("layers.0.weight"));
+
+    // A second run does not overwrite the first.
+    let again = owm(dir.path(), &["train", "--quiet", "--epochs", "1"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(dir.path().join("runs/digits-mlp-adam-s42-2/bundle").is_dir());
+}
+
+#[test]
+fn malformed_data_should_fail_with_the_file_and_offset_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("train-images-idx3-ubyte"), [0x50, 0x4b, 3, 4, 0, 0]).unwrap();
+    std::fs::write(dir.path().join("train-labels-idx1-ubyte"), [0, 0, 8, 1, 0, 0, 0, 0]).unwrap();
+    std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), []).unwrap();
+    std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), []).unwrap();
+    let out = owm(dir.path(), &["train", "--quiet", "--data", "mnist", "--data-dir", "."]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("train-images-idx3-ubyte") && stderr.contains("at byte 0") && stderr.contains("wrong magic"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_tampered_bundle_should_be_refused_by_eval_and_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = owm(dir.path(), &["train", "--quiet", "--epochs", "1", "--out", "run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let weights = dir.path().join("run/bundle/weights.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0x10;
+    std::fs::write(&weights, bytes).unwrap();
+    for cmd in ["eval", "inspect"] {
+        let out = owm(dir.path(), &[cmd, "run"]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("does not match the manifest"), "{}", text(&out));
+    }
+}
+
+#[test]
+fn unknown_devices_and_bad_options_should_be_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = owm(dir.path(), &["train", "--device", "tpu"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `tpu`"), "{}", text(&out));
+    let out = owm(dir.path(), &["train", "--data", "cifar10"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--data-dir is required"), "{}", text(&out));
+    let out = owm(dir.path(), &["train", "--lr=-1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("learning rate must be finite and > 0"), "{}", text(&out));
+}
