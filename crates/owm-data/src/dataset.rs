@@ -54,7 +54,7 @@ impl Dataset {
     /// # Errors
     ///
     /// [`Error::FeatureCount`] when `features.len()` is not `labels.len()` items of `shape`; [`Error::NonFinite`]
-    /// for a NaN or infinite feature; [`Error::Label`] (offset = item index) for a label outside the classes.
+    /// for a NaN or infinite feature; [`Error::UnknownLabel`] for a label outside the classes.
     pub fn new(
         name: impl Into<String>,
         shape: [usize; 3],
@@ -71,12 +71,7 @@ impl Dataset {
             return Err(Error::NonFinite { dataset: name, item: i / per_item, feature: i % per_item, value: features[i] });
         }
         if let Some(i) = labels.iter().position(|&l| l >= class_names.len()) {
-            return Err(Error::Label {
-                path: name.into(),
-                offset: i as u64,
-                label: labels[i].min(255) as u8,
-                num_classes: class_names.len(),
-            });
+            return Err(Error::UnknownLabel { dataset: name, item: i, label: labels[i], num_classes: class_names.len() });
         }
         Ok(Self { name, shape, class_names, features, labels })
     }
@@ -263,7 +258,7 @@ mod tests {
     #[test]
     fn should_reject_unknown_labels_and_nan_features() {
         let err = Dataset::new("d", [1, 1, 1], digit_names()[..2].to_vec(), vec![0.0, 1.0], vec![0, 2]).unwrap_err();
-        assert!(matches!(err, Error::Label { offset: 1, label: 2, .. }), "{err}");
+        assert!(matches!(err, Error::UnknownLabel { item: 1, label: 2, .. }), "{err}");
         let err = Dataset::new("d", [1, 1, 1], digit_names()[..2].to_vec(), vec![0.0, f32::NAN], vec![0, 1]).unwrap_err();
         assert!(matches!(err, Error::NonFinite { item: 1, .. }), "{err}");
     }

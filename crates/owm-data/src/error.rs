@@ -34,6 +34,18 @@ pub enum Error {
         /// Number of classes of the dataset.
         num_classes: usize,
     },
+    /// An in-memory dataset has a label outside its classes.
+    #[error("dataset `{dataset}`: item {item} has label {label}, outside 0..{num_classes}")]
+    UnknownLabel {
+        /// The dataset.
+        dataset: String,
+        /// Item index.
+        item: usize,
+        /// The label.
+        label: usize,
+        /// Number of classes.
+        num_classes: usize,
+    },
     /// Image and label files disagree on the number of items.
     #[error("`{images}` holds {n_images} images but `{labels}` holds {n_labels} labels")]
     CountMismatch {

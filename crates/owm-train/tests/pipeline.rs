@@ -91,3 +91,18 @@ fn a_tampered_bundle_should_be_refused_naming_the_tensor() {
     let err = evaluate_bundle(&report.bundle_dir, BackendKind::Flex, None).unwrap_err().to_string();
     assert!(err.contains("does not match the manifest") && err.contains("layers."), "{err}");
 }
+
+#[test]
+fn public_types_should_be_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<ExperimentConfig>();
+    check::<owm_train::RunReport>();
+    check::<owm_train::BundleEvaluation>();
+    check::<owm_train::Error>();
+    check::<owm_data::Dataset>();
+    check::<owm_share::Manifest>();
+    check::<owm_optim::Optimizer>();
+    check::<owm_trace::JsonlSink>();
+    check::<owm_models::Classifier>();
+    check::<owm_core::TraceEvent>();
+}

@@ -261,7 +261,12 @@ fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Resul
     let r = &result.report;
     println!("bundle {} verified: {} tensors, weights digest {}", bundle.display(), result.bundle.tensors.len(), result.bundle.manifest.weights_digest);
     println!("test accuracy {:.4}  macro F1 {:.4}  on {} items ({})", r.accuracy, r.macro_f1, r.total, backend);
+    let trained_on = result.bundle.manifest.backend.as_str();
     match &result.recorded {
+        Some(rec) if trained_on != backend.name() => println!(
+            "trained on {trained_on}, evaluated on {backend}: recorded accuracy {:.4} (kernels may round differently)",
+            rec.accuracy
+        ),
         Some(rec) if result.same_test_data && rec.accuracy == r.accuracy => {
             println!("matches the accuracy recorded at training time ({:.4})", rec.accuracy)
         }
