@@ -47,65 +47,66 @@ impl PathStack {
     }
 }
 
+/// Something that looks at each float parameter together with its path.
+trait ParamVisit {
+    fn visit<const D: usize>(&mut self, path: String, param: &Param<Tensor<D>>);
+}
+
+/// Adapts a [`ParamVisit`] to Burn's `ModuleVisitor`, keeping the path.
+struct Walk<V>(PathStack, V);
+
+impl<V: ParamVisit> ModuleVisitor for Walk<V> {
+    fn enter_module(&mut self, name: &str, container: &str) {
+        self.0.enter(name, container);
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.0.exit();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.1.visit(self.0.path(), param);
+    }
+}
+
+fn walk<M: Module, V: ParamVisit>(module: &M, visit: V) -> V {
+    let mut walk = Walk(PathStack::default(), visit);
+    module.visit(&mut walk);
+    walk.1
+}
+
 /// Lists the float parameters of `module` in visiting order, without initialising lazy parameters.
 pub fn param_infos<M: Module>(module: &M) -> Vec<ParamInfo> {
-    struct V(PathStack, Vec<ParamInfo>);
-    impl ModuleVisitor for V {
-        fn enter_module(&mut self, name: &str, container: &str) {
-            self.0.enter(name, container);
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.0.exit();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.1.push(ParamInfo { path: self.0.path(), id: param.id, shape: param.lazy_shape().to_vec() });
+    struct V(Vec<ParamInfo>);
+    impl ParamVisit for V {
+        fn visit<const D: usize>(&mut self, path: String, param: &Param<Tensor<D>>) {
+            self.0.push(ParamInfo { path, id: param.id, shape: param.lazy_shape().to_vec() });
         }
     }
-    let mut v = V(PathStack::default(), Vec::new());
-    module.visit(&mut v);
-    v.1
+    walk(module, V(Vec::new())).0
 }
 
 /// The parameters of `module`, detached from any autodiff graph and flattened to rank 1, by path.
 ///
 /// The tensors stay on the module's device; nothing is read back.
 pub fn flat_params<M: Module>(module: &M) -> Vec<(String, Tensor<1>)> {
-    struct V(PathStack, Vec<(String, Tensor<1>)>);
-    impl ModuleVisitor for V {
-        fn enter_module(&mut self, name: &str, container: &str) {
-            self.0.enter(name, container);
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.0.exit();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.1.push((self.0.path(), param.val().detach().reshape([-1])));
+    struct V(Vec<(String, Tensor<1>)>);
+    impl ParamVisit for V {
+        fn visit<const D: usize>(&mut self, path: String, param: &Param<Tensor<D>>) {
+            self.0.push((path, param.val().detach().reshape([-1])));
         }
     }
-    let mut v = V(PathStack::default(), Vec::new());
-    module.visit(&mut v);
-    v.1
+    walk(module, V(Vec::new())).0
 }
 
 /// The gradient of each parameter of `module`, flattened to rank 1, by path (`None` for a parameter that got
 /// no gradient, such as a frozen one).
 pub fn flat_grads<M: Module>(module: &M, grads: &GradientsParams) -> Vec<(String, Option<Tensor<1>>)> {
-    struct V<'a>(PathStack, &'a GradientsParams, Vec<(String, Option<Tensor<1>>)>);
-    impl ModuleVisitor for V<'_> {
-        fn enter_module(&mut self, name: &str, container: &str) {
-            self.0.enter(name, container);
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.0.exit();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let grad = self.1.get::<D>(param.id).map(|g| g.reshape([-1]));
-            self.2.push((self.0.path(), grad));
+    struct V<'a>(&'a GradientsParams, Vec<(String, Option<Tensor<1>>)>);
+    impl ParamVisit for V<'_> {
+        fn visit<const D: usize>(&mut self, path: String, param: &Param<Tensor<D>>) {
+            self.1.push((path, self.0.get::<D>(param.id).map(|g| g.reshape([-1]))));
         }
     }
-    let mut v = V(PathStack::default(), grads, Vec::new());
-    module.visit(&mut v);
-    v.2
+    walk(module, V(grads, Vec::new())).1
 }
 
 /// Reads every parameter of `module` back to the host, by path, in visiting order.

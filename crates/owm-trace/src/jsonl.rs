@@ -85,6 +85,14 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The end-of-epoch records, in order.
+    pub fn epochs(&self) -> impl Iterator<Item = &owm_core::EpochRecord> {
+        self.events.iter().filter_map(|e| match e {
+            TraceEvent::EpochEnd(r) => Some(r),
+            _ => None,
+        })
+    }
+
     /// The step records, in order.
     pub fn steps(&self) -> impl Iterator<Item = &StepRecord> {
         self.events.iter().filter_map(|e| match e {

@@ -2,7 +2,7 @@
 #![cfg(any(feature = "wgpu", feature = "ndarray"))]
 
 use burn::prelude::*;
-use owm_core::{BackendKind, TraceEvent};
+use owm_core::BackendKind;
 use owm_data::{DataConfig, Normalizer};
 use owm_init::InitPlan;
 use owm_models::ModelConfig;
@@ -34,14 +34,7 @@ fn epoch_losses(backend: BackendKind) -> Vec<f64> {
     assert_eq!(report.manifest.backend, backend.name());
     assert!(report.evaluation.accuracy > 0.8, "accuracy {} on {backend}", report.evaluation.accuracy);
     let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
-    trace
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            TraceEvent::EpochEnd(r) => Some(r.train_loss),
-            _ => None,
-        })
-        .collect()
+    trace.epochs().map(|r| r.train_loss).collect()
 }
 
 #[cfg(feature = "wgpu")]

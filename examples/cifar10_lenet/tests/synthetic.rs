@@ -1,6 +1,7 @@
 //! Runs the reference recipe on small generated files in the CIFAR-10 binary format.
 
-use owm::core::TraceEvent;
+use std::path::Path;
+
 use owm::data::encode_cifar_batch;
 use owm::trace::read_trace;
 
@@ -24,28 +25,12 @@ fn should_train_the_reference_recipe_on_cifar_format_files() {
     std::fs::create_dir(&data).unwrap();
     std::fs::write(data.join("data_batch_1.bin"), records(256, 1)).unwrap();
     std::fs::write(data.join("test_batch.bin"), records(64, 2)).unwrap();
-    let config = cifar10_lenet::Config {
-        data_dir: dir.path().into(),
-        out: dir.path().join("run"),
-        epochs: 4,
-        train_limit: None,
-        test_limit: None,
-        device: owm::core::BackendKind::Flex,
-        seed: 3,
-        quiet: true,
-    };
+    let config = config(dir.path(), 4, 3);
     let experiment = cifar10_lenet::experiment(&config);
     assert_eq!((experiment.batch_size, experiment.optimizer.lr()), (64, 1e-3));
     let report = cifar10_lenet::run(&config).unwrap();
     let trace = read_trace(report.run_dir.join("trace.jsonl")).unwrap();
-    let losses: Vec<f64> = trace
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            TraceEvent::EpochEnd(r) => Some(r.train_loss),
-            _ => None,
-        })
-        .collect();
+    let losses: Vec<f64> = trace.epochs().map(|r| r.train_loss).collect();
     assert_eq!(losses.len(), 4);
     assert!(losses[3] < losses[0], "epoch losses {losses:?}");
     assert_eq!(report.manifest.tensors["fc1.weight"].shape, [400, 120]);
@@ -58,16 +43,20 @@ fn should_reject_a_batch_of_the_wrong_length() {
     bytes.pop();
     std::fs::write(dir.path().join("data_batch_1.bin"), bytes).unwrap();
     std::fs::write(dir.path().join("test_batch.bin"), records(1, 2)).unwrap();
-    let config = cifar10_lenet::Config {
-        data_dir: dir.path().into(),
-        out: dir.path().join("run"),
-        epochs: 1,
+    let config = config(dir.path(), 1, 3);
+    let err = cifar10_lenet::run(&config).unwrap_err().to_string();
+    assert!(err.contains("data_batch_1.bin") && err.contains("byte 6146"), "{err}");
+}
+
+fn config(dir: &Path, epochs: u64, seed: u64) -> cifar10_lenet::Config {
+    cifar10_lenet::Config {
+        data_dir: dir.into(),
+        out: dir.join("run"),
+        epochs,
         train_limit: None,
         test_limit: None,
         device: owm::core::BackendKind::Flex,
-        seed: 3,
+        seed,
         quiet: true,
-    };
-    let err = cifar10_lenet::run(&config).unwrap_err().to_string();
-    assert!(err.contains("data_batch_1.bin") && err.contains("byte 6146"), "{err}");
+    }
 }

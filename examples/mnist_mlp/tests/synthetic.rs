@@ -29,17 +29,7 @@ fn should_train_on_mnist_format_files() {
     let dir = tempfile::tempdir().unwrap();
     write_split(dir.path(), "train", 300, 1);
     write_split(dir.path(), "t10k", 100, 2);
-    let config = mnist_mlp::Config {
-        data_dir: dir.path().into(),
-        fashion: false,
-        out: dir.path().join("run"),
-        epochs: 3,
-        train_limit: None,
-        test_limit: None,
-        device: owm::core::BackendKind::Flex,
-        seed: 7,
-        quiet: true,
-    };
+    let config = config(dir.path(), 3, 7);
     let report = mnist_mlp::run(&config).unwrap();
     assert_eq!(report.training.epochs, 3);
     assert!(report.evaluation.accuracy >= 0.9, "accuracy {}", report.evaluation.accuracy);
@@ -56,17 +46,21 @@ fn should_name_the_truncated_file() {
     let images = dir.path().join("train-images-idx3-ubyte");
     let bytes = std::fs::read(&images).unwrap();
     std::fs::write(&images, &bytes[..1000]).unwrap();
-    let config = mnist_mlp::Config {
-        data_dir: dir.path().into(),
+    let config = config(dir.path(), 1, 7);
+    let err = mnist_mlp::run(&config).unwrap_err().to_string();
+    assert!(err.contains("train-images-idx3-ubyte") && err.contains("byte 1000") && err.contains("truncated"), "{err}");
+}
+
+fn config(dir: &Path, epochs: u64, seed: u64) -> mnist_mlp::Config {
+    mnist_mlp::Config {
+        data_dir: dir.into(),
         fashion: false,
-        out: dir.path().join("run"),
-        epochs: 1,
+        out: dir.join("run"),
+        epochs,
         train_limit: None,
         test_limit: None,
         device: owm::core::BackendKind::Flex,
-        seed: 7,
+        seed,
         quiet: true,
-    };
-    let err = mnist_mlp::run(&config).unwrap_err().to_string();
-    assert!(err.contains("train-images-idx3-ubyte") && err.contains("byte 1000") && err.contains("truncated"), "{err}");
+    }
 }
