@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn should_load_batches_from_the_nested_folder() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let sub = dir.path().join("cifar-10-batches-bin");
         std::fs::create_dir(&sub).unwrap();
         std::fs::write(sub.join("data_batch_1.bin"), records(&[0, 1])).unwrap();
@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn should_report_a_batch_of_the_wrong_length() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let mut bytes = records(&[0, 1]);
         bytes.truncate(CIFAR10_RECORD + 100);
         let path = dir.path().join("data_batch_1.bin");
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn should_report_a_label_out_of_range() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let path = dir.path().join("test_batch.bin");
         std::fs::write(&path, records(&[2, 10])).unwrap();
         let err = read_batches("t", &[path]).unwrap_err();

@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn should_load_both_splits() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         write_split(dir.path(), "train", 3, &[0, 1, 9]);
         write_split(dir.path(), "t10k", 2, &[5, 5]);
         let s = load_mnist(dir.path()).unwrap();
@@ -103,14 +103,14 @@ mod tests {
 
     #[test]
     fn should_name_the_missing_file() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let err = load_mnist(dir.path()).unwrap_err();
         assert!(err.to_string().contains("train-images-idx3-ubyte"), "{err}");
     }
 
     #[test]
     fn should_reject_a_label_out_of_range() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         write_split(dir.path(), "train", 2, &[3, 12]);
         let err = load_idx_split(dir.path(), IdxSplit::Train, "mnist", digit_names()).unwrap_err();
         assert!(matches!(err, Error::Label { offset: 9, label: 12, .. }), "{err}");
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn should_reject_mismatched_counts() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         write_split(dir.path(), "train", 2, &[3]);
         assert!(matches!(
             load_idx_split(dir.path(), IdxSplit::Train, "mnist", digit_names()),

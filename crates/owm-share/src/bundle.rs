@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn should_restore_identical_weights() {
         let device = Device::flex();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let original = net(&device);
         let saved = save_bundle(dir.path().join("b"), &original, Manifest::new(1)).unwrap();
         let bundle = load_bundle(dir.path().join("b")).unwrap();
@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn should_write_identical_bytes_for_identical_weights() {
         let device = Device::flex();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let n = net(&device);
         save_bundle(dir.path().join("a"), &n, Manifest::new(1)).unwrap();
         save_bundle(dir.path().join("b"), &n, Manifest::new(1)).unwrap();
@@ -239,7 +239,7 @@ mod tests {
 
     #[test]
     fn should_detect_a_tampered_tensor_and_name_it() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         save_bundle(dir.path().join("b"), &net(&Device::flex()), Manifest::new(1)).unwrap();
         let path = dir.path().join("b").join(WEIGHTS_FILE);
         let mut bytes = std::fs::read(&path).unwrap();
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn should_detect_an_edited_manifest() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         save_bundle(dir.path().join("b"), &net(&Device::flex()), Manifest::new(1)).unwrap();
         let path = dir.path().join("b").join(MANIFEST_FILE);
         let mut m: Manifest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn should_report_a_truncated_weights_file() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         save_bundle(dir.path().join("b"), &net(&Device::flex()), Manifest::new(1)).unwrap();
         let path = dir.path().join("b").join(WEIGHTS_FILE);
         let bytes = std::fs::read(&path).unwrap();
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn should_refuse_to_overwrite_a_bundle() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let n = net(&Device::flex());
         save_bundle(dir.path().join("b"), &n, Manifest::new(1)).unwrap();
         assert!(matches!(save_bundle(dir.path().join("b"), &n, Manifest::new(1)), Err(Error::Exists(_))));
@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn should_reject_a_module_of_another_shape() {
         let device = Device::flex();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         save_bundle(dir.path().join("b"), &net(&device), Manifest::new(1)).unwrap();
         let bundle = load_bundle(dir.path().join("b")).unwrap();
         let other = Net { fc: LinearConfig::new(4, 2).init(&device) };

@@ -29,7 +29,7 @@
 //!
 //! let device = Device::flex();
 //! let net = Net { fc: LinearConfig::new(3, 2).init(&device) };
-//! let dir = tempfile::tempdir()?;
+//! let dir = owm_testkit::tempdir();
 //! let saved = save_bundle(dir.path().join("bundle"), &net, Manifest::new(42))?;
 //! let bundle = load_bundle(dir.path().join("bundle"))?;
 //! assert_eq!(bundle.manifest.weights_digest, saved.weights_digest);

@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn should_round_trip_events() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let path = dir.path().join("t.jsonl");
         let mut sink = JsonlSink::create(&path).unwrap();
         let events = vec![
@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn should_keep_complete_lines_of_a_torn_trace() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let path = dir.path().join("t.jsonl");
         let mut sink = JsonlSink::create(&path).unwrap();
         for n in 1..=3 {
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn should_name_the_line_of_a_corrupt_event() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let path = dir.path().join("t.jsonl");
         std::fs::write(&path, format!("{}\nnot json\n", serde_json::to_string(&step(1)).unwrap())).unwrap();
         let err = read_trace(&path).unwrap_err();
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn should_refuse_to_overwrite_a_trace() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let path = dir.path().join("t.jsonl");
         std::fs::write(&path, "").unwrap();
         assert!(matches!(JsonlSink::create(&path), Err(Error::Exists(_))));

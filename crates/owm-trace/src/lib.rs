@@ -18,7 +18,7 @@
 //! use owm_core::{EpochRecord, TraceEvent, TraceSink};
 //! use owm_trace::{JsonlSink, read_trace};
 //!
-//! let dir = tempfile::tempdir()?;
+//! let dir = owm_testkit::tempdir();
 //! let path = dir.path().join("trace.jsonl");
 //! let mut sink = JsonlSink::create(&path)?;
 //! let _ = sink.on_event(&TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 10, train_loss: 0.3 }))?;

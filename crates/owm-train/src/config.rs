@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn should_name_the_file_of_a_bad_config() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owm_testkit::tempdir();
         let path = dir.path().join("exp.json");
         std::fs::write(&path, r#"{"data": 3}"#).unwrap();
         let err = ExperimentConfig::load(&path).unwrap_err();

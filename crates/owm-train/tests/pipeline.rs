@@ -10,7 +10,7 @@ fn short(seed: u64) -> ExperimentConfig {
 
 #[test]
 fn default_run_should_reach_95_percent_and_reload_identically() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let report = train(&ExperimentConfig::default(), &dir.path().join("run"), false).unwrap();
     // scikit-learn's MLPClassifier reaches about 0.97 on a held-out 20% of the same digits.
     assert!(report.evaluation.accuracy >= 0.95, "accuracy {}", report.evaluation.accuracy);
@@ -42,7 +42,7 @@ fn default_run_should_reach_95_percent_and_reload_identically() {
 
 #[test]
 fn same_seed_should_give_bit_identical_weights_and_traces() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let a = train(&short(11), &dir.path().join("a"), false).unwrap();
     let b = train(&short(11), &dir.path().join("b"), false).unwrap();
     let c = train(&short(12), &dir.path().join("c"), false).unwrap();
@@ -55,7 +55,7 @@ fn same_seed_should_give_bit_identical_weights_and_traces() {
 
 #[test]
 fn diverging_loss_should_stop_with_a_clear_reason() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let config = ExperimentConfig { optimizer: OptimizerConfig::Sgd(SgdConfig::new(1e9)), ..short(1) };
     let report = train(&config, &dir.path().join("run"), false).unwrap();
     let reason = &report.training.stop_reason;
@@ -66,7 +66,7 @@ fn diverging_loss_should_stop_with_a_clear_reason() {
 
 #[test]
 fn full_batch_gradient_descent_should_take_one_step_per_epoch() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let config = ExperimentConfig {
         optimizer: OptimizerConfig::Gd(owm_optim::GdConfig::new(0.5)),
         convergence: ConvergenceConfig::epochs(5),
@@ -81,7 +81,7 @@ fn full_batch_gradient_descent_should_take_one_step_per_epoch() {
 
 #[test]
 fn a_tampered_bundle_should_be_refused_naming_the_tensor() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let report = train(&short(5), &dir.path().join("run"), false).unwrap();
     let weights = report.bundle_dir.join("weights.safetensors");
     let mut bytes = std::fs::read(&weights).unwrap();

@@ -13,7 +13,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn train_without_arguments_should_reach_95_percent_and_eval_should_agree() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let out = owm(dir.path(), &["train", "--quiet"]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -45,7 +45,7 @@ fn train_without_arguments_should_reach_95_percent_and_eval_should_agree() {
 
 #[test]
 fn malformed_data_should_fail_with_the_file_and_offset_not_a_panic() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     std::fs::write(dir.path().join("train-images-idx3-ubyte"), [0x50, 0x4b, 3, 4, 0, 0]).unwrap();
     std::fs::write(dir.path().join("train-labels-idx1-ubyte"), [0, 0, 8, 1, 0, 0, 0, 0]).unwrap();
     std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), []).unwrap();
@@ -59,7 +59,7 @@ fn malformed_data_should_fail_with_the_file_and_offset_not_a_panic() {
 
 #[test]
 fn a_tampered_bundle_should_be_refused_by_eval_and_inspect() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let out = owm(dir.path(), &["train", "--quiet", "--epochs", "1", "--out", "run"]);
     assert!(out.status.success(), "{}", text(&out));
     let weights = dir.path().join("run/bundle/weights.safetensors");
@@ -76,7 +76,7 @@ fn a_tampered_bundle_should_be_refused_by_eval_and_inspect() {
 
 #[test]
 fn unknown_devices_and_bad_options_should_be_clear_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let out = owm(dir.path(), &["train", "--device", "tpu"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `tpu`"), "{}", text(&out));
     let out = owm(dir.path(), &["train", "--data", "cifar10"]);

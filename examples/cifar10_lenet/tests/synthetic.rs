@@ -20,7 +20,7 @@ fn records(n: usize, seed: u64) -> Vec<u8> {
 
 #[test]
 fn should_train_the_reference_recipe_on_cifar_format_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let data = dir.path().join("cifar-10-batches-bin");
     std::fs::create_dir(&data).unwrap();
     std::fs::write(data.join("data_batch_1.bin"), records(256, 1)).unwrap();
@@ -38,7 +38,7 @@ fn should_train_the_reference_recipe_on_cifar_format_files() {
 
 #[test]
 fn should_reject_a_batch_of_the_wrong_length() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     let mut bytes = records(3, 1);
     bytes.pop();
     std::fs::write(dir.path().join("data_batch_1.bin"), bytes).unwrap();

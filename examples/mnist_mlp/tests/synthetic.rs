@@ -26,7 +26,7 @@ fn write_split(dir: &Path, prefix: &str, n: usize, seed: u64) {
 
 #[test]
 fn should_train_on_mnist_format_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     write_split(dir.path(), "train", 300, 1);
     write_split(dir.path(), "t10k", 100, 2);
     let config = config(dir.path(), 3, 7);
@@ -40,7 +40,7 @@ fn should_train_on_mnist_format_files() {
 
 #[test]
 fn should_name_the_truncated_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = owm_testkit::tempdir();
     write_split(dir.path(), "train", 20, 1);
     write_split(dir.path(), "t10k", 10, 2);
     let images = dir.path().join("train-images-idx3-ubyte");
