@@ -116,13 +116,14 @@ pub fn train(config: &ExperimentConfig, run_dir: &Path, progress: bool) -> Resul
         let order = Rng::derived(config.seed, &format!("shuffle/epoch-{epoch}")).permutation(train_set.len());
         let (mut loss_sum, mut items) = (0.0, 0usize);
         for chunk in order.chunks(batch_size) {
-            step += 1;
             let (images, labels) = train_set.batch(chunk, norm.as_ref(), &autodiff);
             let loss = loss_fn.forward(model.forward(images), labels);
             let loss_value = scalar(loss.clone());
-            if let Some(reason) = convergence.check_loss(step, loss_value) {
+            // A non-finite loss stops the run before its update, so `step` counts applied updates only.
+            if let Some(reason) = convergence.check_loss(step + 1, loss_value) {
                 break 'run reason;
             }
+            step += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let info = StepInfo { step, epoch, loss: loss_value };
             let (next, control) = optim.step(model, grads, info, &mut sink)?;

@@ -12,7 +12,8 @@ fn short(seed: u64) -> ExperimentConfig {
 fn default_run_should_reach_95_percent_and_reload_identically() {
     let dir = owm_testkit::tempdir();
     let report = train(&ExperimentConfig::default(), &dir.path().join("run"), false).unwrap();
-    // scikit-learn's MLPClassifier reaches about 0.97 on a held-out 20% of the same digits.
+    // Seed 42 gives 0.9749. scikit-learn's MLPClassifier with the same recipe averages 0.978 over five random
+    // 80/20 splits of the same digits (tools/sklearn_digits_mlp.py); OWM averages 0.972 over seeds 0..4.
     assert!(report.evaluation.accuracy >= 0.95, "accuracy {}", report.evaluation.accuracy);
     assert_eq!(report.evaluation.total, 359);
     assert_eq!(report.training.stop_reason, StopReason::MaxEpochs { max_epochs: 40 });
@@ -62,6 +63,10 @@ fn diverging_loss_should_stop_with_a_clear_reason() {
     assert!(matches!(reason, StopReason::NonFiniteLoss { .. }), "{reason:?}");
     assert!(reason.is_failure());
     assert!(reason.to_string().contains("loss became"), "{reason}");
+    let StopReason::NonFiniteLoss { step, .. } = reason else { unreachable!() };
+    assert_eq!(report.training.steps, step - 1, "the diverging step is not applied");
+    let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
+    assert!(trace.steps().all(|s| s.loss.is_finite()));
 }
 
 #[test]
