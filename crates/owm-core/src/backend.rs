@@ -51,7 +51,8 @@ impl BackendKind {
     ///
     /// # Errors
     ///
-    /// [`Error::BackendNotCompiled`] when the cargo feature is off.
+    /// [`Error::BackendNotCompiled`] when the cargo feature is off; [`Error::BackendUnavailable`] when `wgpu`
+    /// finds no adapter.
     pub fn device(self) -> Result<Device> {
         match self {
             BackendKind::Flex => Ok(Device::flex()),
@@ -59,9 +60,27 @@ impl BackendKind {
             #[allow(deprecated)] // ndarray is deprecated upstream; the design card keeps it selectable.
             BackendKind::NdArray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
-            BackendKind::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            BackendKind::Wgpu => probe(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), "wgpu"),
             #[allow(unreachable_patterns)] // Reachable only when a feature is off.
             other => Err(Error::BackendNotCompiled { backend: other.name(), feature: other.name() }),
+        }
+    }
+}
+
+/// Runs one tiny operation on `device`: wgpu panics when no adapter (GPU or Vulkan driver) exists, and that
+/// panic becomes [`Error::BackendUnavailable`] here instead of a crash in the middle of a run.
+#[cfg(feature = "wgpu")]
+fn probe(device: Device, backend: &'static str) -> Result<Device> {
+    let d = device.clone();
+    match std::panic::catch_unwind(move || burn::tensor::Tensor::<1>::ones([1], &d).into_data()) {
+        Ok(_) => Ok(device),
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the backend failed to start".into());
+            Err(Error::BackendUnavailable { backend, reason })
         }
     }
 }

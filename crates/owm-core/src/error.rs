@@ -12,6 +12,14 @@ pub enum Error {
         /// The cargo feature that enables it.
         feature: &'static str,
     },
+    /// A compiled-in backend could not start (no GPU adapter or Vulkan driver, say).
+    #[error("backend `{backend}` is unavailable: {reason} (without a GPU, install a Vulkan driver such as Mesa's lavapipe, or use --device cpu)")]
+    BackendUnavailable {
+        /// The backend.
+        backend: &'static str,
+        /// The failure reported by the backend.
+        reason: String,
+    },
     /// A backend name could not be parsed.
     #[error("unknown backend `{0}`: expected one of cpu, flex, ndarray, wgpu")]
     UnknownBackend(String),
