@@ -117,6 +117,13 @@ mod tests {
     }
 
     #[test]
+    fn should_list_flex_among_the_compiled_backends() {
+        let compiled = BackendKind::compiled();
+        assert_eq!(compiled[0], BackendKind::Flex);
+        assert_eq!(compiled.contains(&BackendKind::Wgpu), cfg!(feature = "wgpu"));
+    }
+
+    #[test]
     fn should_report_missing_backends_as_errors() {
         for kind in BackendKind::ALL {
             match kind.device() {

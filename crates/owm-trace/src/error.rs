@@ -32,8 +32,3 @@ pub enum Error {
 /// `Result` with the trace [`enum@Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
-impl From<Error> for owm_core::Error {
-    fn from(e: Error) -> Self {
-        owm_core::Error::Sink(e.to_string())
-    }
-}
