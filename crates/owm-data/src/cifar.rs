@@ -57,7 +57,7 @@ pub fn read_batches(name: &str, files: &[PathBuf]) -> Result<Dataset> {
 }
 
 fn parse_cifar_batch(path: &Path, bytes: &[u8], features: &mut Vec<f32>, labels: &mut Vec<usize>) -> Result<()> {
-    if bytes.is_empty() || bytes.len() % CIFAR10_RECORD != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(CIFAR10_RECORD) {
         let whole = bytes.len() / CIFAR10_RECORD;
         return Err(Error::Format {
             path: path.to_path_buf(),

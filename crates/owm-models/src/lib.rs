@@ -87,6 +87,7 @@ impl ModelConfig {
 /// Burn enum modules add the variant name to parameter paths; OWM's path walkers (`owm_core::param_infos`)
 /// leave it out, so a `Classifier::Mlp` has the same paths as the bare [`Mlp`].
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // Built once per run and rarely moved; Burn's derive takes no `Box` fields.
 pub enum Classifier {
     /// A multi-layer perceptron.
     Mlp(Mlp),
