@@ -10,6 +10,7 @@
 //!   loss.svg             loss per step and per epoch
 //!   update_ratio.svg     ‖Δw‖/‖w‖ per layer and step
 //!   evaluation.json/.md  accuracy, per-class precision/recall/F1, confusion matrix (owm-eval)
+//!   report.html          all of the above on one page
 //!   bundle/              weights.safetensors + manifest.json + trace.jsonl (owm-share)
 //! ```
 //!
@@ -42,9 +43,11 @@ mod config;
 mod error;
 mod eval;
 mod pipeline;
+mod report;
 
 pub use bench::*;
 pub use config::*;
 pub use error::*;
 pub use eval::*;
 pub use pipeline::*;
+pub use report::*;

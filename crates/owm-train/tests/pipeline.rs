@@ -26,6 +26,10 @@ fn default_run_should_reach_95_percent_and_reload_identically() {
     for file in [files::CONFIG, files::TRACE, files::LOSS_SVG, files::UPDATE_RATIO_SVG, files::EVALUATION_JSON, files::EVALUATION_MD] {
         assert!(report.run_dir.join(file).is_file(), "{file} missing");
     }
+    let html = std::fs::read_to_string(report.run_dir.join(files::REPORT_HTML)).unwrap();
+    assert!(html.contains(&format!("Test accuracy {:.4}", report.evaluation.accuracy)), "{html}");
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert_eq!(html.matches("<tr><th>").count(), 3 + 10, "table header, macro row, confusion header, ten confusion rows");
     let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
     assert!(!trace.torn_tail);
     assert_eq!(trace.steps().count() as u64, report.training.steps);

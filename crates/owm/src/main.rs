@@ -180,7 +180,7 @@ fn train_command(args: TrainArgs) -> Result<ExitCode> {
         e.accuracy, e.macro_f1, e.total, report.training.steps, report.seconds
     );
     println!("weights digest {}", report.manifest.weights_digest);
-    println!("run folder {}  (trace.jsonl, loss.svg, update_ratio.svg, evaluation.md)", report.run_dir.display());
+    println!("run folder {}  (report.html, trace.jsonl, loss.svg, update_ratio.svg, evaluation.md)", report.run_dir.display());
     println!("bundle {}", report.bundle_dir.display());
     Ok(if report.training.stop_reason.is_failure() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
