@@ -1,6 +1,6 @@
 //! The seams every OWM crate agrees on: parameter paths, seeds, trace events and sinks, validation, backends.
 //!
-//! `owm-core` owns no algorithm.
+//! `owm-core` owns no training algorithm.
 //! It defines the vocabulary the leaf crates (`owm-data`, `owm-init`, `owm-optim`, `owm-trace`, `owm-share`,
 //! `owm-eval`, `owm-models`) use to talk to each other without depending on each other.
 //!
