@@ -41,14 +41,19 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], 
         pts.iter().map(|p| ty(p.1)).fold(f64::INFINITY, f64::min),
         pts.iter().map(|p| ty(p.1)).fold(f64::NEG_INFINITY, f64::max),
     );
-    // A log axis spans whole decades so that its ticks fall on powers of ten.
-    let (y0, y1) = if log_y { (y0.floor(), y1.ceil()) } else { (y0, y1) };
     let (x1, y1) = (if x1 > x0 { x1 } else { x0 + 1.0 }, if y1 > y0 { y1 } else { y0 + 1.0 });
+    // A log axis spans whole decades, with at most 12 ticks, each on a power of ten.
+    let (y0, y1, ticks) = if log_y {
+        let step = ((y1.ceil() - y0.floor()) / 12.0).ceil().max(1.0);
+        let ticks = ((y1.ceil() - y0.floor()) / step).ceil().max(1.0);
+        (y0.floor(), y0.floor() + ticks * step, ticks as u32)
+    } else {
+        (y0, y1, 4)
+    };
     let (pw, ph) = (w - left - right, h - top - bottom);
     let sx = |x: f64| left + (x - x0) / (x1 - x0) * pw;
     let sy = |y: f64| top + ph - (ty(y) - y0) / (y1 - y0) * ph;
     let _ = writeln!(svg, r##"<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##);
-    let ticks = if log_y { ((y1 - y0) as u32).clamp(1, 12) } else { 4 };
     for i in 0..=ticks {
         let f = f64::from(i) / f64::from(ticks);
         let (xv, yv) = (x0 + f * (x1 - x0), y0 + f * (y1 - y0));
@@ -132,7 +137,8 @@ fn trim(v: f64) -> String {
     if v.abs() >= 100.0 || v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") }
 }
 
-fn escape(s: &str) -> String {
+/// Escapes `&`, `<` and `>` for XML and HTML text.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
@@ -152,6 +158,14 @@ mod tests {
         // The zero of series c is dropped on the log axis: it keeps one point.
         let c_line = svg.lines().filter(|l| l.starts_with("<polyline")).nth(1).unwrap();
         assert_eq!(c_line.matches(',').count(), 1, "{c_line}");
+    }
+
+    #[test]
+    fn should_keep_log_ticks_on_powers_of_ten_over_many_decades() {
+        let s = [Series { name: "r".into(), points: vec![(0.0, 1e-30), (1.0, 1e3)] }];
+        let svg = line_chart("t", "x", "y", &s, true);
+        let labels: Vec<&str> = svg.split(r#"text-anchor="end">"#).skip(1).map(|t| t.split('<').next().unwrap()).collect();
+        assert_eq!(labels, ["1e-30", "1e-27", "1e-24", "1e-21", "1e-18", "1e-15", "1e-12", "1e-9", "1e-6", "1e-3", "1e0", "1e3"]);
     }
 
     #[test]

@@ -186,10 +186,10 @@ pub fn train(config: &ExperimentConfig, run_dir: &Path, progress: bool) -> Resul
     write_atomic(&run_dir.join(files::EVALUATION_JSON), &serde_json::to_vec_pretty(&evaluation).expect("reports serialise"))?;
     write_atomic(&run_dir.join(files::EVALUATION_MD), evaluation.to_markdown(&test_set.class_names).as_bytes())?;
     let trace = read_trace(&trace_path)?;
-    let charts = [loss_chart(&trace), update_ratio_chart(&trace)];
-    write_atomic(&run_dir.join(files::LOSS_SVG), charts[0].as_bytes())?;
-    write_atomic(&run_dir.join(files::UPDATE_RATIO_SVG), charts[1].as_bytes())?;
-    let charts = [charts[0].as_str(), charts[1].as_str()];
+    let (loss_svg, ratio_svg) = (loss_chart(&trace), update_ratio_chart(&trace));
+    write_atomic(&run_dir.join(files::LOSS_SVG), loss_svg.as_bytes())?;
+    write_atomic(&run_dir.join(files::UPDATE_RATIO_SVG), ratio_svg.as_bytes())?;
+    let charts = [loss_svg.as_str(), ratio_svg.as_str()];
     let html = crate::html_report(config, &training, &evaluation, &test_set.class_names, &manifest.weights_digest, &charts);
     write_atomic(&run_dir.join(files::REPORT_HTML), html.as_bytes())?;
 

@@ -1,6 +1,7 @@
 //! A self-contained HTML page summarising a run: what was trained, how it went, how well it works.
 
 use owm_eval::ClassificationReport;
+use owm_trace::escape;
 
 use crate::{ExperimentConfig, TrainingSummary};
 
@@ -81,8 +82,4 @@ td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }} pr
         charts = charts.join("\n"),
         config_json = escape(&config.to_json()),
     )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
