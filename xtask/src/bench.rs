@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: LeNet-5 training throughput, OWM on each compiled backend beside PyTorch.
+//! `cargo xtask bench`: LeNet-5 training throughput, OWM on each compiled backend beside PyTorch; genetic
+//! algorithm generations per second on the digits MLP beside PyGAD (target: at least 5×).
 
 use std::process::Command;
 
@@ -6,13 +7,13 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 pub fn run(args: &[String]) -> Result<()> {
-    let mut settings = [("--batch-size", 64usize), ("--steps", 50), ("--warmup", 5)];
+    let mut settings = [("--batch-size", 64usize), ("--steps", 50), ("--warmup", 5), ("--generations", 30)];
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(slot) = settings.iter_mut().find(|(name, _)| name == flag) else { bail!("unknown option {flag}") };
         slot.1 = it.next().context("missing value")?.parse()?;
     }
-    let [(_, batch), (_, steps), (_, warmup)] = settings;
+    let [(_, batch), (_, steps), (_, warmup), (_, generations)] = settings;
     let root = crate::workspace_root();
     let status = Command::new(crate::cargo())
         .args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"])
@@ -67,6 +68,41 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("lenet.json");
     let tmp = dir.join(".lenet.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&report)?)?;
+    std::fs::rename(&tmp, &path)?;
+    println!("wrote {}", path.display());
+    ga(&binary, generations, &root, &dir)
+}
+
+/// GA generations per second, OWM (flex) beside PyGAD with the same recipe (`tools/pygad_digits.py`).
+fn ga(binary: &std::path::Path, generations: usize, root: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    eprintln!("bench: OWM GA on the digits MLP, {generations} generations ...");
+    let out = Command::new(binary).args(["bench", "--ga", &generations.to_string(), "--device", "flex"]).output()?;
+    let owm = parse_row("owm-flex", &out);
+    let pygad_ok = Command::new("python3").args(["-c", "import pygad, sklearn"]).output().is_ok_and(|o| o.status.success());
+    let pygad = if pygad_ok {
+        eprintln!("bench: PyGAD, {generations} generations ...");
+        let out = Command::new("python3").arg(root.join("tools/pygad_digits.py")).args(["--bench", &generations.to_string()]).output()?;
+        Some(parse_row("pygad", &out))
+    } else {
+        eprintln!("bench: python3 -c 'import pygad, sklearn' failed; PyGAD column skipped (pip install pygad scikit-learn)");
+        None
+    };
+    let gps = |v: &Value| v["generations_per_second"].as_f64();
+    let ratio = gps(&owm).zip(pygad.as_ref().and_then(gps)).map(|(a, b)| a / b);
+    println!("GA on the digits MLP (64-32-10), population 50, fitness on 1,438 items, {generations} generations");
+    println!("{:<14} {:>12}", "engine", "gen/s");
+    for row in std::iter::once(&owm).chain(pygad.as_ref()) {
+        let shown = gps(row).map_or_else(|| row["error"].as_str().unwrap_or("failed").chars().take(60).collect(), |v| format!("{v:.2}"));
+        println!("{:<14} {:>12}", row["name"].as_str().unwrap_or("?"), shown);
+    }
+    match ratio {
+        Some(r) => println!("OWM / PyGAD: {r:.1}x (target >= 5x: {})", if r >= 5.0 { "met" } else { "NOT met" }),
+        None => println!("OWM / PyGAD: -"),
+    }
+    let report = json!({ "benchmark": "ga-digits-mlp32", "generations": generations, "host": host(), "results": [owm, pygad], "ratio_vs_pygad": ratio, "target": 5.0 });
+    let path = dir.join("ga.json");
+    let tmp = dir.join(".ga.json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(&report)?)?;
     std::fs::rename(&tmp, &path)?;
     println!("wrote {}", path.display());

@@ -3,7 +3,8 @@
 //! - `cargo xtask tidy`: checks the architecture invariants of `docs/ARCHITECTURE.md` against `cargo metadata`.
 //! - `cargo xtask bench [--steps N] [--batch-size N]`: LeNet-5 training throughput on every compiled backend and,
 //!   when `python3 -c "import torch"` works, in PyTorch in the same run; prints img/s and ratios and writes
-//!   `target/bench/lenet.json`.
+//!   `target/bench/lenet.json`; then genetic-algorithm generations per second on the digits MLP beside PyGAD
+//!   (`--generations N`, target ≥ 5×), written to `target/bench/ga.json`.
 
 mod bench;
 mod tidy;
@@ -15,7 +16,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <tidy | bench [--steps N] [--batch-size N] [--warmup N]>"),
+        _ => bail!("usage: cargo xtask <tidy | bench [--steps N] [--batch-size N] [--warmup N] [--generations N]>"),
     }
 }
 

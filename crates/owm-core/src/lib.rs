@@ -38,6 +38,7 @@
 
 mod backend;
 mod error;
+mod objective;
 mod params;
 mod seed;
 pub mod serde_float;
@@ -46,6 +47,7 @@ mod validate;
 
 pub use backend::*;
 pub use error::*;
+pub use objective::*;
 pub use params::*;
 pub use seed::*;
 pub use trace::*;

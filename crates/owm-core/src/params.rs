@@ -6,6 +6,30 @@ use burn::prelude::*;
 
 use crate::{Error, Result};
 
+/// Whether `path` matches `pattern`, where `*` matches any (possibly empty) run of characters.
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    let (p, s) = (pattern.as_bytes(), path.as_bytes());
+    let (mut pi, mut si) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while si < s.len() {
+        if pi < p.len() && p[pi] != b'*' && p[pi] == s[si] {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
 /// A float parameter of a module, named by path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamInfo {
@@ -177,6 +201,187 @@ where
     }
 }
 
+/// A module's float parameters as a flat, path-addressed view: one rank-1 tensor per parameter, in module
+/// order, outside any autodiff graph and on the module's device.
+///
+/// Optimisers read and write weights through this view without knowing the model: gradient methods work
+/// tensor by tensor ([`ParamSet::tensors`]), search methods on one host vector ([`ParamSet::to_host`] and
+/// [`ParamSet::with_host`]). [`ParamSet::apply_to`] writes the values back into a module by path.
+#[derive(Debug, Clone)]
+pub struct ParamSet {
+    metas: Vec<crate::ParamMeta>,
+    values: Vec<Tensor<1>>,
+}
+
+impl ParamSet {
+    /// The parameters of `module`, by path (lazy parameters are initialised).
+    pub fn of<M: Module>(module: &M) -> Self {
+        let infos = param_infos(module);
+        let values = flat_params(module).into_iter().map(|(_, t)| t.inner()).collect();
+        let metas = infos.into_iter().map(|i| crate::ParamMeta { path: i.path, shape: i.shape }).collect();
+        Self { metas, values }
+    }
+
+    /// A set from paths, shapes and rank-1 values.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Param`] when a value's length does not match its shape, or the lists differ in length.
+    pub fn new(metas: Vec<crate::ParamMeta>, values: Vec<Tensor<1>>) -> Result<Self> {
+        if metas.len() != values.len() {
+            return Err(Error::Param { path: String::new(), reason: format!("{} paths for {} values", metas.len(), values.len()) });
+        }
+        for (m, v) in metas.iter().zip(&values) {
+            let want: usize = m.shape.iter().product();
+            if v.dims()[0] != want {
+                return Err(Error::Param { path: m.path.clone(), reason: format!("{} values for shape {:?}", v.dims()[0], m.shape) });
+            }
+        }
+        Ok(Self { metas, values })
+    }
+
+    /// Paths and shapes, in module order.
+    pub fn metas(&self) -> &[crate::ParamMeta] {
+        &self.metas
+    }
+
+    /// The values, one rank-1 tensor per path.
+    pub fn tensors(&self) -> &[Tensor<1>] {
+        &self.values
+    }
+
+    /// The values, consumed.
+    pub fn into_tensors(self) -> Vec<Tensor<1>> {
+        self.values
+    }
+
+    /// The same paths with new values.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Param`] when the values do not fit the shapes.
+    pub fn with_tensors(&self, values: Vec<Tensor<1>>) -> Result<Self> {
+        Self::new(self.metas.clone(), values)
+    }
+
+    /// Number of parameters (tensors).
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there is no parameter.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Number of scalar weights over all parameters.
+    pub fn numel(&self) -> usize {
+        self.metas.iter().map(|m| m.shape.iter().product::<usize>()).sum()
+    }
+
+    /// The device the values live on (`None` for an empty set).
+    pub fn device(&self) -> Option<Device> {
+        self.values.first().map(Tensor::device)
+    }
+
+    /// All weights as one rank-1 tensor on the device, in module order.
+    pub fn to_vector(&self) -> Option<Tensor<1>> {
+        (!self.values.is_empty()).then(|| Tensor::cat(self.values.clone(), 0))
+    }
+
+    /// The same paths with values sliced from one rank-1 tensor laid out as [`ParamSet::to_vector`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Param`] when the vector's length is not [`ParamSet::numel`].
+    pub fn with_vector(&self, vector: Tensor<1>) -> Result<Self> {
+        if vector.dims()[0] != self.numel() {
+            return Err(Error::Param { path: String::new(), reason: format!("vector of {} weights for {} parameters", vector.dims()[0], self.numel()) });
+        }
+        let mut start = 0;
+        let values = self.metas.iter().map(|m| {
+            let n: usize = m.shape.iter().product();
+            start += n;
+            vector.clone().slice(start - n..start)
+        }).collect();
+        Ok(Self { metas: self.metas.clone(), values })
+    }
+
+    /// All weights read back to the host as one vector (one transfer), in module order.
+    pub fn to_host(&self) -> Vec<f32> {
+        self.to_vector().map_or_else(Vec::new, |v| v.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default())
+    }
+
+    /// The same paths with values from a host vector laid out as [`ParamSet::to_host`], on `device`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Param`] when the vector's length is not [`ParamSet::numel`].
+    pub fn with_host(&self, values: &[f32], device: &Device) -> Result<Self> {
+        let vector = Tensor::<1>::from_data(TensorData::new(values.to_vec(), [values.len()]), device);
+        self.with_vector(vector)
+    }
+
+    /// Writes the values into `module` by path, keeping each parameter's id, device and gradient requirement.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Param`] when the module has a parameter this set lacks, or one of another size.
+    pub fn apply_to<M: Module>(&self, module: M) -> Result<M> {
+        struct Mp<'a> {
+            stack: PathStack,
+            set: &'a ParamSet,
+            next: usize,
+            error: Option<Error>,
+        }
+        impl ModuleMapper for Mp<'_> {
+            fn enter_module(&mut self, name: &str, container: &str) {
+                self.stack.enter(name, container);
+            }
+            fn exit_module(&mut self, _: &str, _: &str) {
+                self.stack.exit();
+            }
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                if self.error.is_some() {
+                    return param;
+                }
+                let path = self.stack.path();
+                // Parameters come in module order; look further only when the order differs.
+                let index = match self.set.metas.get(self.next) {
+                    Some(m) if m.path == path => Some(self.next),
+                    _ => self.set.metas.iter().position(|m| m.path == path),
+                };
+                let Some(index) = index else {
+                    self.error = Some(Error::Param { path, reason: "missing from the parameter set".into() });
+                    return param;
+                };
+                self.next = index + 1;
+                let shape = param.lazy_shape();
+                if self.set.metas[index].shape.as_slice() != shape.as_slice() {
+                    self.error = Some(Error::Param {
+                        path,
+                        reason: format!("shape mismatch: module has {:?}, set has {:?}", shape.as_slice(), self.set.metas[index].shape),
+                    });
+                    return param;
+                }
+                let value = self.set.values[index].clone();
+                let device = param.lazy_device();
+                param.map(|old| {
+                    let value = value.reshape(old.shape()).to_device(&device.clone().without_autodiff());
+                    let value = if old.is_autodiff() { value.autodiff() } else { value };
+                    value.set_require_grad(old.is_require_grad())
+                })
+            }
+        }
+        let mut mapper = Mp { stack: PathStack::default(), set: self, next: 0, error: None };
+        let module = module.map(&mut mapper);
+        match mapper.error {
+            Some(e) => Err(e),
+            None => Ok(module),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +446,19 @@ mod tests {
         })
         .unwrap_err();
         assert!(matches!(err, Error::Param { ref path, .. } if path == "head.fc.weight"), "{err}");
+    }
+
+    #[test]
+    fn should_round_trip_a_parameter_set_through_one_host_vector() {
+        let device = Device::flex();
+        let net = net(&device);
+        let set = ParamSet::of(&net);
+        assert_eq!((set.len(), set.numel()), (5, 2 * 3 + 3 + 3 * 3 + 3 + 3));
+        let host: Vec<f32> = (0..set.numel()).map(|i| i as f32).collect();
+        let net = set.with_host(&host, &device).unwrap().apply_to(net).unwrap();
+        assert_eq!(ParamSet::of(&net).to_host(), host);
+        assert_eq!(param_data(&net)[1].1.try_to_vec::<f32>().unwrap(), [6.0, 7.0, 8.0]);
+        assert!(matches!(set.with_host(&host[1..], &device), Err(Error::Param { .. })));
     }
 
     #[test]

@@ -32,7 +32,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 ///
 /// Blackman and Vigna, "Scrambled linear pseudorandom number generators", ACM TOMS 47(4), 2021,
 /// doi:10.1145/3460772.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     s: [u64; 4],
 }

@@ -67,8 +67,32 @@ pub enum TraceEvent {
     },
     /// One parameter was initialised.
     ParamInit(InitRecord),
-    /// One optimisation step was applied.
+    /// A phase of the run begins: which optimiser, stopped by which criteria.
+    PhaseStarted {
+        /// Phase number, from 1.
+        phase: u64,
+        /// The optimiser's short name.
+        optimizer: String,
+        /// The optimiser's settings, as data.
+        settings: serde_json::Value,
+        /// The stopping criteria, as data.
+        criteria: serde_json::Value,
+    },
+    /// One optimisation step of a gradient method was applied.
     Step(StepRecord),
+    /// One generation (or iteration) of a search method was evaluated.
+    Generation(GenerationRecord),
+    /// A phase ended.
+    PhaseEnded {
+        /// Phase number, from 1.
+        phase: u64,
+        /// Why it ended.
+        reason: StopReason,
+        /// Steps (or generations) the phase took.
+        steps: u64,
+        /// Candidate evaluations the phase used.
+        evaluations: u64,
+    },
     /// An epoch ended.
     EpochEnd(EpochRecord),
     /// The run stopped.
@@ -126,6 +150,53 @@ pub struct StepRecord {
     pub lr: f64,
     /// Per-parameter statistics, in module order (empty when layer statistics are off).
     pub layers: Vec<LayerStats>,
+    /// What the gradient transforms did beyond the plain update, in words ("clipped global norm 3.1 to 1",
+    /// "skipped: non-finite gradient", "accumulating 1/4").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One generation of a search method: fitness statistics of its candidates and where the best came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    /// Generation (step) number, from 1.
+    pub step: u64,
+    /// Candidate evaluations so far in this phase.
+    pub evaluations: u64,
+    /// Lowest loss among this generation's candidates.
+    #[serde(with = "crate::serde_float")]
+    pub best_loss: f64,
+    /// Mean loss of the candidates.
+    #[serde(with = "crate::serde_float")]
+    pub mean_loss: f64,
+    /// Standard deviation of the candidates' losses.
+    #[serde(with = "crate::serde_float")]
+    pub std_loss: f64,
+    /// Highest loss.
+    #[serde(with = "crate::serde_float")]
+    pub worst_loss: f64,
+    /// Loss of the weights the search now holds (its best so far, or the annealer's current point).
+    #[serde(with = "crate::serde_float")]
+    pub loss: f64,
+    /// Method-specific scalars: `temperature`, `acceptance_rate`, `sigma`, `scale`, ...
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub stats: std::collections::BTreeMap<String, f64>,
+    /// Where the best candidate came from, for methods that breed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
+}
+
+/// The parents and operators that made one candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The candidate's id (unique within the run).
+    pub id: u64,
+    /// Ids of its parents (empty for an initial candidate).
+    pub parents: Vec<u64>,
+    /// Operators applied, in order (`"tournament(3)"`, `"sbx(15)"`, `"gaussian(0.1)"`, `"elite"`).
+    pub operators: Vec<String>,
+    /// Generation the candidate was born in (0: initial population).
+    pub born: u64,
 }
 
 /// What one step did to one parameter (all norms are L2 over the whole tensor).
@@ -200,6 +271,36 @@ pub enum StopReason {
         #[serde(with = "crate::serde_float")]
         loss: f64,
     },
+    /// The budget of candidate evaluations was spent.
+    MaxEvaluations {
+        /// The budget.
+        max_evaluations: u64,
+    },
+    /// The wall-clock budget was spent.
+    WallClock {
+        /// The budget, in seconds.
+        seconds: f64,
+    },
+    /// The training accuracy reached the target.
+    TargetAccuracy {
+        /// The accuracy that reached it.
+        accuracy: f64,
+        /// The target.
+        target: f64,
+    },
+    /// The loss did not improve by `min_delta` for `patience` rounds (epochs or generations).
+    Plateau {
+        /// Rounds without improvement.
+        patience: u64,
+        /// The best loss seen.
+        #[serde(with = "crate::serde_float")]
+        best: f64,
+    },
+    /// Every criterion of an "all of" group held.
+    AllOf {
+        /// The criteria that held.
+        reasons: Vec<StopReason>,
+    },
     /// A trace sink asked to stop.
     SinkRequested,
 }
@@ -224,6 +325,26 @@ impl std::fmt::Display for StopReason {
                 min_rate * 100.0
             ),
             StopReason::NonFiniteLoss { step, loss } => write!(f, "loss became {loss} at step {step}"),
+            StopReason::MaxEvaluations { max_evaluations } => {
+                write!(f, "reached the evaluation budget ({max_evaluations})")
+            }
+            StopReason::WallClock { seconds } => write!(f, "reached the wall-clock budget ({seconds} s)"),
+            StopReason::TargetAccuracy { accuracy, target } => {
+                write!(f, "training accuracy {accuracy:.4} reached the target {target}")
+            }
+            StopReason::Plateau { patience, best } => {
+                write!(f, "loss did not improve on {best:.6} for {patience} rounds")
+            }
+            StopReason::AllOf { reasons } => {
+                f.write_str("all of: ")?;
+                for (i, r) in reasons.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{r}")?;
+                }
+                Ok(())
+            }
             StopReason::SinkRequested => f.write_str("a trace sink asked to stop"),
         }
     }

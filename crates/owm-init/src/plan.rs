@@ -127,29 +127,7 @@ fn moments(v: &[f32]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Whether `path` matches `pattern`, where `*` matches any (possibly empty) run of characters.
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    let (p, s) = (pattern.as_bytes(), path.as_bytes());
-    let (mut pi, mut si) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while si < s.len() {
-        if pi < p.len() && p[pi] != b'*' && p[pi] == s[si] {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = si;
-            pi += 1;
-        } else if let Some(st) = star {
-            pi = st + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
+pub use owm_core::glob_match;
 
 #[cfg(test)]
 mod tests {

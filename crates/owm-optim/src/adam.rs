@@ -1,12 +1,13 @@
-use burn::optim::decay::WeightDecayConfig;
 use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, check_lr, check_weight_decay};
+use crate::transform::{beta1, beta2, eps8};
+use crate::{ChainConfig, ChainExtras, Error, Result, Transform, check_beta, check_eps, check_lr, check_weight_decay};
 
-/// Adam (Kingma and Ba, 2015) with L2 weight decay, as `torch.optim.Adam`.
+/// Adam (Kingma and Ba, 2015) with coupled L2 weight decay, as `torch.optim.Adam`.
 ///
-/// Defaults follow PyTorch: β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (Burn's default is 1e-5), weight decay 0.
+/// Defaults follow PyTorch: `lr` 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8, weight decay 0.
+/// Chain: `[weight_decay, adam, lr]` (decay before the moments: L2).
 ///
 /// ## References
 ///
@@ -14,35 +15,33 @@ use crate::{Error, Result, check_lr, check_weight_decay};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
     /// Learning rate.
+    #[serde(default = "lr")]
     pub lr: f64,
     /// Decay of the first-moment average (default 0.9).
-    #[serde(default = "default_beta1")]
+    #[serde(default = "beta1")]
     pub beta1: f64,
     /// Decay of the second-moment average (default 0.999).
-    #[serde(default = "default_beta2")]
+    #[serde(default = "beta2")]
     pub beta2: f64,
     /// Added to the denominator for stability (default 1e-8).
-    #[serde(default = "default_eps")]
+    #[serde(default = "eps8")]
     pub eps: f64,
     /// L2 penalty added to the gradient (default 0).
     #[serde(default)]
     pub weight_decay: f64,
+    /// Schedule, clipping, groups.
+    #[serde(flatten)]
+    pub extras: ChainExtras,
 }
 
-fn default_beta1() -> f64 {
-    0.9
-}
-fn default_beta2() -> f64 {
-    0.999
-}
-fn default_eps() -> f64 {
-    1e-8
+pub(crate) fn lr() -> f64 {
+    1e-3
 }
 
 impl AdamConfig {
     /// Adam with learning rate `lr` and PyTorch's defaults.
     pub fn new(lr: f64) -> Self {
-        Self { lr, beta1: default_beta1(), beta2: default_beta2(), eps: default_eps(), weight_decay: 0.0 }
+        Self { lr, beta1: beta1(), beta2: beta2(), eps: eps8(), weight_decay: 0.0, extras: ChainExtras::default() }
     }
 
     /// Sets the L2 weight decay.
@@ -51,33 +50,29 @@ impl AdamConfig {
         self
     }
 
-    pub(crate) fn to_burn(&self) -> burn::optim::AdamConfig {
-        let config = burn::optim::AdamConfig::new()
-            .with_beta_1(self.beta1 as f32)
-            .with_beta_2(self.beta2 as f32)
-            .with_epsilon(self.eps as f32);
-        if self.weight_decay > 0.0 {
-            config.with_weight_decay(Some(WeightDecayConfig::new(self.weight_decay as f32)))
-        } else {
-            config
-        }
+    /// The transform chain.
+    pub fn chain(&self) -> ChainConfig {
+        let (beta1, beta2, eps) = (self.beta1, self.beta2, self.eps);
+        self.extras.wrap(
+            self.lr,
+            vec![Transform::WeightDecay { weight_decay: self.weight_decay }, Transform::Adam { beta1, beta2, eps }, Transform::Lr],
+        )
     }
+}
+
+pub(crate) fn check_adam(lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<()> {
+    check_lr(lr)?;
+    check_beta("beta1", beta1)?;
+    check_beta("beta2", beta2)?;
+    check_eps(eps)?;
+    check_weight_decay(weight_decay)
 }
 
 impl Validate for AdamConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
-        check_lr(self.lr)?;
-        for (name, value) in [("beta1", self.beta1), ("beta2", self.beta2)] {
-            if !(0.0..1.0).contains(&value) {
-                return Err(Error::Beta { name, value });
-            }
-        }
-        if !(self.eps.is_finite() && self.eps > 0.0) {
-            return Err(Error::Epsilon(self.eps));
-        }
-        check_weight_decay(self.weight_decay)
+        check_adam(self.lr, self.beta1, self.beta2, self.eps, self.weight_decay)
     }
 }
 

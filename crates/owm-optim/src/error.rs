@@ -1,4 +1,4 @@
-/// Errors raised by optimiser and convergence configs and by steps.
+/// Errors raised by optimiser, schedule and convergence configs, by steps and by restored states.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -17,10 +17,10 @@ pub enum Error {
     /// Weight decay must be finite and non-negative.
     #[error("weight decay must be finite and >= 0, got {0}")]
     WeightDecay(f64),
-    /// A beta must lie in [0, 1).
+    /// A beta (or RMSProp's alpha) must lie in [0, 1).
     #[error("{name} must lie in [0, 1), got {value}")]
     Beta {
-        /// `beta1` or `beta2`.
+        /// `beta1`, `beta2` or `alpha`.
         name: &'static str,
         /// The value.
         value: f64,
@@ -28,8 +28,27 @@ pub enum Error {
     /// Epsilon must be finite and positive.
     #[error("epsilon must be finite and > 0, got {0}")]
     Epsilon(f64),
-    /// A run needs an epoch or step budget so that it always ends.
-    #[error("convergence needs max_epochs or max_steps so that training always ends")]
+    /// A setting outside its range (a schedule's gamma, a population size, a mutation rate, ...).
+    #[error("{name} {rule}, got {value}")]
+    Setting {
+        /// The setting, as spelled in configs (`"gamma"`, `"population"`).
+        name: &'static str,
+        /// The rule it breaks, in words (`"must lie in (0, 1]"`).
+        rule: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// A transform chain needs exactly one learning-rate step.
+    #[error("a transform chain needs exactly one `lr` transform, found {0}")]
+    LearningRateStep(usize),
+    /// Skip-if-non-finite and accumulation must come before every other transform.
+    #[error("`{0}` must come first in a transform chain (before any other kind of transform)")]
+    TransformOrder(&'static str),
+    /// A path-group pattern that is empty.
+    #[error("path group {0}: the pattern is empty")]
+    EmptyPattern(usize),
+    /// A run needs a budget so that it always ends.
+    #[error("convergence needs max_epochs, max_steps, max_evaluations or max_seconds so that training always ends")]
     NoBudget,
     /// A budget of zero.
     #[error("{0} must be at least 1 when set")]
@@ -37,13 +56,44 @@ pub enum Error {
     /// The target loss must be finite.
     #[error("target loss must be finite, got {0}")]
     TargetLoss(f64),
-    /// The descent window must be at least 1 epoch.
-    #[error("the loss-descent window must be at least 1 epoch")]
+    /// The target accuracy must lie in (0, 1].
+    #[error("target accuracy must lie in (0, 1], got {0}")]
+    TargetAccuracy(f64),
+    /// The wall-clock budget must be finite and positive.
+    #[error("the wall-clock budget must be finite and > 0 seconds, got {0}")]
+    WallClock(f64),
+    /// The descent window must be at least 1 round.
+    #[error("the loss-descent window must be at least 1 round")]
     DescentWindow,
     /// The minimum descent rate must be finite and non-negative.
     #[error("the minimum loss-descent rate must be finite and >= 0, got {0}")]
     DescentRate(f64),
-    /// A trace sink failed.
+    /// Plateau patience must be at least 1 round.
+    #[error("plateau patience must be at least 1 round")]
+    Patience,
+    /// An `any` or `all` group with nothing in it.
+    #[error("an `{0}` criterion group needs at least one criterion")]
+    EmptyGroup(&'static str),
+    /// A command-line optimiser spec that cannot be read.
+    #[error("optimizer spec `{spec}`: {reason}")]
+    Spec {
+        /// The spec as written.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A saved optimiser state that does not fit this optimiser.
+    #[error("optimizer state: {0}")]
+    State(String),
+    /// A candidate or weight vector of the wrong length.
+    #[error("expected {expected} weights, got {got}")]
+    Dimension {
+        /// The parameter count.
+        expected: usize,
+        /// What was given.
+        got: usize,
+    },
+    /// A trace sink or the objective failed.
     #[error(transparent)]
     Core(#[from] owm_core::Error),
 }
@@ -57,4 +107,17 @@ pub(crate) fn check_lr(lr: f64) -> Result<()> {
 
 pub(crate) fn check_weight_decay(wd: f64) -> Result<()> {
     if wd.is_finite() && wd >= 0.0 { Ok(()) } else { Err(Error::WeightDecay(wd)) }
+}
+
+pub(crate) fn check_beta(name: &'static str, value: f64) -> Result<()> {
+    if (0.0..1.0).contains(&value) { Ok(()) } else { Err(Error::Beta { name, value }) }
+}
+
+pub(crate) fn check_eps(eps: f64) -> Result<()> {
+    if eps.is_finite() && eps > 0.0 { Ok(()) } else { Err(Error::Epsilon(eps)) }
+}
+
+/// `Err(Error::Setting)` unless `ok`.
+pub(crate) fn ensure(ok: bool, name: &'static str, rule: &'static str, value: f64) -> Result<()> {
+    if ok { Ok(()) } else { Err(Error::Setting { name, rule, value }) }
 }

@@ -1,22 +1,31 @@
 use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, check_lr};
+use crate::{ChainConfig, ChainExtras, Error, Result, Transform, check_lr};
 
 /// Full-batch gradient descent: `w ← w − lr·∇L(w)`, the gradient taken over the whole training split.
 ///
-/// The update is SGD's without momentum; what makes it gradient descent is that the pipeline computes each
-/// gradient over every training item ([`crate::Optimizer::full_batch`] is `true`), so one epoch is one step.
+/// PyTorch: `torch.optim.SGD(params, lr)` stepped once per epoch on the full-batch loss.
+/// The chain is just `[lr]`; what makes it gradient descent is `full_batch`, so one epoch is one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GdConfig {
-    /// Learning rate.
+    /// Learning rate (default 1e-3, as `torch.optim.SGD`).
+    #[serde(default = "crate::sgd::default_lr")]
     pub lr: f64,
+    /// Schedule, clipping, groups.
+    #[serde(flatten)]
+    pub extras: ChainExtras,
 }
 
 impl GdConfig {
     /// Gradient descent with learning rate `lr`.
     pub fn new(lr: f64) -> Self {
-        Self { lr }
+        Self { lr, extras: ChainExtras::default() }
+    }
+
+    /// The transform chain.
+    pub fn chain(&self) -> ChainConfig {
+        ChainConfig { full_batch: true, ..self.extras.wrap(self.lr, vec![Transform::Lr]) }
     }
 }
 

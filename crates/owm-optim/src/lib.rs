@@ -1,42 +1,77 @@
-//! Gradient optimisers and convergence criteria for OWM, traced per layer.
+//! Weight optimisers for OWM: gradient chains and gradient-free search behind one protocol, composable into
+//! phases and stopped by criteria the user chooses.
 //!
-//! - [`OptimizerConfig`]: full-batch gradient descent ([`GdConfig`]), SGD with momentum ([`SgdConfig`]) and
-//!   Adam ([`AdamConfig`]), serialisable, validated, with PyTorch's defaults and semantics.
-//! - [`Optimizer`]: applies one step to any Burn module and pushes a [`owm_core::StepRecord`] with the loss, the
-//!   learning rate and, per parameter path, ‖g‖, ‖w‖, ‖Δw‖ and ‖Δw‖/‖w‖ into a [`owm_core::TraceSink`].
-//! - [`ConvergenceConfig`] / [`Convergence`]: epoch and step budgets, a target loss, a minimum loss-descent
-//!   rate over a window, and a guard that stops on a NaN or infinite loss with a clear reason.
+//! - [`Optimizer`]: the trait every optimiser implements, built-in or user-written. A step asks an
+//!   [`owm_core::Objective`] for what it needs (a mini-batch gradient, or the losses of many candidate weight
+//!   vectors), updates the flat, path-addressed [`owm_core::ParamSet`] and traces itself.
+//! - Gradient methods: a [`Chain`] of [`Transform`]s in the manner of Optax (clipping, accumulation,
+//!   skip-if-non-finite, momentum, Adam, RMSProp, AdaGrad, weight decay, learning rate from a [`Schedule`],
+//!   per-path [`PathGroup`]s) and the presets users know: `gd`, `sgd`, `momentum`, `nesterov`, `adam`, `adamw`,
+//!   `rmsprop`, `adagrad` ([`OptimizerConfig`]), each matching its `torch.optim` namesake.
+//! - Gradient-free methods: the ask/tell [`Search`] trait run by [`SearchOptimizer`], with a genetic algorithm
+//!   ([`Ga`]), simulated annealing ([`Sa`]) and an evolution strategy ([`Es`]).
+//! - [`PhaseConfig`]: one optimiser plus its [`ConvergenceConfig`] (budgets, wall clock, targets, descent
+//!   rate, plateau, composable [`Criterion`] trees).
 //!
-//! # Key design decision: reuse burn-optim's update rules, own the configs and the trace
+//! # Key design decision: optimisers see weights by path, never the model
 //!
-//! The update arithmetic is burn-optim's (`Sgd`, `Adam`, checked against PyTorch in `tests/`), reached through
-//! Burn's `ModuleOptimizer`.
-//! OWM owns the configuration (PyTorch defaults where Burn differs: momentum dampening 0, Adam ε = 1e-8) and
-//! the per-layer statistics, which it emits through the core sink trait: this crate never depends on
-//! `owm-trace`.
+//! An optimiser receives a [`owm_core::ParamSet`] (one rank-1 tensor per parameter path) and an objective;
+//! it never sees the Burn module or the data. So a user-written optimiser works on every model the
+//! pipeline trains, all state is keyed by parameter path (Burn's `ParamId`s are random per run) and
+//! serialisable, and search methods treat the weights as one vector. Optimisers emit trace events through
+//! the core sink trait only: this crate never depends on `owm-trace`.
 //!
 //! # Example
 //!
 //! ```
-//! use owm_optim::{AdamConfig, OptimizerConfig, Optimizer};
+//! use owm_optim::{FunctionObjective, OptimizerConfig, StepContext, rosenbrock};
+//! use owm_core::{NullSink, ParamMeta, ParamSet};
+//! use burn::prelude::*;
 //!
-//! let config: OptimizerConfig = serde_json::from_str(r#"{"kind": "adam", "lr": 0.001}"#)?;
-//! assert_eq!(config, OptimizerConfig::Adam(AdamConfig::new(0.001)));
-//! let optimizer = Optimizer::new(&config)?;
-//! assert!(!optimizer.full_batch());
+//! let config: OptimizerConfig = serde_json::from_str(r#"{"kind": "es", "population": 20, "sigma": 0.05}"#)?;
+//! let mut es = config.build(7)?;
+//! let mut objective = FunctionObjective::new(2, rosenbrock);
+//! let start = Tensor::<1>::zeros([2], &Device::flex());
+//! let mut params = ParamSet::new(vec![ParamMeta { path: "x".into(), shape: vec![2] }], vec![start])?;
+//! for step in 1..=200 {
+//!     params = es.step(params, &mut objective, StepContext { step, layer_stats: false }, &mut NullSink)?.params;
+//! }
+//! assert!(rosenbrock(&params.to_host()) < 0.5);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod adagrad;
 mod adam;
+mod adamw;
 mod convergence;
 mod error;
+mod es;
+mod function;
+mod ga;
 mod gd;
 mod optimizer;
+mod phase;
+mod rmsprop;
+mod sa;
+mod schedule;
+mod search;
 mod sgd;
+mod transform;
 
+pub use adagrad::*;
 pub use adam::*;
+pub use adamw::*;
 pub use convergence::*;
 pub use error::*;
+pub use es::*;
+pub use function::*;
+pub use ga::*;
 pub use gd::*;
 pub use optimizer::*;
+pub use phase::*;
+pub use rmsprop::*;
+pub use sa::*;
+pub use schedule::*;
+pub use search::*;
 pub use sgd::*;
+pub use transform::*;

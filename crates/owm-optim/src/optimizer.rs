@@ -1,43 +1,181 @@
-use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use owm_core::{Control, LayerStats, StepRecord, TraceEvent, TraceSink, Validate, flat_grads, flat_params};
+use owm_core::{Control, LayerStats, Objective, ParamSet, TraceSink, Validate};
 use serde::{Deserialize, Serialize};
 
-use crate::{AdamConfig, Error, GdConfig, Result, SgdConfig};
+use crate::{
+    AdaGradConfig, AdamConfig, AdamWConfig, Chain, ChainConfig, EsConfig, Error, GaConfig, GdConfig, MomentumConfig,
+    Result, RmsPropConfig, SaConfig, SgdConfig,
+};
 
-/// Which optimiser to use, as stored in experiment configs and bundle manifests.
+/// Where a step sits in its phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepContext {
+    /// Step number within the phase, from 1.
+    pub step: u64,
+    /// Whether to record per-parameter statistics (gradient methods).
+    pub layer_stats: bool,
+}
+
+/// What one optimiser step produced.
+#[derive(Debug, Clone)]
+pub struct Stepped {
+    /// The weights after the step.
+    pub params: ParamSet,
+    /// The loss the step saw: the mini-batch loss before a gradient update, or the loss of the weights a search
+    /// now holds. A non-finite loss stops the run; the step should then leave `params` unchanged.
+    pub loss: f64,
+    /// Training accuracy that goes with `loss`, when known.
+    pub accuracy: Option<f64>,
+    /// Training items the step consumed (gradient methods).
+    pub items: u64,
+    /// Candidate evaluations the step used (search methods).
+    pub evaluations: u64,
+    /// Epoch of the data the step used (gradient methods; search methods report their step).
+    pub epoch: u64,
+    /// Whether the step finished a round: an epoch of data for gradient methods, every step for search methods.
+    pub epoch_end: bool,
+    /// Whether the weights were updated (false for a skipped or accumulating step).
+    pub applied: bool,
+    /// What the trace sink answered.
+    pub control: Control,
+}
+
+/// A weight optimiser: one protocol for gradient chains and gradient-free search.
 ///
-/// JSON: `{"kind": "gd", "lr": 0.5}`, `{"kind": "sgd", "lr": 0.1, "momentum": 0.9}`,
-/// `{"kind": "adam", "lr": 0.001}`.
+/// Each [`Optimizer::step`] asks the [`Objective`] what it needs (a mini-batch gradient, or the losses of
+/// many candidate weight vectors), updates the flat, path-addressed weights and pushes its own trace event
+/// (a [`owm_core::StepRecord`] or [`owm_core::GenerationRecord`]) into the sink. The executor in `owm-train`
+/// runs optimisers in phases and stops each by its convergence criteria.
+///
+/// Implement it to plug in your own method; see `examples/custom_optimizer`.
+pub trait Optimizer: Send {
+    /// A short name for reports (`"adam"`, `"ga"`).
+    fn name(&self) -> String;
+
+    /// The settings, as data, for the trace and the bundle manifest.
+    fn settings(&self) -> serde_json::Value;
+
+    /// Whether gradients should be taken over the whole training data (gradient descent proper).
+    fn full_batch(&self) -> bool {
+        false
+    }
+
+    /// Runs one step (an update, or a generation) from `params`.
+    ///
+    /// # Errors
+    ///
+    /// The objective's or the sink's error.
+    fn step(&mut self, params: ParamSet, objective: &mut dyn Objective, ctx: StepContext, sink: &mut dyn TraceSink)
+    -> Result<Stepped>;
+
+    /// Called at the end of each round (epoch or generation) with its loss; stateful schedules listen here.
+    fn end_round(&mut self, _loss: f64) {}
+
+    /// The whole optimiser state (moments, populations, RNG), as data keyed by parameter path where it is
+    /// per parameter; [`Optimizer::load_state`] of it continues bit-identically on a CPU backend.
+    fn state(&self) -> serde_json::Value;
+
+    /// Restores a state written by [`Optimizer::state`]; tensors are placed on `device`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] when the state does not fit this optimiser.
+    fn load_state(&mut self, state: &serde_json::Value, device: &Device) -> Result<()>;
+}
+
+/// The built-in optimisers, as stored in experiment configs and bundle manifests.
+///
+/// JSON: `{"kind": "adam", "lr": 0.001}`, `{"kind": "sgd", "lr": 0.1, "momentum": 0.9}`,
+/// `{"kind": "chain", "lr": 0.01, "transforms": [{"kind": "clip_by_global_norm", "max_norm": 1}, {"kind": "adam"}, {"kind": "lr"}]}`,
+/// `{"kind": "ga", "population": 50}`.
+/// The gradient presets build a [`ChainConfig`]; each takes the [`ChainExtras`] (schedule, clipping,
+/// accumulation, skip-if-non-finite, per-path groups) as extra fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OptimizerConfig {
     /// Full-batch gradient descent.
     Gd(GdConfig),
-    /// Mini-batch SGD with optional momentum.
+    /// Mini-batch SGD, momentum optional (`torch.optim.SGD`).
     Sgd(SgdConfig),
-    /// Adam.
+    /// SGD with heavy-ball momentum 0.9 by default.
+    Momentum(MomentumConfig),
+    /// SGD with Nesterov momentum 0.9 by default.
+    Nesterov(MomentumConfig),
+    /// Adam with coupled L2 decay (`torch.optim.Adam`).
     Adam(AdamConfig),
+    /// Adam with decoupled weight decay (`torch.optim.AdamW`).
+    Adamw(AdamWConfig),
+    /// RMSProp (`torch.optim.RMSprop`).
+    Rmsprop(RmsPropConfig),
+    /// AdaGrad (`torch.optim.Adagrad`).
+    Adagrad(AdaGradConfig),
+    /// An explicit chain of gradient transforms.
+    Chain(ChainConfig),
+    /// Genetic algorithm over the flat weights.
+    Ga(GaConfig),
+    /// Simulated annealing over the flat weights.
+    Sa(SaConfig),
+    /// Evolution strategy (OpenAI-ES with antithetic sampling) over the flat weights.
+    Es(EsConfig),
 }
 
 impl OptimizerConfig {
-    /// The learning rate.
-    pub fn lr(&self) -> f64 {
-        match self {
-            OptimizerConfig::Gd(c) => c.lr,
-            OptimizerConfig::Sgd(c) => c.lr,
-            OptimizerConfig::Adam(c) => c.lr,
-        }
-    }
-
-    /// A short name for reports (`"gd"`, `"sgd"`, `"adam"`).
+    /// A short name for reports (`"adam"`, `"ga"`).
     pub fn name(&self) -> &'static str {
         match self {
             OptimizerConfig::Gd(_) => "gd",
             OptimizerConfig::Sgd(_) => "sgd",
+            OptimizerConfig::Momentum(_) => "momentum",
+            OptimizerConfig::Nesterov(_) => "nesterov",
             OptimizerConfig::Adam(_) => "adam",
+            OptimizerConfig::Adamw(_) => "adamw",
+            OptimizerConfig::Rmsprop(_) => "rmsprop",
+            OptimizerConfig::Adagrad(_) => "adagrad",
+            OptimizerConfig::Chain(_) => "chain",
+            OptimizerConfig::Ga(_) => "ga",
+            OptimizerConfig::Sa(_) => "sa",
+            OptimizerConfig::Es(_) => "es",
         }
+    }
+
+    /// The learning rate, for gradient methods (and the evolution strategy's step size).
+    pub fn lr(&self) -> Option<f64> {
+        match self {
+            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) => None,
+            OptimizerConfig::Es(c) => Some(c.lr),
+            other => other.chain().map(|c| c.lr),
+        }
+    }
+
+    /// The transform chain a gradient preset stands for (`None` for search methods).
+    pub fn chain(&self) -> Option<ChainConfig> {
+        Some(match self {
+            OptimizerConfig::Gd(c) => c.chain(),
+            OptimizerConfig::Sgd(c) => c.chain(),
+            OptimizerConfig::Momentum(c) => c.chain(false),
+            OptimizerConfig::Nesterov(c) => c.chain(true),
+            OptimizerConfig::Adam(c) => c.chain(),
+            OptimizerConfig::Adamw(c) => c.chain(),
+            OptimizerConfig::Rmsprop(c) => c.chain(),
+            OptimizerConfig::Adagrad(c) => c.chain(),
+            OptimizerConfig::Chain(c) => c.clone(),
+            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Es(_) => return None,
+        })
+    }
+
+    /// Builds the optimiser after checking the config; `seed` seeds the search methods' generators.
+    ///
+    /// # Errors
+    ///
+    /// The variant of [`Error`] for the first rule the config breaks.
+    pub fn build(&self, seed: u64) -> Result<Box<dyn Optimizer>> {
+        self.check()?;
+        Ok(match self {
+            OptimizerConfig::Ga(c) => Box::new(crate::SearchOptimizer::new("ga", crate::Ga::new(c.clone(), seed)?)),
+            OptimizerConfig::Sa(c) => Box::new(crate::SearchOptimizer::new("sa", crate::Sa::new(c.clone(), seed)?)),
+            OptimizerConfig::Es(c) => Box::new(crate::SearchOptimizer::new("es", crate::Es::new(c.clone(), seed)?)),
+            other => Box::new(Chain::new(other.name(), other.chain().expect("gradient preset"))?),
+        })
     }
 }
 
@@ -48,99 +186,26 @@ impl Validate for OptimizerConfig {
         match self {
             OptimizerConfig::Gd(c) => c.check(),
             OptimizerConfig::Sgd(c) => c.check(),
+            OptimizerConfig::Momentum(c) => c.check(false),
+            OptimizerConfig::Nesterov(c) => c.check(true),
             OptimizerConfig::Adam(c) => c.check(),
+            OptimizerConfig::Adamw(c) => c.check(),
+            OptimizerConfig::Rmsprop(c) => c.check(),
+            OptimizerConfig::Adagrad(c) => c.check(),
+            OptimizerConfig::Chain(c) => c.check(),
+            OptimizerConfig::Ga(c) => c.check(),
+            OptimizerConfig::Sa(c) => c.check(),
+            OptimizerConfig::Es(c) => c.check(),
+        }?;
+        if let Some(chain) = self.chain() {
+            chain.check()?;
         }
-    }
-}
-
-/// Where a step sits in the run, for its trace record.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepInfo {
-    /// Step number, from 1.
-    pub step: u64,
-    /// Epoch number, from 1.
-    pub epoch: u64,
-    /// The loss the gradients came from.
-    pub loss: f64,
-}
-
-/// A ready-to-step optimiser: Burn's `ModuleOptimizer` plus the learning rate and per-layer tracing.
-#[derive(Clone)]
-pub struct Optimizer {
-    config: OptimizerConfig,
-    inner: ModuleOptimizer,
-    layer_stats: bool,
-}
-
-impl std::fmt::Debug for Optimizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Optimizer").field("config", &self.config).field("layer_stats", &self.layer_stats).finish()
-    }
-}
-
-impl Optimizer {
-    /// Builds the optimiser after checking the config.
-    ///
-    /// # Errors
-    ///
-    /// The variant of [`Error`] for the first rule `config` breaks.
-    pub fn new(config: &OptimizerConfig) -> Result<Self> {
-        config.check()?;
-        let inner = match config {
-            OptimizerConfig::Gd(_) => burn::optim::SgdConfig::new().init(),
-            OptimizerConfig::Sgd(c) => c.to_burn().init(),
-            OptimizerConfig::Adam(c) => c.to_burn().init(),
-        };
-        Ok(Self { config: config.clone(), inner, layer_stats: true })
-    }
-
-    /// Turns per-layer statistics on (the default) or off; off, a step record carries only loss and lr and the
-    /// step costs no extra read-back.
-    pub fn with_layer_stats(mut self, on: bool) -> Self {
-        self.layer_stats = on;
-        self
-    }
-
-    /// The config this optimiser was built from.
-    pub fn config(&self) -> &OptimizerConfig {
-        &self.config
-    }
-
-    /// Whether each gradient must be taken over the whole training split (gradient descent).
-    pub fn full_batch(&self) -> bool {
-        matches!(self.config, OptimizerConfig::Gd(_))
-    }
-
-    /// Applies one update to `module` and pushes its [`StepRecord`] into `sink`.
-    ///
-    /// With layer statistics on, the four norms of every parameter are computed on the device and read back in
-    /// one transfer.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Core`] when the sink fails.
-    pub fn step<M: Module>(
-        &mut self,
-        module: M,
-        grads: GradientsParams,
-        info: StepInfo,
-        sink: &mut dyn TraceSink,
-    ) -> Result<(M, Control)> {
-        let lr = self.config.lr();
-        let before = self.layer_stats.then(|| (flat_params(&module), flat_grads(&module, &grads)));
-        let module = self.inner.step(lr, module, grads);
-        let layers = match before {
-            Some((before, grads)) => layer_stats(before, grads, flat_params(&module)),
-            None => Vec::new(),
-        };
-        let record = StepRecord { step: info.step, epoch: info.epoch, loss: info.loss, lr, layers };
-        let control = sink.on_event(&TraceEvent::Step(record))?;
-        Ok((module, control))
+        Ok(())
     }
 }
 
 /// ‖g‖, ‖w‖, ‖Δw‖ and ‖Δw‖/‖w_before‖ per parameter, computed on the device and read back in one transfer.
-fn layer_stats(
+pub(crate) fn layer_stats(
     before: Vec<(String, Tensor<1>)>,
     grads: Vec<(String, Option<Tensor<1>>)>,
     after: Vec<(String, Tensor<1>)>,
@@ -174,26 +239,47 @@ fn layer_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::module::Param;
+    use owm_core::{Fitness, Gradient, ParamMeta, Sample, TraceEvent};
 
-    #[derive(Module, Debug)]
-    struct Point {
-        w: Param<Tensor<1>>,
+    /// L = 0.5·‖w‖² on one parameter `w`.
+    struct Half {
+        params: Vec<ParamMeta>,
+    }
+
+    impl Objective for Half {
+        fn params(&self) -> &[ParamMeta] {
+            &self.params
+        }
+        fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
+            let w = params.tensors()[0].clone();
+            let loss = w.clone().square().sum().into_data().convert::<f64>().try_into_vec::<f64>().unwrap()[0] * 0.5;
+            Ok(Gradient { loss, grads: vec![Some(w)], items: 1, correct: None, epoch: 1, epoch_end: true })
+        }
+        fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
+            unreachable!("gradient methods only")
+        }
+        fn train_items(&self) -> usize {
+            1
+        }
+    }
+
+    fn point(values: Vec<f32>) -> (ParamSet, Half) {
+        let meta = ParamMeta { path: "w".into(), shape: vec![values.len()] };
+        let n = values.len();
+        let t = Tensor::<1>::from_data(TensorData::new(values, [n]), &Device::flex());
+        (ParamSet::new(vec![meta.clone()], vec![t]).unwrap(), Half { params: vec![meta] })
     }
 
     #[test]
     fn should_trace_norms_of_a_known_step() {
-        let device = Device::flex().autodiff();
-        let point = Point { w: Param::from_data(TensorData::new(vec![3.0f32, 4.0], [2]), &device) };
         // L = 0.5·‖w‖², so g = w = [3, 4]; one GD step with lr 0.5 gives w = [1.5, 2].
-        let loss = point.w.val().square().sum().mul_scalar(0.5);
-        let grads = GradientsParams::from_grads(loss.backward(), &point);
-        let mut optim = Optimizer::new(&OptimizerConfig::Gd(GdConfig::new(0.5))).unwrap();
+        let (params, mut objective) = point(vec![3.0, 4.0]);
+        let mut optim = OptimizerConfig::Gd(GdConfig::new(0.5)).build(0).unwrap();
         let mut trace = Vec::new();
-        let info = StepInfo { step: 1, epoch: 1, loss: 12.5 };
-        let (point, control) = optim.step(point, grads, info, &mut trace).unwrap();
-        assert_eq!(control, Control::Continue);
-        assert_eq!(point.w.val().into_data().try_to_vec::<f32>().unwrap(), [1.5, 2.0]);
+        let ctx = StepContext { step: 1, layer_stats: true };
+        let stepped = optim.step(params, &mut objective, ctx, &mut trace).unwrap();
+        assert_eq!((stepped.control, stepped.loss, stepped.applied), (Control::Continue, 12.5, true));
+        assert_eq!(stepped.params.to_host(), [1.5, 2.0]);
         let TraceEvent::Step(record) = &trace[0] else { panic!("{trace:?}") };
         let l = &record.layers[0];
         assert_eq!((l.path.as_str(), l.grad_norm, l.weight_norm, l.update_norm, l.update_ratio), ("w", 5.0, 2.5, 2.5, 0.5));
@@ -202,17 +288,24 @@ mod tests {
 
     #[test]
     fn should_skip_layer_statistics_when_off() {
-        let device = Device::flex().autodiff();
-        let point = Point { w: Param::from_data(TensorData::new(vec![1.0f32], [1]), &device) };
-        let grads = GradientsParams::from_grads(point.w.val().sum().backward(), &point);
-        let mut optim = Optimizer::new(&OptimizerConfig::Sgd(SgdConfig::new(0.1))).unwrap().with_layer_stats(false);
+        let (params, mut objective) = point(vec![1.0]);
+        let mut optim = OptimizerConfig::Sgd(SgdConfig::new(0.1)).build(0).unwrap();
         let mut trace = Vec::new();
-        let _ = optim.step(point, grads, StepInfo { step: 1, epoch: 1, loss: 1.0 }, &mut trace).unwrap();
+        let _ = optim.step(params, &mut objective, StepContext { step: 1, layer_stats: false }, &mut trace).unwrap();
         assert!(matches!(&trace[0], TraceEvent::Step(r) if r.layers.is_empty()));
     }
 
     #[test]
+    fn should_freeze_a_path_group() {
+        let (params, mut objective) = point(vec![1.0]);
+        let chain = ChainConfig::new(0.1, vec![crate::Transform::Lr]).with_group(crate::PathGroup::freeze("w"));
+        let mut optim = OptimizerConfig::Chain(chain).build(0).unwrap();
+        let stepped = optim.step(params, &mut objective, StepContext { step: 1, layer_stats: false }, &mut Vec::new()).unwrap();
+        assert_eq!((stepped.params.to_host(), stepped.applied), (vec![1.0], false));
+    }
+
+    #[test]
     fn should_reject_an_invalid_config() {
-        assert!(matches!(Optimizer::new(&OptimizerConfig::Adam(AdamConfig::new(-1.0))), Err(Error::LearningRate(_))));
+        assert!(matches!(OptimizerConfig::Adam(AdamConfig::new(-1.0)).build(0), Err(Error::LearningRate(_))));
     }
 }

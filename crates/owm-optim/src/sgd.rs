@@ -1,19 +1,18 @@
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
 use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, check_lr, check_weight_decay};
+use crate::{ChainConfig, ChainExtras, Error, Result, Transform, check_lr, check_weight_decay};
 
 /// Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay, as `torch.optim.SGD`.
 ///
 /// `g ← ∇L + weight_decay·w`; `v ← momentum·v + (1 − dampening)·g` (with `v ← g` on the first step);
 /// `w ← w − lr·(g + momentum·v)` with Nesterov, else `w ← w − lr·v`.
-/// Defaults follow PyTorch: momentum 0, dampening 0 (Burn's `MomentumConfig` defaults to 0.1), no Nesterov,
-/// weight decay 0.
+/// Defaults follow PyTorch: momentum 0, dampening 0, no Nesterov, weight decay 0.
+/// Chain: `[weight_decay, momentum, lr]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SgdConfig {
-    /// Learning rate.
+    /// Learning rate (default 1e-3, as `torch.optim.SGD`).
+    #[serde(default = "crate::sgd::default_lr")]
     pub lr: f64,
     /// Momentum factor (default 0: plain SGD).
     #[serde(default)]
@@ -27,12 +26,15 @@ pub struct SgdConfig {
     /// L2 penalty added to the gradient (default 0).
     #[serde(default)]
     pub weight_decay: f64,
+    /// Schedule, clipping, groups.
+    #[serde(flatten)]
+    pub extras: ChainExtras,
 }
 
 impl SgdConfig {
     /// Plain SGD with learning rate `lr`.
     pub fn new(lr: f64) -> Self {
-        Self { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
+        Self { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0, extras: ChainExtras::default() }
     }
 
     /// Sets the momentum factor.
@@ -53,38 +55,89 @@ impl SgdConfig {
         self
     }
 
-    pub(crate) fn to_burn(&self) -> burn::optim::SgdConfig {
-        let mut config = burn::optim::SgdConfig::new();
-        if self.momentum > 0.0 {
-            config = config.with_momentum(Some(
-                MomentumConfig::new()
-                    .with_momentum(self.momentum)
-                    .with_dampening(self.dampening)
-                    .with_nesterov(self.nesterov),
-            ));
-        }
-        if self.weight_decay > 0.0 {
-            config = config.with_weight_decay(Some(WeightDecayConfig::new(self.weight_decay as f32)));
-        }
-        config
+    /// The transform chain.
+    pub fn chain(&self) -> ChainConfig {
+        sgd_chain(&self.extras, self.lr, self.weight_decay, self.momentum, self.dampening, self.nesterov)
     }
+}
+
+fn sgd_chain(extras: &ChainExtras, lr: f64, weight_decay: f64, momentum: f64, dampening: f64, nesterov: bool) -> ChainConfig {
+    extras.wrap(
+        lr,
+        vec![Transform::WeightDecay { weight_decay }, Transform::Momentum { momentum, dampening, nesterov }, Transform::Lr],
+    )
+}
+
+fn check_sgd(lr: f64, momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64) -> Result<()> {
+    check_lr(lr)?;
+    if !(0.0..1.0).contains(&momentum) {
+        return Err(Error::Momentum(momentum));
+    }
+    if !(0.0..=1.0).contains(&dampening) {
+        return Err(Error::Dampening(dampening));
+    }
+    if nesterov && (momentum == 0.0 || dampening != 0.0) {
+        return Err(Error::Nesterov);
+    }
+    check_weight_decay(weight_decay)
 }
 
 impl Validate for SgdConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
-        check_lr(self.lr)?;
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(Error::Momentum(self.momentum));
-        }
-        if !(0.0..=1.0).contains(&self.dampening) {
-            return Err(Error::Dampening(self.dampening));
-        }
-        if self.nesterov && (self.momentum == 0.0 || self.dampening != 0.0) {
-            return Err(Error::Nesterov);
-        }
-        check_weight_decay(self.weight_decay)
+        check_sgd(self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay)
+    }
+}
+
+/// The `momentum` and `nesterov` presets: SGD with momentum 0.9 by default.
+///
+/// PyTorch: `torch.optim.SGD(params, lr, momentum=0.9, dampening=0, weight_decay=0, nesterov=False|True)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MomentumConfig {
+    /// Learning rate (default 1e-3, as `torch.optim.SGD`).
+    #[serde(default = "crate::sgd::default_lr")]
+    pub lr: f64,
+    /// Momentum factor (default 0.9).
+    #[serde(default = "momentum")]
+    pub momentum: f64,
+    /// Dampening (default 0; must stay 0 for Nesterov).
+    #[serde(default)]
+    pub dampening: f64,
+    /// L2 penalty added to the gradient (default 0).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Schedule, clipping, groups.
+    #[serde(flatten)]
+    pub extras: ChainExtras,
+}
+
+pub(crate) fn default_lr() -> f64 {
+    1e-3
+}
+
+fn momentum() -> f64 {
+    0.9
+}
+
+impl MomentumConfig {
+    /// Momentum 0.9 at learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        Self { lr, momentum: momentum(), dampening: 0.0, weight_decay: 0.0, extras: ChainExtras::default() }
+    }
+
+    /// The transform chain, with Nesterov momentum or heavy-ball.
+    pub fn chain(&self, nesterov: bool) -> ChainConfig {
+        sgd_chain(&self.extras, self.lr, self.weight_decay, self.momentum, self.dampening, nesterov)
+    }
+
+    /// Checks the rules, for Nesterov or heavy-ball momentum.
+    ///
+    /// # Errors
+    ///
+    /// The variant of [`Error`] for the first rule broken.
+    pub fn check(&self, nesterov: bool) -> Result<()> {
+        check_sgd(self.lr, self.momentum, self.dampening, nesterov, self.weight_decay)
     }
 }
 
@@ -114,10 +167,20 @@ mod tests {
         let c = SgdConfig { dampening: 0.1, ..SgdConfig::new(0.1).with_momentum(0.9).with_nesterov(true) };
         assert!(matches!(c.check(), Err(Error::Nesterov)));
         assert!(SgdConfig::new(0.1).with_momentum(0.9).with_nesterov(true).check().is_ok());
+        let m = MomentumConfig { dampening: 0.5, ..MomentumConfig::new(0.1) };
+        assert!(m.check(false).is_ok());
+        assert!(matches!(m.check(true), Err(Error::Nesterov)));
     }
 
     #[test]
     fn weight_decay_must_be_non_negative() {
         assert!(matches!(SgdConfig::new(0.1).with_weight_decay(-1.0).check(), Err(Error::WeightDecay(_))));
+    }
+
+    #[test]
+    fn momentum_preset_defaults_to_0_9() {
+        let m: MomentumConfig = serde_json::from_str(r#"{"lr": 0.1}"#).unwrap();
+        assert_eq!(m, MomentumConfig::new(0.1));
+        assert_eq!(m.momentum, 0.9);
     }
 }

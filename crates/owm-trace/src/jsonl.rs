@@ -154,6 +154,7 @@ mod tests {
             loss: 1.0 / n as f64,
             lr: 0.1,
             layers: vec![LayerStats { path: "fc.weight".into(), grad_norm: 1.0, weight_norm: 2.0, update_norm: 0.1, update_ratio: 0.05 }],
+            notes: Vec::new(),
         })
     }
 

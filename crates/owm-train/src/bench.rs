@@ -3,9 +3,9 @@ use std::time::Instant;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use owm_core::{BackendKind, NullSink, Rng};
-use owm_models::ModelConfig;
-use owm_optim::{AdamConfig, Optimizer, OptimizerConfig, StepInfo};
+use owm_core::{BackendKind, Fitness, Gradient, NullSink, Objective, ParamMeta, ParamSet, Rng, Sample, flat_grads};
+use owm_models::{Classifier, ModelConfig};
+use owm_optim::{AdamConfig, OptimizerConfig, StepContext};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -45,27 +45,19 @@ pub fn lenet_throughput(backend: BackendKind, batch_size: usize, steps: usize, w
     let labels: Vec<i64> = (0..batch_size).map(|_| rng.below(10) as i64).collect();
     let images = Tensor::<4>::from_data(TensorData::new(images, [batch_size, 3, 32, 32]), &autodiff);
     let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &autodiff);
-    let mut model = ModelConfig::LeNet5 { conv1_padding: 0 }.init([3, 32, 32], 10, &autodiff)?;
-    let mut optim = Optimizer::new(&OptimizerConfig::Adam(AdamConfig::new(1e-3)))?.with_layer_stats(false);
-    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let model = ModelConfig::LeNet5 { conv1_padding: 0 }.init([3, 32, 32], 10, &autodiff)?;
+    let mut params = ParamSet::of(&model);
+    let mut objective = OneBatch { params: params.metas().to_vec(), model, images, labels };
+    let mut optim = OptimizerConfig::Adam(AdamConfig::new(1e-3)).build(0)?;
     let mut started = Instant::now();
-    let mut last = None;
     for step in 0..warmup + steps {
         if step == warmup {
-            if let Some(loss) = last.take() {
-                let _ = scalar_sync(loss);
-            }
             started = Instant::now();
         }
-        let loss = loss_fn.forward(model.forward(images.clone()), labels.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let info = StepInfo { step: step as u64 + 1, epoch: 1, loss: f64::NAN };
-        model = optim.step(model, grads, info, &mut NullSink)?.0;
-        last = Some(loss);
+        let ctx = StepContext { step: step as u64 + 1, layer_stats: false };
+        params = optim.step(params, &mut objective, ctx, &mut NullSink)?.params;
     }
-    if let Some(loss) = last {
-        let _ = scalar_sync(loss);
-    }
+    let _ = params.to_host();
     let seconds = started.elapsed().as_secs_f64();
     Ok(Throughput {
         name: "lenet5-cifar-adam".into(),
@@ -77,6 +69,105 @@ pub fn lenet_throughput(backend: BackendKind, batch_size: usize, steps: usize, w
     })
 }
 
-fn scalar_sync(t: Tensor<1>) -> f32 {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().map(|v| v[0]).unwrap_or(f32::NAN)
+/// The same batch at every step: forward, cross-entropy, backward (the loss is read back, as a training loop
+/// that logs it does).
+struct OneBatch {
+    params: Vec<ParamMeta>,
+    model: Classifier,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+}
+
+impl Objective for OneBatch {
+    fn params(&self) -> &[ParamMeta] {
+        &self.params
+    }
+
+    fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
+        let model = params.apply_to(self.model.clone())?;
+        let loss = CrossEntropyLossConfig::new().init(&self.images.device()).forward(model.forward(self.images.clone()), self.labels.clone());
+        let value = loss.clone().into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0]);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
+        self.model = model;
+        let items = self.labels.dims()[0];
+        Ok(Gradient { loss: value, grads, items, correct: None, epoch: 1, epoch_end: false })
+    }
+
+    fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
+        Err(owm_core::Error::Sink("the throughput objective only takes gradients".into()))
+    }
+
+    fn train_items(&self) -> usize {
+        self.labels.dims()[0]
+    }
+}
+
+/// The genetic algorithm of the PyGAD comparison (`tools/pygad_digits.py`): population 50, 2 elites,
+/// tournament of 3, uniform crossover with probability 0.9, uniform mutation `U(−0.1, 0.1)` on 10% of the
+/// weights, fitness on the whole training split.
+pub fn pygad_recipe() -> owm_optim::GaConfig {
+    owm_optim::GaConfig {
+        population: 50,
+        elites: 2,
+        selection: owm_optim::Selection::Tournament { size: 3 },
+        crossover: owm_optim::Crossover::Uniform,
+        crossover_rate: 0.9,
+        mutation: owm_optim::Mutation::Uniform { low: -0.1, high: 0.1, rate: 0.1 },
+        init_std: 0.1,
+        sample: Sample::Full,
+    }
+}
+
+/// A search-throughput measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchThroughput {
+    /// What was measured (`"ga-digits-mlp32"`).
+    pub name: String,
+    /// The backend.
+    pub backend: String,
+    /// Individuals per generation.
+    pub population: usize,
+    /// Timed generations (after the initial population's evaluation).
+    pub generations: usize,
+    /// Seconds for the timed generations.
+    pub seconds: f64,
+    /// Generations per second.
+    pub generations_per_second: f64,
+}
+
+/// Measures generations per second of [`pygad_recipe`] on the digits MLP (64 → 32 → 10, 2,410 weights),
+/// fitness on the 1,438 training items: breeding, evaluation of every child on the whole training split, and
+/// selection, as PyGAD does in `tools/pygad_digits.py --bench`.
+///
+/// # Errors
+///
+/// [`crate::Error::Core`] when the backend is not compiled in, or any data error.
+pub fn ga_throughput(backend: BackendKind, generations: usize) -> Result<SearchThroughput> {
+    let config = crate::ExperimentConfig { model: ModelConfig::Mlp { hidden: vec![32] }, ..crate::ExperimentConfig::default() };
+    let device = backend.device()?;
+    let splits = config.data.load(config.seed)?;
+    let norm = owm_data::Normalizer::fit(&splits.train)?;
+    let model = config.model.init(splits.train.shape, splits.train.num_classes(), &device.clone().autodiff())?;
+    let (model, _) = config.init.apply(model, config.seed)?;
+    let mut params = ParamSet::of(&model);
+    let mut objective = crate::DatasetObjective::new(model, &splits.train, Some(&norm), &device, config.seed, 32);
+    let mut ga = OptimizerConfig::Ga(pygad_recipe()).build(config.seed)?;
+    let mut started = Instant::now();
+    for step in 0..=generations {
+        if step == 1 {
+            started = Instant::now();
+        }
+        let ctx = StepContext { step: step as u64 + 1, layer_stats: false };
+        params = ga.step(params, &mut objective, ctx, &mut NullSink)?.params;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(SearchThroughput {
+        name: "ga-digits-mlp32".into(),
+        backend: backend.name().into(),
+        population: 50,
+        generations,
+        seconds,
+        generations_per_second: generations as f64 / seconds,
+    })
 }

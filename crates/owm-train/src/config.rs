@@ -4,7 +4,7 @@ use owm_core::{BackendKind, Validate};
 use owm_data::DataConfig;
 use owm_init::InitPlan;
 use owm_models::ModelConfig;
-use owm_optim::{AdamConfig, ConvergenceConfig, OptimizerConfig};
+use owm_optim::{AdamConfig, ConvergenceConfig, OptimizerConfig, PhaseConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -31,13 +31,16 @@ pub struct ExperimentConfig {
     /// How parameters are initialised.
     #[serde(default = "InitPlan::he_uniform")]
     pub init: InitPlan,
-    /// The optimiser.
+    /// The optimiser of the first phase.
     pub optimizer: OptimizerConfig,
     /// Items per mini-batch (ignored by full-batch gradient descent).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
-    /// When to stop.
+    /// When the first phase stops.
     pub convergence: ConvergenceConfig,
+    /// Further phases, run in order on the weights the previous one left (a GA then Adam, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<PhaseConfig>,
     /// Standardise each input feature with the training split's mean and std (default true).
     #[serde(default = "yes")]
     pub normalize: bool,
@@ -71,6 +74,7 @@ impl Default for ExperimentConfig {
             optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
             batch_size: default_batch_size(),
             convergence: ConvergenceConfig::epochs(40),
+            then: Vec::new(),
             normalize: true,
             layer_stats: true,
         }
@@ -91,6 +95,28 @@ impl ExperimentConfig {
         Ok(config)
     }
 
+    /// Every phase of the run, the first from `optimizer` and `convergence`.
+    pub fn phases(&self) -> Vec<PhaseConfig> {
+        let first = PhaseConfig { optimizer: self.optimizer.clone(), until: self.convergence.clone() };
+        std::iter::once(first).chain(self.then.iter().cloned()).collect()
+    }
+
+    /// Sets every phase at once (the first becomes `optimizer` and `convergence`).
+    ///
+    /// # Panics
+    ///
+    /// If `phases` is empty.
+    pub fn set_phases(&mut self, mut phases: Vec<PhaseConfig>) {
+        assert!(!phases.is_empty(), "a run needs a phase");
+        let first = phases.remove(0);
+        (self.optimizer, self.convergence, self.then) = (first.optimizer, first.until, phases);
+    }
+
+    /// A short description of the optimisers (`"ga → adam"`).
+    pub fn optimizer_names(&self) -> String {
+        self.phases().iter().map(|p| p.optimizer.name()).collect::<Vec<_>>().join(" → ")
+    }
+
     /// The config as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("configs serialise")
@@ -103,8 +129,9 @@ impl Validate for ExperimentConfig {
     fn check(&self) -> Result<()> {
         self.data.check()?;
         self.init.check()?;
-        self.optimizer.check()?;
-        self.convergence.check()?;
+        for phase in self.phases() {
+            phase.check()?;
+        }
         if self.batch_size == 0 {
             return Err(Error::BatchSize);
         }

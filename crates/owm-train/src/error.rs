@@ -41,6 +41,14 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// A checkpoint cannot be used.
+    #[error("checkpoint `{path}`: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A configuration file is not valid.
     #[error("config `{path}`: {reason}")]
     Config {

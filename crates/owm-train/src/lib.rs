@@ -42,6 +42,8 @@ mod bench;
 mod config;
 mod error;
 mod eval;
+mod objective;
+mod phases;
 mod pipeline;
 mod report;
 
@@ -49,5 +51,7 @@ pub use bench::*;
 pub use config::*;
 pub use error::*;
 pub use eval::*;
+pub use objective::*;
+pub use phases::*;
 pub use pipeline::*;
 pub use report::*;

@@ -1,22 +1,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use owm_core::{
-    Control, EpochRecord, ParamMeta, Rng, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic,
-};
+use owm_core::{ParamMeta, ParamSet, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic};
 use owm_data::{Dataset, Normalizer};
 use owm_eval::ClassificationReport;
 use owm_models::Classifier;
-use owm_optim::{Convergence, Optimizer, StepInfo};
 use owm_share::{Manifest, TraceRef, save_bundle_with};
 use owm_trace::{JsonlSink, loss_chart, read_trace, update_ratio_chart};
 use serde::{Deserialize, Serialize};
 
-use crate::{ExperimentConfig, Result};
+use crate::{Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, Result, RunPhases, Tee, run_phases};
 
 /// File names inside a run folder.
 pub mod files {
@@ -36,6 +31,8 @@ pub mod files {
     pub const REPORT_HTML: &str = "report.html";
     /// The bundle folder.
     pub const BUNDLE: &str = "bundle";
+    /// The latest checkpoint, when checkpoints are on.
+    pub const CHECKPOINT: &str = "checkpoint.json";
 }
 
 /// How training went, as recorded in the manifest's `training` section.
@@ -54,6 +51,9 @@ pub struct TrainingSummary {
     pub batch_size: usize,
     /// Items in the training split.
     pub train_items: usize,
+    /// Each phase: optimiser, settings, why it ended, steps and evaluations.
+    #[serde(default)]
+    pub phases: Vec<PhaseSummary>,
 }
 
 /// What [`train`] produced.
@@ -73,9 +73,25 @@ pub struct RunReport {
     pub seconds: f64,
 }
 
+/// Options of [`train_with`] beyond the config.
+#[derive(Default)]
+pub struct TrainOptions<'a> {
+    /// Show a progress bar on standard error.
+    pub progress: bool,
+    /// Run these phases instead of the config's (for user-written optimisers); the config's `optimizer`
+    /// fields are then only descriptive.
+    pub phases: Option<Vec<Phase>>,
+    /// Extra trace sinks, beside the run's `trace.jsonl`; any of them may stop the run.
+    pub sinks: Vec<&'a mut dyn TraceSink>,
+    /// Write `checkpoint.json` in the run folder every this many steps.
+    pub checkpoint_every: Option<u64>,
+    /// Continue from this checkpoint (written by a run of the same config).
+    pub resume: Option<PathBuf>,
+}
+
 /// Runs `config` into the new folder `run_dir`: train, evaluate, write the trace, plots, evaluation and bundle.
 ///
-/// With `progress`, a progress bar on standard error shows epochs and the running loss.
+/// With `progress`, a progress bar on standard error shows steps and the running loss.
 /// A run that meets a NaN or infinite loss stops before applying that step and still writes its bundle, with
 /// the reason in `training.stop_reason`.
 ///
@@ -83,21 +99,35 @@ pub struct RunReport {
 ///
 /// Any config rule broken, a data or file error naming the file, or an existing `run_dir` trace.
 pub fn train(config: &ExperimentConfig, run_dir: &Path, progress: bool) -> Result<RunReport> {
+    train_with(config, run_dir, TrainOptions { progress, ..TrainOptions::default() })
+}
+
+/// [`train`] with user phases (optimisers), extra sinks, checkpoints or a resume.
+///
+/// # Errors
+///
+/// As [`train`], and [`crate::Error::Checkpoint`] for a checkpoint that cannot be used.
+pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptions<'_>) -> Result<RunReport> {
     let started = Instant::now();
     config.check()?;
     let device = config.backend.device()?;
     device.seed(config.seed);
     let autodiff = device.clone().autodiff();
     std::fs::create_dir_all(run_dir).map_err(|source| owm_core::Error::Io { op: "create", path: run_dir.into(), source })?;
+    let resume = options.resume.as_deref().map(Checkpoint::load).transpose()?;
 
     let splits = config.data.load(config.seed)?;
     let norm = config.normalize.then(|| Normalizer::fit(&splits.train)).transpose()?;
     let (train_set, test_set) = (&splits.train, &splits.test);
     let model = config.model.init(train_set.shape, train_set.num_classes(), &autodiff)?;
-    let (mut model, init_records) = config.init.apply(model, config.seed)?;
+    let (model, init_records) = config.init.apply(model, config.seed)?;
 
     let trace_path = run_dir.join(files::TRACE);
-    let mut sink = JsonlSink::create(&trace_path)?;
+    let mut jsonl = JsonlSink::create(&trace_path)?;
+    let mut extra = options.sinks;
+    let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut jsonl];
+    sinks.extend(extra.iter_mut().map(|s| &mut **s as &mut dyn TraceSink));
+    let mut sink = Tee(sinks);
     let params = param_infos(&model).into_iter().map(|p| ParamMeta { path: p.path, shape: p.shape }).collect();
     let config_json = serde_json::to_value(config).expect("configs serialise");
     let _ = sink.on_event(&TraceEvent::RunStarted { config: config_json.clone(), seed: config.seed, params })?;
@@ -106,74 +136,48 @@ pub fn train(config: &ExperimentConfig, run_dir: &Path, progress: bool) -> Resul
     }
     write_atomic(&run_dir.join(files::CONFIG), config.to_json().as_bytes())?;
 
-    let mut optim = Optimizer::new(&config.optimizer)?.with_layer_stats(config.layer_stats);
-    let mut convergence = Convergence::new(config.convergence.clone())?;
-    let batch_size = if optim.full_batch() { train_set.len() } else { config.batch_size.min(train_set.len()) };
-    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
-    let bar = progress_bar(progress, config, train_set.len().div_ceil(batch_size));
-
-    let (mut step, mut epoch, mut epochs_done, mut last_epoch_loss) = (0u64, 0u64, 0u64, f64::NAN);
-    let stop_reason = 'run: loop {
-        epoch += 1;
-        let order = Rng::derived(config.seed, &format!("shuffle/epoch-{epoch}")).permutation(train_set.len());
-        let (mut loss_sum, mut items) = (0.0, 0usize);
-        for chunk in order.chunks(batch_size) {
-            let (images, labels) = train_set.batch(chunk, norm.as_ref(), &autodiff);
-            let loss = loss_fn.forward(model.forward(images), labels);
-            let loss_value = scalar(loss.clone());
-            // A non-finite loss stops the run before its update, so `step` counts applied updates only.
-            if let Some(reason) = convergence.check_loss(step + 1, loss_value) {
-                break 'run reason;
-            }
-            step += 1;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let info = StepInfo { step, epoch, loss: loss_value };
-            let (next, control) = optim.step(model, grads, info, &mut sink)?;
-            model = next;
-            loss_sum += loss_value * chunk.len() as f64;
-            items += chunk.len();
-            bar.inc(1);
-            if control == Control::Stop {
-                break 'run StopReason::SinkRequested;
-            }
-            if let Some(reason) = convergence.after_step(step) {
-                break 'run reason;
-            }
-        }
-        last_epoch_loss = loss_sum / items as f64;
-        bar.set_message(format!("epoch {epoch}: loss {last_epoch_loss:.4}"));
-        let record = EpochRecord { epoch, steps: step, train_loss: last_epoch_loss };
-        let control = sink.on_event(&TraceEvent::EpochEnd(record))?;
-        epochs_done = epoch;
-        if control == Control::Stop {
-            break StopReason::SinkRequested;
-        }
-        if let Some(reason) = convergence.after_epoch(epoch, last_epoch_loss) {
-            break reason;
-        }
+    let mut phases = match options.phases {
+        Some(phases) => phases,
+        None => config.phases().iter().enumerate().map(|(i, p)| Phase::from_config(p, config.seed, i)).collect::<Result<_>>()?,
     };
-    let _ = sink.on_event(&TraceEvent::Stopped { reason: stop_reason.clone(), steps: step, epochs: epochs_done })?;
-    let trace_events = sink.events();
-    let trace_digest = sink.finish()?;
+    let start = ParamSet::of(&model);
+    let mut objective = DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size);
+    let bar = progress_bar(options.progress, &phases, train_set.len().div_ceil(config.batch_size.max(1)));
+    let run = RunPhases {
+        batch_size: config.batch_size,
+        layer_stats: config.layer_stats,
+        bar: &bar,
+        checkpoint: options.checkpoint_every.map(|every| (run_dir.join(files::CHECKPOINT), every.max(1))),
+        resume,
+    };
+    let outcome = run_phases(&mut objective, start, &mut phases, &mut sink, run)?;
+    let stop_reason = outcome.stop_reason.clone();
+    let _ = sink.on_event(&TraceEvent::Stopped { reason: stop_reason.clone(), steps: outcome.steps, epochs: outcome.epochs })?;
+    drop(sink);
+    let trace_events = jsonl.events();
+    let trace_digest = jsonl.finish()?;
     bar.finish_with_message(format!("{stop_reason}"));
 
-    let model = model.valid();
+    let model = objective.model_with(&outcome.params)?;
     let predictions = predict(&model, test_set, norm.as_ref(), &device, 256);
     let evaluation = ClassificationReport::new(test_set.labels(), &predictions, test_set.num_classes())?;
 
     let training = TrainingSummary {
         stop_reason,
-        steps: step,
-        epochs: epochs_done,
-        final_train_loss: last_epoch_loss,
-        batch_size,
+        steps: outcome.steps,
+        epochs: outcome.epochs,
+        final_train_loss: outcome.final_loss,
+        batch_size: objective.batch_size(),
         train_items: train_set.len(),
+        phases: outcome.phases,
     };
     let mut manifest = Manifest::new(config.seed);
     manifest.backend = config.backend.name().into();
     manifest.model = section(&config.model);
     manifest.init = serde_json::json!({ "plan": config.init, "params": init_records });
-    manifest.optimizer = section(&config.optimizer);
+    manifest.optimizer = serde_json::json!({ "phases": training.phases.iter().map(|p| serde_json::json!({
+        "optimizer": p.optimizer, "settings": p.settings, "stop_reason": p.stop_reason.to_string(),
+    })).collect::<Vec<_>>() });
     manifest.experiment = config_json;
     manifest.dataset = section(&splits.info(config.data.name()));
     manifest.normalization = section(&norm);
@@ -223,19 +227,18 @@ pub fn logits(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, dev
     out
 }
 
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64 scalar")[0]
-}
-
-fn progress_bar(show: bool, config: &ExperimentConfig, steps_per_epoch: usize) -> ProgressBar {
+fn progress_bar(show: bool, phases: &[Phase], steps_per_epoch: usize) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
-    let total = config.convergence.max_epochs.map(|e| e * steps_per_epoch as u64);
-    let total = match (total, config.convergence.max_steps) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let budget = |p: &Phase| {
+        let epochs = p.until.max_epochs.map(|e| e * if p.optimizer.settings().get("population").is_some() { 1 } else { steps_per_epoch as u64 });
+        match (epochs, p.until.max_steps) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     };
+    let total = phases.iter().map(budget).sum::<Option<u64>>();
     let bar = ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps  {msg}")

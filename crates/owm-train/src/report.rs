@@ -47,7 +47,7 @@ pub fn html_report(
 td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }} pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}</style>
 </head><body>
 <h1>OWM run: {title}</h1>
-<p><b>{model}</b> on <b>{data}</b> with <b>{optimizer}</b> (lr {lr}) on <b>{backend}</b>, seed {seed}.</p>
+<p><b>{model}</b> on <b>{data}</b> with <b>{optimizer}</b> on <b>{backend}</b>, seed {seed}.</p>
 <p>Stopped after {steps} steps ({epochs} epochs, batch {batch}): {stop}. Final training loss {loss:.5}.</p>
 <p><b>Test accuracy {accuracy:.4}</b>, macro F1 {macro_f1:.4} on {total} held-out items. Weights digest <code>{digest}</code>.</p>
 <h2>Training</h2>
@@ -64,8 +64,7 @@ td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }} pr
         title = escape(&config.name),
         model = config.model.name(),
         data = config.data.name(),
-        optimizer = config.optimizer.name(),
-        lr = config.optimizer.lr(),
+        optimizer = escape(&config.optimizer_names()),
         backend = config.backend,
         seed = config.seed,
         steps = training.steps,

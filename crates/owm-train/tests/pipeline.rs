@@ -110,7 +110,9 @@ fn public_types_should_be_send_and_sync() {
     check::<owm_train::Error>();
     check::<owm_data::Dataset>();
     check::<owm_share::Manifest>();
-    check::<owm_optim::Optimizer>();
+    check::<owm_optim::Chain>();
+    check::<owm_optim::Ga>();
+    check::<owm_core::ParamSet>();
     check::<owm_trace::JsonlSink>();
     check::<owm_models::Classifier>();
     check::<owm_core::TraceEvent>();

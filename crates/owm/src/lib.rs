@@ -10,7 +10,7 @@
 //! | [`data`] | `owm-data` | IDX / CIFAR-10 readers, embedded digits, splits, normalisation |
 //! | [`models`] | `owm-models` | MLP and LeNet-5 |
 //! | [`init`] | `owm-init` | path-addressed, seeded init plans |
-//! | [`optim`] | `owm-optim` | GD, SGD (momentum), Adam; convergence criteria |
+//! | [`optim`] | `owm-optim` | the optimiser protocol: gradient chains and presets, GA / SA / ES, schedules, phases, convergence criteria |
 //! | [`trace`] | `owm-trace` | JSON Lines traces, digests, SVG charts |
 //! | [`share`] | `owm-share` | bundles: safetensors + provenance manifest |
 //! | [`eval`] | `owm-eval` | accuracy, precision, recall, F1, confusion matrix |
@@ -35,6 +35,8 @@
 //! - `wgpu` (default): the GPU backend, `--device wgpu`.
 //! - `ndarray`: the deprecated ndarray CPU backend, `--device ndarray`.
 
+/// The Burn version OWM is built on, for code that handles tensors (custom optimisers, objectives).
+pub use burn;
 pub use owm_core as core;
 pub use owm_data as data;
 pub use owm_eval as eval;

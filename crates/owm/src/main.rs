@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use owm::core::BackendKind;
 use owm::data::{DataConfig, DataSource};
 use owm::models::ModelConfig;
-use owm::optim::{AdamConfig, ConvergenceConfig, GdConfig, OptimizerConfig, SgdConfig};
+use owm::optim::{PhaseConfig, Schedule};
 use owm::train::{ExperimentConfig, evaluate_bundle, lenet_throughput, train};
 
 #[derive(Parser)]
@@ -38,8 +38,29 @@ enum Command {
         /// The bundle folder (a run's `bundle/`) or its run folder.
         bundle: PathBuf,
     },
-    /// Measure LeNet-5 training throughput (CIFAR-shaped input, Adam) and print one JSON line.
+    /// Print (and optionally plot) a learning-rate schedule before training with it.
+    Schedule {
+        /// The schedule: `kind[:key=value...]`, e.g. `cosine:t_max=900:warmup=100` or `step:step_size=30:gamma=0.1`.
+        schedule: String,
+        /// Base learning rate.
+        #[arg(long, default_value_t = 0.1)]
+        lr: f64,
+        /// Steps to show.
+        #[arg(long, default_value_t = 1000)]
+        steps: u64,
+        /// Print every N-th step.
+        #[arg(long, default_value_t = 100)]
+        every: u64,
+        /// Also write the curve as an SVG chart here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// Measure LeNet-5 training throughput (CIFAR-shaped input, Adam), or with `--ga N` genetic-algorithm
+    /// generations per second on the digits MLP; print one JSON line.
     Bench {
+        /// Measure N generations of the genetic algorithm (PyGAD's recipe) instead of LeNet-5.
+        #[arg(long)]
+        ga: Option<usize>,
         /// Backend to measure.
         #[arg(long, default_value = "cpu")]
         device: String,
@@ -69,13 +90,6 @@ enum ModelKind {
     Lenet,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum OptimKind {
-    Gd,
-    Sgd,
-    Adam,
-}
-
 #[derive(clap::Args)]
 struct TrainArgs {
     /// Start from an experiment config (JSON); the options below override it.
@@ -93,21 +107,50 @@ struct TrainArgs {
     /// Hidden widths of the MLP, comma-separated.
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
-    /// Optimiser.
-    #[arg(long, value_enum)]
-    optimizer: Option<OptimKind>,
-    /// Learning rate (default: gd 0.5, sgd 0.05, adam 0.001).
+    /// Optimiser phases: gd, sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, chain, ga, sa, es, each
+    /// with optional `:key=value` settings and criteria, phases separated by commas
+    /// (`ga:generations=30:population=40,adam`). Replaces the config's phases.
+    #[arg(long)]
+    optimizer: Option<String>,
+    /// Learning rate, for every phase that has one (other settings are kept).
     #[arg(long)]
     lr: Option<f64>,
-    /// SGD momentum (default 0.9).
+    /// Momentum, for every phase that has one.
     #[arg(long)]
     momentum: Option<f64>,
+    /// Weight decay, for every phase that has one.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Clip the gradients' global norm, in every gradient phase.
+    #[arg(long)]
+    clip_norm: Option<f64>,
+    /// Learning-rate schedule of every gradient phase: `kind[:key=value...]` (see `owm schedule`).
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Population of every search phase (ga, es).
+    #[arg(long)]
+    population: Option<usize>,
+    /// Noise scale of every evolution-strategy phase.
+    #[arg(long)]
+    sigma: Option<f64>,
+    /// Initial temperature of every annealing phase.
+    #[arg(long)]
+    t0: Option<f64>,
     /// Epoch budget.
     #[arg(long)]
     epochs: Option<u64>,
-    /// Step budget.
+    /// Step (or generation) budget.
     #[arg(long)]
     max_steps: Option<u64>,
+    /// Candidate-evaluation budget (search methods).
+    #[arg(long)]
+    max_evaluations: Option<u64>,
+    /// Wall-clock budget in seconds.
+    #[arg(long)]
+    max_seconds: Option<f64>,
+    /// Stop when the round loss has not improved for this many rounds.
+    #[arg(long)]
+    patience: Option<u64>,
     /// Stop once the epoch loss is at or below this.
     #[arg(long)]
     target_loss: Option<f64>,
@@ -149,7 +192,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Train(args) => train_command(args),
         Command::Eval { bundle, device, data_dir } => eval_command(&bundle_dir(&bundle), &device, data_dir),
         Command::Inspect { bundle } => inspect_command(&bundle_dir(&bundle)),
-        Command::Bench { device, batch_size, steps, warmup } => {
+        Command::Schedule { schedule, lr, steps, every, svg } => schedule_command(&schedule, lr, steps, every, svg),
+        Command::Bench { ga: Some(generations), device, .. } => {
+            println!("{}", serde_json::to_string(&owm::train::ga_throughput(device.parse()?, generations)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { device, batch_size, steps, warmup, ga: None } => {
             let result = lenet_throughput(device.parse()?, batch_size, steps, warmup)?;
             println!("{}", serde_json::to_string(&result)?);
             Ok(ExitCode::SUCCESS)
@@ -167,13 +215,16 @@ fn train_command(args: TrainArgs) -> Result<ExitCode> {
         "owm: training {} on {} with {} ({}), seed {} -> {}",
         config.model.name(),
         config.data.name(),
-        config.optimizer.name(),
+        config.optimizer_names(),
         config.backend,
         config.seed,
         run_dir.display()
     );
     let report = train(&config, &run_dir, !args.quiet)?;
     let e = &report.evaluation;
+    for (i, p) in report.training.phases.iter().enumerate() {
+        println!("phase {} {}: {} steps, {} evaluations, stopped: {}", i + 1, p.optimizer, p.steps, p.evaluations, p.stop_reason);
+    }
     println!("stopped: {}", report.training.stop_reason);
     println!(
         "test accuracy {:.4}  macro F1 {:.4}  ({} items, {} steps, {:.1} s)",
@@ -212,33 +263,112 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
     if let (Some(hidden), ModelConfig::Mlp { hidden: h }) = (&args.hidden, &mut c.model) {
         *h = hidden.clone();
     }
-    if args.optimizer.is_some() || args.lr.is_some() || args.momentum.is_some() {
-        let kind = args.optimizer.unwrap_or(match c.optimizer {
-            OptimizerConfig::Gd(_) => OptimKind::Gd,
-            OptimizerConfig::Sgd(_) => OptimKind::Sgd,
-            _ => OptimKind::Adam,
-        });
-        c.optimizer = match kind {
-            OptimKind::Gd => OptimizerConfig::Gd(GdConfig::new(args.lr.unwrap_or(0.5))),
-            OptimKind::Sgd => {
-                OptimizerConfig::Sgd(SgdConfig::new(args.lr.unwrap_or(0.05)).with_momentum(args.momentum.unwrap_or(0.9)))
-            }
-            OptimKind::Adam => OptimizerConfig::Adam(AdamConfig::new(args.lr.unwrap_or(1e-3))),
-        };
-    }
-    if args.epochs.is_some() || args.max_steps.is_some() {
-        c.convergence = ConvergenceConfig { max_epochs: args.epochs, max_steps: args.max_steps, ..c.convergence };
+    // Budgets and criteria change only what is named: --epochs keeps a step budget, and the reverse.
+    let until = &mut c.convergence;
+    until.max_epochs = args.epochs.or(until.max_epochs);
+    until.max_steps = args.max_steps.or(until.max_steps);
+    until.max_evaluations = args.max_evaluations.or(until.max_evaluations);
+    until.max_seconds = args.max_seconds.or(until.max_seconds);
+    if let Some(patience) = args.patience {
+        until.plateau = Some(owm::optim::Plateau { patience, min_delta: 0.0 });
     }
     c.convergence.target_loss = args.target_loss.or(c.convergence.target_loss);
     c.batch_size = args.batch_size.unwrap_or(c.batch_size);
     c.seed = args.seed.unwrap_or(c.seed);
+    if let Some(spec) = &args.optimizer {
+        c.set_phases(PhaseConfig::parse_list(spec, &c.convergence)?);
+    }
+    let mut phases = c.phases();
+    let mut applied: Vec<&str> = Vec::new();
+    let mut named: Vec<&str> = Vec::new();
+    for phase in &mut phases {
+        let mut patch = Vec::new();
+        let optimizer = &mut phase.optimizer;
+        let gradient = optimizer.chain().is_some();
+        patch.extend(args.lr.map(|v| ("lr", serde_json::json!(v))));
+        patch.extend(args.momentum.map(|v| ("momentum", serde_json::json!(v))));
+        patch.extend(args.weight_decay.map(|v| ("weight_decay", serde_json::json!(v))));
+        patch.extend(args.population.map(|v| ("population", serde_json::json!(v))));
+        patch.extend(args.sigma.map(|v| ("sigma", serde_json::json!(v))));
+        patch.extend(args.t0.map(|v| ("t0", serde_json::json!(v))));
+        if gradient && !matches!(optimizer, owm::optim::OptimizerConfig::Chain(_)) {
+            patch.extend(args.clip_norm.map(|v| ("clip_norm", serde_json::json!(v))));
+            if let Some(spec) = &args.schedule {
+                patch.push(("schedule", serde_json::to_value(parse_schedule(spec)?)?));
+            }
+        }
+        named.extend(patch.iter().map(|(k, _)| *k));
+        let (config, took) = patched(optimizer, &patch)?;
+        *optimizer = config;
+        applied.extend(took);
+    }
+    if let Some(key) = named.iter().find(|k| !applied.contains(k)) {
+        bail!("--{} does not apply to any phase ({})", key.replace('_', "-"), c.optimizer_names());
+    }
+    c.set_phases(phases);
     if let Some(device) = &args.device {
         c.backend = device.parse::<BackendKind>()?;
     }
     if args.config.is_none() {
-        c.name = format!("{}-{}-{}", c.data.name(), c.model.name(), c.optimizer.name());
+        let optimizers: Vec<&str> = c.phases().iter().map(|p| p.optimizer.name()).collect();
+        c.name = format!("{}-{}-{}", c.data.name(), c.model.name(), optimizers.join("+"));
     }
     Ok(c)
+}
+
+/// `optimizer` with each `(key, value)` set where the optimiser has that setting (the rest is kept), and the
+/// keys that were set.
+fn patched<'a>(
+    optimizer: &owm::optim::OptimizerConfig,
+    patch: &[(&'a str, serde_json::Value)],
+) -> Result<(owm::optim::OptimizerConfig, Vec<&'a str>)> {
+    let mut json = serde_json::to_value(optimizer)?;
+    let known: Vec<String> = json.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    let mut took = Vec::new();
+    for (key, value) in patch {
+        let extra = matches!(*key, "clip_norm" | "schedule");
+        if extra || known.iter().any(|k| k == key) {
+            json[*key] = value.clone();
+            took.push(*key);
+        }
+    }
+    let config: owm::optim::OptimizerConfig = serde_json::from_value(json).context("optimizer settings")?;
+    owm::core::Validate::check(&config)?;
+    Ok((config, took))
+}
+
+/// A schedule from `kind[:key=value...]`.
+fn parse_schedule(spec: &str) -> Result<Schedule> {
+    let mut items = spec.split(':');
+    let mut json = serde_json::json!({ "kind": items.next().unwrap_or_default() });
+    for item in items {
+        let (key, value) = item.split_once('=').with_context(|| format!("schedule `{spec}`: `{item}` is not key=value"))?;
+        json[key] = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.into()));
+    }
+    let schedule: Schedule = serde_json::from_value(json).with_context(|| format!("schedule `{spec}`"))?;
+    owm::core::Validate::check(&schedule).with_context(|| format!("schedule `{spec}`"))?;
+    Ok(schedule)
+}
+
+fn schedule_command(spec: &str, lr: f64, steps: u64, every: u64, svg: Option<PathBuf>) -> Result<ExitCode> {
+    let schedule = parse_schedule(spec)?;
+    if matches!(schedule, Schedule::ReduceOnPlateau { .. }) {
+        println!("reduce_on_plateau depends on the losses of the run: it starts at lr {lr} and multiplies it by its factor after each plateau");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:>8}  {}", "step", "lr");
+    let every = every.max(1);
+    for t in (0..steps).filter(|t| t % every == 0 || *t + 1 == steps) {
+        println!("{:>8}  {:.6e}", t + 1, schedule.lr(lr, t));
+    }
+    if let Some(path) = svg {
+        let points = (0..steps).map(|t| ((t + 1) as f64, schedule.lr(lr, t))).collect();
+        let series = [owm::trace::Series { name: schedule.name().into(), points }];
+        let chart = owm::trace::line_chart(&format!("{} schedule, base lr {lr}", schedule.name()), "step", "learning rate", &series, false);
+        owm::core::write_atomic(&path, chart.as_bytes())?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Result<ExitCode> {

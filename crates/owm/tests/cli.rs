@@ -84,3 +84,48 @@ fn unknown_devices_and_bad_options_should_be_clear_errors() {
     let out = owm(dir.path(), &["train", "--lr=-1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("learning rate must be finite and > 0"), "{}", text(&out));
 }
+
+#[test]
+fn optimizer_spec_should_run_phases_and_print_why_each_stopped() {
+    let dir = owm_testkit::tempdir();
+    let args = ["train", "--quiet", "--hidden", "16", "--optimizer", "ga:generations=3:population=8,adam:epochs=2", "--out", "run"];
+    let out = owm(dir.path(), &args);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("phase 1 ga: 3 steps, 24 evaluations, stopped: reached the step budget (3)"), "{stdout}");
+    assert!(stdout.contains("phase 2 adam: 90 steps, 0 evaluations, stopped: reached the epoch budget (2)"), "{stdout}");
+    let config = std::fs::read_to_string(dir.path().join("run/config.json")).unwrap();
+    assert!(config.contains("\"kind\": \"ga\"") && config.contains("\"then\""), "{config}");
+}
+
+#[test]
+fn overrides_should_change_only_what_they_name() {
+    let dir = owm_testkit::tempdir();
+    let config = r#"{"data": {"source": {"kind": "digits"}}, "model": {"kind": "mlp", "hidden": [8]},
+        "optimizer": {"kind": "sgd", "lr": 0.1, "momentum": 0.5, "nesterov": true, "weight_decay": 0.01},
+        "convergence": {"max_epochs": 1, "max_steps": 7}}"#;
+    std::fs::write(dir.path().join("exp.json"), config).unwrap();
+    let out = owm(dir.path(), &["train", "--quiet", "--config", "exp.json", "--lr", "0.05", "--epochs", "2", "--out", "run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/config.json")).unwrap()).unwrap();
+    let o = &saved["optimizer"];
+    assert_eq!((o["lr"].as_f64(), o["momentum"].as_f64(), o["nesterov"].as_bool(), o["weight_decay"].as_f64()), (Some(0.05), Some(0.5), Some(true), Some(0.01)));
+    assert_eq!((saved["convergence"]["max_epochs"].as_u64(), saved["convergence"]["max_steps"].as_u64()), (Some(2), Some(7)));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("reached the step budget (7)"), "{}", text(&out));
+
+    let out = owm(dir.path(), &["train", "--quiet", "--optimizer", "adam", "--momentum", "0.9", "--out", "bad"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
+#[test]
+fn schedule_should_print_and_plot_a_curve() {
+    let dir = owm_testkit::tempdir();
+    let out = owm(dir.path(), &["schedule", "cosine:t_max=90:warmup=10:warmup_factor=0.1", "--lr", "0.1", "--steps", "100", "--every", "10", "--svg", "lr.svg"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("       1  1.000000e-2"), "{stdout}");
+    assert!(stdout.contains("      11  1.000000e-1"), "{stdout}");
+    assert!(std::fs::read_to_string(dir.path().join("lr.svg")).unwrap().contains("<svg"));
+    let bad = owm(dir.path(), &["schedule", "cosine"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+}

@@ -59,6 +59,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
         batch_size: 64,
         convergence: ConvergenceConfig::epochs(config.epochs),
+        then: Vec::new(),
         normalize: true,
         layer_stats: true,
     }

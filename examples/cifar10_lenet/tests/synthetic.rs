@@ -27,7 +27,7 @@ fn should_train_the_reference_recipe_on_cifar_format_files() {
     std::fs::write(data.join("test_batch.bin"), records(64, 2)).unwrap();
     let config = config(dir.path(), 4, 3);
     let experiment = cifar10_lenet::experiment(&config);
-    assert_eq!((experiment.batch_size, experiment.optimizer.lr()), (64, 1e-3));
+    assert_eq!((experiment.batch_size, experiment.optimizer.lr()), (64, Some(1e-3)));
     let report = cifar10_lenet::run(&config).unwrap();
     let trace = read_trace(report.run_dir.join("trace.jsonl")).unwrap();
     let losses: Vec<f64> = trace.epochs().map(|r| r.train_loss).collect();

@@ -63,6 +63,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
         batch_size: 128,
         convergence: ConvergenceConfig::epochs(config.epochs),
+        then: Vec::new(),
         normalize: true,
         layer_stats: true,
     }

@@ -1,0 +1,210 @@
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use owm_core::{Fitness, Gradient, Objective, ParamMeta, ParamSet, Rng, Sample, flat_grads};
+use owm_data::{Dataset, Normalizer};
+use owm_models::Classifier;
+use serde::{Deserialize, Serialize};
+
+/// Items per forward pass when candidates are evaluated on the full training split.
+const EVAL_CHUNK: usize = 2048;
+
+/// Where the objective is in the seeded data order: epoch (from 1) and the next item of its permutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataCursor {
+    /// Current epoch, from 1 (0 before the first batch).
+    pub epoch: u64,
+    /// Position in the epoch's permutation.
+    pub offset: usize,
+}
+
+/// The pipeline's [`Objective`] for classification: mean cross-entropy of a [`Classifier`] on a training
+/// split, with gradients on the autodiff device and candidate evaluations on the plain device.
+///
+/// Mini-batches follow the seeded order `Rng::derived(seed, "shuffle/epoch-{epoch}")`, so a run resumed at a
+/// [`DataCursor`] sees the batches the uninterrupted run saw. Candidates are evaluated in parallel, one
+/// thread per CPU, each on its own copy of the model.
+pub struct DatasetObjective<'a> {
+    model: Classifier,
+    eval_model: Classifier,
+    eval_template: ParamSet,
+    params: Vec<ParamMeta>,
+    data: &'a Dataset,
+    norm: Option<&'a Normalizer>,
+    autodiff: Device,
+    device: Device,
+    seed: u64,
+    batch_size: usize,
+    cursor: DataCursor,
+    order: Vec<usize>,
+    full: Option<Vec<(Tensor<4>, Tensor<1, Int>)>>,
+}
+
+impl<'a> DatasetObjective<'a> {
+    /// The objective of `model` (built on `device.autodiff()`) on `data`.
+    pub fn new(model: Classifier, data: &'a Dataset, norm: Option<&'a Normalizer>, device: &Device, seed: u64, batch_size: usize) -> Self {
+        let eval_model = model.valid();
+        let eval_template = ParamSet::of(&eval_model);
+        let params = eval_template.metas().to_vec();
+        Self {
+            model,
+            eval_model,
+            eval_template,
+            params,
+            data,
+            norm,
+            autodiff: device.clone().autodiff(),
+            device: device.clone(),
+            seed,
+            batch_size: batch_size.clamp(1, data.len().max(1)),
+            cursor: DataCursor { epoch: 0, offset: 0 },
+            order: Vec::new(),
+            full: None,
+        }
+    }
+
+    /// Sets the mini-batch size (the whole split for gradient descent).
+    pub fn set_batch_size(&mut self, batch_size: usize) {
+        self.batch_size = batch_size.clamp(1, self.data.len().max(1));
+    }
+
+    /// The mini-batch size.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The data position.
+    pub fn cursor(&self) -> DataCursor {
+        self.cursor
+    }
+
+    /// Continues from a saved data position.
+    pub fn seek(&mut self, cursor: DataCursor) {
+        self.cursor = cursor;
+        self.order = if cursor.epoch == 0 { Vec::new() } else { self.permutation(cursor.epoch) };
+    }
+
+    fn permutation(&self, epoch: u64) -> Vec<usize> {
+        Rng::derived(self.seed, &format!("shuffle/epoch-{epoch}")).permutation(self.data.len())
+    }
+
+    /// The next `size` indices of the seeded order, and whether they end their epoch.
+    fn next_indices(&mut self, size: usize) -> (Vec<usize>, u64, bool) {
+        if self.cursor.epoch == 0 || self.cursor.offset >= self.order.len() {
+            self.cursor = DataCursor { epoch: self.cursor.epoch + 1, offset: 0 };
+            self.order = self.permutation(self.cursor.epoch);
+        }
+        let end = (self.cursor.offset + size).min(self.order.len());
+        let chunk = self.order[self.cursor.offset..end].to_vec();
+        self.cursor.offset = end;
+        (chunk, self.cursor.epoch, end == self.order.len())
+    }
+
+    /// The model with `params` written in, for evaluation.
+    pub fn model_with(&self, params: &ParamSet) -> owm_core::Result<Classifier> {
+        params.apply_to(self.eval_model.clone())
+    }
+
+    fn batches(&mut self, sample: Sample) -> Vec<(Tensor<4>, Tensor<1, Int>)> {
+        match sample {
+            Sample::Full => {
+                if self.full.is_none() {
+                    let all: Vec<usize> = (0..self.data.len()).collect();
+                    self.full = Some(all.chunks(EVAL_CHUNK).map(|c| self.data.batch(c, self.norm, &self.device)).collect());
+                }
+                self.full.clone().expect("filled above")
+            }
+            Sample::Batch { size } => {
+                let (chunk, _, _) = self.next_indices(size);
+                vec![self.data.batch(&chunk, self.norm, &self.device)]
+            }
+        }
+    }
+}
+
+/// Summed cross-entropy and number of correct predictions of `logits` against `labels`, on the device.
+fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, Tensor<1, Int>) {
+    let n = labels.dims()[0];
+    let correct = logits.clone().argmax(1).reshape([n]).equal(labels.clone()).int().sum();
+    let loss = CrossEntropyLossConfig::new().init(&logits.device()).forward(logits, labels).mul_scalar(n as f64);
+    (loss, correct)
+}
+
+fn read_f64(t: Tensor<1>) -> f64 {
+    t.into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0])
+}
+
+fn read_usize(t: Tensor<1, Int>) -> usize {
+    t.into_data().convert::<i64>().try_into_vec::<i64>().map_or(0, |v| v[0] as usize)
+}
+
+fn fitness(model: &Classifier, batches: &[(Tensor<4>, Tensor<1, Int>)]) -> Fitness {
+    let (mut loss, mut correct, mut items) = (0.0, 0usize, 0usize);
+    for (x, y) in batches {
+        items += y.dims()[0];
+        let (l, c) = loss_and_correct(model.forward(x.clone()), y.clone());
+        loss += read_f64(l);
+        correct += read_usize(c);
+    }
+    let items = items.max(1) as f64;
+    Fitness { loss: loss / items, accuracy: Some(correct as f64 / items) }
+}
+
+impl Objective for DatasetObjective<'_> {
+    fn params(&self) -> &[ParamMeta] {
+        &self.params
+    }
+
+    fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
+        let model = params.apply_to(self.model.clone())?;
+        let (chunk, epoch, epoch_end) = self.next_indices(self.batch_size);
+        let (x, y) = self.data.batch(&chunk, self.norm, &self.autodiff);
+        let n = chunk.len();
+        let (loss, correct) = loss_and_correct(model.forward(x), y);
+        let loss = loss.div_scalar(n as f64);
+        let value = read_f64(loss.clone());
+        let correct = read_usize(correct);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
+        self.model = model;
+        Ok(Gradient { loss: value, grads, items: n, correct: Some(correct), epoch, epoch_end })
+    }
+
+    fn evaluate(&mut self, candidates: &[Vec<f32>], sample: Sample) -> owm_core::Result<Vec<Fitness>> {
+        let batches = self.batches(sample);
+        let sets = candidates
+            .iter()
+            .map(|c| self.eval_template.with_host(c, &self.device))
+            .collect::<owm_core::Result<Vec<_>>>()?;
+        let threads = rayon::current_num_threads().clamp(1, sets.len().max(1));
+        let per = sets.len().div_ceil(threads).max(1);
+        let model = &self.eval_model;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = sets
+                .chunks(per)
+                .map(|chunk| {
+                    let (model, batches, chunk) = (model.clone(), batches.clone(), chunk.to_vec());
+                    s.spawn(move || {
+                        chunk
+                            .into_iter()
+                            .map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, &batches)))
+                            .collect::<owm_core::Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(candidates.len());
+            for h in handles {
+                out.extend(h.join().map_err(|_| owm_core::Error::Sink("a candidate evaluation thread panicked".into()))??);
+            }
+            Ok(out)
+        })
+    }
+
+    fn train_items(&self) -> usize {
+        self.data.len()
+    }
+
+    fn full_batch(&self) -> bool {
+        self.batch_size >= self.data.len()
+    }
+}

@@ -1,0 +1,305 @@
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use indicatif::ProgressBar;
+use owm_core::{
+    Control, EpochRecord, Objective, ParamSet, Result as CoreResult, StopReason, TraceEvent, TraceSink, derive_seed,
+    write_atomic,
+};
+use owm_optim::{Convergence, ConvergenceConfig, Optimizer, PhaseConfig, Progress, StepContext};
+use serde::{Deserialize, Serialize};
+
+use crate::{DataCursor, DatasetObjective, Error, Result};
+
+/// One phase of a run, ready to go: an optimiser (built-in or user-written) and the criteria that end it.
+pub struct Phase {
+    /// The optimiser.
+    pub optimizer: Box<dyn Optimizer>,
+    /// When the phase ends.
+    pub until: ConvergenceConfig,
+}
+
+impl std::fmt::Debug for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Phase").field("optimizer", &self.optimizer.name()).field("until", &self.until).finish()
+    }
+}
+
+impl Phase {
+    /// A phase of `optimizer` until `until` holds.
+    pub fn new(optimizer: Box<dyn Optimizer>, until: ConvergenceConfig) -> Self {
+        Self { optimizer, until }
+    }
+
+    /// Builds phase `index` (from 0) of a config; search methods draw from `derive_seed(seed, "optim/phase-{index}")`.
+    ///
+    /// # Errors
+    ///
+    /// The first rule the config breaks.
+    pub fn from_config(config: &PhaseConfig, seed: u64, index: usize) -> Result<Self> {
+        let optimizer = config.optimizer.build(derive_seed(seed, &format!("optim/phase-{index}")))?;
+        Ok(Self::new(optimizer, config.until.clone()))
+    }
+}
+
+/// How one phase went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseSummary {
+    /// The optimiser's name.
+    pub optimizer: String,
+    /// The optimiser's settings.
+    pub settings: serde_json::Value,
+    /// Why the phase ended.
+    pub stop_reason: StopReason,
+    /// Steps (updates or generations) it took.
+    pub steps: u64,
+    /// Candidate evaluations it used.
+    pub evaluations: u64,
+    /// Loss of its last completed round (NaN if none).
+    #[serde(with = "owm_core::serde_float")]
+    pub final_loss: f64,
+}
+
+/// Running sums of the round in progress (an epoch of a gradient method).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoundSums {
+    loss: f64,
+    items: u64,
+    correct: u64,
+    with_accuracy: bool,
+}
+
+/// Everything needed to continue a run exactly where it was: the phase, its step, the weights, the
+/// optimiser's state, the convergence progress and the data position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// `"owm-checkpoint/1"`.
+    pub format: String,
+    /// Index of the phase in progress (from 0).
+    pub phase: usize,
+    /// Steps taken in that phase.
+    pub phase_step: u64,
+    /// Steps taken in the whole run.
+    pub total_steps: u64,
+    /// Epochs completed in the whole run (gradient phases).
+    pub total_epochs: u64,
+    /// The weights, flat, in parameter order.
+    pub weights: Vec<f32>,
+    /// The optimiser's state.
+    pub optimizer: serde_json::Value,
+    /// The phase's convergence progress.
+    pub progress: Progress,
+    /// The data position.
+    pub cursor: DataCursor,
+    /// Sums of the round in progress.
+    pub round: RoundSums,
+    /// Phases already finished.
+    pub done: Vec<PhaseSummary>,
+}
+
+/// Checkpoint file format tag.
+pub const CHECKPOINT_FORMAT: &str = "owm-checkpoint/1";
+
+impl Checkpoint {
+    /// Reads a checkpoint file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Checkpoint`] naming the file when it cannot be read or is not a checkpoint.
+    pub fn load(path: &Path) -> Result<Self> {
+        let err = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let c: Self = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        if c.format != CHECKPOINT_FORMAT {
+            return Err(err(format!("format `{}`, expected `{CHECKPOINT_FORMAT}`", c.format)));
+        }
+        Ok(c)
+    }
+}
+
+/// Sends every event to several sinks; stops when any of them asks to.
+pub struct Tee<'a>(pub Vec<&'a mut dyn TraceSink>);
+
+impl TraceSink for Tee<'_> {
+    fn on_event(&mut self, event: &TraceEvent) -> CoreResult<Control> {
+        let mut control = Control::Continue;
+        for sink in &mut self.0 {
+            if sink.on_event(event)? == Control::Stop {
+                control = Control::Stop;
+            }
+        }
+        Ok(control)
+    }
+}
+
+/// What [`run_phases`] produced.
+#[derive(Debug)]
+pub struct PhasesOutcome {
+    /// The final weights.
+    pub params: ParamSet,
+    /// Why the run stopped: the last phase's reason, or the failure that ended it early.
+    pub stop_reason: StopReason,
+    /// Steps over all phases.
+    pub steps: u64,
+    /// Epochs completed over all gradient phases.
+    pub epochs: u64,
+    /// Loss of the last completed round.
+    pub final_loss: f64,
+    /// Each phase.
+    pub phases: Vec<PhaseSummary>,
+}
+
+/// Options of [`run_phases`].
+pub struct RunPhases<'a> {
+    /// Mini-batch size of gradient phases (full-batch phases use the whole split).
+    pub batch_size: usize,
+    /// Record per-layer statistics.
+    pub layer_stats: bool,
+    /// Progress bar.
+    pub bar: &'a ProgressBar,
+    /// Write a checkpoint here every `checkpoint_every` steps.
+    pub checkpoint: Option<(PathBuf, u64)>,
+    /// Continue from this checkpoint.
+    pub resume: Option<Checkpoint>,
+}
+
+/// The executor: runs `phases` in order on `objective` from `params`, each until its criteria hold, tracing
+/// into `sink`. A non-finite loss or a sink's stop ends the whole run; otherwise each phase hands its weights
+/// to the next.
+///
+/// # Errors
+///
+/// An optimiser, objective, sink or checkpoint-file error.
+pub fn run_phases(
+    objective: &mut DatasetObjective<'_>,
+    mut params: ParamSet,
+    phases: &mut [Phase],
+    sink: &mut dyn TraceSink,
+    opts: RunPhases<'_>,
+) -> Result<PhasesOutcome> {
+    let device = params.device().unwrap_or_else(Device::flex);
+    let (mut total_steps, mut total_epochs) = (0u64, 0u64);
+    let mut done: Vec<PhaseSummary> = Vec::new();
+    let mut start_phase = 0;
+    let mut resume = opts.resume;
+    if let Some(c) = &resume {
+        if c.phase >= phases.len() {
+            return Err(Error::Checkpoint { path: PathBuf::new(), reason: format!("phase {} of {}", c.phase + 1, phases.len()) });
+        }
+        params = params.with_host(&c.weights, &device)?;
+        (total_steps, total_epochs, start_phase, done) = (c.total_steps, c.total_epochs, c.phase, c.done.clone());
+        objective.seek(c.cursor);
+    }
+    let mut failure = None;
+    for (index, phase) in phases.iter_mut().enumerate().skip(start_phase) {
+        let optimizer = &mut phase.optimizer;
+        let full = optimizer.full_batch();
+        objective.set_batch_size(if full { objective.train_items() } else { opts.batch_size });
+        let mut convergence = Convergence::new(phase.until.clone())?;
+        let (mut step, mut round, mut evaluations, mut last_loss) = (0u64, RoundSums::default(), 0u64, f64::NAN);
+        match resume.take() {
+            Some(c) => {
+                optimizer.load_state(&c.optimizer, &device)?;
+                convergence = convergence.with_progress(c.progress.clone());
+                (step, round, evaluations) = (c.phase_step, c.round, c.progress.evaluations);
+                last_loss = c.progress.round_losses.last().copied().unwrap_or(f64::NAN);
+            }
+            None => {
+                let settings = optimizer.settings();
+                let criteria = serde_json::to_value(&phase.until).expect("configs serialise");
+                let event = TraceEvent::PhaseStarted { phase: index as u64 + 1, optimizer: optimizer.name(), settings, criteria };
+                let _ = sink.on_event(&event)?;
+            }
+        }
+        let reason = loop {
+            let ctx = StepContext { step: step + 1, layer_stats: opts.layer_stats };
+            let stepped = optimizer.step(params.clone(), objective, ctx, sink)?;
+            if let Some(reason) = convergence.check_loss(total_steps + 1, stepped.loss) {
+                failure = Some(reason.clone());
+                break reason;
+            }
+            params = stepped.params;
+            step += 1;
+            total_steps += 1;
+            evaluations += stepped.evaluations;
+            opts.bar.inc(1);
+            let round_end = if stepped.items > 0 {
+                round.loss += stepped.loss * stepped.items as f64;
+                round.items += stepped.items;
+                if let Some(a) = stepped.accuracy {
+                    round.correct += (a * stepped.items as f64).round() as u64;
+                    round.with_accuracy = true;
+                }
+                stepped.epoch_end.then(|| {
+                    let loss = round.loss / round.items.max(1) as f64;
+                    let accuracy = round.with_accuracy.then(|| round.correct as f64 / round.items.max(1) as f64);
+                    round = RoundSums::default();
+                    (loss, accuracy)
+                })
+            } else {
+                stepped.epoch_end.then_some((stepped.loss, stepped.accuracy))
+            };
+            let mut control = stepped.control;
+            if let Some((loss, _)) = round_end {
+                last_loss = loss;
+                optimizer.end_round(loss);
+                if stepped.items > 0 {
+                    total_epochs += 1;
+                    let record = EpochRecord { epoch: total_epochs, steps: total_steps, train_loss: loss };
+                    if sink.on_event(&TraceEvent::EpochEnd(record))? == Control::Stop {
+                        control = Control::Stop;
+                    }
+                }
+                opts.bar.set_message(format!("{} phase {}: loss {loss:.4}", optimizer.name(), index + 1));
+            }
+            let stop = if control == Control::Stop {
+                failure = Some(StopReason::SinkRequested);
+                Some(StopReason::SinkRequested)
+            } else {
+                convergence.observe(stepped.evaluations, round_end)
+            };
+            if let Some((path, every)) = &opts.checkpoint {
+                if total_steps % every == 0 {
+                    let checkpoint = Checkpoint {
+                        format: CHECKPOINT_FORMAT.into(),
+                        phase: index,
+                        phase_step: step,
+                        total_steps,
+                        total_epochs,
+                        weights: params.to_host(),
+                        optimizer: optimizer.state(),
+                        progress: convergence.progress(),
+                        cursor: objective.cursor(),
+                        round: round.clone(),
+                        done: done.clone(),
+                    };
+                    write_atomic(path, serde_json::to_string(&checkpoint).expect("checkpoints serialise").as_bytes())?;
+                }
+            }
+            if let Some(reason) = stop {
+                break reason;
+            }
+        };
+        let _ = sink.on_event(&TraceEvent::PhaseEnded { phase: index as u64 + 1, reason: reason.clone(), steps: step, evaluations })?;
+        done.push(PhaseSummary {
+            optimizer: optimizer.name(),
+            settings: optimizer.settings(),
+            stop_reason: reason,
+            steps: step,
+            evaluations,
+            final_loss: last_loss,
+        });
+        if failure.is_some() {
+            break;
+        }
+    }
+    let last = done.last().expect("at least one phase ran");
+    Ok(PhasesOutcome {
+        params,
+        stop_reason: failure.unwrap_or_else(|| last.stop_reason.clone()),
+        steps: total_steps,
+        epochs: total_epochs,
+        final_loss: last.final_loss,
+        phases: done,
+    })
+}

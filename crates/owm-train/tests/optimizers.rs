@@ -1,0 +1,98 @@
+//! Both optimiser families through the pipeline on the embedded digits: search methods reach their
+//! accuracy targets, phases chain, and runs checkpointed at step k resume to the uninterrupted result.
+
+use owm_core::{Control, Result as CoreResult, StopReason, TraceEvent, TraceSink};
+use owm_optim::{AdamConfig, ConvergenceConfig, EsConfig, GaConfig, OptimizerConfig, PhaseConfig, SaConfig};
+use owm_models::ModelConfig;
+use owm_train::{ExperimentConfig, TrainOptions, files, train, train_with};
+
+/// The network: an MLP with one hidden layer of 32.
+fn mlp32(optimizer: OptimizerConfig, until: ConvergenceConfig) -> ExperimentConfig {
+    ExperimentConfig {
+        model: ModelConfig::Mlp { hidden: vec![32] },
+        optimizer,
+        convergence: until,
+        layer_stats: false,
+        ..ExperimentConfig::default()
+    }
+}
+
+#[test]
+fn evolution_strategy_should_reach_90_percent() {
+    let es = EsConfig { population: 40, sigma: 0.05, lr: 0.05, ..EsConfig::default() };
+    let dir = owm_testkit::tempdir();
+    let report = train(&mlp32(OptimizerConfig::Es(es), ConvergenceConfig::steps(300)), &dir.path().join("es"), false).unwrap();
+    assert!(report.evaluation.accuracy >= 0.90, "ES test accuracy {}", report.evaluation.accuracy);
+    assert_eq!(report.training.phases[0].evaluations, 300 * 41);
+}
+
+#[test]
+fn simulated_annealing_should_reach_80_percent() {
+    let sa = SaConfig { t0: 1e-3, scale: 0.05, fraction: 0.05, neighbours: 8, ..SaConfig::default() };
+    let dir = owm_testkit::tempdir();
+    let report = train(&mlp32(OptimizerConfig::Sa(sa), ConvergenceConfig::steps(1500)), &dir.path().join("sa"), false).unwrap();
+    assert!(report.evaluation.accuracy >= 0.80, "SA test accuracy {}", report.evaluation.accuracy);
+}
+
+#[test]
+fn ga_then_adam_should_record_both_phases() {
+    let mut config = mlp32(OptimizerConfig::Ga(GaConfig { population: 20, ..GaConfig::default() }), ConvergenceConfig::steps(10));
+    config.then = vec![PhaseConfig { optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)), until: ConvergenceConfig::epochs(5) }];
+    let dir = owm_testkit::tempdir();
+    let report = train(&config, &dir.path().join("run"), false).unwrap();
+    let phases = &report.training.phases;
+    assert_eq!((phases[0].optimizer.as_str(), phases[1].optimizer.as_str()), ("ga", "adam"));
+    assert_eq!(phases[0].stop_reason, StopReason::MaxSteps { max_steps: 10 });
+    assert_eq!(phases[1].stop_reason, StopReason::MaxEpochs { max_epochs: 5 });
+    assert!(report.evaluation.accuracy >= 0.9, "{}", report.evaluation.accuracy);
+    let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
+    let started: Vec<String> = trace.events.iter().filter_map(|e| match e {
+        TraceEvent::PhaseStarted { optimizer, .. } => Some(optimizer.clone()),
+        _ => None,
+    }).collect();
+    assert_eq!(started, ["ga", "adam"]);
+    assert_eq!(trace.events.iter().filter(|e| matches!(e, TraceEvent::Generation(_))).count(), 10);
+    assert_eq!(trace.steps().count() as u64, phases[1].steps);
+    assert_eq!(report.manifest.optimizer["phases"].as_array().unwrap().len(), 2);
+}
+
+/// Asks to stop after `at` events of a kind (steps or generations).
+struct StopAt {
+    at: usize,
+    seen: usize,
+}
+
+impl TraceSink for StopAt {
+    fn on_event(&mut self, event: &TraceEvent) -> CoreResult<Control> {
+        if matches!(event, TraceEvent::Step(_) | TraceEvent::Generation(_)) {
+            self.seen += 1;
+        }
+        Ok(if self.seen == self.at { Control::Stop } else { Control::Continue })
+    }
+}
+
+fn resume_matches(config: &ExperimentConfig, k: u64) {
+    let dir = owm_testkit::tempdir();
+    let whole = train(config, &dir.path().join("whole"), false).unwrap();
+    let mut stop = StopAt { at: k as usize, seen: 0 };
+    let options = TrainOptions { sinks: vec![&mut stop], checkpoint_every: Some(k), ..TrainOptions::default() };
+    let cut = train_with(config, &dir.path().join("cut"), options).unwrap();
+    assert_eq!((cut.training.stop_reason.clone(), cut.training.steps), (StopReason::SinkRequested, k));
+    let checkpoint = dir.path().join("cut").join(files::CHECKPOINT);
+    let options = TrainOptions { resume: Some(checkpoint), ..TrainOptions::default() };
+    let resumed = train_with(config, &dir.path().join("resumed"), options).unwrap();
+    assert_eq!(resumed.training.steps, whole.training.steps);
+    assert_eq!(resumed.manifest.weights_digest, whole.manifest.weights_digest, "{}", config.optimizer_names());
+}
+
+#[test]
+fn adam_run_should_resume_bit_identically_from_a_checkpoint() {
+    // 45 batches per epoch: the cut at step 70 falls in the middle of epoch 2.
+    resume_matches(&mlp32(OptimizerConfig::Adam(AdamConfig::new(1e-3)), ConvergenceConfig::epochs(3)), 70);
+}
+
+#[test]
+fn ga_run_should_resume_bit_identically_from_a_checkpoint() {
+    let ga = OptimizerConfig::Ga(GaConfig { population: 16, ..GaConfig::default() });
+    resume_matches(&mlp32(ga, ConvergenceConfig::steps(12)), 5);
+}
