@@ -252,12 +252,11 @@ pub fn run_phases(
                 }
                 opts.bar.set_message(format!("{} phase {}: loss {loss:.4}", optimizer.name(), index + 1));
             }
-            let stop = if control == Control::Stop {
+            let mut stop = convergence.observe(stepped.evaluations, round_end);
+            if control == Control::Stop {
                 failure = Some(StopReason::SinkRequested);
-                Some(StopReason::SinkRequested)
-            } else {
-                convergence.observe(stepped.evaluations, round_end)
-            };
+                stop = Some(StopReason::SinkRequested);
+            }
             if let Some((path, every)) = &opts.checkpoint {
                 if total_steps % every == 0 {
                     let checkpoint = Checkpoint {

@@ -4,7 +4,7 @@
 use owm_core::{Control, Result as CoreResult, StopReason, TraceEvent, TraceSink};
 use owm_optim::{AdamConfig, ConvergenceConfig, EsConfig, GaConfig, OptimizerConfig, PhaseConfig, SaConfig};
 use owm_models::ModelConfig;
-use owm_train::{ExperimentConfig, TrainOptions, files, train, train_with};
+use owm_train::{ExperimentConfig, Phase, TrainOptions, files, train, train_with};
 
 /// The network: an MLP with one hidden layer of 32.
 fn mlp32(optimizer: OptimizerConfig, until: ConvergenceConfig) -> ExperimentConfig {
@@ -95,4 +95,29 @@ fn adam_run_should_resume_bit_identically_from_a_checkpoint() {
 fn ga_run_should_resume_bit_identically_from_a_checkpoint() {
     let ga = OptimizerConfig::Ga(GaConfig { population: 16, ..GaConfig::default() });
     resume_matches(&mlp32(ga, ConvergenceConfig::steps(12)), 5);
+}
+
+#[test]
+fn ga_should_reach_at_least_pygads_test_accuracy() {
+    // PyGAD 3.9 with the same split, network, initial-population recipe, operators and generations
+    // (tools/pygad_digits.py), mean over its seeds 0, 1, 2; OWM's mean over three GA seeds.
+    let fixture: serde_json::Value = serde_json::from_str(include_str!("fixtures/pygad_digits.json")).unwrap();
+    let generations = fixture["generations"].as_u64().unwrap();
+    let until = ConvergenceConfig::steps(generations);
+    let recipe = OptimizerConfig::Ga(owm_train::pygad_recipe());
+    let config = mlp32(recipe.clone(), until.clone());
+    let dir = owm_testkit::tempdir();
+    let mut accuracies = Vec::new();
+    for seed in 0..3 {
+        let phases = vec![Phase::new(recipe.build(seed).unwrap(), until.clone())];
+        let options = TrainOptions { phases: Some(phases), ..TrainOptions::default() };
+        let report = train_with(&config, &dir.path().join(format!("ga-{seed}")), options).unwrap();
+        assert_eq!(report.manifest.dataset["test_fingerprint"], fixture["test_fingerprint"], "same test split as the PyGAD script");
+        assert_eq!(report.training.phases[0].evaluations, 50 + (generations - 1) * 48);
+        accuracies.push(report.evaluation.accuracy);
+    }
+    let owm = accuracies.iter().sum::<f64>() / 3.0;
+    let pygad = fixture["mean_test_accuracy"].as_f64().unwrap();
+    eprintln!("GA test accuracy: OWM {accuracies:?} (mean {owm:.4}), PyGAD mean {pygad:.4}");
+    assert!(owm >= pygad, "OWM GA {owm} < PyGAD {pygad}");
 }
