@@ -10,7 +10,7 @@ use crate::{
 /// Where a step sits in its phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepContext {
-    /// Step number within the phase, from 1.
+    /// Step number in the run (over all phases), from 1; trace records carry it.
     pub step: u64,
     /// Whether to record per-parameter statistics (gradient methods).
     pub layer_stats: bool,

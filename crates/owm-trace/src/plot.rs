@@ -102,9 +102,21 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], 
     svg
 }
 
-/// Training loss per step and mean loss per epoch (plotted at the epoch's last step).
+/// Training loss per step, mean loss per epoch (plotted at the epoch's last step) and, for search methods,
+/// the loss of the weights held after each generation.
 pub fn loss_chart(trace: &Trace) -> String {
     let steps = Series { name: "batch loss".into(), points: trace.steps().map(|s| (s.step as f64, s.loss)).collect() };
+    let generations = Series {
+        name: "search (best so far)".into(),
+        points: trace
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::Generation(g) => Some((g.step as f64, g.loss)),
+                _ => None,
+            })
+            .collect(),
+    };
     let epochs = Series {
         name: "epoch mean".into(),
         points: trace
@@ -116,7 +128,8 @@ pub fn loss_chart(trace: &Trace) -> String {
             })
             .collect(),
     };
-    line_chart("Training loss", "step", "cross-entropy loss", &[steps, epochs], true)
+    let series: Vec<Series> = [steps, epochs, generations].into_iter().filter(|s| !s.points.is_empty()).collect();
+    line_chart("Training loss", "step", "cross-entropy loss", &series, true)
 }
 
 /// ‖Δw‖/‖w‖ per parameter and step: how fast each layer moves (about 1e-3 is the classic healthy range).

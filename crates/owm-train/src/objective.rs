@@ -4,6 +4,7 @@ use burn::prelude::*;
 use owm_core::{Fitness, Gradient, Objective, ParamMeta, ParamSet, Rng, Sample, flat_grads};
 use owm_data::{Dataset, Normalizer};
 use owm_models::Classifier;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Items per forward pass when candidates are evaluated on the full training split.
@@ -22,8 +23,9 @@ pub struct DataCursor {
 /// split, with gradients on the autodiff device and candidate evaluations on the plain device.
 ///
 /// Mini-batches follow the seeded order `Rng::derived(seed, "shuffle/epoch-{epoch}")`, so a run resumed at a
-/// [`DataCursor`] sees the batches the uninterrupted run saw. Candidates are evaluated in parallel, one
-/// thread per CPU, each on its own copy of the model.
+/// [`DataCursor`] sees the batches the uninterrupted run saw. Candidates are evaluated in parallel with
+/// rayon, each on its own copy of the model; each candidate's loss is computed alone, so the result does not
+/// depend on the thread count.
 pub struct DatasetObjective<'a> {
     model: Classifier,
     eval_model: Classifier,
@@ -176,28 +178,8 @@ impl Objective for DatasetObjective<'_> {
             .iter()
             .map(|c| self.eval_template.with_host(c, &self.device))
             .collect::<owm_core::Result<Vec<_>>>()?;
-        let threads = rayon::current_num_threads().clamp(1, sets.len().max(1));
-        let per = sets.len().div_ceil(threads).max(1);
         let model = &self.eval_model;
-        std::thread::scope(|s| {
-            let handles: Vec<_> = sets
-                .chunks(per)
-                .map(|chunk| {
-                    let (model, batches, chunk) = (model.clone(), batches.clone(), chunk.to_vec());
-                    s.spawn(move || {
-                        chunk
-                            .into_iter()
-                            .map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, &batches)))
-                            .collect::<owm_core::Result<Vec<_>>>()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(candidates.len());
-            for h in handles {
-                out.extend(h.join().map_err(|_| owm_core::Error::Sink("a candidate evaluation thread panicked".into()))??);
-            }
-            Ok(out)
-        })
+        sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, &batches))).collect()
     }
 
     fn train_items(&self) -> usize {

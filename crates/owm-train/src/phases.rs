@@ -212,7 +212,7 @@ pub fn run_phases(
             }
         }
         let reason = loop {
-            let ctx = StepContext { step: step + 1, layer_stats: opts.layer_stats };
+            let ctx = StepContext { step: total_steps + 1, layer_stats: opts.layer_stats };
             let stepped = optimizer.step(params.clone(), objective, ctx, sink)?;
             if let Some(reason) = convergence.check_loss(total_steps + 1, stepped.loss) {
                 failure = Some(reason.clone());

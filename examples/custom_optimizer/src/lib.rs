@@ -111,6 +111,6 @@ impl Optimizer for Lion {
 pub fn run(run_dir: &Path, epochs: u64) -> anyhow::Result<RunReport> {
     let until = ConvergenceConfig::epochs(epochs);
     let config = ExperimentConfig { name: "digits-mlp-lion".into(), convergence: until.clone(), ..ExperimentConfig::default() };
-    let phases = vec![Phase::new(Box::new(Lion::new(1e-4, 0.01)), until)];
+    let phases = vec![Phase::new(Box::new(Lion::new(3e-4, 0.01)), until)];
     Ok(train_with(&config, run_dir, TrainOptions { progress: true, phases: Some(phases), ..TrainOptions::default() })?)
 }
