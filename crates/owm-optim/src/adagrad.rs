@@ -2,7 +2,7 @@ use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
 use crate::transform::eps10;
-use crate::{ChainConfig, ChainExtras, Error, Result, Transform, check_eps, check_lr, check_weight_decay, ensure};
+use crate::{ChainConfig, ChainExtras, Error, Result, Transform};
 
 /// AdaGrad (Duchi, Hazan and Singer, 2011), as `torch.optim.Adagrad` with `lr_decay` 0.
 ///
@@ -55,11 +55,7 @@ impl Validate for AdaGradConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
-        check_lr(self.lr)?;
-        check_eps(self.eps)?;
-        check_weight_decay(self.weight_decay)?;
-        let v = self.initial_accumulator_value;
-        ensure(v.is_finite() && v >= 0.0, "initial_accumulator_value", "must be finite and >= 0", v)
+        self.chain().check()
     }
 }
 

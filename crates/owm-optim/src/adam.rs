@@ -2,7 +2,7 @@ use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
 use crate::transform::{beta1, beta2, eps8};
-use crate::{ChainConfig, ChainExtras, Error, Result, Transform, check_beta, check_eps, check_lr, check_weight_decay};
+use crate::{ChainConfig, ChainExtras, Error, Result, Transform};
 
 /// Adam (Kingma and Ba, 2015) with coupled L2 weight decay, as `torch.optim.Adam`.
 ///
@@ -60,19 +60,11 @@ impl AdamConfig {
     }
 }
 
-pub(crate) fn check_adam(lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<()> {
-    check_lr(lr)?;
-    check_beta("beta1", beta1)?;
-    check_beta("beta2", beta2)?;
-    check_eps(eps)?;
-    check_weight_decay(weight_decay)
-}
-
 impl Validate for AdamConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
-        check_adam(self.lr, self.beta1, self.beta2, self.eps, self.weight_decay)
+        self.chain().check()
     }
 }
 

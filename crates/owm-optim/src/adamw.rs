@@ -1,7 +1,7 @@
 use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{check_adam, lr};
+use crate::adam::lr;
 use crate::transform::{beta1, beta2, eps8};
 use crate::{ChainConfig, ChainExtras, Error, Result, Transform};
 
@@ -59,7 +59,7 @@ impl Validate for AdamWConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
-        check_adam(self.lr, self.beta1, self.beta2, self.eps, self.weight_decay)
+        self.chain().check()
     }
 }
 

@@ -3,7 +3,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ga::{check_sample, full};
-use crate::search::sanitize;
+use crate::search::{from_data, sanitize, to_data};
 use crate::{Error, Result, Search, Told, check_beta, check_lr, check_weight_decay, ensure};
 
 /// An evolution strategy that scales to many weights: OpenAI-ES (Salimans et al., 2017) with antithetic
@@ -97,7 +97,7 @@ impl Validate for EsConfig {
 
     fn check(&self) -> Result<()> {
         let p = self.population;
-        ensure(p >= 2 && p % 2 == 0, "population", "must be an even number >= 2", p as f64)?;
+        ensure(p >= 2 && p.is_multiple_of(2), "population", "must be an even number >= 2", p as f64)?;
         ensure(self.sigma.is_finite() && self.sigma > 0.0, "sigma", "must be finite and > 0", self.sigma)?;
         ensure(self.sigma_decay > 0.0 && self.sigma_decay <= 1.0, "sigma_decay", "must lie in (0, 1]", self.sigma_decay)?;
         ensure(self.sigma_min.is_finite() && self.sigma_min > 0.0, "sigma_min", "must be finite and > 0", self.sigma_min)?;
@@ -229,8 +229,7 @@ impl Search for Es {
         let (bc1, bc2) = (1.0 - c.beta1.powi(t), 1.0 - c.beta2.powi(t));
         let lr = c.lr * c.lr_decay.powi(t - 1);
         let mut grad_norm = 0.0f64;
-        for i in 0..n {
-            let g = grad[i];
+        for (i, &g) in grad.iter().enumerate() {
             grad_norm += g * g;
             let m = c.beta1 * f64::from(self.m[i]) + (1.0 - c.beta1) * g;
             let v = c.beta2 * f64::from(self.v[i]) + (1.0 - c.beta2) * g * g;
@@ -255,15 +254,15 @@ impl Search for Es {
     }
 
     fn settings(&self) -> serde_json::Value {
-        serde_json::to_value(&self.config).expect("configs serialise")
+        to_data(&self.config)
     }
 
     fn state(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("states serialise")
+        to_data(self)
     }
 
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        *self = serde_json::from_value(state.clone()).map_err(|e| Error::State(e.to_string()))?;
+        *self = from_data(state)?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@ use owm_core::{Fitness, Lineage, Rng, Sample, Validate, derive_seed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::search::sanitize;
+use crate::search::{from_data, sanitize, to_data};
 use crate::{Error, Result, Search, Told, ensure};
 
 /// How parents are chosen.
@@ -351,7 +351,7 @@ impl Ga {
 fn pick(rng: &mut Rng, weights: impl Iterator<Item = f64> + Clone) -> usize {
     let total: f64 = weights.clone().sum();
     let n = weights.clone().count();
-    if !(total > 0.0) {
+    if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         return rng.below(n as u64) as usize;
     }
     let mut target = rng.next_f64() * total;
@@ -493,15 +493,15 @@ impl Search for Ga {
     }
 
     fn settings(&self) -> serde_json::Value {
-        serde_json::to_value(&self.config).expect("configs serialise")
+        to_data(&self.config)
     }
 
     fn state(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("states serialise")
+        to_data(self)
     }
 
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        *self = serde_json::from_value(state.clone()).map_err(|e| Error::State(e.to_string()))?;
+        *self = from_data(state)?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
-use crate::{ChainConfig, ChainExtras, Error, Result, Transform, check_lr};
+use crate::{ChainConfig, ChainExtras, Error, Result, Transform};
 
 /// Full-batch gradient descent: `w ← w − lr·∇L(w)`, the gradient taken over the whole training split.
 ///
@@ -33,7 +33,7 @@ impl Validate for GdConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
-        check_lr(self.lr)
+        self.chain().check()
     }
 }
 

@@ -196,11 +196,7 @@ impl Validate for OptimizerConfig {
             OptimizerConfig::Ga(c) => c.check(),
             OptimizerConfig::Sa(c) => c.check(),
             OptimizerConfig::Es(c) => c.check(),
-        }?;
-        if let Some(chain) = self.chain() {
-            chain.check()?;
         }
-        Ok(())
     }
 }
 

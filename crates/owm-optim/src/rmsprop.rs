@@ -2,7 +2,7 @@ use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
 use crate::transform::{alpha, eps8};
-use crate::{ChainConfig, ChainExtras, Error, Result, Transform, check_beta, check_eps, check_lr, check_weight_decay};
+use crate::{ChainConfig, ChainExtras, Error, Result, Transform};
 
 /// RMSProp (Hinton, 2012), as `torch.optim.RMSprop`.
 ///
@@ -61,13 +61,7 @@ impl Validate for RmsPropConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
-        check_lr(self.lr)?;
-        check_beta("alpha", self.alpha)?;
-        check_eps(self.eps)?;
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(Error::Momentum(self.momentum));
-        }
-        check_weight_decay(self.weight_decay)
+        self.chain().check()
     }
 }
 

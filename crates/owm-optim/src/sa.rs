@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ga::{check_sample, full};
-use crate::search::sanitize;
+use crate::search::{from_data, sanitize, to_data};
 use crate::{Error, Result, Search, Told, ensure};
 
 /// How the temperature falls with the step `k` (since the start or the last restart).
@@ -308,15 +308,15 @@ impl Search for Sa {
     }
 
     fn settings(&self) -> serde_json::Value {
-        serde_json::to_value(&self.config).expect("configs serialise")
+        to_data(&self.config)
     }
 
     fn state(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("states serialise")
+        to_data(self)
     }
 
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        *self = serde_json::from_value(state.clone()).map_err(|e| Error::State(e.to_string()))?;
+        *self = from_data(state)?;
         Ok(())
     }
 }

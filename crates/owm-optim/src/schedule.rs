@@ -203,7 +203,7 @@ impl Validate for Schedule {
             Schedule::Linear { start_factor, end_factor, total_steps } => {
                 steps("total_steps", total_steps)?;
                 unit("start_factor", start_factor)?;
-                ensure(end_factor.is_finite() && end_factor >= 0.0 && end_factor <= 1.0, "end_factor", "must lie in [0, 1]", end_factor)
+                ensure((0.0..=1.0).contains(&end_factor), "end_factor", "must lie in [0, 1]", end_factor)
             }
             Schedule::OneCycle { total_steps, pct_start, div_factor, final_div_factor } => {
                 steps("total_steps", total_steps)?;

@@ -80,6 +80,16 @@ struct Saved {
     search: serde_json::Value,
 }
 
+/// A serialisable value as state data.
+pub(crate) fn to_data<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("states and settings serialise")
+}
+
+/// State data back into a value, or [`Error::State`].
+pub(crate) fn from_data<T: serde::de::DeserializeOwned>(state: &serde_json::Value) -> Result<T> {
+    serde_json::from_value(state.clone()).map_err(|e| Error::State(e.to_string()))
+}
+
 /// Replaces non-finite losses by `+∞` so that they rank last.
 pub(crate) fn sanitize(fitness: &[Fitness]) -> Vec<f64> {
     fitness.iter().map(|f| if f.loss.is_finite() { f.loss } else { f64::INFINITY }).collect()
@@ -146,11 +156,11 @@ impl<S: Search> Optimizer for SearchOptimizer<S> {
     }
 
     fn state(&self) -> serde_json::Value {
-        serde_json::to_value(Saved { evaluations: self.evaluations, search: self.search.state() }).expect("states serialise")
+        to_data(&Saved { evaluations: self.evaluations, search: self.search.state() })
     }
 
     fn load_state(&mut self, state: &serde_json::Value, _: &Device) -> Result<()> {
-        let saved: Saved = serde_json::from_value(state.clone()).map_err(|e| Error::State(e.to_string()))?;
+        let saved: Saved = from_data(state)?;
         self.evaluations = saved.evaluations;
         self.search.load_state(&saved.search)
     }

@@ -1,7 +1,7 @@
 use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
-use crate::{ChainConfig, ChainExtras, Error, Result, Transform, check_lr, check_weight_decay};
+use crate::{ChainConfig, ChainExtras, Error, Result, Transform};
 
 /// Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay, as `torch.optim.SGD`.
 ///
@@ -68,25 +68,11 @@ fn sgd_chain(extras: &ChainExtras, lr: f64, weight_decay: f64, momentum: f64, da
     )
 }
 
-fn check_sgd(lr: f64, momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64) -> Result<()> {
-    check_lr(lr)?;
-    if !(0.0..1.0).contains(&momentum) {
-        return Err(Error::Momentum(momentum));
-    }
-    if !(0.0..=1.0).contains(&dampening) {
-        return Err(Error::Dampening(dampening));
-    }
-    if nesterov && (momentum == 0.0 || dampening != 0.0) {
-        return Err(Error::Nesterov);
-    }
-    check_weight_decay(weight_decay)
-}
-
 impl Validate for SgdConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
-        check_sgd(self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay)
+        self.chain().check()
     }
 }
 
@@ -137,7 +123,7 @@ impl MomentumConfig {
     ///
     /// The variant of [`Error`] for the first rule broken.
     pub fn check(&self, nesterov: bool) -> Result<()> {
-        check_sgd(self.lr, self.momentum, self.dampening, nesterov, self.weight_decay)
+        self.chain(nesterov).check()
     }
 }
 

@@ -6,6 +6,8 @@ use owm_core::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::search::{from_data, to_data};
+
 use crate::{
     Error, Optimizer, PlateauState, Result, Schedule, StepContext, Stepped, check_beta, check_eps, check_lr,
     check_weight_decay, ensure, layer_stats,
@@ -353,6 +355,7 @@ impl Chain {
         self.config.groups.iter().position(|g| glob_match(&g.pattern, path)).map_or(0, |i| i + 1)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run_group(
         &mut self,
         group: usize,
@@ -368,7 +371,7 @@ impl Chain {
             let slot = |path: &str, name: &str| format!("{group}/{ti}/{path}/{name}");
             match *t {
                 Transform::SkipNonFinite => {
-                    let bad: i64 = updates.iter().map(|u| count_non_finite(u)).sum();
+                    let bad: i64 = updates.iter().map(count_non_finite).sum();
                     if bad > 0 {
                         notes.push(format!("skipped: {bad} non-finite gradient values"));
                         return Flow::Skip;
@@ -386,7 +389,7 @@ impl Chain {
                         };
                         self.slots.insert(s, sum);
                     }
-                    if n % steps != 0 {
+                    if !n.is_multiple_of(steps) {
                         notes.push(format!("accumulating {}/{steps}", n % steps));
                         return Flow::Skip;
                     }
@@ -535,7 +538,7 @@ impl Optimizer for Chain {
     }
 
     fn settings(&self) -> serde_json::Value {
-        serde_json::to_value(&self.config).expect("configs serialise")
+        to_data(&self.config)
     }
 
     fn full_batch(&self) -> bool {
@@ -627,11 +630,11 @@ impl Optimizer for Chain {
             slots: self.inspect(),
             plateau: self.plateau.clone(),
         };
-        serde_json::to_value(state).expect("states serialise")
+        to_data(&state)
     }
 
     fn load_state(&mut self, state: &serde_json::Value, device: &Device) -> Result<()> {
-        let state: ChainState = serde_json::from_value(state.clone()).map_err(|e| Error::State(e.to_string()))?;
+        let state: ChainState = from_data(state)?;
         self.slots = state
             .slots
             .into_iter()

@@ -257,23 +257,23 @@ pub fn run_phases(
                 failure = Some(StopReason::SinkRequested);
                 stop = Some(StopReason::SinkRequested);
             }
-            if let Some((path, every)) = &opts.checkpoint {
-                if total_steps % every == 0 {
-                    let checkpoint = Checkpoint {
-                        format: CHECKPOINT_FORMAT.into(),
-                        phase: index,
-                        phase_step: step,
-                        total_steps,
-                        total_epochs,
-                        weights: params.to_host(),
-                        optimizer: optimizer.state(),
-                        progress: convergence.progress(),
-                        cursor: objective.cursor(),
-                        round: round.clone(),
-                        done: done.clone(),
-                    };
-                    write_atomic(path, serde_json::to_string(&checkpoint).expect("checkpoints serialise").as_bytes())?;
-                }
+            if let Some((path, every)) = &opts.checkpoint
+                && total_steps.is_multiple_of(*every)
+            {
+                let checkpoint = Checkpoint {
+                    format: CHECKPOINT_FORMAT.into(),
+                    phase: index,
+                    phase_step: step,
+                    total_steps,
+                    total_epochs,
+                    weights: params.to_host(),
+                    optimizer: optimizer.state(),
+                    progress: convergence.progress(),
+                    cursor: objective.cursor(),
+                    round: round.clone(),
+                    done: done.clone(),
+                };
+                write_atomic(path, serde_json::to_string(&checkpoint).expect("checkpoints serialise").as_bytes())?;
             }
             if let Some(reason) = stop {
                 break reason;

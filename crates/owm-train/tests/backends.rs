@@ -64,3 +64,54 @@ fn ndarray_training_should_decrease_the_loss() {
     let losses = epoch_losses(BackendKind::NdArray);
     assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
 }
+
+/// Losses of the same candidate weight vectors evaluated by the pipeline's objective on `backend` and on flex.
+fn candidate_loss_gap(backend: BackendKind) -> f64 {
+    let splits = DataConfig::digits().load(42).unwrap();
+    let norm = Normalizer::fit(&splits.train).unwrap();
+    let model = ModelConfig::Mlp { hidden: vec![32] };
+    let losses = |device: Device| {
+        let m = model.init(splits.train.shape, 10, &device.clone().autodiff()).unwrap();
+        let (m, _) = InitPlan::he_uniform().apply(m, 9).unwrap();
+        let x0 = owm_core::ParamSet::of(&m).to_host();
+        let candidates: Vec<Vec<f32>> = (0..4).map(|k| x0.iter().map(|w| w * (1.0 + 0.1 * k as f32)).collect()).collect();
+        let mut objective = owm_train::DatasetObjective::new(m, &splits.train, Some(&norm), &device, 42, 32);
+        owm_core::Objective::evaluate(&mut objective, &candidates, owm_core::Sample::Full).unwrap()
+    };
+    let (cpu, other) = (losses(Device::flex()), losses(backend.device().unwrap()));
+    cpu.iter().zip(&other).map(|(a, b)| (a.loss - b.loss).abs().max((a.accuracy.unwrap() - b.accuracy.unwrap()).abs())).fold(0.0, f64::max)
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_candidate_losses_should_match_cpu_within_1e_4() {
+    let gap = candidate_loss_gap(BackendKind::Wgpu);
+    assert!(gap < 1e-4, "max |cpu - wgpu| candidate loss gap {gap}");
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_should_run_a_ga_then_adam() {
+    let dir = owm_testkit::tempdir();
+    let mut config = ExperimentConfig {
+        backend: BackendKind::Wgpu,
+        model: ModelConfig::Mlp { hidden: vec![32] },
+        optimizer: owm_optim::OptimizerConfig::Ga(owm_optim::GaConfig { population: 8, ..Default::default() }),
+        convergence: ConvergenceConfig::steps(3),
+        ..ExperimentConfig::default()
+    };
+    config.then = vec![owm_optim::PhaseConfig {
+        optimizer: owm_optim::OptimizerConfig::Adam(owm_optim::AdamConfig::new(1e-3)),
+        until: ConvergenceConfig::epochs(2),
+    }];
+    let report = train(&config, &dir.path().join("run"), false).unwrap();
+    assert_eq!(report.training.phases.len(), 2);
+    assert!(report.evaluation.accuracy > 0.8, "accuracy {}", report.evaluation.accuracy);
+}
+
+#[cfg(feature = "ndarray")]
+#[test]
+fn ndarray_candidate_losses_should_match_cpu_within_1e_4() {
+    let gap = candidate_loss_gap(BackendKind::NdArray);
+    assert!(gap < 1e-4, "max |cpu - ndarray| candidate loss gap {gap}");
+}

@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model; with no options, an MLP on the embedded 8×8 digits on the CPU.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Verify a bundle, rebuild its test split and evaluate it again.
     Eval {
         /// The bundle folder (a run's `bundle/`) or its run folder.
@@ -189,7 +189,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Train(args) => train_command(args),
+        Command::Train(args) => train_command(*args),
         Command::Eval { bundle, device, data_dir } => eval_command(&bundle_dir(&bundle), &device, data_dir),
         Command::Inspect { bundle } => inspect_command(&bundle_dir(&bundle)),
         Command::Schedule { schedule, lr, steps, every, svg } => schedule_command(&schedule, lr, steps, every, svg),
@@ -356,7 +356,7 @@ fn schedule_command(spec: &str, lr: f64, steps: u64, every: u64, svg: Option<Pat
         println!("reduce_on_plateau depends on the losses of the run: it starts at lr {lr} and multiplies it by its factor after each plateau");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:>8}  {}", "step", "lr");
+    println!("{:>8}  lr", "step");
     let every = every.max(1);
     for t in (0..steps).filter(|t| t % every == 0 || *t + 1 == steps) {
         println!("{:>8}  {:.6e}", t + 1, schedule.lr(lr, t));
