@@ -300,6 +300,73 @@ mod tests {
         assert_eq!((stepped.params.to_host(), stepped.applied), (vec![1.0], false));
     }
 
+    /// Fixed gradients, one per call; the loss stays finite.
+    struct Scripted {
+        params: Vec<ParamMeta>,
+        grads: Vec<Vec<f32>>,
+    }
+
+    impl Objective for Scripted {
+        fn params(&self) -> &[ParamMeta] {
+            &self.params
+        }
+        fn gradient(&mut self, _: &ParamSet) -> owm_core::Result<Gradient> {
+            let g = self.grads.remove(0);
+            let n = g.len();
+            let t = Tensor::<1>::from_data(TensorData::new(g, [n]), &Device::flex());
+            Ok(Gradient { loss: 1.0, grads: vec![Some(t)], items: 1, correct: None, epoch: 1, epoch_end: true })
+        }
+        fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
+            unreachable!("gradient methods only")
+        }
+        fn train_items(&self) -> usize {
+            1
+        }
+    }
+
+    fn run_scripted(chain: ChainConfig, grads: Vec<Vec<f32>>) -> (Vec<f32>, Vec<TraceEvent>, serde_json::Value) {
+        let (mut params, _) = point(vec![1.0, 1.0]);
+        let mut objective = Scripted { params: params.metas().to_vec(), grads };
+        let mut optim = OptimizerConfig::Chain(chain).build(0).unwrap();
+        let mut trace = Vec::new();
+        for step in 1..=objective.grads.len() as u64 {
+            params = optim.step(params, &mut objective, StepContext { step, layer_stats: false }, &mut trace).unwrap().params;
+        }
+        (params.to_host(), trace, optim.state())
+    }
+
+    #[test]
+    fn accumulation_should_apply_the_mean_gradient_every_n_calls() {
+        use crate::Transform::{Accumulate, Lr};
+        let (w, trace, _) = run_scripted(ChainConfig::new(0.5, vec![Accumulate { steps: 2 }, Lr]), vec![vec![1.0, 2.0], vec![3.0, 0.0]]);
+        // Mean gradient [2, 1], one update at lr 0.5.
+        assert_eq!(w, [0.0, 0.5]);
+        let TraceEvent::Step(first) = &trace[0] else { panic!() };
+        assert_eq!(first.notes, ["accumulating 1/2"]);
+    }
+
+    #[test]
+    fn a_non_finite_gradient_should_be_skipped_without_touching_the_state() {
+        use crate::Transform::{Adam, Lr, SkipNonFinite};
+        let chain = ChainConfig::new(0.1, vec![SkipNonFinite, Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 }, Lr]);
+        let (skipped, trace, state) = run_scripted(chain.clone(), vec![vec![f32::NAN, 1.0], vec![1.0, 1.0]]);
+        let (clean, _, clean_state) = run_scripted(chain, vec![vec![1.0, 1.0]]);
+        assert_eq!(skipped, clean, "the skipped step changed nothing");
+        assert_eq!(state, clean_state, "nor the Adam moments and step count");
+        let TraceEvent::Step(first) = &trace[0] else { panic!() };
+        assert_eq!(first.notes, ["skipped: 1 non-finite gradient values"]);
+    }
+
+    #[test]
+    fn a_path_group_should_get_its_own_rate() {
+        let (params, mut objective) = point(vec![1.0]);
+        let group = crate::PathGroup { pattern: "w".into(), freeze: false, lr: Some(0.5), transforms: None };
+        let chain = ChainConfig::new(0.1, vec![crate::Transform::Lr]).with_group(group);
+        let mut optim = OptimizerConfig::Chain(chain).build(0).unwrap();
+        let stepped = optim.step(params, &mut objective, StepContext { step: 1, layer_stats: false }, &mut Vec::new()).unwrap();
+        assert_eq!(stepped.params.to_host(), [0.5]);
+    }
+
     #[test]
     fn should_reject_an_invalid_config() {
         assert!(matches!(OptimizerConfig::Adam(AdamConfig::new(-1.0)).build(0), Err(Error::LearningRate(_))));

@@ -49,6 +49,7 @@ td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }} pr
 <h1>OWM run: {title}</h1>
 <p><b>{model}</b> on <b>{data}</b> with <b>{optimizer}</b> on <b>{backend}</b>, seed {seed}.</p>
 <p>Stopped after {steps} steps ({epochs} epochs, batch {batch}): {stop}. Final training loss {loss:.5}.</p>
+<ol>{phases}</ol>
 <p><b>Test accuracy {accuracy:.4}</b>, macro F1 {macro_f1:.4} on {total} held-out items. Weights digest <code>{digest}</code>.</p>
 <h2>Training</h2>
 {charts}
@@ -64,7 +65,19 @@ td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }} pr
         title = escape(&config.name),
         model = config.model.name(),
         data = config.data.name(),
-        optimizer = escape(&config.optimizer_names()),
+        optimizer = escape(&training.phases.iter().map(|p| p.optimizer.as_str()).collect::<Vec<_>>().join(" → ")),
+        phases = training
+            .phases
+            .iter()
+            .map(|p| format!(
+                "<li>{}: {} steps, {} evaluations, final loss {:.5}, stopped: {}</li>",
+                escape(&p.optimizer),
+                p.steps,
+                p.evaluations,
+                p.final_loss,
+                escape(&p.stop_reason.to_string())
+            ))
+            .collect::<String>(),
         backend = config.backend,
         seed = config.seed,
         steps = training.steps,
