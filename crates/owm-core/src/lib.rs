@@ -12,6 +12,8 @@
 //! Init plans, trace records, bundles and tensor digests all use these paths, so a trace line, a manifest
 //! entry and a safetensors key for the same weight carry the same string.
 //! Enum variant names are left out of paths, so a model wrapped in an enum keeps the paths of the inner model.
+//! [`ParamSet`] is the flat view optimisers work on (one rank-1 tensor per path, or one vector), and
+//! [`Objective`] is what they ask for losses and gradients, so no optimiser ever sees a model.
 //!
 //! # The one idiom
 //!

@@ -40,6 +40,23 @@ pub struct Stepped {
     pub control: Control,
 }
 
+impl Stepped {
+    /// The outcome of a gradient step from `gradient` to `params` (`applied`: whether the weights moved).
+    pub fn from_gradient(params: ParamSet, gradient: &owm_core::Gradient, applied: bool, control: Control) -> Self {
+        Self {
+            params,
+            loss: gradient.loss,
+            accuracy: gradient.correct.map(|c| c as f64 / gradient.items.max(1) as f64),
+            items: gradient.items as u64,
+            evaluations: 0,
+            epoch: gradient.epoch,
+            epoch_end: gradient.epoch_end,
+            applied,
+            control,
+        }
+    }
+}
+
 /// A weight optimiser: one protocol for gradient chains and gradient-free search.
 ///
 /// Each [`Optimizer::step`] asks the [`Objective`] what it needs (a mini-batch gradient, or the losses of
@@ -57,6 +74,12 @@ pub trait Optimizer: Send {
 
     /// Whether gradients should be taken over the whole training data (gradient descent proper).
     fn full_batch(&self) -> bool {
+        false
+    }
+
+    /// Whether this is a search method, whose every step is a round (a generation), rather than a gradient
+    /// method, whose rounds are epochs of mini-batches.
+    fn is_search(&self) -> bool {
         false
     }
 
@@ -88,7 +111,7 @@ pub trait Optimizer: Send {
 /// JSON: `{"kind": "adam", "lr": 0.001}`, `{"kind": "sgd", "lr": 0.1, "momentum": 0.9}`,
 /// `{"kind": "chain", "lr": 0.01, "transforms": [{"kind": "clip_by_global_norm", "max_norm": 1}, {"kind": "adam"}, {"kind": "lr"}]}`,
 /// `{"kind": "ga", "population": 50}`.
-/// The gradient presets build a [`ChainConfig`]; each takes the [`ChainExtras`] (schedule, clipping,
+/// The gradient presets build a [`ChainConfig`]; each takes the [`crate::ChainExtras`] (schedule, clipping,
 /// accumulation, skip-if-non-finite, per-path groups) as extra fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -104,6 +104,10 @@ impl<S: Search> Optimizer for SearchOptimizer<S> {
         self.search.settings()
     }
 
+    fn is_search(&self) -> bool {
+        true
+    }
+
     fn step(
         &mut self,
         params: ParamSet,

@@ -553,22 +553,11 @@ impl Optimizer for Chain {
         sink: &mut dyn TraceSink,
     ) -> Result<Stepped> {
         let gradient = objective.gradient(&params)?;
-        let mut stepped = Stepped {
-            params,
-            loss: gradient.loss,
-            accuracy: gradient.correct.map(|c| c as f64 / gradient.items.max(1) as f64),
-            items: gradient.items as u64,
-            evaluations: 0,
-            epoch: gradient.epoch,
-            epoch_end: gradient.epoch_end,
-            applied: false,
-            control: Control::Continue,
-        };
         if !gradient.loss.is_finite() {
-            return Ok(stepped);
+            return Ok(Stepped::from_gradient(params, &gradient, false, Control::Continue));
         }
-        let metas = stepped.params.metas().to_vec();
-        let values = stepped.params.tensors().to_vec();
+        let metas = params.metas().to_vec();
+        let values = params.tensors().to_vec();
         let mut new_values = values.clone();
         let mut notes = Vec::new();
         let lr = self.current_lr(self.config.lr);
@@ -611,10 +600,8 @@ impl Optimizer for Chain {
             Vec::new()
         };
         let record = StepRecord { step: ctx.step, epoch: gradient.epoch, loss: gradient.loss, lr, layers, notes };
-        stepped.control = sink.on_event(&TraceEvent::Step(record))?;
-        stepped.params = stepped.params.with_tensors(new_values)?;
-        stepped.applied = applied;
-        Ok(stepped)
+        let control = sink.on_event(&TraceEvent::Step(record))?;
+        Ok(Stepped::from_gradient(params.with_tensors(new_values)?, &gradient, applied, control))
     }
 
     fn end_round(&mut self, loss: f64) {

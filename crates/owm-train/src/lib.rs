@@ -15,8 +15,18 @@
 //! ```
 //!
 //! [`evaluate_bundle`] reloads a bundle, rebuilds its test split from the manifest and evaluates it again.
+//! [`train_with`] takes your own optimisers as [`Phase`]s, extra trace sinks (any of which may stop the run),
+//! periodic checkpoints and a checkpoint to resume from.
 //!
-//! # Key design decision: one loop, the device picks the backend
+//! # Key design decision: problem, solver and executor kept apart
+//!
+//! The pipeline provides the problem, [`DatasetObjective`] (an [`owm_core::Objective`]: mini-batch gradients
+//! in a seeded, resumable order, and the losses of many candidate weight vectors evaluated in parallel);
+//! optimisers (`owm_optim::Optimizer`, built-in or yours) are the solvers and see only path-addressed weights;
+//! [`run_phases`] is the executor that runs phases in order, stops each by its criteria and checkpoints.
+//! So a gradient chain and a genetic algorithm train the same model through the same loop.
+//!
+//! # One loop, the device picks the backend
 //!
 //! Burn 0.22 chooses the backend through the `Device` at run time, so there is exactly one training loop;
 //! [`owm_core::BackendKind`] in the config selects `flex`, `ndarray` or `wgpu`.

@@ -232,7 +232,7 @@ fn progress_bar(show: bool, phases: &[Phase], steps_per_epoch: usize) -> Progres
         return ProgressBar::hidden();
     }
     let budget = |p: &Phase| {
-        let epochs = p.until.max_epochs.map(|e| e * if p.optimizer.settings().get("population").is_some() { 1 } else { steps_per_epoch as u64 });
+        let epochs = p.until.max_epochs.map(|e| e * if p.optimizer.is_search() { 1 } else { steps_per_epoch as u64 });
         match (epochs, p.until.max_steps) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

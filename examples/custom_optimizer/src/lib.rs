@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use owm::burn::prelude::*;
-use owm::core::{Control, Objective, ParamSet, StepRecord, TraceEvent, TraceSink};
+use owm::core::{Objective, ParamSet, StepRecord, TraceEvent, TraceSink};
 use owm::optim::{ConvergenceConfig, Optimizer, StepContext, Stepped};
 use owm::train::{ExperimentConfig, Phase, RunReport, TrainOptions, train_with};
 
@@ -71,17 +71,7 @@ impl Optimizer for Lion {
             notes: Vec::new(),
         };
         let control = sink.on_event(&TraceEvent::Step(record))?;
-        Ok(Stepped {
-            params: params.with_tensors(values)?,
-            loss: gradient.loss,
-            accuracy: gradient.correct.map(|c| c as f64 / gradient.items as f64),
-            items: gradient.items as u64,
-            evaluations: 0,
-            epoch: gradient.epoch,
-            epoch_end: gradient.epoch_end,
-            applied: gradient.loss.is_finite(),
-            control: if control == Control::Stop { Control::Stop } else { Control::Continue },
-        })
+        Ok(Stepped::from_gradient(params.with_tensors(values)?, &gradient, gradient.loss.is_finite(), control))
     }
 
     fn state(&self) -> serde_json::Value {
