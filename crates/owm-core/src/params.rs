@@ -229,7 +229,7 @@ impl ParamSet {
     /// [`Error::Param`] when a value's length does not match its shape, or the lists differ in length.
     pub fn new(metas: Vec<crate::ParamMeta>, values: Vec<Tensor<1>>) -> Result<Self> {
         if metas.len() != values.len() {
-            return Err(Error::Param { path: String::new(), reason: format!("{} paths for {} values", metas.len(), values.len()) });
+            return Err(Error::Param { path: "*".into(), reason: format!("{} paths for {} values", metas.len(), values.len()) });
         }
         for (m, v) in metas.iter().zip(&values) {
             let want: usize = m.shape.iter().product();
@@ -296,7 +296,7 @@ impl ParamSet {
     /// [`Error::Param`] when the vector's length is not [`ParamSet::numel`].
     pub fn with_vector(&self, vector: Tensor<1>) -> Result<Self> {
         if vector.dims()[0] != self.numel() {
-            return Err(Error::Param { path: String::new(), reason: format!("vector of {} weights for {} parameters", vector.dims()[0], self.numel()) });
+            return Err(Error::Param { path: "*".into(), reason: format!("vector of {} weights for {} parameters", vector.dims()[0], self.numel()) });
         }
         let mut start = 0;
         let values = self.metas.iter().map(|m| {

@@ -306,6 +306,20 @@ mod tests {
     }
 
     #[test]
+    fn state_should_be_keyed_by_parameter_path() {
+        let (params, mut objective) = point(vec![3.0, 4.0]);
+        let mut optim = OptimizerConfig::Adam(AdamConfig::new(0.1)).build(0).unwrap();
+        let _ = optim.step(params, &mut objective, StepContext { step: 1, layer_stats: false }, &mut Vec::new()).unwrap();
+        let state = optim.state();
+        let slots: Vec<&str> = state["slots"].as_object().unwrap().keys().map(String::as_str).collect();
+        // Group 0, transform 1 (Adam after the weight decay), path `w`: first moment (1 − β₁)·g, second (1 − β₂)·g².
+        assert_eq!(slots, ["0/1/w/m", "0/1/w/v"]);
+        let m: Vec<f64> = serde_json::from_value(state["slots"]["0/1/w/m"].clone()).unwrap();
+        assert!((m[0] - 0.3).abs() < 1e-6 && (m[1] - 0.4).abs() < 1e-6, "{m:?}");
+        assert_eq!(state["counts"]["0/1"], 1);
+    }
+
+    #[test]
     fn should_skip_layer_statistics_when_off() {
         let (params, mut objective) = point(vec![1.0]);
         let mut optim = OptimizerConfig::Sgd(SgdConfig::new(0.1)).build(0).unwrap();
