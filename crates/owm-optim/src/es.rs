@@ -3,7 +3,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ga::{check_sample, full};
-use crate::search::{from_data, sanitize, to_data};
+use crate::search::{sanitize, to_data};
 use crate::{Error, Result, Search, Told, check_beta, check_lr, check_weight_decay, ensure};
 
 /// An evolution strategy that scales to many weights: OpenAI-ES (Salimans et al., 2017) with antithetic
@@ -255,15 +255,6 @@ impl Search for Es {
 
     fn settings(&self) -> serde_json::Value {
         to_data(&self.config)
-    }
-
-    fn state(&self) -> serde_json::Value {
-        to_data(self)
-    }
-
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        *self = from_data(state)?;
-        Ok(())
     }
 }
 

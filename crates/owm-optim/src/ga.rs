@@ -2,7 +2,7 @@ use owm_core::{Fitness, Lineage, Rng, Sample, Validate, derive_seed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::search::{from_data, sanitize, to_data};
+use crate::search::{sanitize, to_data};
 use crate::{Error, Result, Search, Told, ensure};
 
 /// How parents are chosen.
@@ -494,15 +494,6 @@ impl Search for Ga {
 
     fn settings(&self) -> serde_json::Value {
         to_data(&self.config)
-    }
-
-    fn state(&self) -> serde_json::Value {
-        to_data(self)
-    }
-
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        *self = from_data(state)?;
-        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ga::{check_sample, full};
-use crate::search::{from_data, sanitize, to_data};
+use crate::search::{sanitize, to_data};
 use crate::{Error, Result, Search, Told, ensure};
 
 /// How the temperature falls with the step `k` (since the start or the last restart).
@@ -309,15 +309,6 @@ impl Search for Sa {
 
     fn settings(&self) -> serde_json::Value {
         to_data(&self.config)
-    }
-
-    fn state(&self) -> serde_json::Value {
-        to_data(self)
-    }
-
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        *self = from_data(state)?;
-        Ok(())
     }
 }
 

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use burn::prelude::*;
 use owm_core::{Fitness, GenerationRecord, Lineage, Objective, ParamSet, Sample, TraceEvent, TraceSink};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Optimizer, Result, StepContext, Stepped};
@@ -17,8 +18,9 @@ pub struct Told {
 
 /// A gradient-free search over a flat weight vector, in ask/tell form.
 ///
-/// The state is explicit and serialisable (populations, temperatures, moments and the random generators'
-/// positions), so a search checkpointed between two generations resumes exactly. Losses are minimised; a
+/// The state is the value itself, explicit and serialisable (populations, temperatures, moments and the
+/// random generators' positions; [`SearchOptimizer`] requires `Serialize + Deserialize`), so a search
+/// checkpointed between two generations resumes exactly. Losses are minimised; a
 /// non-finite loss counts as `+∞`.
 pub trait Search: Send {
     /// Starts from `x0` (the weights the phase begins with).
@@ -41,16 +43,6 @@ pub trait Search: Send {
 
     /// The settings, as data.
     fn settings(&self) -> serde_json::Value;
-
-    /// The whole state, as data.
-    fn state(&self) -> serde_json::Value;
-
-    /// Restores a state written by [`Search::state`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::State`] when the state does not fit.
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
 }
 
 /// Runs a [`Search`] as an [`Optimizer`]: each step is one generation (ask, evaluate through the objective,
@@ -62,7 +54,7 @@ pub struct SearchOptimizer<S> {
     evaluations: u64,
 }
 
-impl<S: Search> SearchOptimizer<S> {
+impl<S: Search + Serialize + DeserializeOwned> SearchOptimizer<S> {
     /// Wraps `search` under `name`.
     pub fn new(name: impl Into<String>, search: S) -> Self {
         Self { name: name.into(), search, evaluations: 0 }
@@ -75,9 +67,9 @@ impl<S: Search> SearchOptimizer<S> {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Saved {
+struct Saved<S> {
     evaluations: u64,
-    search: serde_json::Value,
+    search: S,
 }
 
 /// A serialisable value as state data.
@@ -86,7 +78,7 @@ pub(crate) fn to_data<T: Serialize>(value: &T) -> serde_json::Value {
 }
 
 /// State data back into a value, or [`Error::State`].
-pub(crate) fn from_data<T: serde::de::DeserializeOwned>(state: &serde_json::Value) -> Result<T> {
+pub(crate) fn from_data<T: DeserializeOwned>(state: &serde_json::Value) -> Result<T> {
     serde_json::from_value(state.clone()).map_err(|e| Error::State(e.to_string()))
 }
 
@@ -95,7 +87,7 @@ pub(crate) fn sanitize(fitness: &[Fitness]) -> Vec<f64> {
     fitness.iter().map(|f| if f.loss.is_finite() { f.loss } else { f64::INFINITY }).collect()
 }
 
-impl<S: Search> Optimizer for SearchOptimizer<S> {
+impl<S: Search + Serialize + DeserializeOwned> Optimizer for SearchOptimizer<S> {
     fn name(&self) -> String {
         self.name.clone()
     }
@@ -160,13 +152,13 @@ impl<S: Search> Optimizer for SearchOptimizer<S> {
     }
 
     fn state(&self) -> serde_json::Value {
-        to_data(&Saved { evaluations: self.evaluations, search: self.search.state() })
+        to_data(&Saved { evaluations: self.evaluations, search: &self.search })
     }
 
     fn load_state(&mut self, state: &serde_json::Value, _: &Device) -> Result<()> {
-        let saved: Saved = from_data(state)?;
-        self.evaluations = saved.evaluations;
-        self.search.load_state(&saved.search)
+        let saved: Saved<S> = from_data(state)?;
+        (self.evaluations, self.search) = (saved.evaluations, saved.search);
+        Ok(())
     }
 }
 
