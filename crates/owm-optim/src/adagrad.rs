@@ -7,8 +7,8 @@ use crate::{ChainConfig, ChainExtras, Error, Result, Transform};
 /// AdaGrad (Duchi, Hazan and Singer, 2011), as `torch.optim.Adagrad` with `lr_decay` 0.
 ///
 /// Defaults follow PyTorch: `lr` 0.01, ε = 1e-10, weight decay 0, initial accumulator 0.
-/// Chain: `[weight_decay, ada_grad, lr]`. PyTorch's `lr_decay` is a schedule here
-/// (`lr / (1 + t·lr_decay)` is not one of the built-in kinds; use none).
+/// Chain: `[weight_decay, ada_grad, lr]`. PyTorch's `lr_decay` (`lr / (1 + t·lr_decay)`) is not supported:
+/// it is not one of the [`crate::Schedule`] kinds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdaGradConfig {
     /// Learning rate.
