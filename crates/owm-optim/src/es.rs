@@ -3,7 +3,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ga::{check_sample, full};
-use crate::search::{sanitize, to_data};
+use crate::search::{check_lengths, sanitize, to_data};
 use crate::{Error, Result, Search, Told, check_beta, check_lr, check_weight_decay, ensure};
 
 /// An evolution strategy that scales to many weights: OpenAI-ES (Salimans et al., 2017) with antithetic
@@ -255,6 +255,11 @@ impl Search for Es {
 
     fn settings(&self) -> serde_json::Value {
         to_data(&self.config)
+    }
+
+    fn check_state(&self, dim: usize) -> Result<()> {
+        let vectors = [&self.theta, &self.m, &self.v, &self.centre];
+        check_lengths("a vector of the state", dim, vectors.into_iter().filter(|v| !v.is_empty()))
     }
 }
 

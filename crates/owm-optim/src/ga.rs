@@ -2,7 +2,7 @@ use owm_core::{Fitness, Lineage, Rng, Sample, Validate, derive_seed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::search::{sanitize, to_data};
+use crate::search::{check_lengths, sanitize, to_data};
 use crate::{Error, Result, Search, Told, ensure};
 
 /// How parents are chosen.
@@ -494,6 +494,15 @@ impl Search for Ga {
 
     fn settings(&self) -> serde_json::Value {
         to_data(&self.config)
+    }
+
+    fn check_state(&self, dim: usize) -> Result<()> {
+        let n = self.population.len();
+        if n != 0 && n != self.config.population {
+            return Err(Error::State(format!("population of {n}, configured {}", self.config.population)));
+        }
+        let all = self.population.iter().chain(&self.pending).chain(&self.best);
+        check_lengths("an individual", dim, all.map(|i| &i.genes))
     }
 }
 

@@ -98,12 +98,13 @@ pub trait Optimizer: Send {
     /// per parameter; [`Optimizer::load_state`] of it continues bit-identically on a CPU backend.
     fn state(&self) -> serde_json::Value;
 
-    /// Restores a state written by [`Optimizer::state`]; tensors are placed on `device`.
+    /// Restores a state written by [`Optimizer::state`] for the weights `params` (their paths, shapes and
+    /// device); a state saved in a file is untrusted input, so check it against them.
     ///
     /// # Errors
     ///
-    /// [`Error::State`] when the state does not fit this optimiser.
-    fn load_state(&mut self, state: &serde_json::Value, device: &Device) -> Result<()>;
+    /// [`Error::State`] when the state does not fit this optimiser or these weights.
+    fn load_state(&mut self, state: &serde_json::Value, params: &ParamSet) -> Result<()>;
 }
 
 /// The built-in optimisers, as stored in experiment configs and bundle manifests.
@@ -317,6 +318,22 @@ mod tests {
         let m: Vec<f64> = serde_json::from_value(state["slots"]["0/1/w/m"].clone()).unwrap();
         assert!((m[0] - 0.3).abs() < 1e-6 && (m[1] - 0.4).abs() < 1e-6, "{m:?}");
         assert_eq!(state["counts"]["0/1"], 1);
+    }
+
+    #[test]
+    fn a_state_that_does_not_fit_the_weights_should_be_refused() {
+        let (params, mut objective) = point(vec![3.0, 4.0]);
+        let mut optim = OptimizerConfig::Adam(AdamConfig::new(0.1)).build(0).unwrap();
+        let _ = optim.step(params.clone(), &mut objective, StepContext { step: 1, layer_stats: false }, &mut Vec::new()).unwrap();
+        let good = optim.state();
+        assert!(optim.load_state(&good, &params).is_ok());
+        let mut short = good.clone();
+        short["slots"]["0/1/w/m"] = serde_json::json!([1.0]);
+        let err = optim.load_state(&short, &params).unwrap_err();
+        assert!(matches!(&err, Error::State(m) if m.contains("0/1/w/m")), "{err}");
+        let mut stranger = good;
+        stranger["slots"]["0/1/other/m"] = serde_json::json!([1.0, 2.0]);
+        assert!(matches!(optim.load_state(&stranger, &params), Err(Error::State(_))));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ga::{check_sample, full};
-use crate::search::{sanitize, to_data};
+use crate::search::{check_lengths, sanitize, to_data};
 use crate::{Error, Result, Search, Told, ensure};
 
 /// How the temperature falls with the step `k` (since the start or the last restart).
@@ -309,6 +309,10 @@ impl Search for Sa {
 
     fn settings(&self) -> serde_json::Value {
         to_data(&self.config)
+    }
+
+    fn check_state(&self, dim: usize) -> Result<()> {
+        check_lengths("a point", dim, [&self.x, &self.best].into_iter().filter(|v| !v.is_empty()))
     }
 }
 

@@ -43,6 +43,16 @@ pub trait Search: Send {
 
     /// The settings, as data.
     fn settings(&self) -> serde_json::Value;
+
+    /// Checks a restored state against the number of weights, `dim` (vectors of the right length, a
+    /// population of the configured size), so that an edited checkpoint is an error rather than a panic.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] naming what does not fit.
+    fn check_state(&self, _dim: usize) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Runs a [`Search`] as an [`Optimizer`]: each step is one generation (ask, evaluate through the objective,
@@ -82,6 +92,14 @@ pub(crate) fn from_data<T: DeserializeOwned>(state: &serde_json::Value) -> Resul
     serde_json::from_value(state.clone()).map_err(|e| Error::State(e.to_string()))
 }
 
+/// `Err(Error::State)` unless every vector in `vectors` has `dim` weights.
+pub(crate) fn check_lengths<'a>(what: &str, dim: usize, vectors: impl IntoIterator<Item = &'a Vec<f32>>) -> Result<()> {
+    match vectors.into_iter().find(|v| v.len() != dim) {
+        Some(v) => Err(Error::State(format!("{what} has {} weights, the model {dim}", v.len()))),
+        None => Ok(()),
+    }
+}
+
 /// Replaces non-finite losses by `+∞` so that they rank last.
 pub(crate) fn sanitize(fitness: &[Fitness]) -> Vec<f64> {
     fitness.iter().map(|f| if f.loss.is_finite() { f.loss } else { f64::INFINITY }).collect()
@@ -117,6 +135,9 @@ impl<S: Search + Serialize + DeserializeOwned> Optimizer for SearchOptimizer<S> 
             return Err(Error::Dimension { expected, got: bad.len() });
         }
         let fitness = objective.evaluate(&candidates, self.search.sample())?;
+        if fitness.len() != candidates.len() {
+            return Err(Error::Dimension { expected: candidates.len(), got: fitness.len() });
+        }
         let told = self.search.tell(&fitness);
         self.evaluations += candidates.len() as u64;
         let losses: Vec<f64> = sanitize(&fitness).into_iter().filter(|l| l.is_finite()).collect();
@@ -155,8 +176,13 @@ impl<S: Search + Serialize + DeserializeOwned> Optimizer for SearchOptimizer<S> 
         to_data(&Saved { evaluations: self.evaluations, search: &self.search })
     }
 
-    fn load_state(&mut self, state: &serde_json::Value, _: &Device) -> Result<()> {
+    fn load_state(&mut self, state: &serde_json::Value, params: &ParamSet) -> Result<()> {
         let saved: Saved<S> = from_data(state)?;
+        // The settings were validated when this optimiser was built; a state must come from the same ones.
+        if saved.search.settings() != self.search.settings() {
+            return Err(Error::State(format!("written with other settings: {}", saved.search.settings())));
+        }
+        saved.search.check_state(params.numel())?;
         (self.evaluations, self.search) = (saved.evaluations, saved.search);
         Ok(())
     }

@@ -553,6 +553,9 @@ impl Optimizer for Chain {
         sink: &mut dyn TraceSink,
     ) -> Result<Stepped> {
         let gradient = objective.gradient(&params)?;
+        if gradient.grads.len() != params.len() {
+            return Err(Error::Dimension { expected: params.len(), got: gradient.grads.len() });
+        }
         if !gradient.loss.is_finite() {
             return Ok(Stepped::from_gradient(params, &gradient, false, Control::Continue));
         }
@@ -620,16 +623,21 @@ impl Optimizer for Chain {
         to_data(&state)
     }
 
-    fn load_state(&mut self, state: &serde_json::Value, device: &Device) -> Result<()> {
+    fn load_state(&mut self, state: &serde_json::Value, params: &ParamSet) -> Result<()> {
         let state: ChainState = from_data(state)?;
-        self.slots = state
-            .slots
-            .into_iter()
-            .map(|(k, v)| {
-                let n = v.len();
-                (k, Tensor::<1>::from_data(TensorData::new(v, [n]), device))
-            })
-            .collect();
+        let device = params.device().unwrap_or_else(Device::flex);
+        let mut slots = BTreeMap::new();
+        for (key, values) in state.slots {
+            // Keys are `{group}/{transform}/{path}/{slot}`; the path must be one of these weights, the length its size.
+            let path = key.splitn(3, '/').nth(2).and_then(|rest| rest.rsplit_once('/')).map(|(path, _)| path);
+            let numel = path.and_then(|p| params.metas().iter().find(|m| m.path == p)).map(|m| m.shape.iter().product::<usize>());
+            if numel != Some(values.len()) {
+                return Err(Error::State(format!("slot `{key}` ({} values) matches no parameter of that size", values.len())));
+            }
+            let n = values.len();
+            slots.insert(key, Tensor::<1>::from_data(TensorData::new(values, [n]), &device));
+        }
+        self.slots = slots;
         self.counts = state.counts;
         self.updates = state.updates;
         self.plateau = state.plateau;

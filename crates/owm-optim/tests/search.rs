@@ -104,6 +104,25 @@ fn es_should_reach_the_optimum_of_rastrigin_and_rosenbrock() {
 }
 
 #[test]
+fn a_search_state_from_other_settings_or_weights_should_be_refused() {
+    let mut objective = FunctionObjective::new(DIM, rastrigin);
+    let ga = |population| OptimizerConfig::Ga(GaConfig { population, ..GaConfig::default() });
+    let mut a = ga(10).build(1).unwrap();
+    let params = a.step(start(1.0), &mut objective, StepContext { step: 1, layer_stats: false }, &mut NullSink).unwrap().params;
+    let state = a.state();
+    let mut other = ga(12).build(1).unwrap();
+    assert!(matches!(other.load_state(&state, &params), Err(owm_optim::Error::State(m)) if m.contains("other settings")));
+    let wider = ParamSet::new(
+        vec![ParamMeta { path: "x".into(), shape: vec![DIM + 1] }],
+        vec![Tensor::<1>::zeros([DIM + 1], &Device::flex())],
+    )
+    .unwrap();
+    let err = ga(10).build(1).unwrap().load_state(&state, &wider).unwrap_err();
+    assert!(err.to_string().contains("has 10 weights, the model 11"), "{err}");
+    assert!(ga(10).build(1).unwrap().load_state(&state, &params).is_ok());
+}
+
+#[test]
 fn searches_should_resume_exactly_from_their_state() {
     let ga = GaConfig { mutation: Mutation::SelfAdaptive { initial_std: 0.1, rate: 0.3 }, ..GaConfig::default() };
     for config in [OptimizerConfig::Ga(ga), OptimizerConfig::Sa(sa()), OptimizerConfig::Es(EsConfig::default())] {
@@ -121,7 +140,7 @@ fn searches_should_resume_exactly_from_their_state() {
         }
         let saved = serde_json::to_string(&b.state()).unwrap();
         let mut c: Box<dyn Optimizer> = config.build(3).unwrap();
-        c.load_state(&serde_json::from_str(&saved).unwrap(), &Device::flex()).unwrap();
+        c.load_state(&serde_json::from_str(&saved).unwrap(), &pb).unwrap();
         for step in 11..=20 {
             pb = c.step(pb, &mut objective, ctx(step), &mut NullSink).unwrap().params;
         }

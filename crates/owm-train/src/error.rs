@@ -41,6 +41,9 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// A run needs at least one phase.
+    #[error("a run needs at least one optimiser phase")]
+    NoPhases,
     /// A checkpoint cannot be used.
     #[error("checkpoint `{path}`: {reason}")]
     Checkpoint {

@@ -177,6 +177,9 @@ pub fn run_phases(
     sink: &mut dyn TraceSink,
     opts: RunPhases<'_>,
 ) -> Result<PhasesOutcome> {
+    if phases.is_empty() {
+        return Err(Error::NoPhases);
+    }
     let device = params.device().unwrap_or_else(Device::flex);
     let (mut total_steps, mut total_epochs) = (0u64, 0u64);
     let mut done: Vec<PhaseSummary> = Vec::new();
@@ -199,7 +202,7 @@ pub fn run_phases(
         let (mut step, mut round, mut evaluations, mut last_loss) = (0u64, RoundSums::default(), 0u64, f64::NAN);
         match resume.take() {
             Some(c) => {
-                optimizer.load_state(&c.optimizer, &device)?;
+                optimizer.load_state(&c.optimizer, &params)?;
                 convergence = convergence.with_progress(c.progress.clone());
                 (step, round, evaluations) = (c.phase_step, c.round, c.progress.evaluations);
                 last_loss = c.progress.round_losses.last().copied().unwrap_or(f64::NAN);

@@ -56,6 +56,14 @@ fn ga_then_adam_should_record_both_phases() {
     assert_eq!(report.manifest.optimizer["phases"].as_array().unwrap().len(), 2);
 }
 
+#[test]
+fn a_run_without_phases_should_be_an_error() {
+    let dir = owm_testkit::tempdir();
+    let options = TrainOptions { phases: Some(Vec::new()), ..TrainOptions::default() };
+    let err = train_with(&ExperimentConfig::default(), &dir.path().join("run"), options).unwrap_err();
+    assert!(matches!(err, owm_train::Error::NoPhases), "{err}");
+}
+
 /// Asks to stop after `at` events of a kind (steps or generations).
 struct StopAt {
     at: usize,

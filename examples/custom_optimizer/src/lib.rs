@@ -79,16 +79,21 @@ impl Optimizer for Lion {
         serde_json::json!(self.momentum.iter().map(|(k, t)| (k.clone(), host(t))).collect::<BTreeMap<_, _>>())
     }
 
-    fn load_state(&mut self, state: &serde_json::Value, device: &Device) -> owm::optim::Result<()> {
+    fn load_state(&mut self, state: &serde_json::Value, params: &ParamSet) -> owm::optim::Result<()> {
         let saved: BTreeMap<String, Vec<f32>> =
             serde_json::from_value(state.clone()).map_err(|e| owm::optim::Error::State(e.to_string()))?;
-        self.momentum = saved
-            .into_iter()
-            .map(|(k, v)| {
-                let n = v.len();
-                (k, Tensor::<1>::from_data(TensorData::new(v, [n]), device))
-            })
-            .collect();
+        let device = params.device().unwrap_or_else(Device::flex);
+        let mut momentum = BTreeMap::new();
+        for (path, v) in saved {
+            // A saved state is untrusted input: each momentum must belong to a weight of its size.
+            let meta = params.metas().iter().find(|m| m.path == path && m.shape.iter().product::<usize>() == v.len());
+            if meta.is_none() {
+                return Err(owm::optim::Error::State(format!("momentum `{path}` fits no parameter")));
+            }
+            let n = v.len();
+            momentum.insert(path, Tensor::<1>::from_data(TensorData::new(v, [n]), &device));
+        }
+        self.momentum = momentum;
         Ok(())
     }
 }
