@@ -565,6 +565,7 @@ impl Optimizer for Chain {
         let mut notes = Vec::new();
         let lr = self.current_lr(self.config.lr);
         let mut applied = false;
+        let group_of: Vec<usize> = metas.iter().map(|m| self.group_of(&m.path)).collect();
         for group in 0..=self.config.groups.len() {
             let (transforms, base_lr) = match group {
                 0 => (self.config.transforms.clone(), self.config.lr),
@@ -577,7 +578,7 @@ impl Optimizer for Chain {
                 }
             };
             let members: Vec<usize> = (0..metas.len())
-                .filter(|&i| gradient.grads[i].is_some() && self.group_of(&metas[i].path) == group)
+                .filter(|&i| gradient.grads[i].is_some() && group_of[i] == group)
                 .collect();
             if members.is_empty() {
                 continue;

@@ -160,7 +160,7 @@ pub struct RunPhases<'a> {
     /// Write a checkpoint here every `checkpoint_every` steps.
     pub checkpoint: Option<(PathBuf, u64)>,
     /// Continue from this checkpoint.
-    pub resume: Option<Checkpoint>,
+    pub resume: Option<(PathBuf, Checkpoint)>,
 }
 
 /// The executor: runs `phases` in order on `objective` from `params`, each until its criteria hold, tracing
@@ -185,11 +185,12 @@ pub fn run_phases(
     let mut done: Vec<PhaseSummary> = Vec::new();
     let mut start_phase = 0;
     let mut resume = opts.resume;
-    if let Some(c) = &resume {
+    if let Some((path, c)) = &resume {
+        let err = |reason: String| Error::Checkpoint { path: path.clone(), reason };
         if c.phase >= phases.len() {
-            return Err(Error::Checkpoint { path: PathBuf::new(), reason: format!("phase {} of {}", c.phase + 1, phases.len()) });
+            return Err(err(format!("it is in phase {} but the run has {}", c.phase + 1, phases.len())));
         }
-        params = params.with_host(&c.weights, &device)?;
+        params = params.with_host(&c.weights, &device).map_err(|e| err(e.to_string()))?;
         (total_steps, total_epochs, start_phase, done) = (c.total_steps, c.total_epochs, c.phase, c.done.clone());
         objective.seek(c.cursor);
     }
@@ -201,8 +202,9 @@ pub fn run_phases(
         let mut convergence = Convergence::new(phase.until.clone())?;
         let (mut step, mut round, mut evaluations, mut last_loss) = (0u64, RoundSums::default(), 0u64, f64::NAN);
         match resume.take() {
-            Some(c) => {
-                optimizer.load_state(&c.optimizer, &params)?;
+            Some((path, c)) => {
+                let err = |e: owm_optim::Error| Error::Checkpoint { path: path.clone(), reason: e.to_string() };
+                optimizer.load_state(&c.optimizer, &params).map_err(err)?;
                 convergence = convergence.with_progress(c.progress.clone());
                 (step, round, evaluations) = (c.phase_step, c.round, c.progress.evaluations);
                 last_loss = c.progress.round_losses.last().copied().unwrap_or(f64::NAN);

@@ -114,7 +114,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     device.seed(config.seed);
     let autodiff = device.clone().autodiff();
     std::fs::create_dir_all(run_dir).map_err(|source| owm_core::Error::Io { op: "create", path: run_dir.into(), source })?;
-    let resume = options.resume.as_deref().map(Checkpoint::load).transpose()?;
+    let resume = options.resume.map(|path| Checkpoint::load(&path).map(|c| (path, c))).transpose()?;
 
     let splits = config.data.load(config.seed)?;
     let norm = config.normalize.then(|| Normalizer::fit(&splits.train)).transpose()?;

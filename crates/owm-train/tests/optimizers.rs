@@ -94,6 +94,21 @@ fn resume_matches(config: &ExperimentConfig, k: u64) {
 }
 
 #[test]
+fn an_edited_checkpoint_should_be_refused_naming_the_file() {
+    let config = mlp32(OptimizerConfig::Adam(AdamConfig::new(1e-3)), ConvergenceConfig::steps(4));
+    let dir = owm_testkit::tempdir();
+    let options = TrainOptions { checkpoint_every: Some(2), ..TrainOptions::default() };
+    train_with(&config, &dir.path().join("run"), options).unwrap();
+    let path = dir.path().join("run").join(files::CHECKPOINT);
+    let mut checkpoint: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    checkpoint["optimizer"]["slots"]["0/1/layers.0.weight/m"] = serde_json::json!([0.0, 1.0]);
+    std::fs::write(&path, checkpoint.to_string()).unwrap();
+    let options = TrainOptions { resume: Some(path), ..TrainOptions::default() };
+    let err = train_with(&config, &dir.path().join("resumed"), options).unwrap_err().to_string();
+    assert!(err.contains("checkpoint.json") && err.contains("layers.0.weight"), "{err}");
+}
+
+#[test]
 fn adam_run_should_resume_bit_identically_from_a_checkpoint() {
     // 45 batches per epoch: the cut at step 70 falls in the middle of epoch 2.
     resume_matches(&mlp32(OptimizerConfig::Adam(AdamConfig::new(1e-3)), ConvergenceConfig::epochs(3)), 70);
