@@ -1,3 +1,6 @@
+/// The Burn version OWM is built on (the workspace pins it), recorded in traces.
+pub const BURN_VERSION: &str = "0.22.1";
+
 use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
 

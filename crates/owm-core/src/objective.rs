@@ -32,6 +32,20 @@ pub struct Gradient {
     pub epoch: u64,
     /// Whether this batch ended its epoch.
     pub epoch_end: bool,
+    /// Digest of the batch's item indices, recorded in the trace so a replay can check the data order.
+    pub batch: Option<String>,
+}
+
+/// The digest a trace records for a batch: the first 16 hex digits of the SHA-256 of its item indices, in
+/// order, as little-endian `u64`s.
+pub fn batch_digest(indices: &[usize]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for &i in indices {
+        h.update((i as u64).to_le_bytes());
+    }
+    let full = format!("{:x}", h.finalize());
+    full[..16].to_string()
 }
 
 /// The value of one candidate weight vector.

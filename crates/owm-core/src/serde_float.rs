@@ -37,3 +37,21 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         },
     }
 }
+
+/// `#[serde(with = "owm_core::serde_float::f32")]` for an `f64` field that holds an `f32` quantity: written
+/// with `f32` precision (shorter), non-finite values as for [`serialize`](super::serialize).
+pub mod f32 {
+    use serde::{Deserializer, Serializer};
+
+    /// Writes `v` rounded to `f32`.
+    #[allow(clippy::cast_possible_truncation)]
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        let narrow = *v as f32;
+        if narrow.is_finite() { s.serialize_f32(narrow) } else { super::serialize(v, s) }
+    }
+
+    /// Reads a number or one of `"NaN"`, `"inf"`, `"-inf"`, as the nearest `f32`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        super::deserialize(d).map(|v| f64::from(v as f32))
+    }
+}

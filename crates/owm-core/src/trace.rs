@@ -64,6 +64,14 @@ pub enum TraceEvent {
         seed: u64,
         /// Every float parameter, by path.
         params: Vec<ParamMeta>,
+        /// Where the run ran: versions, backend, threads (not compared by a replay).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        env: Option<RunEnv>,
+    },
+    /// The run continues from a checkpoint written at `step` (events after that checkpoint were dropped).
+    Resumed {
+        /// The step of the checkpoint.
+        step: u64,
     },
     /// One parameter was initialised.
     ParamInit(InitRecord),
@@ -93,6 +101,12 @@ pub enum TraceEvent {
         /// Candidate evaluations the phase used.
         evaluations: u64,
     },
+    /// Digests of the weights: initial (step 0), every N steps, at each checkpoint and at the end.
+    Weights(WeightsRecord),
+    /// Distribution of one parameter's values (a histogram) at a step.
+    Distribution(DistributionRecord),
+    /// Every value of one parameter at a step.
+    Snapshot(SnapshotRecord),
     /// An epoch ended.
     EpochEnd(EpochRecord),
     /// The run stopped.
@@ -106,6 +120,80 @@ pub enum TraceEvent {
     },
 }
 
+/// Where a run ran; recorded for the reader, ignored when a replay compares traces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEnv {
+    /// OWM's version.
+    pub owm: String,
+    /// Burn's version.
+    pub burn: String,
+    /// The backend (`flex`, `ndarray`, `wgpu`).
+    pub backend: String,
+    /// Threads of the CPU thread pool.
+    pub threads: usize,
+}
+
+/// Why a [`WeightsRecord`] was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightsAt {
+    /// Before the first step.
+    Initial,
+    /// On the digest interval.
+    Periodic,
+    /// Just before a checkpoint file was written (a resume truncates the trace after this line).
+    Checkpoint,
+    /// After the last step.
+    Final,
+}
+
+/// SHA-256 of each parameter's values at a step (little-endian `f32` bytes, as a bundle manifest hashes them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightsRecord {
+    /// Steps taken so far (0: the initial weights).
+    pub step: u64,
+    /// Why this record was written.
+    pub at: WeightsAt,
+    /// `(path, sha256)` in module order.
+    pub digests: Vec<(String, String)>,
+}
+
+/// A histogram of one parameter's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistributionRecord {
+    /// Steps taken so far.
+    pub step: u64,
+    /// Dotted module path.
+    pub path: String,
+    /// Smallest value.
+    #[serde(with = "crate::serde_float::f32")]
+    pub min: f64,
+    /// Largest value.
+    #[serde(with = "crate::serde_float::f32")]
+    pub max: f64,
+    /// Mean.
+    #[serde(with = "crate::serde_float::f32")]
+    pub mean: f64,
+    /// Standard deviation.
+    #[serde(with = "crate::serde_float::f32")]
+    pub std: f64,
+    /// Counts of equal-width bins from `min` to `max`.
+    pub counts: Vec<u64>,
+}
+
+/// Every value of one parameter at a step (for the paths and steps a user chose).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    /// Steps taken so far.
+    pub step: u64,
+    /// Dotted module path.
+    pub path: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// The values, row-major.
+    pub values: Vec<f32>,
+}
+
 /// A parameter's path and shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParamMeta {
@@ -113,6 +201,13 @@ pub struct ParamMeta {
     pub path: String,
     /// Shape.
     pub shape: Vec<usize>,
+}
+
+impl ParamMeta {
+    /// Number of values.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
 }
 
 /// How one parameter was initialised.
@@ -146,14 +241,37 @@ pub struct StepRecord {
     /// Loss of the batch the gradient came from.
     #[serde(with = "crate::serde_float")]
     pub loss: f64,
-    /// Learning rate used.
+    /// Learning rate used (of the default parameter group).
     pub lr: f64,
+    /// Learning rate of each other parameter group, by the group's first path pattern.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub group_lrs: std::collections::BTreeMap<String, f64>,
+    /// Digest of the training-item indices of the batch, in order (first 16 hex digits of a SHA-256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
     /// Per-parameter statistics, in module order (empty when layer statistics are off).
     pub layers: Vec<LayerStats>,
     /// What the gradient transforms did beyond the plain update, in words ("clipped global norm 3.1 to 1",
     /// "skipped: non-finite gradient", "accumulating 1/4").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+impl StepRecord {
+    /// The record of step `step` from `gradient` at learning rate `lr`: epoch, loss and batch digest filled,
+    /// no layer statistics, groups or notes.
+    pub fn from_gradient(step: u64, gradient: &crate::Gradient, lr: f64) -> Self {
+        Self {
+            step,
+            epoch: gradient.epoch,
+            loss: gradient.loss,
+            lr,
+            group_lrs: std::collections::BTreeMap::new(),
+            batch: gradient.batch.clone(),
+            layers: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// One generation of a search method: fitness statistics of its candidates and where the best came from.
@@ -200,22 +318,35 @@ pub struct Lineage {
 }
 
 /// What one step did to one parameter (all norms are L2 over the whole tensor).
+///
+/// Values are computed in `f32` on the device and written with `f32` precision, which keeps traces small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerStats {
     /// Dotted module path.
     pub path: String,
     /// ‖g‖ of the gradient (`NaN` when the parameter got none).
-    #[serde(with = "crate::serde_float")]
+    #[serde(with = "crate::serde_float::f32")]
     pub grad_norm: f64,
     /// ‖w‖ after the step.
-    #[serde(with = "crate::serde_float")]
+    #[serde(with = "crate::serde_float::f32")]
     pub weight_norm: f64,
     /// ‖w_after − w_before‖.
-    #[serde(with = "crate::serde_float")]
+    #[serde(with = "crate::serde_float::f32")]
     pub update_norm: f64,
     /// ‖Δw‖ / ‖w_before‖: the relative size of the step (about 1e-3 is the usual healthy range).
-    #[serde(with = "crate::serde_float")]
+    #[serde(with = "crate::serde_float::f32")]
     pub update_ratio: f64,
+    /// Fraction of the weights whose sign changed in the step.
+    #[serde(with = "crate::serde_float::f32", default = "nan")]
+    pub sign_flips: f64,
+    /// Fraction of gradient entries that are exactly zero (for a bias: units that got no gradient from any
+    /// item of the batch, such as dead ReLU units; `NaN` when the parameter got no gradient).
+    #[serde(with = "crate::serde_float::f32", default = "nan")]
+    pub zero_grads: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// End-of-epoch summary.

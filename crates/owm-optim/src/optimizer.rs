@@ -224,33 +224,45 @@ impl Validate for OptimizerConfig {
     }
 }
 
-/// ‖g‖, ‖w‖, ‖Δw‖ and ‖Δw‖/‖w_before‖ per parameter, computed on the device and read back in one transfer.
+/// Per parameter: ‖g‖, ‖w‖, ‖Δw‖, ‖Δw‖/‖w_before‖, the fraction of weights that changed sign and the
+/// fraction of exactly-zero gradient entries, computed on the device and read back in one transfer.
 pub(crate) fn layer_stats(
     before: Vec<(String, Tensor<1>)>,
     grads: Vec<(String, Option<Tensor<1>>)>,
     after: Vec<(String, Tensor<1>)>,
 ) -> Vec<LayerStats> {
+    const PER: usize = 6;
     let Some(device) = after.first().map(|(_, t)| t.device()) else { return Vec::new() };
     let sq = |t: Tensor<1>| t.square().sum();
-    let mut sums = Vec::with_capacity(after.len() * 4);
+    // Counts through sign(): |sign(min(a·b, 0))| is 1 exactly where a and b have opposite signs.
+    let nonzero = |t: Tensor<1>| t.sign().abs().sum();
+    let nan = || Tensor::<1>::full([1], f32::NAN, &device);
+    let mut sums = Vec::with_capacity(after.len() * PER);
     for (((_, b), (_, g)), (_, a)) in before.iter().zip(&grads).zip(&after) {
-        sums.push(g.clone().map_or_else(|| Tensor::<1>::full([1], f32::NAN, &device), sq));
+        sums.push(g.clone().map_or_else(nan, sq));
         sums.push(sq(a.clone()));
         sums.push(sq(a.clone() - b.clone()));
         sums.push(sq(b.clone()));
+        sums.push(nonzero((a.clone() * b.clone()).clamp_max(0.0)));
+        sums.push(g.clone().map_or_else(nan, nonzero));
     }
     let values = Tensor::cat(sums, 0).into_data().convert::<f64>().try_to_vec::<f64>().unwrap_or_default();
+    // Values are f32 quantities: round them to f32 so that what is traced reads back identical.
+    let f32_exact = |v: f64| f64::from(v as f32);
     after
         .into_iter()
-        .zip(values.chunks_exact(4))
-        .map(|((path, _), v)| {
+        .zip(values.chunks_exact(PER))
+        .map(|((path, a), v)| {
+            let n = a.dims()[0].max(1) as f64;
             let (g, w, u, w0) = (v[0].sqrt(), v[1].sqrt(), v[2].sqrt(), v[3].sqrt());
             LayerStats {
                 path,
-                grad_norm: g,
-                weight_norm: w,
-                update_norm: u,
-                update_ratio: if w0 > 0.0 { u / w0 } else if u == 0.0 { 0.0 } else { f64::INFINITY },
+                grad_norm: f32_exact(g),
+                weight_norm: f32_exact(w),
+                update_norm: f32_exact(u),
+                update_ratio: f32_exact(if w0 > 0.0 { u / w0 } else if u == 0.0 { 0.0 } else { f64::INFINITY }),
+                sign_flips: f32_exact(v[4] / n),
+                zero_grads: f32_exact(1.0 - v[5] / n),
             }
         })
         .collect()
@@ -273,7 +285,7 @@ mod tests {
         fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
             let w = params.tensors()[0].clone();
             let loss = w.clone().square().sum().into_data().convert::<f64>().try_into_vec::<f64>().unwrap()[0] * 0.5;
-            Ok(Gradient { loss, grads: vec![Some(w)], items: 1, correct: None, epoch: 1, epoch_end: true })
+            Ok(Gradient { loss, grads: vec![Some(w)], items: 1, correct: None, epoch: 1, epoch_end: true, batch: None })
         }
         fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
             unreachable!("gradient methods only")
@@ -368,7 +380,7 @@ mod tests {
             let g = self.grads.remove(0);
             let n = g.len();
             let t = Tensor::<1>::from_data(TensorData::new(g, [n]), &Device::flex());
-            Ok(Gradient { loss: 1.0, grads: vec![Some(t)], items: 1, correct: None, epoch: 1, epoch_end: true })
+            Ok(Gradient { loss: 1.0, grads: vec![Some(t)], items: 1, correct: None, epoch: 1, epoch_end: true, batch: None })
         }
         fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
             unreachable!("gradient methods only")

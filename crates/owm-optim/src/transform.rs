@@ -603,7 +603,13 @@ impl Optimizer for Chain {
         } else {
             Vec::new()
         };
-        let record = StepRecord { step: ctx.step, epoch: gradient.epoch, loss: gradient.loss, lr, layers, notes };
+        let group_lrs = self
+            .config
+            .groups
+            .iter()
+            .map(|g| (g.pattern.clone(), if g.freeze { 0.0 } else { self.current_lr(g.lr.unwrap_or(self.config.lr)) }))
+            .collect();
+        let record = StepRecord { group_lrs, layers, notes, ..StepRecord::from_gradient(ctx.step, &gradient, lr) };
         let control = sink.on_event(&TraceEvent::Step(record))?;
         Ok(Stepped::from_gradient(params.with_tensors(new_values)?, &gradient, applied, control))
     }

@@ -24,6 +24,14 @@ pub enum Error {
         /// The parser's message.
         reason: String,
     },
+    /// A trace holds no checkpoint record for the step a checkpoint file claims.
+    #[error("`{path}` has no checkpoint record for step {step}: the checkpoint belongs to another run or the trace was cut")]
+    NoCheckpoint {
+        /// The trace.
+        path: PathBuf,
+        /// The checkpoint's step.
+        step: u64,
+    },
     /// The trace file already exists (traces are never overwritten).
     #[error("trace `{0}` already exists")]
     Exists(PathBuf),

@@ -2,7 +2,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use owm_core::{Control, StepRecord, TraceEvent, TraceSink};
+use owm_core::{Control, StepRecord, TraceEvent, TraceSink, WeightsAt, WeightsRecord};
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
@@ -32,6 +32,29 @@ impl JsonlSink {
             }
         })?;
         Ok(Self { path, file, hasher: Sha256::new(), events: 0 })
+    }
+
+    /// Opens an existing trace to append to it, hashing and counting what it already holds (which must be
+    /// whole lines: cut a torn tail first with [`truncate_after_checkpoint`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be read or opened; [`Error::Parse`] if it ends in a torn line.
+    pub fn append(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io { op: "read", path: path.clone(), source })?;
+        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            let line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+            return Err(Error::Parse { path, line, reason: "torn last line; cannot append after it".into() });
+        }
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|source| Error::Io { op: "open", path: path.clone(), source })?;
+        let events = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        let mut hasher = Sha256::new();
+        hasher.update(&bytes);
+        Ok(Self { path, file, hasher, events })
     }
 
     /// The file being written.
@@ -131,6 +154,48 @@ pub fn read_trace(path: impl AsRef<Path>) -> Result<Trace> {
     Ok(Trace { events, torn_tail: false })
 }
 
+/// Finds the checkpoint record of step `step` in a trace (the [`WeightsAt::Checkpoint`] digests written just
+/// before the checkpoint file) and returns it with the byte offset just after its line.
+///
+/// # Errors
+///
+/// [`Error::Io`] if the file cannot be read; [`Error::NoCheckpoint`] if it holds no such record.
+pub fn find_checkpoint(path: impl AsRef<Path>, step: u64) -> Result<(WeightsRecord, u64)> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { op: "read", path: path.to_path_buf(), source })?;
+    let mut offset = 0usize;
+    let mut found = None;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        offset += line.len();
+        if !line.ends_with(b"\n") {
+            break;
+        }
+        if let Ok(TraceEvent::Weights(w)) = serde_json::from_slice::<TraceEvent>(line)
+            && w.at == WeightsAt::Checkpoint
+            && w.step == step
+        {
+            found = Some((w, offset as u64));
+        }
+    }
+    found.ok_or_else(|| Error::NoCheckpoint { path: path.to_path_buf(), step })
+}
+
+/// Cuts a trace back to just after its checkpoint record of step `step`, dropping what a killed run wrote
+/// after that checkpoint (a torn last line included), and returns the record.
+///
+/// # Errors
+///
+/// As [`find_checkpoint`], and [`Error::Io`] if the file cannot be cut.
+pub fn truncate_after_checkpoint(path: impl AsRef<Path>, step: u64) -> Result<WeightsRecord> {
+    let path = path.as_ref();
+    let (record, offset) = find_checkpoint(path, step)?;
+    let io = |source| Error::Io { op: "truncate", path: path.to_path_buf(), source };
+    let file = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+    file.set_len(offset).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    Ok(record)
+}
+
 /// SHA-256 (hex) of a trace file's bytes: the digest [`JsonlSink`] reports for the same content.
 ///
 /// # Errors
@@ -153,7 +218,17 @@ mod tests {
             epoch: 1,
             loss: 1.0 / n as f64,
             lr: 0.1,
-            layers: vec![LayerStats { path: "fc.weight".into(), grad_norm: 1.0, weight_norm: 2.0, update_norm: 0.1, update_ratio: 0.05 }],
+            group_lrs: Default::default(),
+            batch: Some("0123456789abcdef".into()),
+            layers: vec![LayerStats {
+                path: "fc.weight".into(),
+                grad_norm: 1.0,
+                weight_norm: 2.0,
+                update_norm: 0.125,
+                update_ratio: 0.0625,
+                sign_flips: 0.5,
+                zero_grads: 0.0,
+            }],
             notes: Vec::new(),
         })
     }
@@ -201,6 +276,30 @@ mod tests {
         std::fs::write(&path, format!("{}\nnot json\n", serde_json::to_string(&step(1)).unwrap())).unwrap();
         let err = read_trace(&path).unwrap_err();
         assert!(matches!(err, Error::Parse { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn should_cut_back_to_a_checkpoint_and_append_after_it() {
+        let dir = owm_testkit::tempdir();
+        let path = dir.path().join("t.jsonl");
+        let mut sink = JsonlSink::create(&path).unwrap();
+        let marker = WeightsRecord { step: 2, at: WeightsAt::Checkpoint, digests: vec![("fc.weight".into(), "ab".into())] };
+        for event in [step(1), step(2), TraceEvent::Weights(marker.clone()), step(3)] {
+            let _ = sink.on_event(&event).unwrap();
+        }
+        drop(sink);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(br#"{"event":"st"#);
+        std::fs::write(&path, bytes).unwrap();
+        assert!(matches!(truncate_after_checkpoint(&path, 3), Err(Error::NoCheckpoint { step: 3, .. })));
+        assert_eq!(truncate_after_checkpoint(&path, 2).unwrap(), marker);
+        let mut sink = JsonlSink::append(&path).unwrap();
+        assert_eq!(sink.events(), 3);
+        let _ = sink.on_event(&step(3)).unwrap();
+        let digest = sink.finish().unwrap();
+        let trace = read_trace(&path).unwrap();
+        assert_eq!((trace.events.len(), trace.torn_tail), (4, false));
+        assert_eq!(file_digest(&path).unwrap(), digest);
     }
 
     #[test]

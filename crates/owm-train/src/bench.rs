@@ -91,7 +91,7 @@ impl Objective for OneBatch {
         let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
         self.model = model;
         let items = self.labels.dims()[0];
-        Ok(Gradient { loss: value, grads, items, correct: None, epoch: 1, epoch_end: false })
+        Ok(Gradient { loss: value, grads, items, correct: None, epoch: 1, epoch_end: false, batch: None })
     }
 
     fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {

@@ -7,7 +7,7 @@ use owm_models::ModelConfig;
 use owm_optim::{AdamConfig, ConvergenceConfig, OptimizerConfig, PhaseConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Result, TraceConfig};
 
 /// Everything that defines a training run; saved in the run folder and in the bundle manifest.
 ///
@@ -44,9 +44,9 @@ pub struct ExperimentConfig {
     /// Standardise each input feature with the training split's mean and std (default true).
     #[serde(default = "yes")]
     pub normalize: bool,
-    /// Record per-layer norms at every step (default true).
-    #[serde(default = "yes")]
-    pub layer_stats: bool,
+    /// What the trace records and how often the run checkpoints.
+    #[serde(default)]
+    pub trace: TraceConfig,
 }
 
 fn default_name() -> String {
@@ -76,7 +76,7 @@ impl Default for ExperimentConfig {
             convergence: ConvergenceConfig::epochs(40),
             then: Vec::new(),
             normalize: true,
-            layer_stats: true,
+            trace: TraceConfig::default(),
         }
     }
 }
@@ -135,7 +135,7 @@ impl Validate for ExperimentConfig {
         if self.batch_size == 0 {
             return Err(Error::BatchSize);
         }
-        Ok(())
+        self.trace.check()
     }
 }
 

@@ -52,6 +52,17 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A trace setting breaks a rule.
+    #[error("trace settings: {0}")]
+    TraceConfig(String),
+    /// A run folder cannot be resumed, replayed or reported.
+    #[error("run `{dir}`: {reason}")]
+    Run {
+        /// The run folder.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A configuration file is not valid.
     #[error("config `{path}`: {reason}")]
     Config {

@@ -55,6 +55,7 @@ mod eval;
 mod objective;
 mod phases;
 mod pipeline;
+mod record;
 mod report;
 
 pub use bench::*;
@@ -64,4 +65,5 @@ pub use eval::*;
 pub use objective::*;
 pub use phases::*;
 pub use pipeline::*;
+pub use record::{TraceConfig, host_digests, weight_digests};
 pub use report::*;

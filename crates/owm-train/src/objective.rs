@@ -162,6 +162,7 @@ impl Objective for DatasetObjective<'_> {
         let (chunk, epoch, epoch_end) = self.next_indices(self.batch_size);
         let (x, y) = self.data.batch(&chunk, self.norm, &self.autodiff);
         let n = chunk.len();
+        let batch = Some(owm_core::batch_digest(&chunk));
         let (loss, correct) = loss_and_correct(model.forward(x), y);
         let loss = loss.div_scalar(n as f64);
         let value = read_f64(loss.clone());
@@ -169,7 +170,7 @@ impl Objective for DatasetObjective<'_> {
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
         self.model = model;
-        Ok(Gradient { loss: value, grads, items: n, correct: Some(correct), epoch, epoch_end })
+        Ok(Gradient { loss: value, grads, items: n, correct: Some(correct), epoch, epoch_end, batch })
     }
 
     fn evaluate(&mut self, candidates: &[Vec<f32>], sample: Sample) -> owm_core::Result<Vec<Fitness>> {

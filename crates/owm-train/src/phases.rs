@@ -3,13 +3,14 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use indicatif::ProgressBar;
 use owm_core::{
-    Control, EpochRecord, Objective, ParamSet, Result as CoreResult, StopReason, TraceEvent, TraceSink, derive_seed,
-    write_atomic,
+    Control, EpochRecord, Objective, ParamSet, Result as CoreResult, StopReason, TraceEvent, TraceSink, WeightsAt,
+    derive_seed, write_atomic,
 };
 use owm_optim::{Convergence, ConvergenceConfig, Optimizer, PhaseConfig, Progress, StepContext};
 use serde::{Deserialize, Serialize};
 
-use crate::{DataCursor, DatasetObjective, Error, Result};
+use crate::record::{PathFilter, Recorder};
+use crate::{DataCursor, DatasetObjective, Error, Result, TraceConfig};
 
 /// One phase of a run, ready to go: an optimiser (built-in or user-written) and the criteria that end it.
 pub struct Phase {
@@ -153,12 +154,12 @@ pub struct PhasesOutcome {
 pub struct RunPhases<'a> {
     /// Mini-batch size of gradient phases (full-batch phases use the whole split).
     pub batch_size: usize,
-    /// Record per-layer statistics.
-    pub layer_stats: bool,
+    /// What to record beyond the optimisers' own records, and the checkpoint interval.
+    pub trace: &'a TraceConfig,
     /// Progress bar.
     pub bar: &'a ProgressBar,
-    /// Write a checkpoint here every `checkpoint_every` steps.
-    pub checkpoint: Option<(PathBuf, u64)>,
+    /// Write checkpoints to this file, every `trace.checkpoint_every` steps.
+    pub checkpoint: Option<PathBuf>,
     /// Continue from this checkpoint.
     pub resume: Option<(PathBuf, Checkpoint)>,
 }
@@ -166,6 +167,9 @@ pub struct RunPhases<'a> {
 /// The executor: runs `phases` in order on `objective` from `params`, each until its criteria hold, tracing
 /// into `sink`. A non-finite loss or a sink's stop ends the whole run; otherwise each phase hands its weights
 /// to the next.
+///
+/// Besides the optimisers' step and generation records, it records the weight digests (initial, periodic,
+/// before each checkpoint, final), histograms and snapshots that `opts.trace` asks for.
 ///
 /// # Errors
 ///
@@ -194,6 +198,11 @@ pub fn run_phases(
         (total_steps, total_epochs, start_phase, done) = (c.total_steps, c.total_epochs, c.phase, c.done.clone());
         objective.seek(c.cursor);
     }
+    let mut recorder = Recorder::new(opts.trace.clone());
+    if resume.is_none() {
+        let _ = recorder.weights(0, WeightsAt::Initial, &params, sink)?;
+        let _ = recorder.values(0, true, &params, sink)?;
+    }
     let mut failure = None;
     for (index, phase) in phases.iter_mut().enumerate().skip(start_phase) {
         let optimizer = &mut phase.optimizer;
@@ -217,8 +226,8 @@ pub fn run_phases(
             }
         }
         let reason = loop {
-            let ctx = StepContext { step: total_steps + 1, layer_stats: opts.layer_stats };
-            let stepped = optimizer.step(params.clone(), objective, ctx, sink)?;
+            let ctx = StepContext { step: total_steps + 1, layer_stats: opts.trace.stats_at(total_steps + 1) };
+            let stepped = optimizer.step(params.clone(), objective, ctx, &mut PathFilter { config: opts.trace, inner: sink })?;
             if let Some(reason) = convergence.check_loss(total_steps + 1, stepped.loss) {
                 failure = Some(reason.clone());
                 break reason;
@@ -257,14 +266,26 @@ pub fn run_phases(
                 }
                 opts.bar.set_message(format!("{} phase {}: loss {loss:.4}", optimizer.name(), index + 1));
             }
+            if recorder.values(total_steps, false, &params, sink)? == Control::Stop {
+                control = Control::Stop;
+            }
+            let checkpoint = opts.checkpoint.as_ref().filter(|_| opts.trace.checkpoint_at(total_steps));
+            let digest = match checkpoint {
+                Some(_) => Some(WeightsAt::Checkpoint),
+                None => (opts.trace.digest_every > 0 && total_steps.is_multiple_of(opts.trace.digest_every))
+                    .then_some(WeightsAt::Periodic),
+            };
+            if let Some(at) = digest
+                && recorder.weights(total_steps, at, &params, sink)? == Control::Stop
+            {
+                control = Control::Stop;
+            }
             let mut stop = convergence.observe(stepped.evaluations, round_end);
             if control == Control::Stop {
                 failure = Some(StopReason::SinkRequested);
                 stop = Some(StopReason::SinkRequested);
             }
-            if let Some((path, every)) = &opts.checkpoint
-                && total_steps.is_multiple_of(*every)
-            {
+            if let Some(path) = checkpoint {
                 let checkpoint = Checkpoint {
                     format: CHECKPOINT_FORMAT.into(),
                     phase: index,
@@ -297,6 +318,8 @@ pub fn run_phases(
             break;
         }
     }
+    let _ = recorder.weights(total_steps, WeightsAt::Final, &params, sink)?;
+    let _ = recorder.values(total_steps, true, &params, sink)?;
     let last = done.last().expect("at least one phase ran");
     Ok(PhasesOutcome {
         params,

@@ -3,15 +3,17 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use owm_core::{ParamMeta, ParamSet, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic};
+use owm_core::{ParamMeta, ParamSet, RunEnv, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic};
 use owm_data::{Dataset, Normalizer};
 use owm_eval::ClassificationReport;
 use owm_models::Classifier;
 use owm_share::{Manifest, TraceRef, save_bundle_with};
-use owm_trace::{JsonlSink, loss_chart, read_trace, update_ratio_chart};
+use owm_trace::{JsonlSink, find_checkpoint, loss_chart, read_trace, truncate_after_checkpoint, update_ratio_chart};
 use serde::{Deserialize, Serialize};
 
-use crate::{Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, Result, RunPhases, Tee, run_phases};
+use crate::{
+    Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, Result, RunPhases, Tee, host_digests, run_phases,
+};
 
 /// File names inside a run folder.
 pub mod files {
@@ -83,9 +85,8 @@ pub struct TrainOptions<'a> {
     pub phases: Option<Vec<Phase>>,
     /// Extra trace sinks, beside the run's `trace.jsonl`; any of them may stop the run.
     pub sinks: Vec<&'a mut dyn TraceSink>,
-    /// Write `checkpoint.json` in the run folder every this many steps.
-    pub checkpoint_every: Option<u64>,
-    /// Continue from this checkpoint (written by a run of the same config).
+    /// Continue from this checkpoint (written by a run of the same config). When it is the run folder's own
+    /// `checkpoint.json`, the folder's trace is cut back to the checkpoint and continued.
     pub resume: Option<PathBuf>,
 }
 
@@ -123,16 +124,41 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let (model, init_records) = config.init.apply(model, config.seed)?;
 
     let trace_path = run_dir.join(files::TRACE);
-    let mut jsonl = JsonlSink::create(&trace_path)?;
+    let metas: Vec<ParamMeta> = param_infos(&model).into_iter().map(|p| ParamMeta { path: p.path, shape: p.shape }).collect();
+    let continuing = match &resume {
+        Some((path, c)) => {
+            verify_checkpoint(path, c, &metas)?;
+            same_dir(path.parent(), run_dir) && trace_path.exists()
+        }
+        None => false,
+    };
+    let mut jsonl = match &resume {
+        Some((_, c)) if continuing => {
+            let _ = truncate_after_checkpoint(&trace_path, c.total_steps)?;
+            JsonlSink::append(&trace_path)?
+        }
+        _ => JsonlSink::create(&trace_path)?,
+    };
     let mut extra = options.sinks;
     let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut jsonl];
     sinks.extend(extra.iter_mut().map(|s| &mut **s as &mut dyn TraceSink));
     let mut sink = Tee(sinks);
-    let params = param_infos(&model).into_iter().map(|p| ParamMeta { path: p.path, shape: p.shape }).collect();
     let config_json = serde_json::to_value(config).expect("configs serialise");
-    let _ = sink.on_event(&TraceEvent::RunStarted { config: config_json.clone(), seed: config.seed, params })?;
-    for record in &init_records {
-        let _ = sink.on_event(&TraceEvent::ParamInit(record.clone()))?;
+    if !continuing {
+        let env = RunEnv {
+            owm: env!("CARGO_PKG_VERSION").into(),
+            burn: owm_core::BURN_VERSION.into(),
+            backend: config.backend.name().into(),
+            threads: rayon::current_num_threads(),
+        };
+        let started = TraceEvent::RunStarted { config: config_json.clone(), seed: config.seed, params: metas, env: Some(env) };
+        let _ = sink.on_event(&started)?;
+        for record in &init_records {
+            let _ = sink.on_event(&TraceEvent::ParamInit(record.clone()))?;
+        }
+    }
+    if let Some((_, c)) = &resume {
+        let _ = sink.on_event(&TraceEvent::Resumed { step: c.total_steps })?;
     }
     write_atomic(&run_dir.join(files::CONFIG), config.to_json().as_bytes())?;
 
@@ -145,9 +171,9 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let bar = progress_bar(options.progress, &phases, train_set.len().div_ceil(config.batch_size.max(1)));
     let run = RunPhases {
         batch_size: config.batch_size,
-        layer_stats: config.layer_stats,
+        trace: &config.trace,
         bar: &bar,
-        checkpoint: options.checkpoint_every.map(|every| (run_dir.join(files::CHECKPOINT), every.max(1))),
+        checkpoint: Some(run_dir.join(files::CHECKPOINT)),
         resume,
     };
     let outcome = run_phases(&mut objective, start, &mut phases, &mut sink, run)?;
@@ -245,6 +271,32 @@ fn progress_bar(show: bool, phases: &[Phase], steps_per_epoch: usize) -> Progres
             .expect("valid template"),
     );
     bar
+}
+
+/// Checks a checkpoint's weights against the digests its run's trace recorded just before writing it (when
+/// that trace is beside it), so an altered checkpoint is refused rather than silently continued.
+fn verify_checkpoint(path: &Path, c: &Checkpoint, metas: &[ParamMeta]) -> Result<()> {
+    let err = |reason: String| crate::Error::Checkpoint { path: path.to_path_buf(), reason };
+    let digests = host_digests(metas, &c.weights)
+        .ok_or_else(|| err(format!("{} weights, the model has {}", c.weights.len(), metas.iter().map(ParamMeta::numel).sum::<usize>())))?;
+    let Some(trace) = path.parent().map(|d| d.join(files::TRACE)).filter(|t| t.exists()) else { return Ok(()) };
+    let (record, _) = find_checkpoint(&trace, c.total_steps)?;
+    for ((path, digest), (_, recorded)) in digests.iter().zip(&record.digests) {
+        if digest != recorded {
+            return Err(err(format!(
+                "the weights of `{path}` are not those the trace recorded at step {} (altered after it was written?)",
+                c.total_steps
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn same_dir(a: Option<&Path>, b: &Path) -> bool {
+    match (a.map(std::fs::canonicalize), std::fs::canonicalize(b)) {
+        (Some(Ok(a)), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn section<T: Serialize>(value: &T) -> serde_json::Value {

@@ -4,7 +4,7 @@
 use owm_core::{Control, Result as CoreResult, StopReason, TraceEvent, TraceSink};
 use owm_optim::{AdamConfig, ConvergenceConfig, EsConfig, GaConfig, OptimizerConfig, PhaseConfig, SaConfig};
 use owm_models::ModelConfig;
-use owm_train::{ExperimentConfig, Phase, TrainOptions, files, train, train_with};
+use owm_train::{ExperimentConfig, Phase, TraceConfig, TrainOptions, files, train, train_with};
 
 /// The network: an MLP with one hidden layer of 32.
 fn mlp32(optimizer: OptimizerConfig, until: ConvergenceConfig) -> ExperimentConfig {
@@ -12,7 +12,7 @@ fn mlp32(optimizer: OptimizerConfig, until: ConvergenceConfig) -> ExperimentConf
         model: ModelConfig::Mlp { hidden: vec![32] },
         optimizer,
         convergence: until,
-        layer_stats: false,
+        trace: TraceConfig::minimal(),
         ..ExperimentConfig::default()
     }
 }
@@ -83,8 +83,9 @@ fn resume_matches(config: &ExperimentConfig, k: u64) {
     let dir = owm_testkit::tempdir();
     let whole = train(config, &dir.path().join("whole"), false).unwrap();
     let mut stop = StopAt { at: k as usize, seen: 0 };
-    let options = TrainOptions { sinks: vec![&mut stop], checkpoint_every: Some(k), ..TrainOptions::default() };
-    let cut = train_with(config, &dir.path().join("cut"), options).unwrap();
+    let checkpointed = ExperimentConfig { trace: TraceConfig { checkpoint_every: k, ..config.trace.clone() }, ..config.clone() };
+    let options = TrainOptions { sinks: vec![&mut stop], ..TrainOptions::default() };
+    let cut = train_with(&checkpointed, &dir.path().join("cut"), options).unwrap();
     assert_eq!((cut.training.stop_reason.clone(), cut.training.steps), (StopReason::SinkRequested, k));
     let checkpoint = dir.path().join("cut").join(files::CHECKPOINT);
     let options = TrainOptions { resume: Some(checkpoint), ..TrainOptions::default() };
@@ -95,10 +96,10 @@ fn resume_matches(config: &ExperimentConfig, k: u64) {
 
 #[test]
 fn an_edited_checkpoint_should_be_refused_naming_the_file() {
-    let config = mlp32(OptimizerConfig::Adam(AdamConfig::new(1e-3)), ConvergenceConfig::steps(4));
+    let mut config = mlp32(OptimizerConfig::Adam(AdamConfig::new(1e-3)), ConvergenceConfig::steps(4));
+    config.trace.checkpoint_every = 2;
     let dir = owm_testkit::tempdir();
-    let options = TrainOptions { checkpoint_every: Some(2), ..TrainOptions::default() };
-    train_with(&config, &dir.path().join("run"), options).unwrap();
+    train(&config, &dir.path().join("run"), false).unwrap();
     let path = dir.path().join("run").join(files::CHECKPOINT);
     let mut checkpoint: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     checkpoint["optimizer"]["slots"]["0/1/layers.0.weight/m"] = serde_json::json!([0.0, 1.0]);

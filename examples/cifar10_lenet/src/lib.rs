@@ -61,7 +61,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         convergence: ConvergenceConfig::epochs(config.epochs),
         then: Vec::new(),
         normalize: true,
-        layer_stats: true,
+        trace: owm::train::TraceConfig::default(),
     }
 }
 

@@ -62,14 +62,7 @@ impl Optimizer for Lion {
                 self.momentum.insert(meta.path.clone(), m.mul_scalar(self.beta2) + g.clone().mul_scalar(1.0 - self.beta2));
             }
         }
-        let record = StepRecord {
-            step: ctx.step,
-            epoch: gradient.epoch,
-            loss: gradient.loss,
-            lr: self.lr,
-            layers: Vec::new(),
-            notes: Vec::new(),
-        };
+        let record = StepRecord::from_gradient(ctx.step, &gradient, self.lr);
         let control = sink.on_event(&TraceEvent::Step(record))?;
         Ok(Stepped::from_gradient(params.with_tensors(values)?, &gradient, gradient.loss.is_finite(), control))
     }
