@@ -158,6 +158,15 @@ pub fn load_bundle(dir: impl AsRef<Path>) -> Result<Bundle> {
     if let Some(missing) = manifest.tensors.keys().find(|k| !tensors.contains_key(*k)) {
         return Err(tampered(missing, "listed in the manifest but absent from the weights".into()));
     }
+    if let Some(trace) = &manifest.trace {
+        let path = dir.join(&trace.file);
+        if path.exists() {
+            let digest = tensor_digest(&read(&path)?);
+            if digest != trace.sha256 {
+                return Err(Error::TraceTampered { path, reason: format!("hashes to {digest}, manifest says {}", trace.sha256) });
+            }
+        }
+    }
     Ok(Bundle { dir, manifest, tensors })
 }
 

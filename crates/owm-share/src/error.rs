@@ -43,6 +43,14 @@ pub enum Error {
         /// What differs.
         reason: String,
     },
+    /// The bundle's trace is not the one the manifest records.
+    #[error("bundle trace `{path}` was altered: {reason}")]
+    TraceTampered {
+        /// The trace file.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
     /// The bundle's tensors do not fit the module they are loaded into.
     #[error("bundle does not fit the module: {0}")]
     Mismatch(String),

@@ -56,6 +56,7 @@ mod objective;
 mod phases;
 mod pipeline;
 mod record;
+mod replay;
 mod report;
 
 pub use bench::*;
@@ -66,4 +67,5 @@ pub use objective::*;
 pub use phases::*;
 pub use pipeline::*;
 pub use record::{TraceConfig, host_digests, weight_digests};
+pub use replay::*;
 pub use report::*;

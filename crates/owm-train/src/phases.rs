@@ -199,9 +199,11 @@ pub fn run_phases(
         objective.seek(c.cursor);
     }
     let mut recorder = Recorder::new(opts.trace.clone());
+    // A sink that stops on the initial records (a replay that already diverged) stops before the first step.
+    let mut halted = false;
     if resume.is_none() {
-        let _ = recorder.weights(0, WeightsAt::Initial, &params, sink)?;
-        let _ = recorder.values(0, true, &params, sink)?;
+        halted |= recorder.weights(0, WeightsAt::Initial, &params, sink)? == Control::Stop;
+        halted |= recorder.values(0, true, &params, sink)? == Control::Stop;
     }
     let mut failure = None;
     for (index, phase) in phases.iter_mut().enumerate().skip(start_phase) {
@@ -226,6 +228,10 @@ pub fn run_phases(
             }
         }
         let reason = loop {
+            if halted {
+                failure = Some(StopReason::SinkRequested);
+                break StopReason::SinkRequested;
+            }
             let ctx = StepContext { step: total_steps + 1, layer_stats: opts.trace.stats_at(total_steps + 1) };
             let stepped = optimizer.step(params.clone(), objective, ctx, &mut PathFilter { config: opts.trace, inner: sink })?;
             if let Some(reason) = convergence.check_loss(total_steps + 1, stepped.loss) {

@@ -1,4 +1,5 @@
-//! The `owm` command line: `owm train`, `owm eval BUNDLE`, `owm inspect BUNDLE`, `owm bench`.
+//! The `owm` command line: `owm train`, `owm replay RUN`, `owm report RUN`, `owm diff A B`, `owm eval BUNDLE`,
+//! `owm inspect BUNDLE`, `owm bench`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +10,9 @@ use owm::core::BackendKind;
 use owm::data::{DataConfig, DataSource};
 use owm::models::ModelConfig;
 use owm::optim::{PhaseConfig, Schedule};
-use owm::train::{ExperimentConfig, evaluate_bundle, lenet_throughput, train};
+use owm::train::{
+    ExperimentConfig, ReplayOptions, RunReport, TrainOptions, evaluate_bundle, files, lenet_throughput, replay, train, train_with,
+};
 
 #[derive(Parser)]
 #[command(name = "owm", version, about = "Open Weight Model: train, evaluate and share verifiable neural-network weights")]
@@ -32,6 +35,24 @@ enum Command {
         /// Evaluate on another data folder of the same kind.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Re-execute a run from its recorded config, seed and data and check every record of its trace; report
+    /// the first step and parameter where the replay diverges (or, on another backend, how far it drifts).
+    Replay {
+        /// The run folder.
+        run: PathBuf,
+        /// Replay on another backend (cpu, ndarray, wgpu): compare by drift instead of bit for bit.
+        #[arg(long)]
+        device: Option<String>,
+        /// Replay with another seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replay on another data folder of the same kind.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Verify a bundle and print its provenance.
     Inspect {
@@ -172,6 +193,31 @@ struct TrainArgs {
     /// Run folder (default: runs/NAME-sSEED, numbered if taken).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Continue the run in this folder from its last checkpoint (a run that was killed); its recorded config
+    /// is used, so no other training option may be given.
+    #[arg(long, conflicts_with_all = ["config", "data", "data_dir", "model", "hidden", "optimizer", "out", "seed", "device", "epochs", "lr"])]
+    resume: Option<PathBuf>,
+    /// Per-layer statistics every N steps (0: off).
+    #[arg(long)]
+    stats_every: Option<u64>,
+    /// Only these parameter paths (globs, comma-separated) get statistics and histograms.
+    #[arg(long, value_delimiter = ',')]
+    trace_paths: Option<Vec<String>>,
+    /// A histogram of each traced parameter every N steps (0: off).
+    #[arg(long)]
+    histogram_every: Option<u64>,
+    /// A digest of all weights every N steps (0: initial and final only).
+    #[arg(long)]
+    digest_every: Option<u64>,
+    /// Write every value of these parameter paths (globs, comma-separated) at `--snapshot-steps`.
+    #[arg(long, value_delimiter = ',')]
+    snapshot_paths: Option<Vec<String>>,
+    /// Steps (comma-separated, 0 = initial weights) at which `--snapshot-paths` are written.
+    #[arg(long, value_delimiter = ',')]
+    snapshot_steps: Option<Vec<u64>>,
+    /// Write a checkpoint every N steps (0: never).
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -192,6 +238,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Train(args) => train_command(*args),
         Command::Eval { bundle, device, data_dir } => eval_command(&bundle_dir(&bundle), &device, data_dir),
         Command::Inspect { bundle } => inspect_command(&bundle_dir(&bundle)),
+        Command::Replay { run, device, seed, data_dir, quiet } => replay_command(&run, device, seed, data_dir, quiet),
         Command::Schedule { schedule, lr, steps, every, svg } => schedule_command(&schedule, lr, steps, every, svg),
         Command::Bench { ga: Some(generations), device, .. } => {
             println!("{}", serde_json::to_string(&owm::train::ga_throughput(device.parse()?, generations)?)?);
@@ -206,6 +253,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn train_command(args: TrainArgs) -> Result<ExitCode> {
+    if let Some(run) = &args.resume {
+        return resume_command(run, args.quiet);
+    }
     let config = experiment(&args)?;
     let run_dir = match &args.out {
         Some(dir) => dir.clone(),
@@ -221,6 +271,34 @@ fn train_command(args: TrainArgs) -> Result<ExitCode> {
         run_dir.display()
     );
     let report = train(&config, &run_dir, !args.quiet)?;
+    print_run(&report)
+}
+
+/// Continues a killed run from its last checkpoint, or from the start when it died before its first one.
+fn resume_command(run: &Path, quiet: bool) -> Result<ExitCode> {
+    let config = ExperimentConfig::load(&run.join(files::CONFIG))
+        .with_context(|| format!("{} is not a run folder that can be resumed", run.display()))?;
+    if run.join(files::BUNDLE).join("manifest.json").is_file() {
+        bail!("{} is complete (it has its bundle); nothing to resume", run.display());
+    }
+    let checkpoint = run.join(files::CHECKPOINT);
+    let resume = if checkpoint.is_file() {
+        let step = owm::train::Checkpoint::load(&checkpoint)?.total_steps;
+        eprintln!("owm: resuming {} from its checkpoint at step {step}", run.display());
+        Some(checkpoint)
+    } else {
+        eprintln!("owm: {} has no checkpoint yet; training it again from the start", run.display());
+        let trace = run.join(files::TRACE);
+        if trace.exists() {
+            std::fs::remove_file(&trace).with_context(|| format!("removing {}", trace.display()))?;
+        }
+        None
+    };
+    let report = train_with(&config, run, TrainOptions { progress: !quiet, resume, ..TrainOptions::default() })?;
+    print_run(&report)
+}
+
+fn print_run(report: &RunReport) -> Result<ExitCode> {
     let e = &report.evaluation;
     for (i, p) in report.training.phases.iter().enumerate() {
         println!("phase {} {}: {} steps, {} evaluations, stopped: {}", i + 1, p.optimizer, p.steps, p.evaluations, p.stop_reason);
@@ -309,6 +387,15 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
     if let Some(device) = &args.device {
         c.backend = device.parse::<BackendKind>()?;
     }
+    let t = &mut c.trace;
+    t.stats_every = args.stats_every.unwrap_or(t.stats_every);
+    t.paths = args.trace_paths.clone().unwrap_or_else(|| t.paths.clone());
+    t.histogram_every = args.histogram_every.unwrap_or(t.histogram_every);
+    t.digest_every = args.digest_every.unwrap_or(t.digest_every);
+    t.snapshot_paths = args.snapshot_paths.clone().unwrap_or_else(|| t.snapshot_paths.clone());
+    t.snapshot_steps = args.snapshot_steps.clone().unwrap_or_else(|| t.snapshot_steps.clone());
+    t.checkpoint_every = args.checkpoint_every.unwrap_or(t.checkpoint_every);
+    owm::core::Validate::check(&c)?;
     if args.config.is_none() {
         let optimizers: Vec<&str> = c.phases().iter().map(|p| p.optimizer.name()).collect();
         c.name = format!("{}-{}-{}", c.data.name(), c.model.name(), optimizers.join("+"));
@@ -371,6 +458,57 @@ fn schedule_command(spec: &str, lr: f64, steps: u64, every: u64, svg: Option<Pat
     Ok(ExitCode::SUCCESS)
 }
 
+/// `data` with its files read from `dir` instead.
+fn data_from(data: DataConfig, dir: PathBuf) -> Result<DataConfig> {
+    let source = match data.source {
+        DataSource::Digits => bail!("--data-dir does not apply to the embedded digits"),
+        DataSource::Mnist { .. } => DataSource::Mnist { dir },
+        DataSource::FashionMnist { .. } => DataSource::FashionMnist { dir },
+        DataSource::Cifar10 { .. } => DataSource::Cifar10 { dir },
+    };
+    Ok(DataConfig { source, ..data })
+}
+
+fn replay_command(run: &Path, device: Option<String>, seed: Option<u64>, data_dir: Option<PathBuf>, quiet: bool) -> Result<ExitCode> {
+    let data = match data_dir {
+        None => None,
+        Some(dir) => Some(data_from(ExperimentConfig::load(&run.join(files::CONFIG))?.data, dir)?),
+    };
+    let backend = device.map(|d| d.parse::<BackendKind>()).transpose()?;
+    let report = replay(run, ReplayOptions { backend, seed, data, progress: !quiet })?;
+    println!(
+        "compared {} events: {} steps, {} weight digests ({})",
+        report.events,
+        report.steps,
+        report.digests,
+        if report.exact { "bit for bit" } else { "by drift, across backends" }
+    );
+    if !report.complete {
+        println!("the recorded trace ends early (the run was killed): everything it holds was checked");
+    }
+    for d in &report.drift {
+        let path = d.path.as_deref().map(|p| format!(", {p}")).unwrap_or_default();
+        println!("drift {:<14} max relative {:.3e} (step {}{path})", d.stat, d.max_relative, d.step);
+    }
+    match report.bundle_matches {
+        Some(true) => println!("bundle weights are the final weights the trace recorded"),
+        Some(false) => println!("bundle weights are NOT the final weights the trace recorded"),
+        None => {}
+    }
+    match &report.divergence {
+        Some(d) => {
+            println!("diverged at {d}");
+            Ok(ExitCode::from(4))
+        }
+        None if report.bundle_matches == Some(false) => Ok(ExitCode::from(4)),
+        None if report.exact => {
+            println!("reproduced: every recorded record matches");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
 fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Result<ExitCode> {
     let backend: BackendKind = device.parse()?;
     let data = match data_dir {
@@ -378,13 +516,7 @@ fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Resul
         Some(dir) => {
             let experiment: ExperimentConfig = serde_json::from_value(owm::share::load_bundle(bundle)?.manifest.experiment)
                 .context("bundle manifest has no usable experiment section")?;
-            let source = match experiment.data.source {
-                DataSource::Digits => bail!("--data-dir does not apply to the embedded digits"),
-                DataSource::Mnist { .. } => DataSource::Mnist { dir },
-                DataSource::FashionMnist { .. } => DataSource::FashionMnist { dir },
-                DataSource::Cifar10 { .. } => DataSource::Cifar10 { dir },
-            };
-            Some(DataConfig { source, ..experiment.data })
+            Some(data_from(experiment.data, dir)?)
         }
     };
     let result = evaluate_bundle(bundle, backend, data)?;
