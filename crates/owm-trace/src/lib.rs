@@ -30,9 +30,13 @@
 //! ```
 
 mod error;
+mod explain;
 mod jsonl;
 mod plot;
+mod query;
 
 pub use error::*;
+pub use explain::*;
 pub use jsonl::*;
 pub use plot::*;
+pub use query::*;

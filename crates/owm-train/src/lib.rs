@@ -50,6 +50,7 @@
 
 mod bench;
 mod config;
+mod diff;
 mod error;
 mod eval;
 mod objective;
@@ -61,6 +62,7 @@ mod report;
 
 pub use bench::*;
 pub use config::*;
+pub use diff::*;
 pub use error::*;
 pub use eval::*;
 pub use objective::*;

@@ -8,11 +8,12 @@ use owm_data::{Dataset, Normalizer};
 use owm_eval::ClassificationReport;
 use owm_models::Classifier;
 use owm_share::{Manifest, TraceRef, save_bundle_with};
-use owm_trace::{JsonlSink, find_checkpoint, loss_chart, read_trace, truncate_after_checkpoint, update_ratio_chart};
+use owm_trace::{JsonlSink, find_checkpoint, read_trace, truncate_after_checkpoint};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, Result, RunPhases, Tee, host_digests, run_phases,
+    Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, ReportEvaluation, Result, RunPhases, Tee, host_digests,
+    run_phases, write_report_with,
 };
 
 /// File names inside a run folder.
@@ -216,12 +217,8 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     write_atomic(&run_dir.join(files::EVALUATION_JSON), &serde_json::to_vec_pretty(&evaluation).expect("reports serialise"))?;
     write_atomic(&run_dir.join(files::EVALUATION_MD), evaluation.to_markdown(&test_set.class_names).as_bytes())?;
     let trace = read_trace(&trace_path)?;
-    let (loss_svg, ratio_svg) = (loss_chart(&trace), update_ratio_chart(&trace));
-    write_atomic(&run_dir.join(files::LOSS_SVG), loss_svg.as_bytes())?;
-    write_atomic(&run_dir.join(files::UPDATE_RATIO_SVG), ratio_svg.as_bytes())?;
-    let charts = [loss_svg.as_str(), ratio_svg.as_str()];
-    let html = crate::html_report(config, &training, &evaluation, &test_set.class_names, &manifest.weights_digest, &charts);
-    write_atomic(&run_dir.join(files::REPORT_HTML), html.as_bytes())?;
+    let evaluated = ReportEvaluation { report: &evaluation, class_names: &test_set.class_names };
+    write_report_with(run_dir, &trace, Some(evaluated))?;
 
     Ok(RunReport {
         run_dir: run_dir.to_path_buf(),

@@ -1,97 +1,225 @@
-//! A self-contained HTML page summarising a run: what was trained, how it went, how well it works.
+//! `report.html`: one self-contained page explaining a run, rendered from its trace alone (so a killed run's
+//! partial trace renders too), plus its evaluation when there is one.
 
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use owm_core::{TraceEvent, WeightsAt, write_atomic};
 use owm_eval::ClassificationReport;
-use owm_trace::escape;
+use owm_trace::{
+    Explanation, Severity, Trace, escape, explain, grad_norm_chart, heatmap, histogram_chart, loss_chart, lr_chart, read_trace,
+    update_ratio_chart, weight_norm_chart,
+};
 
-use crate::{ExperimentConfig, TrainingSummary};
+use crate::{Error, ExperimentConfig, Result, files};
 
-/// Renders `report.html`: the experiment, the stop reason, the evaluation table, the confusion matrix and the
-/// loss and update-ratio charts (inlined SVG), so one file can be opened or shared.
-pub fn html_report(
-    config: &ExperimentConfig,
-    training: &TrainingSummary,
-    evaluation: &ClassificationReport,
-    class_names: &[String],
-    weights_digest: &str,
-    charts: &[&str],
-) -> String {
-    let name = |i: usize| class_names.get(i).map_or_else(|| i.to_string(), |n| escape(n));
-    let mut rows = String::new();
-    for (i, m) in evaluation.per_class.iter().enumerate() {
-        rows += &format!(
-            "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>\n",
-            name(i),
-            m.precision,
-            m.recall,
-            m.f1,
-            m.support
+/// The evaluation shown in a report, with its class names.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportEvaluation<'a> {
+    /// The metrics.
+    pub report: &'a ClassificationReport,
+    /// Class names, by class index (empty: indices are shown).
+    pub class_names: &'a [String],
+}
+
+/// Writes `report.html` (and the `loss.svg` and `update_ratio.svg` charts) into `run_dir` from its trace,
+/// `evaluation.json` when present, and the bundle's class names when there is a bundle.
+///
+/// # Errors
+///
+/// [`Error::Trace`] if the trace cannot be read; [`Error::Run`] if `evaluation.json` is present but invalid;
+/// a file error naming the file.
+pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
+    let trace = read_trace(run_dir.join(files::TRACE))?;
+    let eval_path = run_dir.join(files::EVALUATION_JSON);
+    let evaluation: Option<ClassificationReport> = match std::fs::read(&eval_path) {
+        Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| Error::Run {
+            dir: run_dir.to_path_buf(),
+            reason: format!("`{}`: {e}", eval_path.display()),
+        })?),
+        Err(_) => None,
+    };
+    let class_names: Vec<String> = std::fs::read(run_dir.join(files::BUNDLE).join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<owm_share::Manifest>(&b).ok())
+        .and_then(|m| serde_json::from_value(m.dataset["class_names"].clone()).ok())
+        .unwrap_or_default();
+    let evaluation = evaluation.as_ref().map(|report| ReportEvaluation { report, class_names: &class_names });
+    write_report_with(run_dir, &trace, evaluation)
+}
+
+/// [`write_report`] from a trace already in memory.
+///
+/// # Errors
+///
+/// A file error naming the file.
+pub fn write_report_with(run_dir: &Path, trace: &Trace, evaluation: Option<ReportEvaluation<'_>>) -> Result<PathBuf> {
+    let (loss, ratio) = (loss_chart(trace), update_ratio_chart(trace));
+    write_atomic(&run_dir.join(files::LOSS_SVG), loss.as_bytes())?;
+    write_atomic(&run_dir.join(files::UPDATE_RATIO_SVG), ratio.as_bytes())?;
+    let html = render_report(trace, evaluation, &[loss, ratio]);
+    let path = run_dir.join(files::REPORT_HTML);
+    write_atomic(&path, html.as_bytes())?;
+    Ok(path)
+}
+
+/// Renders the report page: the explanation, phases, charts (loss, learning rate, update-ratio heatmap,
+/// weight and gradient norms, histograms over time, confusion matrix), the evaluation and the config.
+/// `charts` are the loss and update-ratio charts when already drawn.
+pub fn render_report(trace: &Trace, evaluation: Option<ReportEvaluation<'_>>, charts: &[String; 2]) -> String {
+    let config = trace.events.iter().find_map(|e| match e {
+        TraceEvent::RunStarted { config, .. } => Some(config.clone()),
+        _ => None,
+    });
+    let parsed: Option<ExperimentConfig> = config.clone().and_then(|c| serde_json::from_value(c).ok());
+    let title = parsed.as_ref().map_or_else(|| "run".to_string(), |c| c.name.clone());
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>OWM run: {t}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 64em; margin: 2em auto; line-height: 1.4; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }} figure {{ margin: 1em 0; }} svg {{ max-width: 100%; height: auto; }}
+.alarm {{ color: #a00; font-weight: bold; }} .warning {{ color: #b60; }} .info {{ color: #333; }}
+</style>
+</head><body>
+<h1>OWM run: {t}</h1>
+"#,
+        t = escape(&title)
+    );
+    if let Some(c) = &parsed {
+        let _ = writeln!(
+            page,
+            "<p><b>{}</b> on <b>{}</b> with <b>{}</b> on <b>{}</b>, seed {}, batch {}.</p>",
+            c.model.name(),
+            c.data.name(),
+            escape(&c.optimizer_names()),
+            c.backend,
+            c.seed,
+            c.batch_size
         );
     }
-    let max = evaluation.confusion.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
-    let mut confusion = format!(
-        "<tr><th>true \\ predicted</th>{}</tr>\n",
-        (0..evaluation.confusion.len()).map(|i| format!("<th>{}</th>", name(i))).collect::<String>()
-    );
-    for (t, row) in evaluation.confusion.iter().enumerate() {
-        confusion += &format!("<tr><th>{}</th>", name(t));
-        for &n in row {
-            let shade = 255.0 - 160.0 * (n as f64 / max);
-            confusion += &format!("<td style=\"background: rgb({shade:.0}, {shade:.0}, 255)\">{n}</td>");
-        }
-        confusion += "</tr>\n";
+    let explanation = explain(trace);
+    page += &explanation_html(&explanation);
+    page += &phases_html(trace);
+    if let Some(e) = evaluation {
+        let r = e.report;
+        let _ = writeln!(page, "<p><b>Test accuracy {:.4}</b>, macro F1 {:.4} on {} held-out items.</p>", r.accuracy, r.macro_f1, r.total);
     }
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>OWM run: {title}</title>
-<style>body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; }} table {{ border-collapse: collapse; }}
-td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }} pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}</style>
-</head><body>
-<h1>OWM run: {title}</h1>
-<p><b>{model}</b> on <b>{data}</b> with <b>{optimizer}</b> on <b>{backend}</b>, seed {seed}.</p>
-<p>Stopped after {steps} steps ({epochs} epochs, batch {batch}): {stop}. Final training loss {loss:.5}.</p>
-<ol>{phases}</ol>
-<p><b>Test accuracy {accuracy:.4}</b>, macro F1 {macro_f1:.4} on {total} held-out items. Weights digest <code>{digest}</code>.</p>
-<h2>Training</h2>
-{charts}
-<h2>Evaluation</h2>
-<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>
-{rows}<tr><th>macro avg</th><td>{macro_p:.4}</td><td>{macro_r:.4}</td><td>{macro_f1:.4}</td><td>{total}</td></tr></table>
-<h3>Confusion matrix</h3>
-<table>{confusion}</table>
-<h2>Experiment</h2>
-<pre>{config_json}</pre>
-</body></html>
-"#,
-        title = escape(&config.name),
-        model = config.model.name(),
-        data = config.data.name(),
-        optimizer = escape(&training.phases.iter().map(|p| p.optimizer.as_str()).collect::<Vec<_>>().join(" → ")),
-        phases = training
-            .phases
-            .iter()
-            .map(|p| format!(
-                "<li>{}: {} steps, {} evaluations, final loss {:.5}, stopped: {}</li>",
-                escape(&p.optimizer),
-                p.steps,
-                p.evaluations,
-                p.final_loss,
-                escape(&p.stop_reason.to_string())
-            ))
-            .collect::<String>(),
-        backend = config.backend,
-        seed = config.seed,
-        steps = training.steps,
-        epochs = training.epochs,
-        batch = training.batch_size,
-        stop = escape(&training.stop_reason.to_string()),
-        loss = training.final_train_loss,
-        accuracy = evaluation.accuracy,
-        macro_f1 = evaluation.macro_f1,
-        macro_p = evaluation.macro_precision,
-        macro_r = evaluation.macro_recall,
-        total = evaluation.total,
-        digest = weights_digest,
-        charts = charts.join("\n"),
-        config_json = escape(&config.to_json()),
-    )
+    page += &digests_html(trace);
+    page += "<h2>Training</h2>\n";
+    let mut figures: Vec<String> = charts.to_vec();
+    figures.insert(1, lr_chart(trace));
+    figures.push(weight_norm_chart(trace));
+    figures.push(grad_norm_chart(trace));
+    for path in histogram_paths(trace) {
+        figures.push(histogram_chart(trace, &path));
+    }
+    for f in &figures {
+        let _ = writeln!(page, "<figure>{f}</figure>");
+    }
+    if let Some(e) = evaluation {
+        page += &evaluation_html(e);
+    }
+    if let Some(c) = config {
+        let _ = writeln!(page, "<h2>Experiment</h2>\n<pre>{}</pre>", escape(&serde_json::to_string_pretty(&c).unwrap_or_default()));
+    }
+    page += "</body></html>\n";
+    page
+}
+
+fn explanation_html(e: &Explanation) -> String {
+    let mut out = format!("<h2>What happened</h2>\n<p id=\"stop\">{}</p>\n<ul id=\"findings\">\n", escape(&e.stop));
+    for f in &e.findings {
+        let (class, label) = match f.severity {
+            Severity::Alarm => ("alarm", "alarm"),
+            Severity::Warning => ("warning", "warning"),
+            Severity::Info => ("info", "note"),
+        };
+        let _ = writeln!(out, "<li class=\"{class}\" data-rule=\"{}\">{label}: {}</li>", f.rule, escape(&f.message));
+    }
+    if !e.findings.iter().any(|f| f.severity > Severity::Info) {
+        out += "<li class=\"info\">nothing alarming: no rule fired (see the rules in owm-trace's `explain` docs)</li>\n";
+    }
+    out + "</ul>\n"
+}
+
+fn phases_html(trace: &Trace) -> String {
+    let mut out = String::from("<ol id=\"phases\">\n");
+    for e in &trace.events {
+        match e {
+            TraceEvent::PhaseStarted { phase, optimizer, settings, .. } => {
+                let _ = write!(out, "<li>phase {phase}: <b>{}</b> <code>{}</code>", escape(optimizer), escape(&settings.to_string()));
+            }
+            TraceEvent::PhaseEnded { reason, steps, evaluations, .. } => {
+                let _ = writeln!(out, " — {steps} steps, {evaluations} evaluations, stopped: {}</li>", escape(&reason.to_string()));
+            }
+            TraceEvent::Resumed { step } => {
+                let _ = write!(out, " (resumed from the checkpoint at step {step})");
+            }
+            _ => {}
+        }
+    }
+    out + "</ol>\n"
+}
+
+fn digests_html(trace: &Trace) -> String {
+    let record = |at: WeightsAt| {
+        trace.events.iter().rev().find_map(|e| match e {
+            TraceEvent::Weights(w) if w.at == at => Some(w),
+            _ => None,
+        })
+    };
+    let mut out = String::new();
+    for (name, at) in [("initial", WeightsAt::Initial), ("final", WeightsAt::Final)] {
+        if let Some(w) = record(at) {
+            let _ = writeln!(
+                out,
+                "<p>{name} weights (step {}): {}</p>",
+                w.step,
+                w.digests.iter().map(|(p, d)| format!("<code>{}</code> {}", escape(p), &d[..12.min(d.len())])).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    out
+}
+
+/// Paths with histograms, multi-dimensional parameters (weights, kernels) first, at most 12.
+fn histogram_paths(trace: &Trace) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for e in &trace.events {
+        if let TraceEvent::Distribution(d) = e
+            && !paths.contains(&d.path)
+        {
+            paths.push(d.path.clone());
+        }
+    }
+    paths.sort_by_key(|p| p.ends_with("bias"));
+    paths.truncate(12);
+    paths
+}
+
+fn evaluation_html(e: ReportEvaluation<'_>) -> String {
+    let r = e.report;
+    let name = |i: usize| e.class_names.get(i).map_or_else(|| i.to_string(), |n| escape(n));
+    let mut out = String::from("<h2>Evaluation</h2>\n<table id=\"metrics\"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
+    for (i, m) in r.per_class.iter().enumerate() {
+        let _ = writeln!(out, "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>", name(i), m.precision, m.recall, m.f1, m.support);
+    }
+    let _ = writeln!(
+        out,
+        "<tr><th>macro avg</th><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr></table>",
+        r.macro_precision, r.macro_recall, r.macro_f1, r.total
+    );
+    let labels: Vec<String> = (0..r.confusion.len()).map(|i| e.class_names.get(i).cloned().unwrap_or_else(|| i.to_string())).collect();
+    let values: Vec<Vec<f64>> = r.confusion.iter().map(|row| row.iter().map(|&n| n as f64).collect()).collect();
+    let chart = heatmap("Confusion matrix (rows: true class, columns: predicted)", "predicted", &labels, Some(&labels), 0.0..labels.len() as f64, &values, "items");
+    let _ = writeln!(out, "<figure id=\"confusion\">{chart}</figure>");
+    let _ = writeln!(out, "<table id=\"confusion-table\"><tr><th>true \\ predicted</th>{}</tr>", labels.iter().map(|l| format!("<th>{}</th>", escape(l))).collect::<String>());
+    for (t, row) in r.confusion.iter().enumerate() {
+        let _ = writeln!(out, "<tr><th>{}</th>{}</tr>", name(t), row.iter().map(|n| format!("<td>{n}</td>")).collect::<String>());
+    }
+    out + "</table>\n"
 }

@@ -11,7 +11,8 @@ use owm::data::{DataConfig, DataSource};
 use owm::models::ModelConfig;
 use owm::optim::{PhaseConfig, Schedule};
 use owm::train::{
-    ExperimentConfig, ReplayOptions, RunReport, TrainOptions, evaluate_bundle, files, lenet_throughput, replay, train, train_with,
+    ExperimentConfig, NamedWeights, ReplayOptions, RunReport, TrainOptions, diff_weights, evaluate_bundle, files, lenet_throughput,
+    replay, train, train_with, write_report,
 };
 
 #[derive(Parser)]
@@ -53,6 +54,40 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Write the run's `report.html` from its trace (a killed run's partial trace too): charts, and an
+    /// explanation of why it stopped, which layers changed most and what looks wrong.
+    Report {
+        /// The run folder.
+        run: PathBuf,
+    },
+    /// Compare two sets of weights (bundles, run folders or checkpoint files) parameter by parameter.
+    Diff {
+        /// The first.
+        a: PathBuf,
+        /// The second.
+        b: PathBuf,
+        /// Print the comparison as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a run's trace as CSV (`step,epoch,path,stat,value`), selected by steps, paths and statistics.
+    Trace {
+        /// The run folder (or its trace.jsonl).
+        run: PathBuf,
+        /// Only steps in FROM..=TO, e.g. `100..200`.
+        #[arg(long)]
+        steps: Option<String>,
+        /// Only parameters matching these globs (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        paths: Option<Vec<String>>,
+        /// Only these statistics (comma-separated): loss, lr, grad_norm, weight_norm, update_norm, update_ratio,
+        /// sign_flips, zero_grads.
+        #[arg(long, value_delimiter = ',')]
+        stats: Option<Vec<String>>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        csv: Option<PathBuf>,
     },
     /// Verify a bundle and print its provenance.
     Inspect {
@@ -239,6 +274,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval { bundle, device, data_dir } => eval_command(&bundle_dir(&bundle), &device, data_dir),
         Command::Inspect { bundle } => inspect_command(&bundle_dir(&bundle)),
         Command::Replay { run, device, seed, data_dir, quiet } => replay_command(&run, device, seed, data_dir, quiet),
+        Command::Report { run } => {
+            let trace = owm::trace::read_trace(run.join(files::TRACE))?;
+            let path = write_report(&run)?;
+            let explanation = owm::trace::explain(&trace);
+            println!("{}", explanation.stop);
+            for f in &explanation.findings {
+                println!("{:?}: {}", f.severity, f.message);
+            }
+            if trace.torn_tail {
+                println!("(the trace's last line was torn by a kill and is left out)");
+            }
+            println!("wrote {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff { a, b, json } => {
+            let diff = diff_weights(&NamedWeights::load(&a)?, &NamedWeights::load(&b)?);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&diff)?);
+            } else {
+                println!("A: {}\nB: {}", diff.a, diff.b);
+                println!("{:<22} {:>12} {:>12} {:>12} {:>10} {:>9} {:>8}", "parameter", "‖a‖", "‖b−a‖", "‖b−a‖/‖a‖", "max|b−a|", "cosine", "changed");
+                for p in &diff.params {
+                    println!(
+                        "{:<22} {:>12.4e} {:>12.4e} {:>12.4e} {:>10.3e} {:>9.5} {:>7.1}%",
+                        p.path, p.norm_a, p.diff_norm, p.relative, p.max_abs, p.cosine, p.changed * 100.0
+                    );
+                }
+                for line in diff.explain() {
+                    println!("- {line}");
+                }
+            }
+            Ok(if diff.identical() { ExitCode::SUCCESS } else { ExitCode::from(5) })
+        }
+        Command::Trace { run, steps, paths, stats, csv } => trace_command(&run, steps, paths, stats, csv),
         Command::Schedule { schedule, lr, steps, every, svg } => schedule_command(&schedule, lr, steps, every, svg),
         Command::Bench { ga: Some(generations), device, .. } => {
             println!("{}", serde_json::to_string(&owm::train::ga_throughput(device.parse()?, generations)?)?);
@@ -507,6 +576,34 @@ fn replay_command(run: &Path, device: Option<String>, seed: Option<u64>, data_di
         }
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn trace_command(run: &Path, steps: Option<String>, paths: Option<Vec<String>>, stats: Option<Vec<String>>, csv: Option<PathBuf>) -> Result<ExitCode> {
+    let file = if run.is_dir() { run.join(files::TRACE) } else { run.to_path_buf() };
+    let trace = owm::trace::read_trace(&file)?;
+    let mut query = owm::trace::Query::new();
+    if let Some(spec) = steps {
+        let (from, to) = spec.split_once("..").with_context(|| format!("--steps `{spec}`: expected FROM..TO"))?;
+        let bound = |s: &str, default: u64| if s.is_empty() { Ok(default) } else { s.trim_start_matches('=').parse::<u64>() };
+        query = query.steps(bound(from, 0).context("--steps")?..=bound(to, u64::MAX).context("--steps")?);
+    }
+    for p in paths.unwrap_or_default() {
+        query = query.path(p);
+    }
+    for s in stats.unwrap_or_default() {
+        query = query.stat(s.parse::<owm::trace::Stat>().map_err(anyhow::Error::msg)?);
+    }
+    let rows = query.run(&trace);
+    match csv {
+        Some(path) => {
+            let mut bytes = Vec::new();
+            owm::trace::write_csv(&rows, &mut bytes)?;
+            owm::core::write_atomic(&path, &bytes)?;
+            eprintln!("wrote {} rows to {}", rows.len(), path.display());
+        }
+        None => owm::trace::write_csv(&rows, std::io::stdout().lock())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Result<ExitCode> {
