@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: LeNet-5 training throughput, OWM on each compiled backend beside PyTorch; genetic
-//! algorithm generations per second on the digits MLP beside PyGAD (target: at least 5×).
+//! algorithm generations per second on the digits MLP beside PyGAD (target: at least 5×); what default
+//! tracing costs on whole `owm train` runs, with the trace's size and its report's time.
 
 use std::process::Command;
 
@@ -7,13 +8,14 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 pub fn run(args: &[String]) -> Result<()> {
-    let mut settings = [("--batch-size", 64usize), ("--steps", 50), ("--warmup", 5), ("--generations", 30)];
+    let mut settings =
+        [("--batch-size", 64usize), ("--steps", 50), ("--warmup", 5), ("--generations", 30), ("--tracing-epochs", 10), ("--tracing-items", 50_000)];
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(slot) = settings.iter_mut().find(|(name, _)| name == flag) else { bail!("unknown option {flag}") };
         slot.1 = it.next().context("missing value")?.parse()?;
     }
-    let [(_, batch), (_, steps), (_, warmup), (_, generations)] = settings;
+    let [(_, batch), (_, steps), (_, warmup), (_, generations), (_, tracing_epochs), (_, tracing_items)] = settings;
     let root = crate::workspace_root();
     let status = Command::new(crate::cargo())
         .args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"])
@@ -66,12 +68,35 @@ pub fn run(args: &[String]) -> Result<()> {
     });
     let dir = root.join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join("lenet.json");
-    let tmp = dir.join(".lenet.json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&report)?)?;
-    std::fs::rename(&tmp, &path)?;
-    println!("wrote {}", path.display());
-    ga(&binary, generations, &root, &dir)
+    write_json(&dir.join("lenet.json"), &report)?;
+    ga(&binary, generations, &root, &dir)?;
+    tracing(&binary, tracing_epochs, tracing_items, &dir)
+}
+
+/// What default tracing costs on whole `owm train` runs (target: at most 3% slower), the trace's size (target:
+/// under 20 MB for 10 epochs of LeNet-5 on CIFAR-10-sized data) and its report's time (target: under 2 s).
+fn tracing(binary: &std::path::Path, epochs: usize, items: usize, dir: &std::path::Path) -> Result<()> {
+    if epochs == 0 {
+        return Ok(());
+    }
+    eprintln!("bench: tracing cost, LeNet-5 on {items} random CIFAR-sized images, {epochs} epochs, 2 traced and 2 untraced runs ...");
+    let out = Command::new(binary)
+        .args(["bench", "--device", "flex", "--tracing", &epochs.to_string(), "--train-items", &items.to_string()])
+        .output()?;
+    let row = parse_row("owm-flex", &out);
+    let f = |k: &str| row[k].as_f64();
+    match (f("overhead"), f("trace_bytes"), f("report_seconds")) {
+        (Some(overhead), Some(bytes), Some(report)) => {
+            let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+            println!("Tracing on the full `owm train` path ({} steps): traced {:.1} s, untraced {:.1} s", row["steps"], f("seconds_traced").unwrap_or(0.0), f("seconds_untraced").unwrap_or(0.0));
+            println!("  overhead {:+.2}% (target <= 3%: {})", overhead * 100.0, verdict(overhead <= 0.03));
+            println!("  trace {:.1} MB (target < 20 MB: {})", bytes / 1e6, verdict(bytes < 20e6));
+            println!("  owm report {report:.2} s (target < 2 s: {})", verdict(report < 2.0));
+        }
+        _ => println!("Tracing cost: {}", row["error"]),
+    }
+    let report = json!({ "benchmark": "tracing-cost", "host": host(), "result": row, "targets": { "overhead": 0.03, "trace_bytes": 20e6, "report_seconds": 2.0 } });
+    write_json(&dir.join("tracing.json"), &report)
 }
 
 /// GA generations per second, OWM (flex) beside PyGAD with the same recipe (`tools/pygad_digits.py`).
@@ -101,10 +126,14 @@ fn ga(binary: &std::path::Path, generations: usize, root: &std::path::Path, dir:
         None => println!("OWM / PyGAD: -"),
     }
     let report = json!({ "benchmark": "ga-digits-mlp32", "generations": generations, "host": host(), "results": [owm, pygad], "ratio_vs_pygad": ratio, "target": 5.0 });
-    let path = dir.join("ga.json");
-    let tmp = dir.join(".ga.json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&report)?)?;
-    std::fs::rename(&tmp, &path)?;
+    write_json(&dir.join("ga.json"), &report)
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (temporary file, rename) and says so.
+fn write_json(path: &std::path::Path, value: &Value) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)?;
+    std::fs::rename(&tmp, path)?;
     println!("wrote {}", path.display());
     Ok(())
 }

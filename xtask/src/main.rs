@@ -4,7 +4,10 @@
 //! - `cargo xtask bench [--steps N] [--batch-size N]`: LeNet-5 training throughput on every compiled backend and,
 //!   when `python3 -c "import torch"` works, in PyTorch in the same run; prints img/s and ratios and writes
 //!   `target/bench/lenet.json`; then genetic-algorithm generations per second on the digits MLP beside PyGAD
-//!   (`--generations N`, target ≥ 5×), written to `target/bench/ga.json`.
+//!   (`--generations N`, target ≥ 5×), written to `target/bench/ga.json`; then what default tracing costs on
+//!   whole `owm train` runs of LeNet-5 on random CIFAR-10-sized data (`--tracing-epochs N`, default 10, 0 to
+//!   skip; `--tracing-items N`), with the trace's size and its report's time, written to
+//!   `target/bench/tracing.json`.
 
 mod bench;
 mod tidy;
@@ -16,7 +19,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <tidy | bench [--steps N] [--batch-size N] [--warmup N] [--generations N]>"),
+        _ => bail!("usage: cargo xtask <tidy | bench [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N]>"),
     }
 }
 

@@ -359,6 +359,10 @@ pub struct EpochRecord {
     /// Mean training loss over the epoch's batches.
     #[serde(with = "crate::serde_float")]
     pub train_loss: f64,
+    /// Fraction of the epoch's training items classified correctly (as the weights were when each batch was
+    /// seen), when the task has a notion of correctness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_accuracy: Option<f64>,
 }
 
 /// Why an optimisation run stopped.
@@ -498,7 +502,7 @@ mod tests {
 
     #[test]
     fn should_tag_events_by_name() {
-        let event = TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 10, train_loss: 0.5 });
+        let event = TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 10, train_loss: 0.5, train_accuracy: None });
         assert_eq!(
             serde_json::to_string(&event).unwrap(),
             r#"{"event":"epoch_end","epoch":1,"steps":10,"train_loss":0.5}"#

@@ -240,7 +240,7 @@ mod tests {
         let mut sink = JsonlSink::create(&path).unwrap();
         let events = vec![
             step(1),
-            TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 1, train_loss: 1.0 }),
+            TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 1, train_loss: 1.0, train_accuracy: None }),
             TraceEvent::Stopped { reason: StopReason::MaxEpochs { max_epochs: 1 }, steps: 1, epochs: 1 },
         ];
         for e in &events {

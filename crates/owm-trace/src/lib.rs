@@ -1,8 +1,11 @@
-//! Crash-safe training traces: a JSON Lines file sink, a tolerant reader, digests and SVG plots.
+//! Crash-safe training traces: a JSON Lines file sink, a tolerant reader, charts, the explanation of a run
+//! in words, and queries with CSV export.
 //!
 //! A trace is one [`owm_core::TraceEvent`] per line: the run's config, how every parameter was initialised,
-//! every optimisation step with per-layer gradient, weight and update norms, epoch summaries and why the run
-//! stopped.
+//! every optimisation step with per-parameter statistics and a digest of its batch, weight digests,
+//! histograms, epoch summaries and why the run stopped.
+//! [`explain`] turns a trace into sentences by documented rules; [`Query`] selects steps, paths and
+//! statistics; the chart functions draw SVG with plotters.
 //!
 //! # Key design decision: one flushed line per event
 //!
@@ -21,7 +24,7 @@
 //! let dir = owm_testkit::tempdir();
 //! let path = dir.path().join("trace.jsonl");
 //! let mut sink = JsonlSink::create(&path)?;
-//! let _ = sink.on_event(&TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 10, train_loss: 0.3 }))?;
+//! let _ = sink.on_event(&TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 10, train_loss: 0.3, train_accuracy: None }))?;
 //! let digest = sink.finish()?;
 //! let trace = read_trace(&path)?;
 //! assert_eq!(trace.events.len(), 1);

@@ -233,6 +233,12 @@ pub fn loss_chart(trace: &Trace) -> String {
     line_chart("Training loss", "step", "loss", &series, true)
 }
 
+/// Training accuracy per epoch (plotted at the epoch's last step), when the task records one.
+pub fn accuracy_chart(trace: &Trace) -> String {
+    let points = trace.epochs().filter_map(|r| r.train_accuracy.map(|a| (r.steps as f64, a))).collect();
+    line_chart("Training accuracy per epoch", "step", "accuracy", &[Series { name: "training accuracy".into(), points }], false)
+}
+
 /// Learning rate per step, of the default group and of each other parameter group.
 pub fn lr_chart(trace: &Trace) -> String {
     let mut series = vec![Series { name: "default group".into(), points: trace.steps().map(|s| (s.step as f64, s.lr)).collect() }];

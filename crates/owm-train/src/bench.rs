@@ -171,3 +171,90 @@ pub fn ga_throughput(backend: BackendKind, generations: usize) -> Result<SearchT
         generations_per_second: generations as f64 / seconds,
     })
 }
+
+/// What default tracing costs on the full `owm train` path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TracingCost {
+    /// What was measured (`"tracing-lenet5-cifar-sized"`).
+    pub name: String,
+    /// The backend.
+    pub backend: String,
+    /// Training images, epochs and batch size of each run.
+    pub train_items: usize,
+    /// Epochs per run.
+    pub epochs: u64,
+    /// Optimisation steps per run.
+    pub steps: u64,
+    /// Seconds of the whole run (training, evaluation, bundle, report) with default tracing.
+    pub seconds_traced: f64,
+    /// Seconds with tracing off ([`crate::TraceConfig::minimal`]).
+    pub seconds_untraced: f64,
+    /// `seconds_traced / seconds_untraced − 1` (target: at most 0.03).
+    pub overhead: f64,
+    /// Bytes of the traced run's `trace.jsonl` (target: under 20 MB for 10 epochs on CIFAR-10-sized data).
+    pub trace_bytes: u64,
+    /// Seconds `owm report` takes on that trace (target: under 2 s).
+    pub report_seconds: f64,
+}
+
+/// Trains LeNet-5 with Adam on random CIFAR-10-sized data (`train_items` 32×32×3 images in CIFAR-10 binary
+/// batches written to a scratch folder) twice, with default tracing and with tracing off, alternating, and
+/// reports the overhead, the trace's size and how long its report takes to render.
+///
+/// # Errors
+///
+/// A file or training error.
+pub fn tracing_cost(backend: BackendKind, train_items: usize, epochs: u64) -> Result<TracingCost> {
+    let scratch = std::env::temp_dir().join(format!("owm-tracing-bench-{}", std::process::id()));
+    let data = scratch.join("cifar");
+    std::fs::create_dir_all(&data).map_err(|source| owm_core::Error::Io { op: "create", path: data.clone(), source })?;
+    let mut rng = Rng::new(1);
+    let mut batch = |items: usize| -> Vec<u8> {
+        (0..items).flat_map(|_| std::iter::once(rng.below(10) as u8).chain((0..3072).map(|_| rng.below(256) as u8)).collect::<Vec<u8>>()).collect()
+    };
+    let per_file = train_items.div_ceil(5);
+    for (i, items) in (0..5).map(|i| (i, per_file.min(train_items.saturating_sub(i * per_file)))).filter(|(_, n)| *n > 0) {
+        owm_core::write_atomic(&data.join(format!("data_batch_{}.bin", i + 1)), &batch(items))?;
+    }
+    owm_core::write_atomic(&data.join("test_batch.bin"), &batch(1000))?;
+    let traced = crate::ExperimentConfig {
+        name: "tracing-bench".into(),
+        backend,
+        data: owm_data::DataConfig::new(owm_data::DataSource::Cifar10 { dir: data }),
+        model: ModelConfig::LeNet5 { conv1_padding: 0 },
+        optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
+        batch_size: 64,
+        convergence: owm_optim::ConvergenceConfig::epochs(epochs),
+        ..crate::ExperimentConfig::default()
+    };
+    let untraced = crate::ExperimentConfig { trace: crate::TraceConfig::minimal(), ..traced.clone() };
+    // Alternate, so drift of the machine's speed hits both alike.
+    let (mut on, mut off, mut steps, mut bytes) = (0.0, 0.0, 0, 0);
+    for (round, config) in [&untraced, &traced, &traced, &untraced].into_iter().enumerate() {
+        let dir = scratch.join(format!("run-{round}"));
+        let report = crate::train(config, &dir, false)?;
+        if config.trace == untraced.trace {
+            off += report.seconds;
+        } else {
+            on += report.seconds;
+            bytes = std::fs::metadata(dir.join(crate::files::TRACE)).map_or(0, |m| m.len());
+        }
+        steps = report.training.steps;
+    }
+    let started = Instant::now();
+    crate::write_report(&scratch.join("run-1"))?;
+    let report_seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(TracingCost {
+        name: "tracing-lenet5-cifar-sized".into(),
+        backend: backend.name().into(),
+        train_items,
+        epochs,
+        steps,
+        seconds_traced: on / 2.0,
+        seconds_untraced: off / 2.0,
+        overhead: on / off - 1.0,
+        trace_bytes: bytes,
+        report_seconds,
+    })
+}

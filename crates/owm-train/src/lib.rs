@@ -6,15 +6,18 @@
 //! ```text
 //! run/
 //!   config.json          the experiment, as run
-//!   trace.jsonl          every event, one flushed line each (owm-trace)
+//!   trace.jsonl          every event, one flushed line each (owm-trace), recorded as TraceConfig says
+//!   checkpoint.json      the latest checkpoint (weights, optimiser state, RNG and data positions)
 //!   loss.svg             loss per step and per epoch
-//!   update_ratio.svg     ‖Δw‖/‖w‖ per layer and step
+//!   update_ratio.svg     ‖Δw‖/‖w‖ per layer over time (heatmap)
 //!   evaluation.json/.md  accuracy, per-class precision/recall/F1, confusion matrix (owm-eval)
-//!   report.html          all of the above on one page
+//!   report.html          charts, the explanation in words, evaluation (also from a partial trace)
 //!   bundle/              weights.safetensors + manifest.json + trace.jsonl (owm-share)
 //! ```
 //!
 //! [`evaluate_bundle`] reloads a bundle, rebuilds its test split from the manifest and evaluates it again.
+//! [`replay`] re-executes a run and checks every record of its trace; [`write_report`] renders a run's
+//! report from its trace; [`diff_weights`] compares two bundles or checkpoints.
 //! [`train_with`] takes your own optimisers as [`Phase`]s, extra trace sinks (any of which may stop the run),
 //! periodic checkpoints and a checkpoint to resume from.
 //!

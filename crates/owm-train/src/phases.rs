@@ -260,12 +260,12 @@ pub fn run_phases(
                 stepped.epoch_end.then_some((stepped.loss, stepped.accuracy))
             };
             let mut control = stepped.control;
-            if let Some((loss, _)) = round_end {
+            if let Some((loss, accuracy)) = round_end {
                 last_loss = loss;
                 optimizer.end_round(loss);
                 if stepped.items > 0 {
                     total_epochs += 1;
-                    let record = EpochRecord { epoch: total_epochs, steps: total_steps, train_loss: loss };
+                    let record = EpochRecord { epoch: total_epochs, steps: total_steps, train_loss: loss, train_accuracy: accuracy };
                     if sink.on_event(&TraceEvent::EpochEnd(record))? == Control::Stop {
                         control = Control::Stop;
                     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use owm_core::{TraceEvent, WeightsAt, write_atomic};
 use owm_eval::ClassificationReport;
 use owm_trace::{
-    Explanation, Severity, Trace, escape, explain, grad_norm_chart, heatmap, histogram_chart, loss_chart, lr_chart, read_trace,
+    Explanation, Severity, Trace, accuracy_chart, escape, explain, grad_norm_chart, heatmap, histogram_chart, loss_chart, lr_chart, read_trace,
     update_ratio_chart, weight_norm_chart,
 };
 
@@ -57,7 +57,7 @@ pub fn write_report_with(run_dir: &Path, trace: &Trace, evaluation: Option<Repor
     let (loss, ratio) = (loss_chart(trace), update_ratio_chart(trace));
     write_atomic(&run_dir.join(files::LOSS_SVG), loss.as_bytes())?;
     write_atomic(&run_dir.join(files::UPDATE_RATIO_SVG), ratio.as_bytes())?;
-    let html = render_report(trace, evaluation, &[loss, ratio]);
+    let html = render(trace, evaluation, loss, ratio);
     let path = run_dir.join(files::REPORT_HTML);
     write_atomic(&path, html.as_bytes())?;
     Ok(path)
@@ -65,8 +65,11 @@ pub fn write_report_with(run_dir: &Path, trace: &Trace, evaluation: Option<Repor
 
 /// Renders the report page: the explanation, phases, charts (loss, learning rate, update-ratio heatmap,
 /// weight and gradient norms, histograms over time, confusion matrix), the evaluation and the config.
-/// `charts` are the loss and update-ratio charts when already drawn.
-pub fn render_report(trace: &Trace, evaluation: Option<ReportEvaluation<'_>>, charts: &[String; 2]) -> String {
+pub fn render_report(trace: &Trace, evaluation: Option<ReportEvaluation<'_>>) -> String {
+    render(trace, evaluation, loss_chart(trace), update_ratio_chart(trace))
+}
+
+fn render(trace: &Trace, evaluation: Option<ReportEvaluation<'_>>, loss: String, ratio: String) -> String {
     let config = trace.events.iter().find_map(|e| match e {
         TraceEvent::RunStarted { config, .. } => Some(config.clone()),
         _ => None,
@@ -110,9 +113,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }} figure {{ margin:
     }
     page += &digests_html(trace);
     page += "<h2>Training</h2>\n";
-    let mut figures: Vec<String> = charts.to_vec();
-    figures.insert(1, lr_chart(trace));
-    figures.push(weight_norm_chart(trace));
+    let mut figures = vec![loss, accuracy_chart(trace), lr_chart(trace), ratio, weight_norm_chart(trace)];
     figures.push(grad_norm_chart(trace));
     for path in histogram_paths(trace) {
         figures.push(histogram_chart(trace, &path));

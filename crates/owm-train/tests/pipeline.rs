@@ -28,7 +28,9 @@ fn default_run_should_reach_95_percent_and_reload_identically() {
     }
     let html = std::fs::read_to_string(report.run_dir.join(files::REPORT_HTML)).unwrap();
     assert!(html.contains(&format!("Test accuracy {:.4}", report.evaluation.accuracy)), "{html}");
-    assert_eq!(html.matches("<svg").count(), 2);
+    // Loss, accuracy, learning rate, update-ratio heatmap, weight and gradient norms, one histogram chart per
+    // parameter (4) and the confusion matrix.
+    assert_eq!(html.matches("<svg").count(), 6 + 4 + 1);
     assert_eq!(html.matches("<tr><th>").count(), 3 + 10, "table header, macro row, confusion header, ten confusion rows");
     let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
     assert!(!trace.torn_tail);

@@ -117,6 +117,13 @@ enum Command {
         /// Measure N generations of the genetic algorithm (PyGAD's recipe) instead of LeNet-5.
         #[arg(long)]
         ga: Option<usize>,
+        /// Measure what default tracing costs on whole `owm train` runs of LeNet-5 for N epochs on random
+        /// CIFAR-10-sized data (traced and untraced, twice each), the trace's size and its report's time.
+        #[arg(long)]
+        tracing: Option<u64>,
+        /// Training images for `--tracing`.
+        #[arg(long, default_value_t = 50_000)]
+        train_items: usize,
         /// Backend to measure.
         #[arg(long, default_value = "cpu")]
         device: String,
@@ -309,11 +316,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Trace { run, steps, paths, stats, csv } => trace_command(&run, steps, paths, stats, csv),
         Command::Schedule { schedule, lr, steps, every, svg } => schedule_command(&schedule, lr, steps, every, svg),
+        Command::Bench { tracing: Some(epochs), device, train_items, .. } => {
+            println!("{}", serde_json::to_string(&owm::train::tracing_cost(device.parse()?, train_items, epochs)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench { ga: Some(generations), device, .. } => {
             println!("{}", serde_json::to_string(&owm::train::ga_throughput(device.parse()?, generations)?)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { device, batch_size, steps, warmup, ga: None } => {
+        Command::Bench { device, batch_size, steps, warmup, .. } => {
             let result = lenet_throughput(device.parse()?, batch_size, steps, warmup)?;
             println!("{}", serde_json::to_string(&result)?);
             Ok(ExitCode::SUCCESS)

@@ -150,7 +150,8 @@ fn chromium() -> Option<PathBuf> {
 #[test]
 fn the_report_should_render_in_headless_chromium_with_the_runs_data() {
     let Some(browser) = chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "CI must install chromium (.ci/run does)");
+        let required = std::env::var_os("OWM_REQUIRE_CHROMIUM").is_some() || std::env::var_os("CI").is_some();
+        assert!(!required, "chromium is required here (.ci/run installs Debian's chromium)");
         eprintln!("\n*** SKIPPED: no chromium; `apt install chromium` to run the report rendering test ***\n");
         return;
     };
