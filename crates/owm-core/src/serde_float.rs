@@ -39,7 +39,7 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 }
 
 /// `#[serde(with = "owm_core::serde_float::f32")]` for an `f64` field that holds an `f32` quantity: written
-/// with `f32` precision (shorter), non-finite values as for [`serialize`](super::serialize).
+/// with `f32` precision (shorter), non-finite values as for [`crate::serde_float::serialize`].
 pub mod f32 {
     use serde::{Deserializer, Serializer};
 

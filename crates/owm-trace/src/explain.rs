@@ -177,7 +177,7 @@ pub fn explain(trace: &Trace) -> Explanation {
         if let Some(m) = median(l.ratio.iter().map(|r| r.1).filter(|r| r.is_finite()).collect()) {
             if m > LR_HIGH && all_ratios.len() > 1 && median(all_ratios.clone()).is_some_and(|g| g <= LR_HIGH) {
                 findings.push(finding(Severity::Warning, "update_ratio", Some(path), format!("`{path}` moves fast: median ‖Δw‖/‖w‖ {m:.2e}, far above the usual 1e-3")));
-            } else if m < LAYER_LOW && m >= 0.0 {
+            } else if (0.0..LAYER_LOW).contains(&m) {
                 findings.push(finding(Severity::Warning, "update_ratio", Some(path), format!("`{path}` barely moves: median ‖Δw‖/‖w‖ {m:.2e}, far below the usual 1e-3")));
             }
         }
@@ -220,7 +220,7 @@ pub fn explain(trace: &Trace) -> Explanation {
         .filter_map(|path| {
             let l = &layers[path];
             let w0 = l.weight.first().copied().unwrap_or(0.0).max(l.weight.last().copied().unwrap_or(0.0));
-            if !(w0 > 0.0) {
+            if w0.is_nan() || w0 <= 0.0 {
                 return None;
             }
             let total: f64 = l.update.iter().filter(|u| u.is_finite()).sum();
@@ -251,7 +251,7 @@ pub fn explain(trace: &Trace) -> Explanation {
             .join("; ");
         findings.push(finding(Severity::Info, "changed_most", None, format!("changed most: {text}")));
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Explanation { stop, findings }
 }
 

@@ -242,11 +242,10 @@ impl Checker {
 
     fn compare(&mut self, recorded: &TraceEvent, produced: &TraceEvent) {
         match (recorded, produced) {
-            (TraceEvent::RunStarted { params: a, .. }, TraceEvent::RunStarted { params: b, .. }) => {
-                if a != b {
-                    self.diverge(None, "parameters", format!("{a:?}"), format!("{b:?}"));
-                }
+            (TraceEvent::RunStarted { params: a, .. }, TraceEvent::RunStarted { params: b, .. }) if a != b => {
+                self.diverge(None, "parameters", format!("{a:?}"), format!("{b:?}"));
             }
+            (TraceEvent::RunStarted { .. }, TraceEvent::RunStarted { .. }) => {}
             (TraceEvent::ParamInit(a), TraceEvent::ParamInit(b)) => {
                 if a.seed != b.seed {
                     self.diverge(Some(&a.path), "init seed", a.seed, b.seed);
