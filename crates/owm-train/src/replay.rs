@@ -262,7 +262,8 @@ impl Checker {
                 for ((path, da), (_, db)) in a.digests.iter().zip(&b.digests) {
                     self.digests += 1;
                     if da != db && self.exact {
-                        self.diverge(Some(path), "weights digest", &da[..16], &db[..16]);
+                        let short = |d: &String| d.get(..16).unwrap_or(d).to_string();
+                        self.diverge(Some(path), "weights digest", short(da), short(db));
                     }
                 }
             }

@@ -180,7 +180,7 @@ fn digests_html(trace: &Trace) -> String {
                 out,
                 "<p>{name} weights (step {}): {}</p>",
                 w.step,
-                w.digests.iter().map(|(p, d)| format!("<code>{}</code> {}", escape(p), &d[..12.min(d.len())])).collect::<Vec<_>>().join(", ")
+                w.digests.iter().map(|(p, d)| format!("<code>{}</code> {}", escape(p), escape(d.get(..12).unwrap_or(d)))).collect::<Vec<_>>().join(", ")
             );
         }
     }
