@@ -237,7 +237,12 @@ struct TrainArgs {
     out: Option<PathBuf>,
     /// Continue the run in this folder from its last checkpoint (a run that was killed); its recorded config
     /// is used, so no other training option may be given.
-    #[arg(long, conflicts_with_all = ["config", "data", "data_dir", "model", "hidden", "optimizer", "out", "seed", "device", "epochs", "lr"])]
+    #[arg(long, conflicts_with_all = [
+        "config", "data", "data_dir", "model", "hidden", "optimizer", "lr", "momentum", "weight_decay", "clip_norm", "schedule",
+        "population", "sigma", "t0", "epochs", "max_steps", "max_evaluations", "max_seconds", "patience", "target_loss",
+        "batch_size", "seed", "device", "train_limit", "test_limit", "out", "stats_every", "trace_paths", "histogram_every",
+        "digest_every", "snapshot_paths", "snapshot_steps", "checkpoint_every",
+    ])]
     resume: Option<PathBuf>,
     /// Per-layer statistics every N steps (0: off).
     #[arg(long)]

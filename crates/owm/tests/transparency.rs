@@ -194,3 +194,14 @@ fn the_report_should_render_in_headless_chromium_with_the_runs_data() {
     assert!(dom.contains(&first_row.concat()), "the confusion table does not show the evaluation");
     assert!(dom.contains("nothing alarming"), "the default run's explanation is not shown");
 }
+
+#[test]
+fn resume_should_take_the_runs_own_config_only() {
+    let dir = owm_testkit::tempdir();
+    let mixed = owm(dir.path(), &["train", "--resume", "run", "--epochs", "3"]);
+    assert_eq!(mixed.status.code(), Some(2), "{}", text(&mixed));
+    assert!(text(&mixed).contains("cannot be used with"), "{}", text(&mixed));
+    let nowhere = owm(dir.path(), &["train", "--resume", "nowhere"]);
+    assert_eq!(nowhere.status.code(), Some(1), "{}", text(&nowhere));
+    assert!(text(&nowhere).contains("nowhere is not a run folder that can be resumed"), "{}", text(&nowhere));
+}
