@@ -96,6 +96,9 @@ pub struct Checkpoint {
     pub round: RoundSums,
     /// Phases already finished.
     pub done: Vec<PhaseSummary>,
+    /// Why the phase in progress ended at this very step, if it did (a resume then starts the next phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<StopReason>,
 }
 
 /// Checkpoint file format tag.
@@ -212,10 +215,13 @@ pub fn run_phases(
         objective.set_batch_size(if full { objective.train_items() } else { opts.batch_size });
         let mut convergence = Convergence::new(phase.until.clone())?;
         let (mut step, mut round, mut evaluations, mut last_loss) = (0u64, RoundSums::default(), 0u64, f64::NAN);
+        // A checkpoint written at the step that ended its phase ends the phase again, without another step.
+        let mut ended = None;
         match resume.take() {
             Some((path, c)) => {
                 let err = |e: owm_optim::Error| Error::Checkpoint { path: path.clone(), reason: e.to_string() };
                 optimizer.load_state(&c.optimizer, &params).map_err(err)?;
+                ended = c.ended;
                 convergence = convergence.with_progress(c.progress.clone());
                 (step, round, evaluations) = (c.phase_step, c.round, c.progress.evaluations);
                 last_loss = c.progress.round_losses.last().copied().unwrap_or(f64::NAN);
@@ -228,6 +234,9 @@ pub fn run_phases(
             }
         }
         let reason = loop {
+            if let Some(reason) = ended.take() {
+                break reason;
+            }
             if halted {
                 failure = Some(StopReason::SinkRequested);
                 break StopReason::SinkRequested;
@@ -286,7 +295,8 @@ pub fn run_phases(
             {
                 control = Control::Stop;
             }
-            let mut stop = convergence.observe(stepped.evaluations, round_end);
+            let converged = convergence.observe(stepped.evaluations, round_end);
+            let mut stop = converged.clone();
             if control == Control::Stop {
                 failure = Some(StopReason::SinkRequested);
                 stop = Some(StopReason::SinkRequested);
@@ -304,6 +314,7 @@ pub fn run_phases(
                     cursor: objective.cursor(),
                     round: round.clone(),
                     done: done.clone(),
+                    ended: converged,
                 };
                 write_atomic(path, serde_json::to_string(&checkpoint).expect("checkpoints serialise").as_bytes())?;
             }
