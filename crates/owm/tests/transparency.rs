@@ -205,3 +205,25 @@ fn resume_should_take_the_runs_own_config_only() {
     assert_eq!(nowhere.status.code(), Some(1), "{}", text(&nowhere));
     assert!(text(&nowhere).contains("nowhere is not a run folder that can be resumed"), "{}", text(&nowhere));
 }
+
+#[test]
+fn bad_run_folders_should_be_reported_with_file_and_line_not_a_panic() {
+    let dir = owm_testkit::tempdir();
+    let run = owm(dir.path(), &["train", "--quiet", "--epochs", "1", "--out", "run"]);
+    assert!(run.status.success(), "{}", text(&run));
+    let trace = dir.path().join("run/trace.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(&trace).unwrap().lines().map(str::to_string).collect();
+    lines[7] = "{\"event\":\"step\",".into();
+    std::fs::write(&trace, lines.join("\n") + "\n").unwrap();
+    for args in [&["report", "run"][..], &["replay", "run", "--quiet"], &["trace", "run"]] {
+        let out = owm(dir.path(), args);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {all}");
+        assert!(all.contains("trace.jsonl") && all.contains("line 8") && !all.contains("panicked"), "{args:?}: {all}");
+    }
+    let missing = owm(dir.path(), &["replay", "nowhere"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(text(&missing).contains("nowhere/trace.jsonl"), "{}", text(&missing));
+    let neither = owm(dir.path(), &["diff", "run", "nowhere"]);
+    assert!(text(&neither).contains("neither a bundle, a run folder nor a checkpoint"), "{}", text(&neither));
+}
