@@ -1,11 +1,14 @@
-//! Classification metrics for OWM: accuracy, per-class precision, recall and F1, macro and weighted
-//! averages, and the confusion matrix.
+//! Metrics for OWM: accuracy, per-class precision, recall and F1, macro and weighted averages and the
+//! confusion matrix ([`ClassificationReport`]); F-beta with micro, macro, weighted and per-class averaging and
+//! an explicit [`ZeroDivision`] policy ([`prf`], [`per_class_prf`]); ROC AUC, average precision and log loss
+//! of scores; NDCG@k, HitRate@k, Recall@k and MAP@k of rankings ([`ranking`]); seeded percentile
+//! [`bootstrap`] intervals for any of them.
 //!
 //! # Key design decision: plain labels in, scikit-learn's numbers out
 //!
-//! [`ClassificationReport::new`] takes true and predicted class indices, not tensors, so it works with any
-//! model and backend; its numbers follow scikit-learn's `classification_report` (a class that is never
-//! predicted has precision 0, as with `zero_division=0`) and are checked against it in `tests/`.
+//! Every function takes plain labels, scores and probabilities, not tensors, so it works with any model and
+//! backend; the numbers follow `sklearn.metrics` (the report's zero divisions give 0, as with
+//! `zero_division=0`) and are checked against it on fixtures written by `tools/reference_metrics.py`.
 //!
 //! # Example
 //!
@@ -18,8 +21,14 @@
 //! # Ok::<(), owm_eval::Error>(())
 //! ```
 
+mod bootstrap;
 mod error;
+mod fbeta;
 mod report;
+mod scores;
 
+pub use bootstrap::*;
 pub use error::*;
+pub use fbeta::*;
 pub use report::*;
+pub use scores::*;

@@ -36,6 +36,22 @@ pub struct ClassificationReport {
     pub total: u64,
 }
 
+/// Checks that `truth` and `predicted` are equally long, not empty, and in `0..num_classes`.
+pub(crate) fn check_labels(truth: &[usize], predicted: &[usize], num_classes: usize) -> Result<()> {
+    if truth.len() != predicted.len() {
+        return Err(Error::LengthMismatch { truth: truth.len(), predicted: predicted.len() });
+    }
+    if truth.is_empty() {
+        return Err(Error::Empty);
+    }
+    for (which, labels) in [("true", truth), ("predicted", predicted)] {
+        if let Some(index) = labels.iter().position(|&l| l >= num_classes) {
+            return Err(Error::UnknownLabel { which, index, label: labels[index], num_classes });
+        }
+    }
+    Ok(())
+}
+
 impl ClassificationReport {
     /// Computes every metric from true and predicted labels in `0..num_classes`.
     ///
@@ -43,17 +59,7 @@ impl ClassificationReport {
     ///
     /// [`Error::Empty`], [`Error::LengthMismatch`], or [`Error::UnknownLabel`] naming the first bad label.
     pub fn new(truth: &[usize], predicted: &[usize], num_classes: usize) -> Result<Self> {
-        if truth.len() != predicted.len() {
-            return Err(Error::LengthMismatch { truth: truth.len(), predicted: predicted.len() });
-        }
-        if truth.is_empty() {
-            return Err(Error::Empty);
-        }
-        for (which, labels) in [("true", truth), ("predicted", predicted)] {
-            if let Some(index) = labels.iter().position(|&l| l >= num_classes) {
-                return Err(Error::UnknownLabel { which, index, label: labels[index], num_classes });
-            }
-        }
+        check_labels(truth, predicted, num_classes)?;
         let mut confusion = vec![vec![0u64; num_classes]; num_classes];
         for (&t, &p) in truth.iter().zip(predicted) {
             confusion[t][p] += 1;
