@@ -97,6 +97,37 @@ pub enum Error {
         /// Features of the data.
         found: usize,
     },
+    /// A CSV file cannot be read or is not CSV.
+    #[error("`{path}`: {reason}")]
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A CSV row does not fit the header, or a value does not fit its column.
+    #[error("`{path}` line {line}: {reason}")]
+    TableRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A column named in the options is not in the CSV header.
+    #[error("`{path}`: no column `{column}` (columns: {columns})")]
+    TableColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// The header.
+        columns: String,
+    },
+    /// No CSV row is left after cleaning.
+    #[error("`{0}`: no rows left after cleaning")]
+    TableEmpty(PathBuf),
 }
 
 /// `Result` with the data [`enum@Error`].

@@ -30,6 +30,7 @@ mod error;
 mod idx;
 mod mnist;
 mod normalize;
+pub mod tabular;
 
 pub use cifar::*;
 pub use config::*;
