@@ -28,6 +28,7 @@ mod dataset;
 mod digits;
 mod error;
 mod idx;
+pub mod interactions;
 mod mnist;
 mod normalize;
 pub mod tabular;

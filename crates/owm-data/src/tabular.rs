@@ -413,8 +413,8 @@ fn clean<'t>(table: &'t Table, target: usize, options: &TabularOptions) -> (Vec<
     (kept, report)
 }
 
-/// A stratified split: per class, `test_fraction` of its rows (rounded, at least one when the class has
-/// two or more) go to the test side, chosen by `Rng::derived(seed, "split/stratified")`. Returns the
+/// A stratified split: per class, `test_fraction` of its rows (rounded, at least one and at most all but
+/// one; a class with a single row stays in training) go to the test side, chosen by `Rng::derived(seed, "split/stratified")`. Returns the
 /// training and test row indices, each sorted.
 pub fn stratified_split(labels: &[usize], test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut rng = owm_core::Rng::derived(seed, "split/stratified");
@@ -423,10 +423,7 @@ pub fn stratified_split(labels: &[usize], test_fraction: f64, seed: u64) -> (Vec
     for class in classes {
         let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
         let order = rng.permutation(members.len());
-        let mut n_test = (members.len() as f64 * test_fraction).round() as usize;
-        if members.len() >= 2 {
-            n_test = n_test.clamp(1, members.len() - 1);
-        }
+        let n_test = if members.len() < 2 { 0 } else { ((members.len() as f64 * test_fraction).round() as usize).clamp(1, members.len() - 1) };
         for (k, &o) in order.iter().enumerate() {
             if k < n_test { test.push(members[o]) } else { train.push(members[o]) }
         }
