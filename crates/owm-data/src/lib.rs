@@ -32,6 +32,7 @@ pub mod interactions;
 mod mnist;
 mod normalize;
 pub mod tabular;
+pub mod text;
 
 pub use cifar::*;
 pub use config::*;
