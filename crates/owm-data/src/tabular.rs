@@ -114,6 +114,21 @@ pub struct Table {
     pub rows: Vec<(u64, Row)>,
 }
 
+impl Table {
+    /// The index of column `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TableColumn`] listing the columns there are.
+    pub fn column(&self, name: &str) -> Result<usize> {
+        self.columns.iter().position(|c| c == name).ok_or_else(|| Error::TableColumn {
+            path: self.path.clone(),
+            column: name.into(),
+            columns: self.columns.join(", "),
+        })
+    }
+}
+
 /// What cleaning did, by line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CleaningReport {
@@ -238,16 +253,9 @@ impl TabularPrep {
     /// [`Error::TableColumn`] for a target, kind or ignore option naming no column; [`Error::TableEmpty`]
     /// when no row is left.
     pub fn fit(table: &Table, options: &TabularOptions) -> Result<Self> {
-        let find = |name: &str| {
-            table.columns.iter().position(|c| c == name).ok_or_else(|| Error::TableColumn {
-                path: table.path.clone(),
-                column: name.into(),
-                columns: table.columns.join(", "),
-            })
-        };
-        let target = find(&options.target)?;
+        let target = table.column(&options.target)?;
         for name in options.kinds.keys().chain(&options.ignore) {
-            find(name)?;
+            table.column(name)?;
         }
         let (rows, _) = clean(table, target, options);
         if rows.is_empty() {
@@ -303,19 +311,12 @@ impl TabularPrep {
     /// [`Error::TableColumn`] for a fitted column the table lacks; [`Error::TableRow`] naming the line and
     /// column of a value that is not a number in a numeric column, or of a target class not seen in training.
     pub fn transform(&self, table: &Table, options: &TabularOptions) -> Result<Prepared> {
-        let find = |name: &str| {
-            table.columns.iter().position(|c| c == name).ok_or_else(|| Error::TableColumn {
-                path: table.path.clone(),
-                column: name.into(),
-                columns: table.columns.join(", "),
-            })
-        };
-        let target = find(&self.target)?;
+        let target = table.column(&self.target)?;
         let indices: Vec<usize> = self
             .columns
             .iter()
             .map(|c| match c {
-                ColumnPrep::Numeric { name, .. } | ColumnPrep::Categorical { name, .. } => find(name),
+                ColumnPrep::Numeric { name, .. } | ColumnPrep::Categorical { name, .. } => table.column(name),
             })
             .collect::<Result<_>>()?;
         let (rows, mut cleaning) = clean(table, target, options);

@@ -25,15 +25,9 @@ pub fn roc_auc(truth: &[bool], scores: &[f64]) -> Result<f64> {
     let order = check_binary(truth, scores)?;
     // Average ranks (from 1) over tie groups.
     let mut rank_sum_pos = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum_pos += rank * order[i..=j].iter().filter(|&&k| truth[k]).count() as f64;
-        i = j + 1;
+    for (start, group) in tie_groups(&order, scores) {
+        let rank = start as f64 + (group.len() + 1) as f64 / 2.0;
+        rank_sum_pos += rank * group.iter().filter(|&&k| truth[k]).count() as f64;
     }
     let pos = truth.iter().filter(|&&t| t).count() as f64;
     let neg = truth.len() as f64 - pos;
@@ -51,21 +45,24 @@ pub fn average_precision(truth: &[bool], scores: &[f64]) -> Result<f64> {
     order.reverse();
     let positives = truth.iter().filter(|&&t| t).count() as f64;
     let (mut tp, mut fp, mut recall, mut ap) = (0.0, 0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        for &k in &order[i..=j] {
+    for (_, group) in tie_groups(&order, scores) {
+        for &k in group {
             if truth[k] { tp += 1.0 } else { fp += 1.0 }
         }
         let r = tp / positives;
         ap += (r - recall) * tp / (tp + fp);
         recall = r;
-        i = j + 1;
     }
     Ok(ap)
+}
+
+/// The runs of equal scores in `order` (item indices sorted by score), each with its first position.
+fn tie_groups<'a>(order: &'a [usize], scores: &'a [f64]) -> impl Iterator<Item = (usize, &'a [usize])> {
+    order.chunk_by(move |&a, &b| scores[a] == scores[b]).scan(0, |start, group| {
+        let first = *start;
+        *start += group.len();
+        Some((first, group))
+    })
 }
 
 /// Indices of `scores` in ascending order, after checking the inputs.
@@ -176,15 +173,9 @@ fn user_ranking(rel: &[f64], scores: &[f64], k: usize) -> [f64; 4] {
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     // DCG with tie groups sharing their mean gain over the group's discounts.
     let mut dcg = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let gain = order[i..=j].iter().map(|&x| rel[x]).sum::<f64>() / (j - i + 1) as f64;
-        dcg += gain * (i..=j).map(discount).sum::<f64>();
-        i = j + 1;
+    for (start, group) in tie_groups(&order, scores) {
+        let gain = group.iter().map(|&x| rel[x]).sum::<f64>() / group.len() as f64;
+        dcg += gain * (start..start + group.len()).map(discount).sum::<f64>();
     }
     let mut ideal: Vec<f64> = rel.to_vec();
     ideal.sort_by(|a, b| b.total_cmp(a));

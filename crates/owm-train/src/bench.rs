@@ -242,7 +242,8 @@ pub fn tracing_cost(backend: BackendKind, train_items: usize, epochs: u64) -> Re
         steps = report.training.steps;
     }
     let started = Instant::now();
-    crate::write_report(&scratch.join("run-1"))?;
+    let traced_run = scratch.join("run-1");
+    crate::write_report(&traced_run, &owm_trace::read_trace(traced_run.join(crate::files::TRACE))?)?;
     let report_seconds = started.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(TracingCost {

@@ -287,8 +287,7 @@ pub fn run_phases(
             let checkpoint = opts.checkpoint.as_ref().filter(|_| opts.trace.checkpoint_at(total_steps));
             let digest = match checkpoint {
                 Some(_) => Some(WeightsAt::Checkpoint),
-                None => (opts.trace.digest_every > 0 && total_steps.is_multiple_of(opts.trace.digest_every))
-                    .then_some(WeightsAt::Periodic),
+                None => opts.trace.digest_at(total_steps).then_some(WeightsAt::Periodic),
             };
             if let Some(at) = digest
                 && recorder.weights(total_steps, at, &params, sink)? == Control::Stop

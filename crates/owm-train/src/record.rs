@@ -69,6 +69,11 @@ impl TraceConfig {
         self.stats_every > 0 && step.is_multiple_of(self.stats_every)
     }
 
+    /// Whether step `step` records a periodic weight digest.
+    pub fn digest_at(&self, step: u64) -> bool {
+        self.digest_every > 0 && step.is_multiple_of(self.digest_every)
+    }
+
     /// Whether a checkpoint is written after step `step`.
     pub fn checkpoint_at(&self, step: u64) -> bool {
         self.checkpoint_every > 0 && step.is_multiple_of(self.checkpoint_every)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use owm_core::{TraceEvent, WeightsAt, write_atomic};
 use owm_eval::ClassificationReport;
 use owm_trace::{
-    Explanation, Severity, Trace, accuracy_chart, escape, explain, grad_norm_chart, heatmap, histogram_chart, loss_chart, lr_chart, read_trace,
+    Explanation, Severity, Trace, accuracy_chart, escape, explain, grad_norm_chart, heatmap, histogram_chart, loss_chart, lr_chart,
     update_ratio_chart, weight_norm_chart,
 };
 
@@ -22,15 +22,14 @@ pub struct ReportEvaluation<'a> {
     pub class_names: &'a [String],
 }
 
-/// Writes `report.html` (and the `loss.svg` and `update_ratio.svg` charts) into `run_dir` from its trace,
-/// `evaluation.json` when present, and the bundle's class names when there is a bundle.
+/// Writes `report.html` (and the `loss.svg` and `update_ratio.svg` charts) into `run_dir` from its trace
+/// (read with [`owm_trace::read_trace`]), `evaluation.json` when present, and the bundle's class names when
+/// there is a bundle.
 ///
 /// # Errors
 ///
-/// [`Error::Trace`] if the trace cannot be read; [`Error::Run`] if `evaluation.json` is present but invalid;
-/// a file error naming the file.
-pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
-    let trace = read_trace(run_dir.join(files::TRACE))?;
+/// [`Error::Run`] if `evaluation.json` is present but invalid; a file error naming the file.
+pub fn write_report(run_dir: &Path, trace: &Trace) -> Result<PathBuf> {
     let eval_path = run_dir.join(files::EVALUATION_JSON);
     let evaluation: Option<ClassificationReport> = match std::fs::read(&eval_path) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| Error::Run {
@@ -45,7 +44,7 @@ pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
         .and_then(|m| serde_json::from_value(m.dataset["class_names"].clone()).ok())
         .unwrap_or_default();
     let evaluation = evaluation.as_ref().map(|report| ReportEvaluation { report, class_names: &class_names });
-    write_report_with(run_dir, &trace, evaluation)
+    write_report_with(run_dir, trace, evaluation)
 }
 
 /// [`write_report`] from a trace already in memory.

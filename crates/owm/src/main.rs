@@ -288,7 +288,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Replay { run, device, seed, data_dir, quiet } => replay_command(&run, device, seed, data_dir, quiet),
         Command::Report { run } => {
             let trace = owm::trace::read_trace(run.join(files::TRACE))?;
-            let path = write_report(&run)?;
+            let path = write_report(&run, &trace)?;
             let explanation = owm::trace::explain(&trace);
             println!("{}", explanation.stop);
             for f in &explanation.findings {
