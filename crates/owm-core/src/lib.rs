@@ -40,6 +40,7 @@
 
 mod backend;
 mod error;
+mod input;
 mod objective;
 mod params;
 mod seed;
@@ -49,6 +50,7 @@ mod validate;
 
 pub use backend::*;
 pub use error::*;
+pub use input::*;
 pub use objective::*;
 pub use params::*;
 pub use seed::*;

@@ -1,6 +1,8 @@
 use std::path::{Path, PathBuf};
 
-use crate::{Dataset, Error, Result, Splits};
+use rayon::prelude::*;
+
+use crate::{Dataset, Error, Inputs, Result, Splits};
 
 /// Bytes of one CIFAR-10 record: a label byte, then 32×32 red, green and blue planes.
 pub const CIFAR10_RECORD: usize = 1 + 3 * 32 * 32;
@@ -37,7 +39,7 @@ pub fn load_cifar10(dir: &Path) -> Result<Splits> {
     if !test_file.is_file() {
         return Err(Error::Missing { dir, expected: "CIFAR-10 test batch".into(), tried: "test_batch.bin".into() });
     }
-    Ok(Splits { train: read_batches("cifar10/train", &train_files)?, test: read_batches("cifar10/test", &[test_file])? })
+    Ok(Splits::new(read_batches("cifar10/train", &train_files)?, read_batches("cifar10/test", &[test_file])?))
 }
 
 /// Reads and concatenates CIFAR-10 batch files.
@@ -46,17 +48,26 @@ pub fn load_cifar10(dir: &Path) -> Result<Splits> {
 ///
 /// As [`load_cifar10`].
 pub fn read_batches(name: &str, files: &[PathBuf]) -> Result<Dataset> {
-    let mut features = Vec::new();
-    let mut labels = Vec::new();
-    for path in files {
-        let bytes = crate::error::read_file(path)?;
-        parse_cifar_batch(path, &bytes, &mut features, &mut labels)?;
+    // Files are read and checked in parallel, then joined in file order.
+    let parts = files
+        .par_iter()
+        .map(|path| {
+            let bytes = crate::error::read_file(path)?;
+            let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+            parse_cifar_batch(path, &bytes, &mut pixels, &mut labels)?;
+            Ok((pixels, labels))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    for (p, l) in parts {
+        pixels.extend_from_slice(&p);
+        labels.extend_from_slice(&l);
     }
     let names = CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect();
-    Dataset::new(name, [3, 32, 32], names, features, labels)
+    Dataset::with_inputs(name, Inputs::Pixels { shape: [3, 32, 32], values: pixels }, names, labels)
 }
 
-fn parse_cifar_batch(path: &Path, bytes: &[u8], features: &mut Vec<f32>, labels: &mut Vec<usize>) -> Result<()> {
+fn parse_cifar_batch(path: &Path, bytes: &[u8], pixels: &mut Vec<u8>, labels: &mut Vec<usize>) -> Result<()> {
     if bytes.is_empty() || !bytes.len().is_multiple_of(CIFAR10_RECORD) {
         let whole = bytes.len() / CIFAR10_RECORD;
         return Err(Error::Format {
@@ -80,7 +91,7 @@ fn parse_cifar_batch(path: &Path, bytes: &[u8], features: &mut Vec<f32>, labels:
             });
         }
         labels.push(usize::from(label));
-        features.extend(record[1..].iter().map(|&b| f32::from(b)));
+        pixels.extend_from_slice(&record[1..]);
     }
     Ok(())
 }

@@ -2,7 +2,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, Splits, load_cifar10, load_digits, load_fashion_mnist, load_mnist};
+use crate::tabular::TabularOptions;
+use crate::{
+    Error, InteractionSplit, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_interactions, load_mnist,
+    load_tabular, load_text,
+};
 
 /// Where a run's data comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +29,43 @@ pub enum DataSource {
         /// `cifar-10-batches-bin` or its parent.
         dir: PathBuf,
     },
+    /// A CSV table (tabular classification, e.g. UCI heart disease), see [`load_tabular`].
+    Tabular {
+        /// The CSV file (split by `test_fraction`, stratified, unless `test` is given).
+        path: PathBuf,
+        /// A separate test file of the same layout.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        test: Option<PathBuf>,
+        /// Target, kinds, cleaning, scaling and encoding.
+        #[serde(default)]
+        options: TabularOptions,
+    },
+    /// A `label<TAB>text` file (text classification, e.g. THUCNews), see [`load_text`].
+    Text {
+        /// The text file (split by `test_fraction`, stratified, unless `test` is given).
+        path: PathBuf,
+        /// A separate test file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        test: Option<PathBuf>,
+        /// Tokeniser, length and vocabulary.
+        #[serde(default, flatten)]
+        text: TextSource,
+    },
+    /// A `user,item,label[,timestamp]` file (click-through recommendation), see [`load_interactions`].
+    Interactions {
+        /// The interactions file.
+        path: PathBuf,
+        /// Random or chronological split.
+        #[serde(default)]
+        split: InteractionSplit,
+        /// Unseen items drawn as non-clicks per click (default 4).
+        #[serde(default = "default_negatives")]
+        negatives: usize,
+    },
+}
+
+fn default_negatives() -> usize {
+    4
 }
 
 /// The data section of an experiment.
@@ -32,7 +73,8 @@ pub enum DataSource {
 pub struct DataConfig {
     /// The source.
     pub source: DataSource,
-    /// Held-out fraction for sources without their own test split (the digits). Default 0.2.
+    /// Held-out fraction for sources without their own test split (digits, tables, texts, interactions).
+    /// Default 0.2.
     #[serde(default = "default_test_fraction")]
     pub test_fraction: f64,
     /// Use only the first N training items (after the split). Default: all.
@@ -65,6 +107,9 @@ impl DataConfig {
             DataSource::Mnist { .. } => "mnist",
             DataSource::FashionMnist { .. } => "fashion-mnist",
             DataSource::Cifar10 { .. } => "cifar10",
+            DataSource::Tabular { .. } => "tabular",
+            DataSource::Text { .. } => "text",
+            DataSource::Interactions { .. } => "interactions",
         }
     }
 
@@ -80,10 +125,16 @@ impl DataConfig {
             DataSource::Mnist { dir } => load_mnist(dir)?,
             DataSource::FashionMnist { dir } => load_fashion_mnist(dir)?,
             DataSource::Cifar10 { dir } => load_cifar10(dir)?,
+            DataSource::Tabular { path, test, options } => load_tabular(path, test.as_ref(), options, self.test_fraction, seed)?,
+            DataSource::Text { path, test, text } => load_text(path, test.as_ref(), text, self.test_fraction, seed)?,
+            DataSource::Interactions { path, split, negatives } => {
+                load_interactions(path, *split, *negatives, self.test_fraction, seed)?
+            }
         };
         let splits = Splits {
             train: splits.train.truncated(self.train_limit.unwrap_or(usize::MAX)),
             test: splits.test.truncated(self.test_limit.unwrap_or(usize::MAX)),
+            preprocessing: splits.preprocessing,
         };
         for d in [&splits.train, &splits.test] {
             if d.is_empty() {

@@ -2,31 +2,125 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Error, Normalizer, Result};
+use owm_core::{Input, InputSpec, Task};
 
-/// An in-memory labelled image (or feature) dataset.
-///
-/// Items are stored as `f32` features in channel-major order (`[channels, height, width]` per item),
-/// with integer class labels.
+use crate::{Error, Normalizer, Preprocessing, Result};
+
+/// The inputs of a dataset's items, stored compactly until a batch is assembled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inputs {
+    /// `f32` numbers, `shape` per item: `[features]` for a table, `[channels, height, width]` for images.
+    Dense {
+        /// Item shape (1-D: dense features; 3-D: images).
+        shape: Vec<usize>,
+        /// Row-major values.
+        values: Vec<f32>,
+    },
+    /// Raw `u8` pixels `[channels, height, width]` per item, turned into `f32` (0..255) only when batched.
+    Pixels {
+        /// Item shape.
+        shape: [usize; 3],
+        /// Row-major pixels.
+        values: Vec<u8>,
+    },
+    /// Token ids padded to `len` per item.
+    Tokens {
+        /// Tokens per item.
+        len: usize,
+        /// Vocabulary size.
+        vocab: usize,
+        /// Row-major ids.
+        ids: Vec<u32>,
+    },
+    /// One categorical id per field per item.
+    Ids {
+        /// Distinct ids of each field.
+        cardinalities: Vec<usize>,
+        /// Row-major ids.
+        ids: Vec<u32>,
+    },
+}
+
+impl Inputs {
+    /// What a model reads per item.
+    pub fn spec(&self) -> InputSpec {
+        match self {
+            Inputs::Dense { shape, .. } => match shape[..] {
+                [c, h, w] => InputSpec::Image { shape: [c, h, w] },
+                _ => InputSpec::Dense { features: shape.iter().product() },
+            },
+            Inputs::Pixels { shape, .. } => InputSpec::Image { shape: *shape },
+            Inputs::Tokens { len, vocab, .. } => InputSpec::Tokens { len: *len, vocab: *vocab },
+            Inputs::Ids { cardinalities, .. } => InputSpec::Ids { cardinalities: cardinalities.clone() },
+        }
+    }
+
+    fn stored_len(&self) -> usize {
+        match self {
+            Inputs::Dense { values, .. } => values.len(),
+            Inputs::Pixels { values, .. } => values.len(),
+            Inputs::Tokens { ids, .. } | Inputs::Ids { ids, .. } => ids.len(),
+        }
+    }
+
+    /// The same kind of inputs holding only `indices` (each item's `per` values copied once).
+    fn select(&self, indices: &[usize], per: usize) -> Inputs {
+        fn pick<T: Copy>(v: &[T], indices: &[usize], per: usize) -> Vec<T> {
+            let mut out = Vec::with_capacity(indices.len() * per);
+            for &i in indices {
+                out.extend_from_slice(&v[i * per..(i + 1) * per]);
+            }
+            out
+        }
+        match self {
+            Inputs::Dense { shape, values } => Inputs::Dense { shape: shape.clone(), values: pick(values, indices, per) },
+            Inputs::Pixels { shape, values } => Inputs::Pixels { shape: *shape, values: pick(values, indices, per) },
+            Inputs::Tokens { len, vocab, ids } => Inputs::Tokens { len: *len, vocab: *vocab, ids: pick(ids, indices, per) },
+            Inputs::Ids { cardinalities, ids } => Inputs::Ids { cardinalities: cardinalities.clone(), ids: pick(ids, indices, per) },
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        match self {
+            Inputs::Dense { values, .. } => values.truncate(len),
+            Inputs::Pixels { values, .. } => values.truncate(len),
+            Inputs::Tokens { ids, .. } | Inputs::Ids { ids, .. } => ids.truncate(len),
+        }
+    }
+}
+
+/// An in-memory labelled dataset of any input kind: images (as `f32` or raw `u8` pixels), rows of features,
+/// token sequences or categorical ids, each item with a class label, and optionally a group (the user of a
+/// recommendation) for ranking metrics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// Name used in errors and manifests (`"digits/train"`).
     pub name: String,
-    /// Item shape `[channels, height, width]`.
-    pub shape: [usize; 3],
-    /// Class names, one per class.
+    /// Class names, one per class (`["0", "1"]` for a binary task).
     pub class_names: Vec<String>,
-    features: Vec<f32>,
+    /// What is predicted.
+    pub task: Task,
+    inputs: Inputs,
     labels: Vec<usize>,
+    groups: Option<Vec<u32>>,
 }
 
-/// A train/test pair.
+/// A train/test pair, with the preprocessing fitted on the training side.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Splits {
     /// The split to fit on.
     pub train: Dataset,
     /// The held-out split.
     pub test: Dataset,
+    /// How raw records became inputs (fitted on the training records), for the bundle.
+    pub preprocessing: Option<Preprocessing>,
+}
+
+impl Splits {
+    /// A pair without preprocessing.
+    pub fn new(train: Dataset, test: Dataset) -> Self {
+        Self { train, test, preprocessing: None }
+    }
 }
 
 /// What a manifest records about the data a model was trained on.
@@ -34,8 +128,11 @@ pub struct Splits {
 pub struct DatasetInfo {
     /// Dataset name.
     pub name: String,
-    /// Item shape `[channels, height, width]`.
-    pub shape: [usize; 3],
+    /// What a model reads per item.
+    pub input: InputSpec,
+    /// What is predicted.
+    #[serde(default)]
+    pub task: Task,
     /// Class names.
     pub class_names: Vec<String>,
     /// Items in the training split.
@@ -49,12 +146,11 @@ pub struct DatasetInfo {
 }
 
 impl Dataset {
-    /// Builds a dataset, checking that features and labels agree.
+    /// Builds a dataset of `f32` images (or features) of shape `[channels, height, width]` with class labels.
     ///
     /// # Errors
     ///
-    /// [`Error::FeatureCount`] when `features.len()` is not `labels.len()` items of `shape`; [`Error::NonFinite`]
-    /// for a NaN or infinite feature; [`Error::UnknownLabel`] for a label outside the classes.
+    /// As [`Dataset::with_inputs`].
     pub fn new(
         name: impl Into<String>,
         shape: [usize; 3],
@@ -62,18 +158,71 @@ impl Dataset {
         features: Vec<f32>,
         labels: Vec<usize>,
     ) -> Result<Self> {
+        Self::with_inputs(name, Inputs::Dense { shape: shape.to_vec(), values: features }, class_names, labels)
+    }
+
+    /// Builds a classification dataset from any inputs, checking that inputs and labels agree.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::FeatureCount`] when the inputs do not hold `labels.len()` items; [`Error::NonFinite`] for a NaN
+    /// or infinite feature; [`Error::TokenRange`] for an id outside its vocabulary or field;
+    /// [`Error::UnknownLabel`] for a label outside the classes.
+    pub fn with_inputs(name: impl Into<String>, inputs: Inputs, class_names: Vec<String>, labels: Vec<usize>) -> Result<Self> {
         let name = name.into();
-        let per_item: usize = shape.iter().product();
-        if features.len() != labels.len() * per_item {
-            return Err(Error::FeatureCount { expected: labels.len() * per_item, found: features.len() });
+        let per_item = inputs.spec().item_len();
+        if inputs.stored_len() != labels.len() * per_item {
+            return Err(Error::FeatureCount { expected: labels.len() * per_item, found: inputs.stored_len() });
         }
-        if let Some(i) = features.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite { dataset: name, item: i / per_item, feature: i % per_item, value: features[i] });
+        match &inputs {
+            Inputs::Dense { values, .. } => {
+                if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                    return Err(Error::NonFinite { dataset: name, item: i / per_item, feature: i % per_item, value: values[i] });
+                }
+            }
+            Inputs::Pixels { .. } => {}
+            Inputs::Tokens { vocab, ids, .. } => {
+                if let Some(i) = ids.iter().position(|&t| t as usize >= *vocab) {
+                    return Err(Error::TokenRange { dataset: name, item: i / per_item, field: i % per_item, id: ids[i], limit: *vocab });
+                }
+            }
+            Inputs::Ids { cardinalities, ids } => {
+                if let Some(i) = ids.iter().enumerate().position(|(i, &t)| t as usize >= cardinalities[i % per_item]) {
+                    let limit = cardinalities[i % per_item];
+                    return Err(Error::TokenRange { dataset: name, item: i / per_item, field: i % per_item, id: ids[i], limit });
+                }
+            }
         }
         if let Some(i) = labels.iter().position(|&l| l >= class_names.len()) {
             return Err(Error::UnknownLabel { dataset: name, item: i, label: labels[i], num_classes: class_names.len() });
         }
-        Ok(Self { name, shape, class_names, features, labels })
+        Ok(Self { name, class_names, task: Task::Classification, inputs, labels, groups: None })
+    }
+
+    /// The same data predicted as a yes/no [`Task::Binary`] (label 1 is "yes").
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownLabel`] unless there are exactly two classes.
+    pub fn binary(mut self) -> Result<Self> {
+        if self.class_names.len() != 2 {
+            return Err(Error::UnknownLabel { dataset: self.name, item: 0, label: 2, num_classes: self.class_names.len() });
+        }
+        self.task = Task::Binary;
+        Ok(self)
+    }
+
+    /// The same data with a group per item (the user of a recommendation), used for ranking metrics.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::FeatureCount`] unless there is one group per item.
+    pub fn with_groups(mut self, groups: Vec<u32>) -> Result<Self> {
+        if groups.len() != self.len() {
+            return Err(Error::FeatureCount { expected: self.len(), found: groups.len() });
+        }
+        self.groups = Some(groups);
+        Ok(self)
     }
 
     /// Number of items.
@@ -86,9 +235,19 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// Features per item (`channels * height * width`).
+    /// What a model reads per item.
+    pub fn input_spec(&self) -> InputSpec {
+        self.inputs.spec()
+    }
+
+    /// The stored inputs.
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+
+    /// Numbers per item (`channels * height * width` for images, features, tokens or fields).
     pub fn feature_len(&self) -> usize {
-        self.shape.iter().product()
+        self.inputs.spec().item_len()
     }
 
     /// Number of classes.
@@ -101,14 +260,40 @@ impl Dataset {
         &self.labels
     }
 
-    /// The features of item `i`.
+    /// The group of each item, when the data has groups.
+    pub fn groups(&self) -> Option<&[u32]> {
+        self.groups.as_deref()
+    }
+
+    /// Whether the inputs are numbers a [`crate::Normalizer`] can standardise (features or pixels, not ids).
+    pub fn is_numeric(&self) -> bool {
+        matches!(self.inputs, Inputs::Dense { .. } | Inputs::Pixels { .. })
+    }
+
+    /// Appends the numeric features of item `i` as `f32` to `out` (ids as their value).
     ///
     /// # Panics
     ///
     /// If `i >= self.len()`.
-    pub fn item(&self, i: usize) -> &[f32] {
+    pub fn item_into(&self, i: usize, out: &mut Vec<f32>) {
         let f = self.feature_len();
-        &self.features[i * f..(i + 1) * f]
+        let r = i * f..(i + 1) * f;
+        match &self.inputs {
+            Inputs::Dense { values, .. } => out.extend_from_slice(&values[r]),
+            Inputs::Pixels { values, .. } => out.extend(values[r].iter().map(|&b| f32::from(b))),
+            Inputs::Tokens { ids, .. } | Inputs::Ids { ids, .. } => out.extend(ids[r].iter().map(|&t| t as f32)),
+        }
+    }
+
+    /// The numeric features of item `i` as `f32` (see [`Dataset::item_into`] to reuse a buffer).
+    ///
+    /// # Panics
+    ///
+    /// If `i >= self.len()`.
+    pub fn item(&self, i: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.feature_len());
+        self.item_into(i, &mut out);
+        out
     }
 
     /// The items at `indices`, as a new dataset named `name`.
@@ -117,17 +302,13 @@ impl Dataset {
     ///
     /// If an index is out of range.
     pub fn subset(&self, name: impl Into<String>, indices: &[usize]) -> Dataset {
-        let f = self.feature_len();
-        let mut features = Vec::with_capacity(indices.len() * f);
-        for &i in indices {
-            features.extend_from_slice(self.item(i));
-        }
         Dataset {
             name: name.into(),
-            shape: self.shape,
             class_names: self.class_names.clone(),
-            features,
+            task: self.task,
+            inputs: self.inputs.select(indices, self.feature_len()),
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            groups: self.groups.as_ref().map(|g| indices.iter().map(|&i| g[i]).collect()),
         }
     }
 
@@ -138,8 +319,11 @@ impl Dataset {
         }
         let f = self.feature_len();
         let mut d = self;
-        d.features.truncate(n * f);
+        d.inputs.truncate(n * f);
         d.labels.truncate(n);
+        if let Some(g) = &mut d.groups {
+            g.truncate(n);
+        }
         d
     }
 
@@ -158,52 +342,75 @@ impl Dataset {
             return Err(Error::Empty(format!("{} (split of {} items)", self.name, self.len())));
         }
         let (test, train) = order.split_at(n_test);
-        Ok(Splits { train: self.subset(format!("{}/train", self.name), train), test: self.subset(format!("{}/test", self.name), test) })
+        Ok(Splits::new(self.subset(format!("{}/train", self.name), train), self.subset(format!("{}/test", self.name), test)))
     }
 
-    /// SHA-256 over the shape, class count, labels and feature bytes (little-endian `f32`): two datasets with
-    /// the same fingerprint hold the same items in the same order.
+    /// SHA-256 over the input kind and shape, class count, labels, groups and input bytes (little-endian):
+    /// two datasets with the same fingerprint hold the same items in the same order.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
-        for d in self.shape {
-            h.update((d as u64).to_le_bytes());
-        }
+        h.update(serde_json::to_vec(&self.input_spec()).expect("specs serialise"));
         h.update((self.num_classes() as u64).to_le_bytes());
         h.update((self.len() as u64).to_le_bytes());
         for &l in &self.labels {
             h.update((l as u32).to_le_bytes());
         }
-        for v in &self.features {
-            h.update(v.to_le_bytes());
+        for g in self.groups.iter().flatten() {
+            h.update(g.to_le_bytes());
+        }
+        match &self.inputs {
+            Inputs::Dense { values, .. } => values.iter().for_each(|v| h.update(v.to_le_bytes())),
+            Inputs::Pixels { values, .. } => h.update(values),
+            Inputs::Tokens { ids, .. } | Inputs::Ids { ids, .. } => ids.iter().for_each(|v| h.update(v.to_le_bytes())),
         }
         format!("{:x}", h.finalize())
     }
 
-    /// A batch of the items at `indices` on `device`, normalised by `norm` when given.
+    /// A batch of the items at `indices` on `device`, numeric inputs normalised by `norm` when given, built
+    /// from one buffer (no per-item allocation).
     ///
     /// # Shapes
     ///
-    /// Returns images `[batch, channels, height, width]` and labels `[batch]`.
+    /// Returns inputs `[batch, ...item shape]` ([`Input::Image`] for 3-D items, [`Input::Dense`] for features,
+    /// [`Input::Tokens`] / [`Input::Ids`] for ids) and labels `[batch]`.
     ///
     /// # Panics
     ///
     /// If an index is out of range, or `norm` was fitted on data with another feature count (use
     /// [`Normalizer::check`] first).
-    pub fn batch(&self, indices: &[usize], norm: Option<&Normalizer>, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    pub fn batch(&self, indices: &[usize], norm: Option<&Normalizer>, device: &Device) -> (Input, Tensor<1, Int>) {
         let f = self.feature_len();
-        let mut buf = Vec::with_capacity(indices.len() * f);
-        for &i in indices {
-            let item = self.item(i);
-            match norm {
-                Some(n) => buf.extend(item.iter().zip(&n.mean).zip(&n.std).map(|((x, m), s)| (x - m) / s)),
-                None => buf.extend_from_slice(item),
-            }
-        }
-        let [c, h, w] = self.shape;
-        let images = Tensor::<4>::from_data(TensorData::new(buf, [indices.len(), c, h, w]), device);
+        let n = indices.len();
         let labels: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
-        let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device);
-        (images, labels)
+        let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device);
+        let ids = |ids: &[u32]| {
+            let mut buf = Vec::with_capacity(n * f);
+            for &i in indices {
+                buf.extend(ids[i * f..(i + 1) * f].iter().map(|&t| i64::from(t)));
+            }
+            Tensor::<2, Int>::from_data(TensorData::new(buf, [n, f]), device)
+        };
+        let input = match &self.inputs {
+            Inputs::Tokens { ids: v, .. } => Input::Tokens(ids(v)),
+            Inputs::Ids { ids: v, .. } => Input::Ids(ids(v)),
+            Inputs::Dense { .. } | Inputs::Pixels { .. } => {
+                let mut buf = Vec::with_capacity(n * f);
+                for &i in indices {
+                    let start = buf.len();
+                    self.item_into(i, &mut buf);
+                    if let Some(norm) = norm {
+                        for ((x, m), s) in buf[start..].iter_mut().zip(&norm.mean).zip(&norm.std) {
+                            *x = (*x - m) / s;
+                        }
+                    }
+                }
+                match self.input_spec() {
+                    InputSpec::Image { shape: [c, h, w] } => Input::Image(Tensor::<4>::from_data(TensorData::new(buf, [n, c, h, w]), device)),
+                    _ => Input::Dense(Tensor::<2>::from_data(TensorData::new(buf, [n, f]), device)),
+                }
+            }
+        };
+        (input, labels)
     }
 }
 
@@ -212,7 +419,8 @@ impl Splits {
     pub fn info(&self, name: &str) -> DatasetInfo {
         DatasetInfo {
             name: name.to_owned(),
-            shape: self.train.shape,
+            input: self.train.input_spec(),
+            task: self.train.task,
             class_names: self.train.class_names.clone(),
             train_len: self.train.len(),
             test_len: self.test.len(),
@@ -275,8 +483,47 @@ mod tests {
         let d = tiny();
         let norm = Normalizer { mean: vec![1.0, 1.0], std: vec![2.0, 2.0] };
         let (x, y) = d.batch(&[2, 0], Some(&norm), &Device::flex());
+        let Input::Image(x) = x else { panic!("images expected") };
         assert_eq!(x.dims(), [2, 1, 1, 2]);
         assert_eq!(x.into_data().try_to_vec::<f32>().unwrap(), [1.5, 2.0, -0.5, 0.0]);
         assert_eq!(y.into_data().convert::<i64>().try_to_vec::<i64>().unwrap(), [2, 0]);
+    }
+}
+
+#[cfg(test)]
+mod typed_tests {
+    use super::*;
+
+    #[test]
+    fn should_batch_pixels_tokens_and_ids() {
+        let device = Device::flex();
+        let pixels = Inputs::Pixels { shape: [1, 1, 2], values: vec![0, 255, 7, 9] };
+        let d = Dataset::with_inputs("p", pixels, vec!["a".into(), "b".into()], vec![0, 1]).unwrap();
+        let Input::Image(x) = d.batch(&[1], None, &device).0 else { panic!("images") };
+        assert_eq!(x.into_data().try_to_vec::<f32>().unwrap(), [7.0, 9.0]);
+        let tokens = Inputs::Tokens { len: 3, vocab: 5, ids: vec![2, 3, 0, 4, 0, 0] };
+        let d = Dataset::with_inputs("t", tokens, vec!["a".into(), "b".into()], vec![0, 1]).unwrap();
+        let Input::Tokens(x) = d.batch(&[1, 0], None, &device).0 else { panic!("tokens") };
+        assert_eq!(x.into_data().convert::<i64>().try_to_vec::<i64>().unwrap(), [4, 0, 0, 2, 3, 0]);
+        let ids = Inputs::Ids { cardinalities: vec![2, 3], ids: vec![1, 2, 0, 0] };
+        let d = Dataset::with_inputs("i", ids, vec!["no".into(), "yes".into()], vec![1, 0]).unwrap().binary().unwrap();
+        let d = d.with_groups(vec![1, 0]).unwrap();
+        let s = d.subset("s", &[1]);
+        assert_eq!((s.groups(), s.labels(), s.task), (Some(&[0u32][..]), &[0usize][..], Task::Binary));
+    }
+
+    #[test]
+    fn should_reject_ids_outside_their_field() {
+        let ids = Inputs::Ids { cardinalities: vec![2, 3], ids: vec![1, 2, 0, 3] };
+        let err = Dataset::with_inputs("i", ids, vec!["a".into()], vec![0, 0]).unwrap_err();
+        assert!(matches!(err, Error::TokenRange { item: 1, field: 1, id: 3, limit: 3, .. }), "{err}");
+    }
+
+    #[test]
+    fn fingerprints_should_tell_input_kinds_apart() {
+        let names = vec!["a".into(), "b".into()];
+        let dense = Dataset::with_inputs("d", Inputs::Dense { shape: vec![2], values: vec![1.0, 2.0] }, names.clone(), vec![0]).unwrap();
+        let image = Dataset::new("d", [1, 1, 2], names, vec![1.0, 2.0], vec![0]).unwrap();
+        assert_ne!(dense.fingerprint(), image.fingerprint());
     }
 }

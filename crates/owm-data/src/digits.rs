@@ -37,7 +37,7 @@ mod tests {
     #[test]
     fn should_match_scikit_learn_load_digits() {
         let d = load_digits().unwrap();
-        assert_eq!((d.len(), d.shape), (DIGITS_LEN, [1, 8, 8]));
+        assert_eq!((d.len(), d.input_spec()), (DIGITS_LEN, owm_core::InputSpec::Image { shape: [1, 8, 8] }));
         // sklearn.datasets.load_digits(): target[:10] == 0..9; data[0][:8] == [0, 0, 5, 13, 9, 1, 0, 0];
         // np.bincount(target) == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180].
         assert_eq!(&d.labels()[..10], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -80,6 +80,23 @@ pub enum Error {
         /// The value.
         value: f32,
     },
+    /// A token or categorical id outside its vocabulary or field.
+    #[error("dataset `{dataset}`: item {item}, position {field}: id {id} is not below {limit}")]
+    TokenRange {
+        /// The dataset.
+        dataset: String,
+        /// Item index.
+        item: usize,
+        /// Token position or field index.
+        field: usize,
+        /// The id.
+        id: u32,
+        /// Vocabulary size or field cardinality.
+        limit: usize,
+    },
+    /// Standardising inputs that are ids, not numbers.
+    #[error("dataset `{0}` holds token or categorical ids: there is nothing to standardise (set `normalize` to false)")]
+    NotNumeric(String),
     /// A dataset or split is empty where data is needed.
     #[error("dataset `{0}` is empty")]
     Empty(String),

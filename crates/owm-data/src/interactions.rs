@@ -93,13 +93,21 @@ impl Interactions {
     /// never interacted with, as label-0 interactions (users who saw every item get none); seeded by
     /// `Rng::derived(seed, "negatives")`.
     pub fn negatives(&self, per_positive: usize, seed: u64) -> Vec<Interaction> {
+        let all: Vec<usize> = (0..self.rows.len()).collect();
+        self.negatives_of(&all, per_positive, seed, "negatives")
+    }
+
+    /// [`Interactions::negatives`] for the positives among `rows` only (a split), drawn from the stream
+    /// `Rng::derived(seed, stream)`; "never interacted with" looks at every row, so a test positive is never
+    /// drawn as a training negative.
+    pub fn negatives_of(&self, rows: &[usize], per_positive: usize, seed: u64, stream: &str) -> Vec<Interaction> {
         let mut seen: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
         for r in &self.rows {
             seen.entry(r.user).or_default().insert(r.item);
         }
-        let mut rng = Rng::derived(seed, "negatives");
+        let mut rng = Rng::derived(seed, stream);
         let mut out = Vec::new();
-        for r in self.rows.iter().filter(|r| r.label > 0.0) {
+        for r in rows.iter().map(|&i| &self.rows[i]).filter(|r| r.label > 0.0) {
             let unseen: Vec<usize> = (0..self.items.len()).filter(|i| !seen[&r.user].contains(i)).collect();
             if unseen.is_empty() {
                 continue;

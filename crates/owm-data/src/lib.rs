@@ -31,6 +31,7 @@ mod idx;
 pub mod interactions;
 mod mnist;
 mod normalize;
+mod sources;
 pub mod tabular;
 pub mod text;
 
@@ -42,3 +43,4 @@ pub use error::*;
 pub use idx::*;
 pub use mnist::*;
 pub use normalize::*;
+pub use sources::*;

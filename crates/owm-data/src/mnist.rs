@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::{Dataset, Error, Result, Splits, check_labels, dataset::digit_names, read_idx};
+use crate::{Dataset, Error, Inputs, Result, Splits, check_labels, dataset::digit_names, read_idx};
 
 /// Which of the two files of an IDX dataset to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +42,9 @@ pub fn load_idx_split(dir: &Path, split: IdxSplit, name: &str, class_names: Vec<
             n_labels: labels.dims[0],
         });
     }
-    let features = images.data.iter().map(|&b| f32::from(b)).collect();
     let labels = labels.data.iter().map(|&l| usize::from(l)).collect();
-    Dataset::new(format!("{name}/{prefix}"), [1, images.dims[1], images.dims[2]], class_names, features, labels)
+    let pixels = Inputs::Pixels { shape: [1, images.dims[1], images.dims[2]], values: images.data };
+    Dataset::with_inputs(format!("{name}/{prefix}"), pixels, class_names, labels)
 }
 
 /// Reads MNIST's train and test splits from `dir`.
@@ -53,10 +53,10 @@ pub fn load_idx_split(dir: &Path, split: IdxSplit, name: &str, class_names: Vec<
 ///
 /// As [`load_idx_split`].
 pub fn load_mnist(dir: &Path) -> Result<Splits> {
-    Ok(Splits {
-        train: load_idx_split(dir, IdxSplit::Train, "mnist", digit_names())?,
-        test: load_idx_split(dir, IdxSplit::Test, "mnist", digit_names())?,
-    })
+    Ok(Splits::new(
+        load_idx_split(dir, IdxSplit::Train, "mnist", digit_names())?,
+        load_idx_split(dir, IdxSplit::Test, "mnist", digit_names())?,
+    ))
 }
 
 /// Reads Fashion-MNIST's train and test splits from `dir`.
@@ -66,10 +66,10 @@ pub fn load_mnist(dir: &Path) -> Result<Splits> {
 /// As [`load_idx_split`].
 pub fn load_fashion_mnist(dir: &Path) -> Result<Splits> {
     let names = || FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect();
-    Ok(Splits {
-        train: load_idx_split(dir, IdxSplit::Train, "fashion-mnist", names())?,
-        test: load_idx_split(dir, IdxSplit::Test, "fashion-mnist", names())?,
-    })
+    Ok(Splits::new(
+        load_idx_split(dir, IdxSplit::Train, "fashion-mnist", names())?,
+        load_idx_split(dir, IdxSplit::Test, "fashion-mnist", names())?,
+    ))
 }
 
 fn find(dir: &Path, name: &str) -> Result<PathBuf> {
@@ -97,7 +97,7 @@ mod tests {
         write_split(dir.path(), "train", 3, &[0, 1, 9]);
         write_split(dir.path(), "t10k", 2, &[5, 5]);
         let s = load_mnist(dir.path()).unwrap();
-        assert_eq!((s.train.len(), s.test.len(), s.train.shape), (3, 2, [1, 28, 28]));
+        assert_eq!((s.train.len(), s.test.len(), s.train.input_spec()), (3, 2, owm_core::InputSpec::Image { shape: [1, 28, 28] }));
         assert_eq!(s.train.labels(), [0, 1, 9]);
     }
 

@@ -19,17 +19,23 @@ impl Normalizer {
     ///
     /// # Errors
     ///
-    /// [`Error::Empty`] for an empty dataset.
+    /// [`Error::Empty`] for an empty dataset; [`Error::NotNumeric`] for token or id inputs.
     pub fn fit(data: &Dataset) -> Result<Self> {
         if data.is_empty() {
             return Err(Error::Empty(data.name.clone()));
+        }
+        if !data.is_numeric() {
+            return Err(Error::NotNumeric(data.name.clone()));
         }
         let f = data.feature_len();
         let n = data.len() as f64;
         let mut sum = vec![0f64; f];
         let mut sq = vec![0f64; f];
+        let mut item = Vec::with_capacity(f);
         for i in 0..data.len() {
-            for (j, &x) in data.item(i).iter().enumerate() {
+            item.clear();
+            data.item_into(i, &mut item);
+            for (j, &x) in item.iter().enumerate() {
                 sum[j] += f64::from(x);
                 sq[j] += f64::from(x) * f64::from(x);
             }

@@ -65,8 +65,12 @@ pub struct TabularOptions {
     pub target: String,
     /// Field delimiter.
     pub delimiter: char,
-    /// Whether the first line is a header (otherwise columns are named `c0`, `c1`, ...).
+    /// Whether the first line is a header (otherwise columns are named by `names`, or `c0`, `c1`, ...).
     pub header: bool,
+    /// Column names of a file without a header (the UCI layouts).
+    pub names: Vec<String>,
+    /// Target values mapped to classes before anything else (`"2" → "disease"`); unmapped values stay.
+    pub target_map: BTreeMap<String, String>,
     /// Values that mean "missing" (UCI files use `?`).
     pub missing_values: Vec<String>,
     /// Columns whose kind is not inferred.
@@ -89,6 +93,8 @@ impl Default for TabularOptions {
             target: "target".into(),
             delimiter: ',',
             header: true,
+            names: Vec::new(),
+            target_map: BTreeMap::new(),
             missing_values: ["", "?", "NA", "NaN", "nan"].map(String::from).to_vec(),
             kinds: BTreeMap::new(),
             ignore: Vec::new(),
@@ -159,8 +165,11 @@ pub fn read_table(path: &Path, options: &TabularOptions) -> Result<Table> {
         Some(p) => Error::TableRow { path: path.to_path_buf(), line: p.line(), reason: csv_reason(&e) },
         None => file_err(e.to_string()),
     };
-    let mut columns: Vec<String> =
-        if options.header { reader.headers().map_err(row_err)?.iter().map(|h| h.trim().to_string()).collect() } else { Vec::new() };
+    let mut columns: Vec<String> = if options.header {
+        reader.headers().map_err(row_err)?.iter().map(|h| h.trim().to_string()).collect()
+    } else {
+        options.names.clone()
+    };
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(row_err)?;
@@ -168,7 +177,11 @@ pub fn read_table(path: &Path, options: &TabularOptions) -> Result<Table> {
             columns = (0..record.len()).map(|i| format!("c{i}")).collect();
         }
         let line = record.position().map_or(0, csv::Position::line);
-        let fields = record
+        if record.len() != columns.len() {
+            let reason = format!("{} fields, {} columns are named", record.len(), columns.len());
+            return Err(Error::TableRow { path: path.to_path_buf(), line, reason });
+        }
+        let fields: Row = record
             .iter()
             .map(|f| {
                 let f = f.trim();
@@ -176,6 +189,13 @@ pub fn read_table(path: &Path, options: &TabularOptions) -> Result<Table> {
             })
             .collect();
         rows.push((line, fields));
+    }
+    if let Some(target) = columns.iter().position(|c| *c == options.target).filter(|_| !options.target_map.is_empty()) {
+        for (_, row) in &mut rows {
+            if let Some(class) = row[target].as_ref().and_then(|v| options.target_map.get(v)) {
+                row[target] = Some(class.clone());
+            }
+        }
     }
     Ok(Table { path: path.to_path_buf(), columns, rows })
 }

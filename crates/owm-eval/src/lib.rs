@@ -23,12 +23,14 @@
 
 mod bootstrap;
 mod error;
+mod evaluation;
 mod fbeta;
 mod report;
 mod scores;
 
 pub use bootstrap::*;
 pub use error::*;
+pub use evaluation::*;
 pub use fbeta::*;
 pub use report::*;
 pub use scores::*;

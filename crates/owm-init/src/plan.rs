@@ -33,9 +33,10 @@ impl InitPlan {
         self
     }
 
-    /// He (Kaiming) uniform weights for ReLU networks, zero biases: OWM's default plan.
+    /// He (Kaiming) uniform weights for ReLU networks, zero biases (`*.bias`, and a model's own top-level
+    /// `bias`): OWM's default plan.
     pub fn he_uniform() -> Self {
-        Self::new().rule("*.bias", InitStrategy::Zeros).rule(
+        Self::new().rule("*.bias", InitStrategy::Zeros).rule("bias", InitStrategy::Zeros).rule(
             "*",
             InitStrategy::KaimingUniform { gain: std::f64::consts::SQRT_2, mode: crate::FanMode::FanIn },
         )

@@ -2,9 +2,35 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A classifier needs at least two classes.
-    #[error("a classifier needs at least 2 classes, got {0}")]
+    /// A model needs at least one output.
+    #[error("a model needs at least one output (a class, or one logit for a binary task), got {0}")]
     NoClasses(usize),
+    /// The model cannot read the dataset's inputs.
+    #[error("model `{model}` cannot read {input:?}: {reason}")]
+    WrongInput {
+        /// The model.
+        model: &'static str,
+        /// The dataset's input.
+        input: owm_core::InputSpec,
+        /// Why.
+        reason: String,
+    },
+    /// A recommender scores one logit per pair, so it serves binary tasks only.
+    #[error("model `{model}` gives one logit (a binary task), not {outputs}")]
+    OneOutput {
+        /// The model.
+        model: &'static str,
+        /// Outputs asked for.
+        outputs: usize,
+    },
+    /// Sequences too short for the architecture.
+    #[error("{what} does not fit in sequences of {len} tokens")]
+    TooShort {
+        /// What does not fit.
+        what: String,
+        /// Tokens per sequence.
+        len: usize,
+    },
     /// A layer width of zero.
     #[error("hidden layer {layer} has width 0")]
     ZeroWidth {

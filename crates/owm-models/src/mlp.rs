@@ -35,7 +35,16 @@ impl Mlp {
     ///
     /// `[batch, channels, height, width]` → `[batch, outputs]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x: Tensor<2> = images.flatten(1, 3);
+        self.forward_flat(images.flatten(1, 3))
+    }
+
+    /// Logits for a batch of feature rows.
+    ///
+    /// # Shapes
+    ///
+    /// `[batch, features]` → `[batch, outputs]`.
+    pub fn forward_flat(&self, features: Tensor<2>) -> Tensor<2> {
+        let mut x = features;
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(x);

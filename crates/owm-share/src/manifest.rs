@@ -61,6 +61,10 @@ pub struct Manifest {
     /// The input normalisation fitted on the training split.
     #[serde(default)]
     pub normalization: serde_json::Value,
+    /// How raw records became inputs (tabular column preparation with feature names, text vocabulary,
+    /// user and item names), fitted on the training records.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub preprocessing: serde_json::Value,
     /// How training went: steps, epochs, stop reason, final loss.
     #[serde(default)]
     pub training: serde_json::Value,
@@ -92,6 +96,7 @@ impl Manifest {
             experiment: serde_json::Value::Null,
             dataset: serde_json::Value::Null,
             normalization: serde_json::Value::Null,
+            preprocessing: serde_json::Value::Null,
             training: serde_json::Value::Null,
             evaluation: serde_json::Value::Null,
             trace: None,

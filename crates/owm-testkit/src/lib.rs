@@ -1,4 +1,5 @@
-//! Test helpers shared by the OWM crates, as a dev-dependency only.
+//! Test helpers shared by the OWM crates, as a dev-dependency only: scratch folders, and real datasets that
+//! are used when installed and skipped loudly (or required, in CI) when not.
 //!
 //! # Key design decision: std only
 //!
@@ -39,6 +40,29 @@ pub fn tempdir() -> TempDir {
     let path = std::env::temp_dir().join(name);
     std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create scratch folder {}: {e}", path.display()));
     TempDir(path)
+}
+
+/// A real dataset a test trains on, or `None` after a loud `SKIPPED` line when it is absent.
+///
+/// `path` is the file or folder; `install` says how to get it. When `CI` or `OWM_REQUIRE_DATASETS` is set
+/// (`.ci/run` sets the latter after installing the datasets), an absent dataset fails the test instead.
+///
+/// # Panics
+///
+/// When the dataset is absent and required.
+pub fn real_dataset(path: &Path, install: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path.to_path_buf());
+    }
+    let required = std::env::var_os("OWM_REQUIRE_DATASETS").is_some() || std::env::var_os("CI").is_some();
+    assert!(!required, "{} is missing and real-data tests are required here: {install}", path.display());
+    eprintln!("\n*** SKIPPED: {} is missing, so this real-data test did not run ({install}) ***\n", path.display());
+    None
+}
+
+/// The path named by environment variable `var`, else `default`.
+pub fn dataset_path(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub fn lenet_throughput(backend: BackendKind, batch_size: usize, steps: usize, w
     let labels: Vec<i64> = (0..batch_size).map(|_| rng.below(10) as i64).collect();
     let images = Tensor::<4>::from_data(TensorData::new(images, [batch_size, 3, 32, 32]), &autodiff);
     let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &autodiff);
-    let model = ModelConfig::LeNet5 { conv1_padding: 0 }.init([3, 32, 32], 10, &autodiff)?;
+    let model = ModelConfig::LeNet5 { conv1_padding: 0 }.init(&owm_core::InputSpec::Image { shape: [3, 32, 32] }, 10, &autodiff)?;
     let mut params = ParamSet::of(&model);
     let mut objective = OneBatch { params: params.metas().to_vec(), model, images, labels };
     let mut optim = OptimizerConfig::Adam(AdamConfig::new(1e-3)).build(0)?;
@@ -85,7 +85,7 @@ impl Objective for OneBatch {
 
     fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
         let model = params.apply_to(self.model.clone())?;
-        let loss = CrossEntropyLossConfig::new().init(&self.images.device()).forward(model.forward(self.images.clone()), self.labels.clone());
+        let loss = CrossEntropyLossConfig::new().init(&self.images.device()).forward(model.forward(owm_core::Input::Image(self.images.clone())), self.labels.clone());
         let value = loss.clone().into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0]);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
@@ -148,7 +148,7 @@ pub fn ga_throughput(backend: BackendKind, generations: usize) -> Result<SearchT
     let device = backend.device()?;
     let splits = config.data.load(config.seed)?;
     let norm = owm_data::Normalizer::fit(&splits.train)?;
-    let model = config.model.init(splits.train.shape, splits.train.num_classes(), &device.clone().autodiff())?;
+    let model = config.model.init(&splits.train.input_spec(), splits.train.num_classes(), &device.clone().autodiff())?;
     let (model, _) = config.init.apply(model, config.seed)?;
     let mut params = ParamSet::of(&model);
     let mut objective = crate::DatasetObjective::new(model, &splits.train, Some(&norm), &device, config.seed, 32);

@@ -2,11 +2,11 @@ use std::path::Path;
 
 use owm_core::BackendKind;
 use owm_data::{DataConfig, DatasetInfo, Normalizer};
-use owm_eval::ClassificationReport;
+use owm_eval::Evaluation;
 use owm_share::{Bundle, load_bundle};
 use serde::de::DeserializeOwned;
 
-use crate::{Error, ExperimentConfig, Result, predict};
+use crate::{Error, ExperimentConfig, Result, evaluate_model};
 
 /// The result of re-evaluating a bundle.
 #[derive(Debug, Clone)]
@@ -14,9 +14,9 @@ pub struct BundleEvaluation {
     /// The verified bundle.
     pub bundle: Bundle,
     /// The evaluation just computed.
-    pub report: ClassificationReport,
+    pub report: Evaluation,
     /// The evaluation recorded in the manifest at training time.
-    pub recorded: Option<ClassificationReport>,
+    pub recorded: Option<Evaluation>,
     /// Whether the test split evaluated has the fingerprint recorded at training time.
     pub same_test_data: bool,
 }
@@ -34,18 +34,18 @@ pub fn evaluate_bundle(dir: &Path, backend: BackendKind, data: Option<DataConfig
     let experiment: ExperimentConfig = section(dir, "experiment", &m.experiment)?;
     let normalization: Option<Normalizer> = section(dir, "normalization", &m.normalization)?;
     let dataset: DatasetInfo = section(dir, "dataset", &m.dataset)?;
-    let recorded: Option<ClassificationReport> = serde_json::from_value(m.evaluation.clone()).ok();
+    let recorded: Option<Evaluation> = serde_json::from_value(m.evaluation.clone()).ok();
 
     let data = data.unwrap_or(experiment.data.clone());
-    let test = data.load(experiment.seed)?.test;
+    let splits = data.load(experiment.seed)?;
+    let test = &splits.test;
     if let Some(norm) = &normalization {
-        norm.check(&test)?;
+        norm.check(test)?;
     }
     let device = backend.device()?;
-    let model = experiment.model.init(test.shape, test.num_classes(), &device)?;
+    let model = experiment.model.init(&test.input_spec(), test.task.outputs(test.num_classes()), &device)?;
     let model = bundle.load_into(model)?;
-    let predictions = predict(&model, &test, normalization.as_ref(), &device, 256);
-    let report = ClassificationReport::new(test.labels(), &predictions, test.num_classes())?;
+    let report = evaluate_model(&model, test, Some(&splits.train), normalization.as_ref(), &device, experiment.seed)?;
     let same_test_data = test.fingerprint() == dataset.test_fingerprint;
     Ok(BundleEvaluation { bundle, report, recorded, same_test_data })
 }

@@ -42,7 +42,7 @@
 //! use owm_train::{ExperimentConfig, train};
 //!
 //! let report = train(&ExperimentConfig::default(), "runs/digits".as_ref(), true)?;
-//! println!("accuracy {:.3}, bundle {}", report.evaluation.accuracy, report.bundle_dir.display());
+//! println!("accuracy {:.3}, bundle {}", report.evaluation.report.accuracy, report.bundle_dir.display());
 //! # Ok::<(), owm_train::Error>(())
 //! ```
 //!

@@ -1,7 +1,6 @@
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use owm_core::{Fitness, Gradient, Objective, ParamMeta, ParamSet, Rng, Sample, flat_grads};
+use owm_core::{Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, Rng, Sample, Task, flat_grads};
 use owm_data::{Dataset, Normalizer};
 use owm_models::Classifier;
 use rayon::prelude::*;
@@ -19,8 +18,8 @@ pub struct DataCursor {
     pub offset: usize,
 }
 
-/// The pipeline's [`Objective`] for classification: mean cross-entropy of a [`Classifier`] on a training
-/// split, with gradients on the autodiff device and candidate evaluations on the plain device.
+/// The pipeline's [`Objective`]: the mean loss of the data's [`Task`] (cross-entropy, or binary
+/// cross-entropy for yes/no tasks) of a [`Classifier`] on a training split, with gradients on the autodiff device and candidate evaluations on the plain device.
 ///
 /// Mini-batches follow the seeded order `Rng::derived(seed, "shuffle/epoch-{epoch}")`, so a run resumed at a
 /// [`DataCursor`] sees the batches the uninterrupted run saw. Candidates are evaluated in parallel with
@@ -39,7 +38,7 @@ pub struct DatasetObjective<'a> {
     batch_size: usize,
     cursor: DataCursor,
     order: Vec<usize>,
-    full: Option<Vec<(Tensor<4>, Tensor<1, Int>)>>,
+    full: Option<Vec<(Input, Tensor<1, Int>)>>,
 }
 
 impl<'a> DatasetObjective<'a> {
@@ -107,7 +106,7 @@ impl<'a> DatasetObjective<'a> {
         params.apply_to(self.eval_model.clone())
     }
 
-    fn batches(&mut self, sample: Sample) -> Vec<(Tensor<4>, Tensor<1, Int>)> {
+    fn batches(&mut self, sample: Sample) -> Vec<(Input, Tensor<1, Int>)> {
         match sample {
             Sample::Full => {
                 if self.full.is_none() {
@@ -124,14 +123,6 @@ impl<'a> DatasetObjective<'a> {
     }
 }
 
-/// Summed cross-entropy and number of correct predictions of `logits` against `labels`, on the device.
-fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, Tensor<1, Int>) {
-    let n = labels.dims()[0];
-    let correct = logits.clone().argmax(1).reshape([n]).equal(labels.clone()).int().sum();
-    let loss = CrossEntropyLossConfig::new().init(&logits.device()).forward(logits, labels).mul_scalar(n as f64);
-    (loss, correct)
-}
-
 fn read_f64(t: Tensor<1>) -> f64 {
     t.into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0])
 }
@@ -140,11 +131,11 @@ fn read_usize(t: Tensor<1, Int>) -> usize {
     t.into_data().convert::<i64>().try_into_vec::<i64>().map_or(0, |v| v[0] as usize)
 }
 
-fn fitness(model: &Classifier, batches: &[(Tensor<4>, Tensor<1, Int>)]) -> Fitness {
+fn fitness(model: &Classifier, task: Task, batches: &[(Input, Tensor<1, Int>)]) -> Fitness {
     let (mut loss, mut correct, mut items) = (0.0, 0usize, 0usize);
     for (x, y) in batches {
         items += y.dims()[0];
-        let (l, c) = loss_and_correct(model.forward(x.clone()), y.clone());
+        let (l, c) = task.loss_and_correct(model.forward(x.clone()), y.clone());
         loss += read_f64(l);
         correct += read_usize(c);
     }
@@ -163,7 +154,7 @@ impl Objective for DatasetObjective<'_> {
         let (x, y) = self.data.batch(&chunk, self.norm, &self.autodiff);
         let n = chunk.len();
         let batch = Some(owm_core::batch_digest(&chunk));
-        let (loss, correct) = loss_and_correct(model.forward(x), y);
+        let (loss, correct) = self.data.task.loss_and_correct(model.forward(x), y);
         let loss = loss.div_scalar(n as f64);
         let value = read_f64(loss.clone());
         let correct = read_usize(correct);
@@ -179,8 +170,8 @@ impl Objective for DatasetObjective<'_> {
             .iter()
             .map(|c| self.eval_template.with_host(c, &self.device))
             .collect::<owm_core::Result<Vec<_>>>()?;
-        let model = &self.eval_model;
-        sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, &batches))).collect()
+        let (model, task) = (&self.eval_model, self.data.task);
+        sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, task, &batches))).collect()
     }
 
     fn train_items(&self) -> usize {

@@ -4,8 +4,8 @@ use std::time::Instant;
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use owm_core::{ParamMeta, ParamSet, RunEnv, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic};
-use owm_data::{Dataset, Normalizer};
-use owm_eval::ClassificationReport;
+use owm_data::{Dataset, Inputs, Normalizer};
+use owm_eval::Evaluation;
 use owm_models::Classifier;
 use owm_share::{Manifest, TraceRef, save_bundle_with};
 use owm_trace::{JsonlSink, find_checkpoint, read_trace, truncate_after_checkpoint};
@@ -69,7 +69,9 @@ pub struct RunReport {
     /// The bundle's manifest.
     pub manifest: Manifest,
     /// Evaluation on the held-out split.
-    pub evaluation: ClassificationReport,
+    pub evaluation: Evaluation,
+    /// Class names, by class index.
+    pub class_names: Vec<String>,
     /// How training went.
     pub training: TrainingSummary,
     /// Wall-clock seconds of the whole run.
@@ -119,9 +121,10 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let resume = options.resume.map(|path| Checkpoint::load(&path).map(|c| (path, c))).transpose()?;
 
     let splits = config.data.load(config.seed)?;
-    let norm = config.normalize.then(|| Normalizer::fit(&splits.train)).transpose()?;
+    let norm = (config.normalize && splits.train.is_numeric()).then(|| Normalizer::fit(&splits.train)).transpose()?;
     let (train_set, test_set) = (&splits.train, &splits.test);
-    let model = config.model.init(train_set.shape, train_set.num_classes(), &autodiff)?;
+    let outputs = train_set.task.outputs(train_set.num_classes());
+    let model = config.model.init(&train_set.input_spec(), outputs, &autodiff)?;
     let (model, init_records) = config.init.apply(model, config.seed)?;
 
     let trace_path = run_dir.join(files::TRACE);
@@ -186,8 +189,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     bar.finish_with_message(format!("{stop_reason}"));
 
     let model = objective.model_with(&outcome.params)?;
-    let predictions = predict(&model, test_set, norm.as_ref(), &device, 256);
-    let evaluation = ClassificationReport::new(test_set.labels(), &predictions, test_set.num_classes())?;
+    let evaluation = evaluate_model(&model, test_set, Some(train_set), norm.as_ref(), &device, config.seed)?;
 
     let training = TrainingSummary {
         stop_reason,
@@ -208,6 +210,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     manifest.experiment = config_json;
     manifest.dataset = section(&splits.info(config.data.name()));
     manifest.normalization = section(&norm);
+    manifest.preprocessing = section(&splits.preprocessing);
     manifest.training = section(&training);
     manifest.evaluation = section(&evaluation);
     manifest.trace = Some(TraceRef { file: files::TRACE.into(), sha256: trace_digest, events: trace_events });
@@ -217,7 +220,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     write_atomic(&run_dir.join(files::EVALUATION_JSON), &serde_json::to_vec_pretty(&evaluation).expect("reports serialise"))?;
     write_atomic(&run_dir.join(files::EVALUATION_MD), evaluation.to_markdown(&test_set.class_names).as_bytes())?;
     let trace = read_trace(&trace_path)?;
-    let evaluated = ReportEvaluation { report: &evaluation, class_names: &test_set.class_names };
+    let evaluated = ReportEvaluation { evaluation: &evaluation, class_names: &test_set.class_names };
     write_report_with(run_dir, &trace, Some(evaluated))?;
 
     Ok(RunReport {
@@ -225,29 +228,81 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         bundle_dir,
         manifest,
         evaluation,
+        class_names: test_set.class_names.clone(),
         training,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// Predicted class of every item of `data`, in batches of `batch` on `device`.
+/// Predicted class of every item of `data` (argmax, or logit > 0 for a binary task), in batches of `batch`
+/// on `device`.
 pub fn predict(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<usize> {
-    logits(model, data, norm, device, batch)
-        .chunks(data.num_classes())
-        .map(|row| row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best }))
-        .collect()
+    let outputs = data.task.outputs(data.num_classes());
+    logits(model, data, norm, device, batch).chunks(outputs).map(|row| data.task.probabilities(row).1).collect()
 }
 
-/// Logits of every item of `data`, row-major `[items, classes]`, computed in batches of `batch` on `device`.
+/// Logits of every item of `data`, row-major `[items, outputs]`, computed in batches of `batch` on `device`.
 pub fn logits(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<f32> {
     let indices: Vec<usize> = (0..data.len()).collect();
-    let mut out = Vec::with_capacity(data.len() * data.num_classes());
+    let mut out = Vec::with_capacity(data.len() * data.task.outputs(data.num_classes()));
     for chunk in indices.chunks(batch.max(1)) {
-        let (images, _) = data.batch(chunk, norm, device);
-        let data = model.forward(images).into_data().convert::<f32>();
+        let (inputs, _) = data.batch(chunk, norm, device);
+        let data = model.forward(inputs).into_data().convert::<f32>();
         out.extend(data.try_to_vec::<f32>().expect("f32 logits"));
     }
     out
+}
+
+/// Evaluates `model` on `test` with its task's metrics ([`Evaluation`]): the classification report, the
+/// probability scores of a binary task, rankings per group (beside a popularity baseline from `train`'s
+/// positives when the items are ids), and bootstrap intervals seeded from `seed`.
+///
+/// # Errors
+///
+/// A metric error ([`owm_eval::Error`]), e.g. a binary test split holding one class only.
+pub fn evaluate_model(
+    model: &Classifier,
+    test: &Dataset,
+    train: Option<&Dataset>,
+    norm: Option<&Normalizer>,
+    device: &Device,
+    seed: u64,
+) -> Result<Evaluation> {
+    let outputs = test.task.outputs(test.num_classes());
+    let (probs, predicted): (Vec<Vec<f64>>, Vec<usize>) =
+        logits(model, test, norm, device, 256).chunks(outputs).map(|row| test.task.probabilities(row)).unzip();
+    let baseline = train.and_then(|train| popularity(train, test));
+    let fingerprint = test.fingerprint();
+    Ok(Evaluation::new(owm_eval::Predictions {
+        task: test.task,
+        truth: test.labels(),
+        probs: &probs,
+        predicted: &predicted,
+        num_classes: test.num_classes(),
+        groups: test.groups(),
+        baseline: baseline.as_deref().map(|b| ("popularity", b)),
+        dataset: &fingerprint,
+        seed: owm_core::derive_seed(seed, "eval/bootstrap"),
+    })?)
+}
+
+/// The popularity baseline of a recommendation test split: each (user, item) row scored by the number of
+/// positive training rows of its item (field 1 of the ids).
+fn popularity(train: &Dataset, test: &Dataset) -> Option<Vec<f64>> {
+    let (Inputs::Ids { ids: train_ids, cardinalities }, Inputs::Ids { ids: test_ids, .. }) = (train.inputs(), test.inputs()) else {
+        return None;
+    };
+    let fields = cardinalities.len();
+    if fields < 2 || test.groups().is_none() {
+        return None;
+    }
+    let mut counts = vec![0f64; cardinalities[1]];
+    for (row, &label) in train_ids.chunks(fields).zip(train.labels()) {
+        if label + 1 == train.num_classes() {
+            counts[row[1] as usize] += 1.0;
+        }
+    }
+    Some(test_ids.chunks(fields).map(|row| counts.get(row[1] as usize).copied().unwrap_or(0.0)).collect())
 }
 
 fn progress_bar(show: bool, phases: &[Phase], steps_per_epoch: usize) -> ProgressBar {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use owm_core::{TraceEvent, WeightsAt, write_atomic};
-use owm_eval::ClassificationReport;
+use owm_eval::Evaluation;
 use owm_trace::{
     Explanation, Severity, Trace, accuracy_chart, escape, explain, grad_norm_chart, heatmap, histogram_chart, loss_chart, lr_chart,
     update_ratio_chart, weight_norm_chart,
@@ -17,7 +17,7 @@ use crate::{Error, ExperimentConfig, Result, files};
 #[derive(Debug, Clone, Copy)]
 pub struct ReportEvaluation<'a> {
     /// The metrics.
-    pub report: &'a ClassificationReport,
+    pub evaluation: &'a Evaluation,
     /// Class names, by class index (empty: indices are shown).
     pub class_names: &'a [String],
 }
@@ -31,7 +31,7 @@ pub struct ReportEvaluation<'a> {
 /// [`Error::Run`] if `evaluation.json` is present but invalid; a file error naming the file.
 pub fn write_report(run_dir: &Path, trace: &Trace) -> Result<PathBuf> {
     let eval_path = run_dir.join(files::EVALUATION_JSON);
-    let evaluation: Option<ClassificationReport> = match std::fs::read(&eval_path) {
+    let evaluation: Option<Evaluation> = match std::fs::read(&eval_path) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| Error::Run {
             dir: run_dir.to_path_buf(),
             reason: format!("`{}`: {e}", eval_path.display()),
@@ -43,7 +43,7 @@ pub fn write_report(run_dir: &Path, trace: &Trace) -> Result<PathBuf> {
         .and_then(|b| serde_json::from_slice::<owm_share::Manifest>(&b).ok())
         .and_then(|m| serde_json::from_value(m.dataset["class_names"].clone()).ok())
         .unwrap_or_default();
-    let evaluation = evaluation.as_ref().map(|report| ReportEvaluation { report, class_names: &class_names });
+    let evaluation = evaluation.as_ref().map(|evaluation| ReportEvaluation { evaluation, class_names: &class_names });
     write_report_with(run_dir, trace, evaluation)
 }
 
@@ -107,7 +107,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }} figure {{ margin:
     page += &explanation_html(&explanation);
     page += &phases_html(trace);
     if let Some(e) = evaluation {
-        let r = e.report;
+        let r = &e.evaluation.report;
         let _ = writeln!(page, "<p><b>Test accuracy {:.4}</b>, macro F1 {:.4} on {} held-out items.</p>", r.accuracy, r.macro_f1, r.total);
     }
     page += &digests_html(trace);
@@ -202,7 +202,7 @@ fn histogram_paths(trace: &Trace) -> Vec<String> {
 }
 
 fn evaluation_html(e: ReportEvaluation<'_>) -> String {
-    let r = e.report;
+    let r = &e.evaluation.report;
     let name = |i: usize| e.class_names.get(i).map_or_else(|| i.to_string(), |n| escape(n));
     let mut out = String::from("<h2>Evaluation</h2>\n<table id=\"metrics\"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
     for (i, m) in r.per_class.iter().enumerate() {
@@ -221,5 +221,30 @@ fn evaluation_html(e: ReportEvaluation<'_>) -> String {
     for (t, row) in r.confusion.iter().enumerate() {
         let _ = writeln!(out, "<tr><th>{}</th>{}</tr>", name(t), row.iter().map(|n| format!("<td>{n}</td>")).collect::<String>());
     }
-    out + "</table>\n"
+    out.push_str("</table>\n");
+    let ev = e.evaluation;
+    if let Some(s) = &ev.scores {
+        let _ = writeln!(
+            out,
+            "<table id=\"scores\"><tr><th>ROC AUC</th><th>average precision</th><th>log loss</th></tr><tr><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr></table>",
+            s.roc_auc, s.average_precision, s.log_loss
+        );
+    }
+    if let Some(rk) = &ev.ranking {
+        let k = rk.model.k;
+        let _ = writeln!(out, "<table id=\"ranking\"><tr><th>{} users</th><th>NDCG@{k}</th><th>HitRate@{k}</th><th>Recall@{k}</th><th>MAP@{k}</th></tr>", rk.groups);
+        let rows = std::iter::once(("model", &rk.model)).chain(rk.baseline.as_ref().map(|(n, m)| (n.as_str(), m)));
+        for (n, m) in rows {
+            let _ = writeln!(out, "<tr><th>{}</th><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>", escape(n), m.ndcg, m.hit_rate, m.recall, m.map);
+        }
+        out.push_str("</table>\n");
+    }
+    if !ev.intervals.is_empty() {
+        out.push_str("<table id=\"intervals\"><tr><th>metric</th><th>value</th><th>95% bootstrap interval</th></tr>\n");
+        for (n, i) in &ev.intervals {
+            let _ = writeln!(out, "<tr><th>{}</th><td>{:.4}</td><td>{:.4} – {:.4}</td></tr>", escape(n), i.value, i.low, i.high);
+        }
+        out.push_str("</table>\n");
+    }
+    out
 }

@@ -16,7 +16,7 @@ fn max_logit_gap(backend: BackendKind) -> f32 {
     let mut gap = 0f32;
     for model in [ModelConfig::Mlp { hidden: vec![64, 32] }, ModelConfig::LeNet5 { conv1_padding: 4 }] {
         let out = |device: Device| {
-            let m = model.init(test.shape, 10, &device).unwrap();
+            let m = model.init(&test.input_spec(), 10, &device).unwrap();
             let (m, _) = InitPlan::he_uniform().apply(m, 9).unwrap();
             logits(&m, &test, Some(&norm), &device, 128)
         };
@@ -32,7 +32,7 @@ fn epoch_losses(backend: BackendKind) -> Vec<f64> {
     let config = ExperimentConfig { backend, convergence: ConvergenceConfig::epochs(3), ..ExperimentConfig::default() };
     let report = train(&config, &dir.path().join("run"), false).unwrap();
     assert_eq!(report.manifest.backend, backend.name());
-    assert!(report.evaluation.accuracy > 0.8, "accuracy {} on {backend}", report.evaluation.accuracy);
+    assert!(report.evaluation.report.accuracy > 0.8, "accuracy {} on {backend}", report.evaluation.report.accuracy);
     let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
     trace.epochs().map(|r| r.train_loss).collect()
 }
@@ -71,7 +71,7 @@ fn candidate_loss_gap(backend: BackendKind) -> f64 {
     let norm = Normalizer::fit(&splits.train).unwrap();
     let model = ModelConfig::Mlp { hidden: vec![32] };
     let losses = |device: Device| {
-        let m = model.init(splits.train.shape, 10, &device.clone().autodiff()).unwrap();
+        let m = model.init(&splits.train.input_spec(), 10, &device.clone().autodiff()).unwrap();
         let (m, _) = InitPlan::he_uniform().apply(m, 9).unwrap();
         let x0 = owm_core::ParamSet::of(&m).to_host();
         let candidates: Vec<Vec<f32>> = (0..4).map(|k| x0.iter().map(|w| w * (1.0 + 0.1 * k as f32)).collect()).collect();
@@ -107,7 +107,7 @@ fn wgpu_should_run_a_ga_then_adam() {
     let report = train(&config, &dir.path().join("run"), false).unwrap();
     assert_eq!(report.training.phases.len(), 2);
     // Three small generations then two epochs: far from converged, but well above chance (0.1).
-    assert!(report.evaluation.accuracy > 0.5, "accuracy {}", report.evaluation.accuracy);
+    assert!(report.evaluation.report.accuracy > 0.5, "accuracy {}", report.evaluation.report.accuracy);
 }
 
 #[cfg(feature = "ndarray")]

@@ -22,7 +22,7 @@ fn evolution_strategy_should_reach_90_percent() {
     let es = EsConfig { population: 40, sigma: 0.05, lr: 0.05, ..EsConfig::default() };
     let dir = owm_testkit::tempdir();
     let report = train(&mlp32(OptimizerConfig::Es(es), ConvergenceConfig::steps(300)), &dir.path().join("es"), false).unwrap();
-    assert!(report.evaluation.accuracy >= 0.90, "ES test accuracy {}", report.evaluation.accuracy);
+    assert!(report.evaluation.report.accuracy >= 0.90, "ES test accuracy {}", report.evaluation.report.accuracy);
     assert_eq!(report.training.phases[0].evaluations, 300 * 41);
 }
 
@@ -31,7 +31,7 @@ fn simulated_annealing_should_reach_80_percent() {
     let sa = SaConfig { t0: 1e-3, scale: 0.05, fraction: 0.05, neighbours: 8, ..SaConfig::default() };
     let dir = owm_testkit::tempdir();
     let report = train(&mlp32(OptimizerConfig::Sa(sa), ConvergenceConfig::steps(1500)), &dir.path().join("sa"), false).unwrap();
-    assert!(report.evaluation.accuracy >= 0.80, "SA test accuracy {}", report.evaluation.accuracy);
+    assert!(report.evaluation.report.accuracy >= 0.80, "SA test accuracy {}", report.evaluation.report.accuracy);
 }
 
 #[test]
@@ -44,7 +44,7 @@ fn ga_then_adam_should_record_both_phases() {
     assert_eq!((phases[0].optimizer.as_str(), phases[1].optimizer.as_str()), ("ga", "adam"));
     assert_eq!(phases[0].stop_reason, StopReason::MaxSteps { max_steps: 10 });
     assert_eq!(phases[1].stop_reason, StopReason::MaxEpochs { max_epochs: 5 });
-    assert!(report.evaluation.accuracy >= 0.9, "{}", report.evaluation.accuracy);
+    assert!(report.evaluation.report.accuracy >= 0.9, "{}", report.evaluation.report.accuracy);
     let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
     let started: Vec<String> = trace.events.iter().filter_map(|e| match e {
         TraceEvent::PhaseStarted { optimizer, .. } => Some(optimizer.clone()),
@@ -138,7 +138,7 @@ fn ga_should_reach_at_least_pygads_test_accuracy() {
         let report = train_with(&config, &dir.path().join(format!("ga-{seed}")), options).unwrap();
         assert_eq!(report.manifest.dataset["test_fingerprint"], fixture["test_fingerprint"], "same test split as the PyGAD script");
         assert_eq!(report.training.phases[0].evaluations, 50 + (generations - 1) * 48);
-        accuracies.push(report.evaluation.accuracy);
+        accuracies.push(report.evaluation.report.accuracy);
     }
     let owm = accuracies.iter().sum::<f64>() / 3.0;
     let pygad = fixture["mean_test_accuracy"].as_f64().unwrap();

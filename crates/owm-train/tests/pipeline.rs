@@ -14,8 +14,8 @@ fn default_run_should_reach_95_percent_and_reload_identically() {
     let report = train(&ExperimentConfig::default(), &dir.path().join("run"), false).unwrap();
     // Seed 42 gives 0.9749. scikit-learn's MLPClassifier with the same recipe averages 0.978 over five random
     // 80/20 splits of the same digits (tools/sklearn_digits_mlp.py); OWM averages 0.972 over seeds 0..4.
-    assert!(report.evaluation.accuracy >= 0.95, "accuracy {}", report.evaluation.accuracy);
-    assert_eq!(report.evaluation.total, 359);
+    assert!(report.evaluation.report.accuracy >= 0.95, "accuracy {}", report.evaluation.report.accuracy);
+    assert_eq!(report.evaluation.report.total, 359);
     assert_eq!(report.training.stop_reason, StopReason::MaxEpochs { max_epochs: 40 });
 
     let again = evaluate_bundle(&report.bundle_dir, BackendKind::Flex, None).unwrap();
@@ -27,7 +27,7 @@ fn default_run_should_reach_95_percent_and_reload_identically() {
         assert!(report.run_dir.join(file).is_file(), "{file} missing");
     }
     let html = std::fs::read_to_string(report.run_dir.join(files::REPORT_HTML)).unwrap();
-    assert!(html.contains(&format!("Test accuracy {:.4}", report.evaluation.accuracy)), "{html}");
+    assert!(html.contains(&format!("Test accuracy {:.4}", report.evaluation.report.accuracy)), "{html}");
     // Loss, accuracy, learning rate, update-ratio heatmap, weight and gradient norms, one histogram chart per
     // parameter (4) and the confusion matrix.
     assert_eq!(html.matches("<svg").count(), 6 + 4 + 1);

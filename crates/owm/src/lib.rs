@@ -26,7 +26,7 @@
 //!
 //! ```no_run
 //! let report = owm::train::train(&owm::train::ExperimentConfig::default(), "runs/digits".as_ref(), false)?;
-//! assert!(report.evaluation.accuracy > 0.9);
+//! assert!(report.evaluation.report.accuracy > 0.9);
 //! # Ok::<(), owm::train::Error>(())
 //! ```
 //!

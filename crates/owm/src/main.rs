@@ -391,12 +391,27 @@ fn print_run(report: &RunReport) -> Result<ExitCode> {
     println!("stopped: {}", report.training.stop_reason);
     println!(
         "test accuracy {:.4}  macro F1 {:.4}  ({} items, {} steps, {:.1} s)",
-        e.accuracy, e.macro_f1, e.total, report.training.steps, report.seconds
+        e.report.accuracy, e.report.macro_f1, e.report.total, report.training.steps, report.seconds
     );
+    print_scores(e);
     println!("weights digest {}", report.manifest.weights_digest);
     println!("run folder {}  (report.html, trace.jsonl, loss.svg, update_ratio.svg, evaluation.md)", report.run_dir.display());
     println!("bundle {}", report.bundle_dir.display());
     Ok(if report.training.stop_reason.is_failure() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// The task's scores beyond accuracy and F1: probability scores, rankings against the baseline.
+fn print_scores(e: &owm::eval::Evaluation) {
+    if let Some(s) = &e.scores {
+        println!("ROC AUC {:.4}  average precision {:.4}  log loss {:.4}", s.roc_auc, s.average_precision, s.log_loss);
+    }
+    if let Some(r) = &e.ranking {
+        let line = |m: &owm::eval::RankingMetrics| format!("NDCG@{k} {:.4}  HitRate@{k} {:.4}  Recall@{k} {:.4}  MAP@{k} {:.4}", m.ndcg, m.hit_rate, m.recall, m.map, k = m.k);
+        println!("ranking over {} users: {}", r.groups, line(&r.model));
+        if let Some((name, m)) = &r.baseline {
+            println!("{name} baseline: {}", line(m));
+        }
+    }
 }
 
 fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
@@ -550,6 +565,10 @@ fn data_from(data: DataConfig, dir: PathBuf) -> Result<DataConfig> {
         DataSource::Mnist { .. } => DataSource::Mnist { dir },
         DataSource::FashionMnist { .. } => DataSource::FashionMnist { dir },
         DataSource::Cifar10 { .. } => DataSource::Cifar10 { dir },
+        // File sources: the file is evaluated as the test side; the training side refits the preprocessing.
+        DataSource::Tabular { path, options, .. } => DataSource::Tabular { path, test: Some(dir), options },
+        DataSource::Text { path, text, .. } => DataSource::Text { path, test: Some(dir), text },
+        DataSource::Interactions { split, negatives, .. } => DataSource::Interactions { path: dir, split, negatives },
     };
     Ok(DataConfig { source, ..data })
 }
@@ -633,11 +652,12 @@ fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Resul
         }
     };
     let result = evaluate_bundle(bundle, backend, data)?;
-    let r = &result.report;
+    let r = &result.report.report;
     println!("bundle {} verified: {} tensors, weights digest {}", bundle.display(), result.bundle.tensors.len(), result.bundle.manifest.weights_digest);
     println!("test accuracy {:.4}  macro F1 {:.4}  on {} items ({})", r.accuracy, r.macro_f1, r.total, backend);
+    print_scores(&result.report);
     let trained_on = result.bundle.manifest.backend.as_str();
-    match &result.recorded {
+    match result.recorded.as_ref().map(|e| &e.report) {
         Some(rec) if trained_on != backend.name() => println!(
             "trained on {trained_on}, evaluated on {backend}: recorded accuracy {:.4} (kernels may round differently)",
             rec.accuracy

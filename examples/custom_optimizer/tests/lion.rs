@@ -4,7 +4,7 @@
 fn lion_should_train_the_digits_mlp() {
     let dir = owm_testkit::tempdir();
     let report = custom_optimizer::run(&dir.path().join("run"), 10).unwrap();
-    assert!(report.evaluation.accuracy >= 0.9, "accuracy {}", report.evaluation.accuracy);
+    assert!(report.evaluation.report.accuracy >= 0.9, "accuracy {}", report.evaluation.report.accuracy);
     assert_eq!(report.training.phases[0].optimizer, "lion");
     assert_eq!(report.manifest.optimizer["phases"][0]["settings"]["lr"], 3e-4);
     let trace = owm::trace::read_trace(report.run_dir.join(owm::train::files::TRACE)).unwrap();

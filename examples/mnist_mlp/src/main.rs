@@ -4,6 +4,6 @@ use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
     let report = mnist_mlp::run(&mnist_mlp::Config::parse())?;
-    println!("test accuracy {:.4}, bundle {}", report.evaluation.accuracy, report.bundle_dir.display());
+    println!("test accuracy {:.4}, bundle {}", report.evaluation.report.accuracy, report.bundle_dir.display());
     Ok(())
 }

@@ -32,7 +32,7 @@ fn should_train_on_mnist_format_files() {
     let config = config(dir.path(), 3, 7);
     let report = mnist_mlp::run(&config).unwrap();
     assert_eq!(report.training.epochs, 3);
-    assert!(report.evaluation.accuracy >= 0.9, "accuracy {}", report.evaluation.accuracy);
+    assert!(report.evaluation.report.accuracy >= 0.9, "accuracy {}", report.evaluation.report.accuracy);
     let trace = read_trace(report.run_dir.join("trace.jsonl")).unwrap();
     assert_eq!(trace.steps().count(), 9); // 300 items / batch 128 = 3 steps per epoch
     assert!(report.bundle_dir.join("weights.safetensors").is_file());

@@ -1,0 +1,204 @@
+//! Turning the record formats users arrive with — a CSV table, a `label<TAB>text` file, a
+//! `user,item,label[,timestamp]` file — into train/test [`Splits`] of typed inputs, with the preprocessing
+//! fitted on the training records only and recorded as a [`Preprocessing`] for the bundle.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::interactions::{Interaction, read_interactions};
+use crate::tabular::{CleaningReport, TabularOptions, TabularPrep, read_table, stratified_split};
+use crate::text::{TextOptions, Vocab, read_labelled_text, tokenize};
+use crate::{Dataset, Error, Inputs, Result, Splits};
+
+/// How raw records became model inputs, fitted on the training records; stored in the bundle so that
+/// inference applies exactly the same transformation and every input traces back to its source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Preprocessing {
+    /// A CSV table: the fitted column preparation and its feature names (first-layer input `i` is
+    /// `feature_names[i]`), and what cleaning did on each side.
+    Tabular {
+        /// Fitted preparation.
+        prep: TabularPrep,
+        /// One name per input feature.
+        feature_names: Vec<String>,
+        /// Rows dropped or imputed in the training file part.
+        train_cleaning: CleaningReport,
+        /// Rows dropped or imputed in the test part.
+        test_cleaning: CleaningReport,
+    },
+    /// Text: normalisation and tokenisation, the vocabulary (id = position) and the padded length.
+    Text {
+        /// Normalisation and tokeniser.
+        options: TextOptions,
+        /// Token of each id (0 `<pad>`, 1 `<unk>`).
+        vocab: Vec<String>,
+        /// Tokens per item.
+        max_len: usize,
+    },
+    /// Interactions: the original user and item names of each id, and the negatives drawn per positive.
+    Interactions {
+        /// User name of each user id.
+        users: Vec<String>,
+        /// Item name of each item id.
+        items: Vec<String>,
+        /// Unseen items drawn as label-0 interactions per positive.
+        negatives: usize,
+    },
+}
+
+/// How interactions are split into training and test rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionSplit {
+    /// A seeded random split of the rows.
+    #[default]
+    Random,
+    /// Each user's latest interactions are tested (needs a timestamp column).
+    Chronological,
+}
+
+/// Reads a CSV table (and an optional separate test table of the same layout), splits it stratified by the
+/// target when there is no test table, fits the preparation on the training rows and applies it to both.
+///
+/// # Errors
+///
+/// Any [`read_table`] / [`TabularPrep`] error, naming file and line; [`Error::TableEmpty`] when a side has no
+/// row left after cleaning.
+pub fn load_tabular(path: &Path, test: Option<&PathBuf>, options: &TabularOptions, test_fraction: f64, seed: u64) -> Result<Splits> {
+    let table = read_table(path, options)?;
+    let (train_table, test_table) = match test {
+        Some(t) => (table, read_table(t, options)?),
+        None => {
+            let target = table.column(&options.target)?;
+            let classes: BTreeSet<Option<&String>> = table.rows.iter().map(|(_, r)| r[target].as_ref()).collect();
+            let classes: Vec<Option<&String>> = classes.into_iter().collect();
+            let keys: Vec<usize> = table.rows.iter().map(|(_, r)| classes.binary_search(&r[target].as_ref()).unwrap_or(0)).collect();
+            let (train, test) = stratified_split(&keys, test_fraction, seed);
+            let part = |rows: &[usize]| crate::tabular::Table {
+                path: table.path.clone(),
+                columns: table.columns.clone(),
+                rows: rows.iter().map(|&i| table.rows[i].clone()).collect(),
+            };
+            (part(&train), part(&test))
+        }
+    };
+    let prep = TabularPrep::fit(&train_table, options)?;
+    let feature_names = prep.feature_names();
+    let name = path.file_stem().map_or("table".into(), |s| s.to_string_lossy().into_owned());
+    let dataset = |side: &str, table: &crate::tabular::Table| -> Result<(Dataset, CleaningReport)> {
+        let prepared = prep.transform(table, options)?;
+        if prepared.labels.is_empty() {
+            return Err(Error::TableEmpty(table.path.clone()));
+        }
+        let inputs = Inputs::Dense { shape: vec![feature_names.len()], values: prepared.features };
+        Ok((Dataset::with_inputs(format!("{name}/{side}"), inputs, prep.classes.clone(), prepared.labels)?, prepared.cleaning))
+    };
+    let (train, train_cleaning) = dataset("train", &train_table)?;
+    let (test, test_cleaning) = dataset("test", &test_table)?;
+    let preprocessing = Preprocessing::Tabular { prep, feature_names, train_cleaning, test_cleaning };
+    Ok(Splits { train, test, preprocessing: Some(preprocessing) })
+}
+
+/// Text settings beyond tokenisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TextSource {
+    /// Normalisation and tokeniser.
+    pub options: TextOptions,
+    /// Tokens per item (longer texts are truncated, shorter ones padded).
+    pub max_len: usize,
+    /// Tokens seen fewer times in training become `<unk>`.
+    pub min_freq: usize,
+    /// Keep at most this many tokens (most frequent first), besides `<pad>` and `<unk>`.
+    pub max_vocab: Option<usize>,
+}
+
+impl Default for TextSource {
+    fn default() -> Self {
+        Self { options: TextOptions::default(), max_len: 64, min_freq: 1, max_vocab: Some(50_000) }
+    }
+}
+
+/// Reads a `label<TAB>text` file (and an optional test file), splits it stratified by label when there is no
+/// test file, tokenises every text in parallel, fits the vocabulary on the training texts and pads/truncates.
+///
+/// # Errors
+///
+/// Any [`read_labelled_text`] error; [`Error::TableRow`] naming file and line of a test label not seen in
+/// training; [`Error::Empty`] for a side without texts.
+pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_fraction: f64, seed: u64) -> Result<Splits> {
+    let records = read_labelled_text(path)?;
+    let classes: Vec<String> = records.iter().map(|r| r.label.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let label_of = |file: &Path, r: &crate::text::LabelledText| {
+        classes.binary_search(&r.label).map_err(|_| Error::TableRow {
+            path: file.to_path_buf(),
+            line: r.line,
+            reason: format!("label `{}` does not occur in the training file", r.label),
+        })
+    };
+    let (train, test, test_path) = match test {
+        Some(t) => (records, read_labelled_text(t)?, t.clone()),
+        None => {
+            let labels: Vec<usize> = records.iter().map(|r| label_of(path, r)).collect::<Result<_>>()?;
+            let (train, test) = stratified_split(&labels, test_fraction, seed);
+            let pick = |rows: Vec<usize>| rows.into_iter().map(|i| records[i].clone()).collect::<Vec<_>>();
+            (pick(train), pick(test), path.to_path_buf())
+        }
+    };
+    let tokens = |records: &[crate::text::LabelledText]| -> Vec<Vec<String>> {
+        records.par_iter().map(|r| tokenize(&r.text, &source.options)).collect()
+    };
+    let (train_tokens, test_tokens) = (tokens(&train), tokens(&test));
+    let vocab = Vocab::fit(&train_tokens, source.min_freq, source.max_vocab);
+    let name = path.file_stem().map_or("text".into(), |s| s.to_string_lossy().into_owned());
+    let dataset = |side: &str, file: &Path, records: &[crate::text::LabelledText], docs: &[Vec<String>]| -> Result<Dataset> {
+        if records.is_empty() {
+            return Err(Error::Empty(format!("{name}/{side}")));
+        }
+        let labels = records.iter().map(|r| label_of(file, r)).collect::<Result<Vec<_>>>()?;
+        let mut ids = Vec::with_capacity(docs.len() * source.max_len);
+        for doc in docs {
+            ids.extend(vocab.encode(doc, source.max_len));
+        }
+        let inputs = Inputs::Tokens { len: source.max_len, vocab: vocab.len(), ids };
+        Dataset::with_inputs(format!("{name}/{side}"), inputs, classes.clone(), labels)
+    };
+    let train_set = dataset("train", path, &train, &train_tokens)?;
+    let test_set = dataset("test", &test_path, &test, &test_tokens)?;
+    let preprocessing = Preprocessing::Text { options: source.options.clone(), vocab: vocab.tokens.clone(), max_len: source.max_len };
+    Ok(Splits { train: train_set, test: test_set, preprocessing: Some(preprocessing) })
+}
+
+/// Reads a `user,item,label[,timestamp]` file, splits the rows, adds `negatives` unseen items per positive on
+/// each side (seeded), and gives a binary click task over `[user, item]` ids grouped by user.
+///
+/// # Errors
+///
+/// Any [`read_interactions`] error naming file and line; [`Error::Empty`] for a side without rows.
+pub fn load_interactions(path: &Path, split: InteractionSplit, negatives: usize, test_fraction: f64, seed: u64) -> Result<Splits> {
+    let data = read_interactions(path)?;
+    let (train, test) = match split {
+        InteractionSplit::Random => data.random_split(test_fraction, seed),
+        InteractionSplit::Chronological => data.chronological_split(test_fraction, path)?,
+    };
+    let cardinalities = vec![data.users.len(), data.items.len()];
+    let name = path.file_stem().map_or("interactions".into(), |s| s.to_string_lossy().into_owned());
+    let dataset = |side: &str, rows: &[usize]| -> Result<Dataset> {
+        let drawn = data.negatives_of(rows, negatives, seed, &format!("negatives/{side}"));
+        let all: Vec<&Interaction> = rows.iter().map(|&i| &data.rows[i]).chain(&drawn).collect();
+        if all.is_empty() {
+            return Err(Error::Empty(format!("{name}/{side}")));
+        }
+        let ids = all.iter().flat_map(|r| [r.user as u32, r.item as u32]).collect();
+        let labels = all.iter().map(|r| usize::from(r.label > 0.0)).collect();
+        let groups = all.iter().map(|r| r.user as u32).collect();
+        let inputs = Inputs::Ids { cardinalities: cardinalities.clone(), ids };
+        Dataset::with_inputs(format!("{name}/{side}"), inputs, vec!["no".into(), "yes".into()], labels)?.binary()?.with_groups(groups)
+    };
+    let preprocessing = Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives };
+    Ok(Splits { train: dataset("train", &train)?, test: dataset("test", &test)?, preprocessing: Some(preprocessing) })
+}

@@ -1,0 +1,10 @@
+//! Runs the example: `cargo run --release -p breast_cancer -- --help`.
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let report = breast_cancer::run(&breast_cancer::Config::parse())?;
+    println!("test accuracy {:.4}, bundle {}", report.evaluation.report.accuracy, report.bundle_dir.display());
+    println!("{}", report.evaluation.to_markdown(&report.class_names));
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Runs the example: `cargo run --release -p ctr_recommender -- --help`.
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let report = ctr_recommender::run(&ctr_recommender::Config::parse())?;
+    println!("test accuracy {:.4}, bundle {}", report.evaluation.report.accuracy, report.bundle_dir.display());
+    println!("{}", report.evaluation.to_markdown(&report.class_names));
+    Ok(())
+}
