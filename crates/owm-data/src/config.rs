@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::tabular::TabularOptions;
 use crate::{
-    Error, InteractionSplit, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_interactions, load_mnist,
+    Augment, Error, InteractionSplit, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder, load_interactions, load_mnist,
     load_tabular, load_text,
 };
 
@@ -51,6 +51,15 @@ pub enum DataSource {
         #[serde(default, flatten)]
         text: TextSource,
     },
+    /// A folder of PNG/JPEG images, one sub-folder per class (`train/` and `test/` inside, or split by
+    /// `test_fraction`), see [`load_image_folder`].
+    ImageFolder {
+        /// The folder.
+        dir: PathBuf,
+        /// Read images as one luma channel instead of RGB.
+        #[serde(default)]
+        grayscale: bool,
+    },
     /// A `user,item,label[,timestamp]` file (click-through recommendation), see [`load_interactions`].
     Interactions {
         /// The interactions file.
@@ -83,6 +92,9 @@ pub struct DataConfig {
     /// Use only the first N test items. Default: all.
     #[serde(default)]
     pub test_limit: Option<usize>,
+    /// Augment training images (each gradient batch, seeded by epoch and position). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<Augment>,
 }
 
 fn default_test_fraction() -> f64 {
@@ -92,7 +104,7 @@ fn default_test_fraction() -> f64 {
 impl DataConfig {
     /// A config for `source` with the defaults.
     pub fn new(source: DataSource) -> Self {
-        Self { source, test_fraction: default_test_fraction(), train_limit: None, test_limit: None }
+        Self { source, test_fraction: default_test_fraction(), train_limit: None, test_limit: None, augment: None }
     }
 
     /// The embedded digits with a held-out 20%.
@@ -109,6 +121,7 @@ impl DataConfig {
             DataSource::Cifar10 { .. } => "cifar10",
             DataSource::Tabular { .. } => "tabular",
             DataSource::Text { .. } => "text",
+            DataSource::ImageFolder { .. } => "images",
             DataSource::Interactions { .. } => "interactions",
         }
     }
@@ -127,6 +140,7 @@ impl DataConfig {
             DataSource::Cifar10 { dir } => load_cifar10(dir)?,
             DataSource::Tabular { path, test, options } => load_tabular(path, test.as_ref(), options, self.test_fraction, seed)?,
             DataSource::Text { path, test, text } => load_text(path, test.as_ref(), text, self.test_fraction, seed)?,
+            DataSource::ImageFolder { dir, grayscale } => load_image_folder(dir, *grayscale, self.test_fraction, seed)?,
             DataSource::Interactions { path, split, negatives } => {
                 load_interactions(path, *split, *negatives, self.test_fraction, seed)?
             }

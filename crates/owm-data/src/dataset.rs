@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 
 use owm_core::{Input, InputSpec, Task};
 
-use crate::{Error, Normalizer, Preprocessing, Result};
+use crate::{Augment, Error, Normalizer, Preprocessing, Result};
 
 /// The inputs of a dataset's items, stored compactly until a batch is assembled.
 #[derive(Debug, Clone, PartialEq)]
@@ -345,11 +345,25 @@ impl Dataset {
         Ok(Splits::new(self.subset(format!("{}/train", self.name), train), self.subset(format!("{}/test", self.name), test)))
     }
 
-    /// SHA-256 over the input kind and shape, class count, labels, groups and input bytes (little-endian):
+    /// SHA-256 over the input kind and shape (for `f32` images: the three dimensions), class count, labels,
+    /// groups and input bytes (little-endian):
     /// two datasets with the same fingerprint hold the same items in the same order.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
-        h.update(serde_json::to_vec(&self.input_spec()).expect("specs serialise"));
+        match &self.inputs {
+            // `f32` images hash as they always have (their shape), so recorded fingerprints stay valid.
+            Inputs::Dense { shape, .. } if shape.len() == 3 => shape.iter().for_each(|&d| h.update((d as u64).to_le_bytes())),
+            inputs => {
+                let kind = match inputs {
+                    Inputs::Dense { .. } => "dense",
+                    Inputs::Pixels { .. } => "pixels",
+                    Inputs::Tokens { .. } => "tokens",
+                    Inputs::Ids { .. } => "ids",
+                };
+                h.update(format!("owm-inputs/{kind}/").as_bytes());
+                h.update(serde_json::to_vec(&self.input_spec()).expect("specs serialise"));
+            }
+        }
         h.update((self.num_classes() as u64).to_le_bytes());
         h.update((self.len() as u64).to_le_bytes());
         for &l in &self.labels {
@@ -379,6 +393,22 @@ impl Dataset {
     /// If an index is out of range, or `norm` was fitted on data with another feature count (use
     /// [`Normalizer::check`] first).
     pub fn batch(&self, indices: &[usize], norm: Option<&Normalizer>, device: &Device) -> (Input, Tensor<1, Int>) {
+        self.batch_augmented(indices, norm, device, None)
+    }
+
+    /// [`Dataset::batch`] with each image augmented (before normalisation) by `augment`, drawing from its
+    /// generator; other inputs are not augmented.
+    ///
+    /// # Panics
+    ///
+    /// As [`Dataset::batch`].
+    pub fn batch_augmented(
+        &self,
+        indices: &[usize],
+        norm: Option<&Normalizer>,
+        device: &Device,
+        mut augment: Option<(&Augment, &mut owm_core::Rng)>,
+    ) -> (Input, Tensor<1, Int>) {
         let f = self.feature_len();
         let n = indices.len();
         let labels: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
@@ -398,6 +428,9 @@ impl Dataset {
                 for &i in indices {
                     let start = buf.len();
                     self.item_into(i, &mut buf);
+                    if let (Some((aug, rng)), InputSpec::Image { shape }) = (&mut augment, self.input_spec()) {
+                        aug.apply(&mut buf[start..], shape, rng);
+                    }
                     if let Some(norm) = norm {
                         for ((x, m), s) in buf[start..].iter_mut().zip(&norm.mean).zip(&norm.std) {
                             *x = (*x - m) / s;

@@ -80,6 +80,14 @@ pub enum Error {
         /// The value.
         value: f32,
     },
+    /// An image file that cannot be decoded or does not fit with the others.
+    #[error("image `{path}`: {reason}")]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A token or categorical id outside its vocabulary or field.
     #[error("dataset `{dataset}`: item {item}, position {field}: id {id} is not below {limit}")]
     TokenRange {

@@ -14,7 +14,51 @@ pub struct Normalizer {
     pub std: Vec<f32>,
 }
 
+/// Which statistics a [`Normalizer`] shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalizeBy {
+    /// One mean and std per input feature (per pixel for images), as scikit-learn's `StandardScaler`.
+    #[default]
+    Feature,
+    /// One mean and std per image channel, as `torchvision.transforms.Normalize`; keeps the relative
+    /// brightness of pixels, which convolutions rely on. Non-image inputs fall back to per feature.
+    Channel,
+}
+
 impl Normalizer {
+    /// Fits the statistics of `data` shared as `by` says (per feature, or per channel of an image).
+    ///
+    /// # Errors
+    ///
+    /// As [`Normalizer::fit`].
+    pub fn fit_by(data: &Dataset, by: NormalizeBy) -> Result<Self> {
+        let owm_core::InputSpec::Image { shape: [c, h, w] } = data.input_spec() else { return Self::fit(data) };
+        if by == NormalizeBy::Feature || data.is_empty() || !data.is_numeric() {
+            return Self::fit(data);
+        }
+        let plane = h * w;
+        let (mut sum, mut sq) = (vec![0f64; c], vec![0f64; c]);
+        let mut item = Vec::with_capacity(c * plane);
+        for i in 0..data.len() {
+            item.clear();
+            data.item_into(i, &mut item);
+            for (j, &x) in item.iter().enumerate() {
+                sum[j / plane] += f64::from(x);
+                sq[j / plane] += f64::from(x) * f64::from(x);
+            }
+        }
+        let n = (data.len() * plane) as f64;
+        let (mut mean, mut std) = (Vec::with_capacity(c * plane), Vec::with_capacity(c * plane));
+        for ch in 0..c {
+            let m = sum[ch] / n;
+            let s = (sq[ch] / n - m * m).max(0.0).sqrt();
+            mean.extend(std::iter::repeat_n(m as f32, plane));
+            std.extend(std::iter::repeat_n(if s < 1e-6 { 1.0 } else { s as f32 }, plane));
+        }
+        Ok(Self { mean, std })
+    }
+
     /// Fits the mean and standard deviation of every feature of `data` (accumulated in `f64`).
     ///
     /// # Errors
@@ -79,6 +123,15 @@ impl Normalizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_channel_statistics_should_pool_every_pixel_of_a_channel() {
+        // numpy: x = np.array([0, 2, 4, 6], float) → mean 3, std 2.2360680 (both items, both pixels).
+        let d = Dataset::new("d", [1, 1, 2], vec!["a".into()], vec![0.0, 2.0, 4.0, 6.0], vec![0, 0]).unwrap();
+        let n = Normalizer::fit_by(&d, NormalizeBy::Channel).unwrap();
+        assert_eq!(n.mean, [3.0, 3.0]);
+        assert!((n.std[0] - 5f32.sqrt()).abs() < 1e-6 && n.std[0] == n.std[1]);
+    }
 
     #[test]
     fn should_match_numpy_mean_and_population_std() {

@@ -42,6 +42,16 @@ impl InitPlan {
         )
     }
 
+    /// PyTorch's default weight init for `Linear` and `Conv*` (`kaiming_uniform_(a=√5)`, i.e.
+    /// `U(±1/√fan_in)`: Kaiming uniform with gain `1/√3`) with zero biases (PyTorch draws biases from the
+    /// same range; a rank-1 parameter has no fan-in of its own here).
+    pub fn torch_uniform() -> Self {
+        Self::new().rule("*.bias", InitStrategy::Zeros).rule("bias", InitStrategy::Zeros).rule(
+            "*",
+            InitStrategy::KaimingUniform { gain: 1.0 / 3f64.sqrt(), mode: crate::FanMode::FanIn },
+        )
+    }
+
     /// The first rule matching `path`.
     pub fn rule_for(&self, path: &str) -> Option<&InitRule> {
         self.rules.iter().find(|r| glob_match(&r.pattern, path))

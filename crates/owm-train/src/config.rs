@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use owm_core::{BackendKind, Validate};
-use owm_data::DataConfig;
+use owm_data::{DataConfig, NormalizeBy};
 use owm_init::InitPlan;
 use owm_models::ModelConfig;
 use owm_optim::{AdamConfig, ConvergenceConfig, OptimizerConfig, PhaseConfig};
@@ -41,9 +41,12 @@ pub struct ExperimentConfig {
     /// Further phases, run in order on the weights the previous one left (a GA then Adam, say).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub then: Vec<PhaseConfig>,
-    /// Standardise each input feature with the training split's mean and std (default true).
+    /// Standardise numeric inputs with the training split's mean and std (default true).
     #[serde(default = "yes")]
     pub normalize: bool,
+    /// Statistics per input feature (default) or per image channel.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub normalize_by: NormalizeBy,
     /// What the trace records and how often the run checkpoints.
     #[serde(default)]
     pub trace: TraceConfig,
@@ -61,6 +64,9 @@ fn default_batch_size() -> usize {
 fn yes() -> bool {
     true
 }
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
 
 impl Default for ExperimentConfig {
     fn default() -> Self {
@@ -76,6 +82,7 @@ impl Default for ExperimentConfig {
             convergence: ConvergenceConfig::epochs(40),
             then: Vec::new(),
             normalize: true,
+            normalize_by: NormalizeBy::Feature,
             trace: TraceConfig::default(),
         }
     }

@@ -1,7 +1,7 @@
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use owm_core::{Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, Rng, Sample, Task, flat_grads};
-use owm_data::{Dataset, Normalizer};
+use owm_data::{Augment, Dataset, Normalizer};
 use owm_models::Classifier;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,7 @@ pub struct DatasetObjective<'a> {
     cursor: DataCursor,
     order: Vec<usize>,
     full: Option<Vec<(Input, Tensor<1, Int>)>>,
+    augment: Option<Augment>,
 }
 
 impl<'a> DatasetObjective<'a> {
@@ -61,7 +62,16 @@ impl<'a> DatasetObjective<'a> {
             cursor: DataCursor { epoch: 0, offset: 0 },
             order: Vec::new(),
             full: None,
+            augment: None,
         }
+    }
+
+    /// Augments the images of every gradient batch (evaluations see the images as they are), from the
+    /// generator `Rng::derived(seed, "augment/epoch-{epoch}/at-{offset}")` of the batch's place in the seeded
+    /// order, so a resumed or replayed run augments exactly as the original did.
+    pub fn with_augment(mut self, augment: Option<Augment>) -> Self {
+        self.augment = augment;
+        self
     }
 
     /// Sets the mini-batch size (the whole split for gradient descent).
@@ -151,7 +161,14 @@ impl Objective for DatasetObjective<'_> {
     fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
         let model = params.apply_to(self.model.clone())?;
         let (chunk, epoch, epoch_end) = self.next_indices(self.batch_size);
-        let (x, y) = self.data.batch(&chunk, self.norm, &self.autodiff);
+        let (x, y) = match &self.augment {
+            Some(aug) => {
+                let at = self.cursor.offset - chunk.len();
+                let mut rng = Rng::derived(self.seed, &format!("augment/epoch-{epoch}/at-{at}"));
+                self.data.batch_augmented(&chunk, self.norm, &self.autodiff, Some((aug, &mut rng)))
+            }
+            None => self.data.batch(&chunk, self.norm, &self.autodiff),
+        };
         let n = chunk.len();
         let batch = Some(owm_core::batch_digest(&chunk));
         let (loss, correct) = self.data.task.loss_and_correct(model.forward(x), y);

@@ -121,7 +121,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let resume = options.resume.map(|path| Checkpoint::load(&path).map(|c| (path, c))).transpose()?;
 
     let splits = config.data.load(config.seed)?;
-    let norm = (config.normalize && splits.train.is_numeric()).then(|| Normalizer::fit(&splits.train)).transpose()?;
+    let norm = (config.normalize && splits.train.is_numeric()).then(|| Normalizer::fit_by(&splits.train, config.normalize_by)).transpose()?;
     let (train_set, test_set) = (&splits.train, &splits.test);
     let outputs = train_set.task.outputs(train_set.num_classes());
     let model = config.model.init(&train_set.input_spec(), outputs, &autodiff)?;
@@ -171,7 +171,8 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         None => config.phases().iter().enumerate().map(|(i, p)| Phase::from_config(p, config.seed, i)).collect::<Result<_>>()?,
     };
     let start = ParamSet::of(&model);
-    let mut objective = DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size);
+    let mut objective =
+        DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size).with_augment(config.data.augment);
     let bar = progress_bar(options.progress, &phases, train_set.len().div_ceil(config.batch_size.max(1)));
     let run = RunPhases {
         batch_size: config.batch_size,

@@ -139,18 +139,28 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum DataKind {
-    Digits,
-    Mnist,
-    FashionMnist,
-    Cifar10,
+/// What `--data FILE_OR_DIR` holds.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TaskKind {
+    /// A CSV table: one row per item, `--target` names the class column.
+    Tabular,
+    /// A `label<TAB>text` file.
+    Text,
+    /// A `user,item,click[,timestamp]` file.
+    Recsys,
+    /// An image folder (one sub-folder per class), or MNIST IDX / CIFAR-10 binary files.
+    Image,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ModelKind {
     Mlp,
     Lenet,
+    Logistic,
+    EmbeddingBag,
+    TextCnn,
+    Mf,
+    Fm,
 }
 
 #[derive(clap::Args)]
@@ -158,15 +168,79 @@ struct TrainArgs {
     /// Start from an experiment config (JSON); the options below override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Dataset.
-    #[arg(long, value_enum)]
-    data: Option<DataKind>,
+    /// Dataset: digits, mnist, fashion-mnist or cifar10 (files in `--data-dir`); with `--task`, the file or
+    /// folder to train on.
+    #[arg(long)]
+    data: Option<String>,
     /// Folder with the dataset's files (MNIST IDX or CIFAR-10 binary batches).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Model.
+    /// What `--data FILE_OR_DIR` holds: tabular (CSV), text (label<TAB>text), recsys (user,item,click) or image.
+    #[arg(long, value_enum, requires = "data")]
+    task: Option<TaskKind>,
+    /// A separate test file (tabular, text); otherwise `--test-fraction` of `--data` is held out (stratified).
+    #[arg(long, requires = "task")]
+    test_data: Option<PathBuf>,
+    /// Held-out fraction when there is no separate test split.
+    #[arg(long)]
+    test_fraction: Option<f64>,
+    /// Tabular: the target (class) column.
+    #[arg(long)]
+    target: Option<String>,
+    /// Tabular: column names of a file without a header (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Tabular: columns read as categories (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    categorical: Option<Vec<String>>,
+    /// Tabular: columns read as numbers (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    numeric: Option<Vec<String>>,
+    /// Tabular: columns left out (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    ignore: Option<Vec<String>>,
+    /// Tabular: rows with missing values (`?`, `NA`, empty): drop, mean or median (mode for categories).
+    #[arg(long)]
+    missing: Option<String>,
+    /// Tabular: scaling of numeric columns: standard, min-max, robust or none.
+    #[arg(long)]
+    scaling: Option<String>,
+    /// Tabular: encoding of categories: one-hot or ordinal.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Tabular: target values mapped to classes, `FROM=TO` comma-separated (`1=sick,2=sick`).
+    #[arg(long, value_delimiter = ',')]
+    target_map: Option<Vec<String>>,
+    /// Text: tokenizer: words, chars, char-bigrams or jieba.
+    #[arg(long)]
+    tokenizer: Option<String>,
+    /// Text: tokens per item (truncated or padded).
+    #[arg(long)]
+    max_len: Option<usize>,
+    /// Text: minimum training frequency of a token.
+    #[arg(long)]
+    min_freq: Option<usize>,
+    /// Text: vocabulary size cap.
+    #[arg(long)]
+    max_vocab: Option<usize>,
+    /// Recsys: non-clicks drawn per click.
+    #[arg(long)]
+    negatives: Option<usize>,
+    /// Recsys: test each user's latest interactions (needs a timestamp column).
+    #[arg(long)]
+    chronological: bool,
+    /// Image: read images as one luma channel.
+    #[arg(long)]
+    grayscale: bool,
+    /// Image: augment training images with a random crop (padding 4) and horizontal flip.
+    #[arg(long)]
+    augment: bool,
+    /// Model (default: the task's: mlp for tabular, embedding-bag for text, mf for recsys, lenet for images).
     #[arg(long, value_enum)]
     model: Option<ModelKind>,
+    /// Embedding or factor width (embedding-bag, text-cnn, mf, fm).
+    #[arg(long)]
+    dim: Option<usize>,
     /// Hidden widths of the MLP, comma-separated.
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
@@ -241,7 +315,9 @@ struct TrainArgs {
         "config", "data", "data_dir", "model", "hidden", "optimizer", "lr", "momentum", "weight_decay", "clip_norm", "schedule",
         "population", "sigma", "t0", "epochs", "max_steps", "max_evaluations", "max_seconds", "patience", "target_loss",
         "batch_size", "seed", "device", "train_limit", "test_limit", "out", "stats_every", "trace_paths", "histogram_every",
-        "digest_every", "snapshot_paths", "snapshot_steps", "checkpoint_every",
+        "digest_every", "snapshot_paths", "snapshot_steps", "checkpoint_every", "task", "test_data", "test_fraction", "target",
+        "columns", "categorical", "numeric", "ignore", "missing", "scaling", "encoding", "target_map", "tokenizer", "max_len",
+        "min_freq", "max_vocab", "negatives", "chronological", "grayscale", "augment", "dim",
     ])]
     resume: Option<PathBuf>,
     /// Per-layer statistics every N steps (0: off).
@@ -400,6 +476,91 @@ fn print_run(report: &RunReport) -> Result<ExitCode> {
     Ok(if report.training.stop_reason.is_failure() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
+/// The data source of `--task` on `path`, with the task's flags.
+fn task_source(task: TaskKind, path: PathBuf, args: &TrainArgs) -> Result<DataSource> {
+    use owm::data::tabular::{ColumnKind, Encoding, Missing, Scaling, TabularOptions};
+    if !path.exists() {
+        bail!("--data {}: no such file or folder", path.display());
+    }
+    Ok(match task {
+        TaskKind::Tabular => {
+            let mut o = TabularOptions::default();
+            if let Some(t) = &args.target {
+                o.target = t.clone();
+            } else {
+                bail!("--task tabular needs --target COLUMN");
+            }
+            if let Some(names) = &args.columns {
+                (o.header, o.names) = (false, names.clone());
+            }
+            for (cols, kind) in [(&args.categorical, ColumnKind::Categorical), (&args.numeric, ColumnKind::Numeric)] {
+                o.kinds.extend(cols.iter().flatten().map(|c| (c.clone(), kind)));
+            }
+            o.ignore = args.ignore.clone().unwrap_or_default();
+            if let Some(m) = &args.missing {
+                o.missing = match m.as_str() {
+                    "drop" => Missing::Drop,
+                    "mean" => Missing::Mean,
+                    "median" => Missing::Median,
+                    _ => bail!("--missing {m}: drop, mean or median"),
+                };
+            }
+            if let Some(m) = &args.scaling {
+                o.scaling = match m.as_str() {
+                    "standard" => Scaling::Standard,
+                    "min-max" => Scaling::MinMax,
+                    "robust" => Scaling::Robust,
+                    "none" => Scaling::None,
+                    _ => bail!("--scaling {m}: standard, min-max, robust or none"),
+                };
+            }
+            if let Some(m) = &args.encoding {
+                o.encoding = match m.as_str() {
+                    "one-hot" => Encoding::OneHot,
+                    "ordinal" => Encoding::Ordinal,
+                    _ => bail!("--encoding {m}: one-hot or ordinal"),
+                };
+            }
+            for pair in args.target_map.iter().flatten() {
+                let (from, to) = pair.split_once('=').with_context(|| format!("--target-map {pair}: expected FROM=TO"))?;
+                o.target_map.insert(from.to_string(), to.to_string());
+            }
+            DataSource::Tabular { path, test: args.test_data.clone(), options: o }
+        }
+        TaskKind::Text => {
+            use owm::data::text::Tokenizer;
+            let mut text = owm::data::TextSource::default();
+            if let Some(t) = &args.tokenizer {
+                text.options.tokenizer = match t.as_str() {
+                    "words" => Tokenizer::Words,
+                    "chars" => Tokenizer::Chars,
+                    "char-bigrams" => Tokenizer::CharBigrams,
+                    "jieba" => Tokenizer::Jieba,
+                    _ => bail!("--tokenizer {t}: words, chars, char-bigrams or jieba"),
+                };
+            }
+            text.max_len = args.max_len.unwrap_or(text.max_len);
+            text.min_freq = args.min_freq.unwrap_or(text.min_freq);
+            text.max_vocab = args.max_vocab.or(text.max_vocab);
+            DataSource::Text { path, test: args.test_data.clone(), text }
+        }
+        TaskKind::Recsys => {
+            let split = if args.chronological { owm::data::InteractionSplit::Chronological } else { owm::data::InteractionSplit::Random };
+            DataSource::Interactions { path, split, negatives: args.negatives.unwrap_or(4) }
+        }
+        TaskKind::Image => {
+            let has = |name: &str| path.join(name).is_file() || path.join(format!("{name}.gz")).is_file();
+            if has("train-images-idx3-ubyte") {
+                DataSource::Mnist { dir: path }
+            } else if path.join("data_batch_1.bin").is_file() || path.join("cifar-10-batches-bin").is_dir() {
+                DataSource::Cifar10 { dir: path }
+            } else {
+                DataSource::ImageFolder { dir: path, grayscale: args.grayscale }
+            }
+        }
+    })
+}
+
 /// The task's scores beyond accuracy and F1: probability scores, rankings against the baseline.
 fn print_scores(e: &owm::eval::Evaluation) {
     if let Some(s) = &e.scores {
@@ -419,24 +580,80 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
         Some(path) => ExperimentConfig::load(path)?,
         None => ExperimentConfig::default(),
     };
-    if let Some(kind) = args.data {
+    if let Some(task) = args.task {
+        let path = PathBuf::from(args.data.as_deref().unwrap_or_default());
+        c.data = DataConfig::new(task_source(task, path, args)?);
+        c.model = match task {
+            TaskKind::Tabular => ModelConfig::Mlp { hidden: vec![64] },
+            TaskKind::Text => ModelConfig::EmbeddingBag { dim: 64 },
+            TaskKind::Recsys => ModelConfig::MatrixFactorization { dim: 16 },
+            TaskKind::Image => ModelConfig::LeNet5 { conv1_padding: 0 },
+        };
+        // Tables are scaled by their own preparation; ids and tokens are not numbers.
+        c.normalize = task == TaskKind::Image;
+        c.name = format!("{}-{}", c.data.name(), c.model.name());
+    } else if let Some(name) = &args.data {
         let dir = || args.data_dir.clone().context("--data-dir is required for this dataset");
-        c.data = DataConfig::new(match kind {
-            DataKind::Digits => DataSource::Digits,
-            DataKind::Mnist => DataSource::Mnist { dir: dir()? },
-            DataKind::FashionMnist => DataSource::FashionMnist { dir: dir()? },
-            DataKind::Cifar10 => DataSource::Cifar10 { dir: dir()? },
+        c.data = DataConfig::new(match name.as_str() {
+            "digits" => DataSource::Digits,
+            "mnist" => DataSource::Mnist { dir: dir()? },
+            "fashion-mnist" => DataSource::FashionMnist { dir: dir()? },
+            "cifar10" => DataSource::Cifar10 { dir: dir()? },
+            other => bail!("unknown dataset `{other}`: digits, mnist, fashion-mnist or cifar10, or a file or folder with --task"),
         });
     } else if args.data_dir.is_some() {
         bail!("--data-dir needs --data mnist|fashion-mnist|cifar10");
     }
+    let task_only = [
+        ("target", args.target.is_some()),
+        ("columns", args.columns.is_some()),
+        ("categorical", args.categorical.is_some()),
+        ("numeric", args.numeric.is_some()),
+        ("ignore", args.ignore.is_some()),
+        ("missing", args.missing.is_some()),
+        ("scaling", args.scaling.is_some()),
+        ("encoding", args.encoding.is_some()),
+        ("target-map", args.target_map.is_some()),
+        ("tokenizer", args.tokenizer.is_some()),
+        ("max-len", args.max_len.is_some()),
+        ("min-freq", args.min_freq.is_some()),
+        ("max-vocab", args.max_vocab.is_some()),
+        ("negatives", args.negatives.is_some()),
+        ("chronological", args.chronological),
+        ("grayscale", args.grayscale),
+    ];
+    if let Some((flag, _)) = task_only.iter().find(|(_, given)| *given).filter(|_| args.task.is_none()) {
+        bail!("--{flag} needs --task and --data FILE_OR_DIR");
+    }
+    if let Some(f) = args.test_fraction {
+        c.data.test_fraction = f;
+    }
+    if args.augment {
+        c.data.augment = Some(owm::data::Augment::cifar());
+    }
     c.data.train_limit = args.train_limit.or(c.data.train_limit);
     c.data.test_limit = args.test_limit.or(c.data.test_limit);
     let small_images = matches!(c.data.source, DataSource::Mnist { .. } | DataSource::FashionMnist { .. });
+    let dim = args.dim.unwrap_or(match args.model {
+        Some(ModelKind::Mf | ModelKind::Fm) => 16,
+        _ => 64,
+    });
     match args.model {
         Some(ModelKind::Lenet) => c.model = ModelConfig::LeNet5 { conv1_padding: if small_images { 2 } else { 0 } },
         Some(ModelKind::Mlp) => c.model = ModelConfig::Mlp { hidden: vec![128] },
+        Some(ModelKind::Logistic) => c.model = ModelConfig::Logistic,
+        Some(ModelKind::EmbeddingBag) => c.model = ModelConfig::EmbeddingBag { dim },
+        Some(ModelKind::TextCnn) => c.model = ModelConfig::TextCnn { dim, filters: 64, widths: vec![2, 3, 4] },
+        Some(ModelKind::Mf) => c.model = ModelConfig::MatrixFactorization { dim },
+        Some(ModelKind::Fm) => c.model = ModelConfig::FactorizationMachine { dim },
         None => {}
+    }
+    if args.model.is_none() {
+        if let (Some(d), ModelConfig::EmbeddingBag { dim } | ModelConfig::MatrixFactorization { dim } | ModelConfig::FactorizationMachine { dim }) =
+            (args.dim, &mut c.model)
+        {
+            *dim = d;
+        }
     }
     if let (Some(hidden), ModelConfig::Mlp { hidden: h }) = (&args.hidden, &mut c.model) {
         *h = hidden.clone();
@@ -569,6 +786,7 @@ fn data_from(data: DataConfig, dir: PathBuf) -> Result<DataConfig> {
         DataSource::Tabular { path, options, .. } => DataSource::Tabular { path, test: Some(dir), options },
         DataSource::Text { path, text, .. } => DataSource::Text { path, test: Some(dir), text },
         DataSource::Interactions { split, negatives, .. } => DataSource::Interactions { path: dir, split, negatives },
+        DataSource::ImageFolder { grayscale, .. } => DataSource::ImageFolder { dir, grayscale },
     };
     Ok(DataConfig { source, ..data })
 }

@@ -62,6 +62,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         then: Vec::new(),
         // The columns are already standardised by the tabular preparation.
         normalize: false,
+        normalize_by: owm::data::NormalizeBy::Feature,
         trace: owm::train::TraceConfig::default(),
     }
 }

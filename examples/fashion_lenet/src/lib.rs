@@ -6,12 +6,14 @@
 //! cargo run --release -p fashion_lenet
 //! ```
 //!
-//! The 28×28 images are padded by 2 in the first convolution, giving LeNet-5's classic 32×32 geometry.
+//! The 28×28 images are padded by 2 in the first convolution, giving LeNet-5's classic 32×32 geometry;
+//! inputs are standardised per channel and weights start from PyTorch's default range `U(±1/√fan_in)`
+//! (`InitPlan::torch_uniform`), as in `tools/torch_fashion_lenet.py`, the PyTorch reference of this recipe.
 
 use std::path::PathBuf;
 
 use owm::core::BackendKind;
-use owm::data::{DataConfig, DataSource};
+use owm::data::{DataConfig, DataSource, NormalizeBy};
 use owm::init::InitPlan;
 use owm::models::ModelConfig;
 use owm::optim::{AdamConfig, ConvergenceConfig, OptimizerConfig};
@@ -58,12 +60,13 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         backend: config.device,
         data: DataConfig { train_limit: config.train_limit, test_limit: config.test_limit, ..DataConfig::new(source) },
         model: ModelConfig::LeNet5 { conv1_padding: 2 },
-        init: InitPlan::he_uniform(),
+        init: InitPlan::torch_uniform(),
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
         batch_size: 64,
         convergence: ConvergenceConfig::epochs(config.epochs),
         then: Vec::new(),
         normalize: true,
+        normalize_by: NormalizeBy::Channel,
         trace: owm::train::TraceConfig::default(),
     }
 }

@@ -80,6 +80,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         convergence: ConvergenceConfig::epochs(config.epochs),
         then: Vec::new(),
         normalize: false,
+        normalize_by: owm::data::NormalizeBy::Feature,
         trace: owm::train::TraceConfig::default(),
     }
 }
