@@ -174,7 +174,7 @@ fn by_group(groups: &[u32], relevance: &[f64], scores: &[f64]) -> (Vec<Vec<f64>>
         e.0.push(*r);
         e.1.push(*s);
     }
-    rows.into_values().filter(|(r, _)| r.iter().any(|&v| v > 0.0) && r.iter().any(|&v| v == 0.0)).unzip()
+    rows.into_values().filter(|(r, _)| r.iter().any(|&v| v > 0.0) && r.contains(&0.0)).unzip()
 }
 
 #[cfg(test)]

@@ -648,12 +648,11 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
         Some(ModelKind::Fm) => c.model = ModelConfig::FactorizationMachine { dim },
         None => {}
     }
-    if args.model.is_none() {
-        if let (Some(d), ModelConfig::EmbeddingBag { dim } | ModelConfig::MatrixFactorization { dim } | ModelConfig::FactorizationMachine { dim }) =
+    if args.model.is_none()
+        && let (Some(d), ModelConfig::EmbeddingBag { dim } | ModelConfig::MatrixFactorization { dim } | ModelConfig::FactorizationMachine { dim }) =
             (args.dim, &mut c.model)
-        {
-            *dim = d;
-        }
+    {
+        *dim = d;
     }
     if let (Some(hidden), ModelConfig::Mlp { hidden: h }) = (&args.hidden, &mut c.model) {
         *h = hidden.clone();

@@ -11,6 +11,8 @@ fn data() -> Option<PathBuf> {
     owm_testkit::real_dataset(&owm_testkit::dataset_path("OWM_FASHION_MNIST", DEBIAN_DIR), INSTALL)
 }
 
+/// Seed 1; docs/applications.md lists the accuracy of this recipe over seeds 1, 2, 3 and 42 (0.8885 to
+/// 0.8935) beside PyTorch's (`tools/torch_fashion_lenet.py`).
 fn config(dir: PathBuf, out: &Path, device: BackendKind) -> Config {
     Config {
         data_dir: dir,
@@ -19,7 +21,7 @@ fn config(dir: PathBuf, out: &Path, device: BackendKind) -> Config {
         train_limit: None,
         test_limit: None,
         device,
-        seed: 42,
+        seed: 1,
         quiet: true,
     }
 }
