@@ -30,6 +30,17 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
+/// Names of the running statistics Burn's batch norm keeps (`RunningState`s, which Burn walks like float
+/// parameters): the last segment of a buffer's path.
+pub const BUFFER_NAMES: [&str; 2] = ["running_mean", "running_var"];
+
+/// Whether `path` names a buffer — state a forward pass updates (batch-norm running statistics), not a weight
+/// an optimiser trains. Buffers are left out of [`param_infos`], [`ParamSet`], gradients, init plans and
+/// traces, and kept in bundles and checkpoints ([`state_data`], [`replace_state`]).
+pub fn is_buffer(path: &str) -> bool {
+    BUFFER_NAMES.contains(&path.rsplit('.').next().unwrap_or(path))
+}
+
 /// A float parameter of a module, named by path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamInfo {
@@ -76,8 +87,9 @@ trait ParamVisit {
     fn visit<const D: usize>(&mut self, path: String, param: &Param<Tensor<D>>);
 }
 
-/// Adapts a [`ParamVisit`] to Burn's `ModuleVisitor`, keeping the path.
-struct Walk<V>(PathStack, V);
+/// Adapts a [`ParamVisit`] to Burn's `ModuleVisitor`, keeping the path; buffers are visited only when the
+/// third field is set.
+struct Walk<V>(PathStack, V, bool);
 
 impl<V: ParamVisit> ModuleVisitor for Walk<V> {
     fn enter_module(&mut self, name: &str, container: &str) {
@@ -87,14 +99,31 @@ impl<V: ParamVisit> ModuleVisitor for Walk<V> {
         self.0.exit();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.1.visit(self.0.path(), param);
+        let path = self.0.path();
+        if self.2 || !is_buffer(&path) {
+            self.1.visit(path, param);
+        }
     }
 }
 
 fn walk<M: Module, V: ParamVisit>(module: &M, visit: V) -> V {
-    let mut walk = Walk(PathStack::default(), visit);
+    let mut walk = Walk(PathStack::default(), visit, false);
     module.visit(&mut walk);
     walk.1
+}
+
+/// Every float tensor of `module` — parameters and buffers — read back to the host, by path, in visiting
+/// order: what a bundle stores.
+pub fn state_data<M: Module>(module: &M) -> Vec<(String, TensorData)> {
+    struct V(Vec<(String, TensorData)>);
+    impl ParamVisit for V {
+        fn visit<const D: usize>(&mut self, path: String, param: &Param<Tensor<D>>) {
+            self.0.push((path, param.val().detach().into_data()));
+        }
+    }
+    let mut walk = Walk(PathStack::default(), V(Vec::new()), true);
+    module.visit(&mut walk);
+    walk.1.0
 }
 
 /// Lists the float parameters of `module` in visiting order, without initialising lazy parameters.
@@ -155,10 +184,32 @@ where
     M: Module,
     F: FnMut(&str, &[usize]) -> Result<Option<TensorData>>,
 {
+    replace(module, values, false)
+}
+
+/// [`replace_params`] over parameters and buffers (batch-norm running statistics): how a bundle is loaded.
+///
+/// # Errors
+///
+/// As [`replace_params`].
+pub fn replace_state<M, F>(module: M, values: F) -> Result<M>
+where
+    M: Module,
+    F: FnMut(&str, &[usize]) -> Result<Option<TensorData>>,
+{
+    replace(module, values, true)
+}
+
+fn replace<M, F>(module: M, values: F, buffers: bool) -> Result<M>
+where
+    M: Module,
+    F: FnMut(&str, &[usize]) -> Result<Option<TensorData>>,
+{
     struct Mp<F> {
         stack: PathStack,
         values: F,
         error: Option<Error>,
+        buffers: bool,
     }
     impl<F: FnMut(&str, &[usize]) -> Result<Option<TensorData>>> ModuleMapper for Mp<F> {
         fn enter_module(&mut self, name: &str, container: &str) {
@@ -168,10 +219,10 @@ where
             self.stack.exit();
         }
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            if self.error.is_some() {
+            let path = self.stack.path();
+            if self.error.is_some() || (!self.buffers && is_buffer(&path)) {
                 return param;
             }
-            let path = self.stack.path();
             let shape = param.lazy_shape().to_vec();
             let data = match (self.values)(&path, &shape) {
                 Ok(Some(data)) => data,
@@ -193,7 +244,7 @@ where
             param.map(|old| value.set_require_grad(old.is_require_grad()))
         }
     }
-    let mut mapper = Mp { stack: PathStack::default(), values, error: None };
+    let mut mapper = Mp { stack: PathStack::default(), values, error: None, buffers };
     let module = module.map(&mut mapper);
     match mapper.error {
         Some(e) => Err(e),
@@ -342,10 +393,10 @@ impl ParamSet {
                 self.stack.exit();
             }
             fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-                if self.error.is_some() {
+                let path = self.stack.path();
+                if self.error.is_some() || is_buffer(&path) {
                     return param;
                 }
-                let path = self.stack.path();
                 // Parameters come in module order; look further only when the order differs.
                 let index = match self.set.metas.get(self.next) {
                     Some(m) if m.path == path => Some(self.next),

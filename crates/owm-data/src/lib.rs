@@ -1,8 +1,12 @@
-//! Offline dataset readers, seeded splits and normalisation for OWM.
+//! Offline dataset readers, preprocessing, seeded splits and normalisation for OWM.
 //!
-//! `owm-data` reads the classic image-classification files without any network access:
-//! MNIST and Fashion-MNIST IDX files (raw or `.gz`), CIFAR-10 binary batches, and an embedded copy of the
-//! UCI optical hand-written digits (8×8, 1,797 images, as shipped by scikit-learn) that needs no files at all.
+//! `owm-data` reads, without any network access, what users of the four applications arrive with:
+//! images (MNIST and Fashion-MNIST IDX files, raw or `.gz`; CIFAR-10 binary batches; folders of PNG/JPEG
+//! files per class; an embedded copy of the UCI optical hand-written digits that needs no files at all),
+//! CSV tables ([`tabular`]), `label<TAB>text` files ([`text`]) and `user,item,label` interactions
+//! ([`interactions`]). Each becomes a [`Dataset`] of typed [`Inputs`] — `f32` features, `u8` pixels, token
+//! ids or categorical ids — that batches into the [`owm_core::Input`] a model reads, with the
+//! [`Preprocessing`] fitted on the training records alone.
 //!
 //! # Key design decision: every malformed byte is an error that names the file and the offset
 //!

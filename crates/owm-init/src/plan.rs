@@ -33,10 +33,20 @@ impl InitPlan {
         self
     }
 
+    /// Zero biases (`*.bias`, and a model's own top-level `bias`), batch-norm scales of 1 and shifts of 0:
+    /// the rules the presets start with.
+    fn norms() -> Self {
+        Self::new()
+            .rule("*.bias", InitStrategy::Zeros)
+            .rule("bias", InitStrategy::Zeros)
+            .rule("*.gamma", InitStrategy::Constant { value: 1.0 })
+            .rule("*.beta", InitStrategy::Zeros)
+    }
+
     /// He (Kaiming) uniform weights for ReLU networks, zero biases (`*.bias`, and a model's own top-level
-    /// `bias`): OWM's default plan.
+    /// `bias`), batch norms starting as the identity: OWM's default plan.
     pub fn he_uniform() -> Self {
-        Self::new().rule("*.bias", InitStrategy::Zeros).rule("bias", InitStrategy::Zeros).rule(
+        Self::norms().rule(
             "*",
             InitStrategy::KaimingUniform { gain: std::f64::consts::SQRT_2, mode: crate::FanMode::FanIn },
         )
@@ -46,7 +56,7 @@ impl InitPlan {
     /// `U(±1/√fan_in)`: Kaiming uniform with gain `1/√3`) with zero biases (PyTorch draws biases from the
     /// same range; a rank-1 parameter has no fan-in of its own here).
     pub fn torch_uniform() -> Self {
-        Self::new().rule("*.bias", InitStrategy::Zeros).rule("bias", InitStrategy::Zeros).rule(
+        Self::norms().rule(
             "*",
             InitStrategy::KaimingUniform { gain: 1.0 / 3f64.sqrt(), mode: crate::FanMode::FanIn },
         )

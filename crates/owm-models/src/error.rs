@@ -23,6 +23,9 @@ pub enum Error {
         /// Outputs asked for.
         outputs: usize,
     },
+    /// A ResNet depth that is not `6n + 2`.
+    #[error("a CIFAR ResNet has depth 6n + 2 (8, 14, 20, 32, ...), got {0}")]
+    Depth(usize),
     /// Sequences too short for the architecture.
     #[error("{what} does not fit in sequences of {len} tokens")]
     TooShort {

@@ -1,5 +1,5 @@
 //! Reference models for OWM, as plain Burn modules: an MLP and logistic regression (tabular rows, images),
-//! LeNet-5 (images), an embedding bag and a 1-D CNN (text), logistic regression over ids, matrix
+//! LeNet-5 and a CIFAR ResNet with batch norm (images), an embedding bag and a 1-D CNN (text), logistic regression over ids, matrix
 //! factorisation and a factorisation machine (click-through recommendation).
 //!
 //! Every model is built for a dataset's [`owm_core::InputSpec`] (dense features, images, token sequences or
@@ -32,12 +32,14 @@ mod error;
 mod lenet;
 mod mlp;
 mod recsys;
+mod resnet;
 mod text;
 
 pub use error::*;
 pub use lenet::*;
 pub use mlp::*;
 pub use recsys::*;
+pub use resnet::*;
 pub use text::*;
 
 use burn::prelude::*;
@@ -59,6 +61,15 @@ pub enum ModelConfig {
         /// Zero padding of the first convolution (2 turns 28×28 MNIST into the classic 32×32 geometry).
         #[serde(default)]
         conv1_padding: usize,
+    },
+    /// A CIFAR-style residual network with batch norm ([`ResNet`]): `depth = 6n + 2`.
+    #[serde(rename = "resnet")]
+    ResNet {
+        /// Layers: 8, 14, 20, 32, ...
+        depth: usize,
+        /// Channels of the first stage (16 in the paper).
+        #[serde(default = "default_resnet_width")]
+        width: usize,
     },
     /// Logistic (softmax) regression: one linear layer over dense features or images (`layers.0.*`, as an
     /// MLP without hidden layers), or over one-hot categorical ids ([`IdLogistic`]).
@@ -89,12 +100,17 @@ pub enum ModelConfig {
     },
 }
 
+fn default_resnet_width() -> usize {
+    16
+}
+
 impl ModelConfig {
     /// A short name for reports (`"mlp"`, `"lenet5"`, `"text_cnn"`, ...).
     pub fn name(&self) -> &'static str {
         match self {
             ModelConfig::Mlp { .. } => "mlp",
             ModelConfig::LeNet5 { .. } => "lenet5",
+            ModelConfig::ResNet { .. } => "resnet",
             ModelConfig::Logistic => "logistic",
             ModelConfig::EmbeddingBag { .. } => "embedding_bag",
             ModelConfig::TextCnn { .. } => "text_cnn",
@@ -131,6 +147,9 @@ impl ModelConfig {
             (ModelConfig::LeNet5 { conv1_padding }, InputSpec::Image { shape }) => {
                 Classifier::LeNet5(LeNet5::new(*shape, *conv1_padding, outputs, device)?)
             }
+            (ModelConfig::ResNet { depth, width }, InputSpec::Image { shape }) => {
+                Classifier::ResNet(ResNet::new(shape[0], *depth, *width, outputs, device)?)
+            }
             (ModelConfig::EmbeddingBag { dim }, InputSpec::Tokens { vocab, .. }) => {
                 Classifier::EmbeddingBag(EmbeddingBag::new(*vocab, *dim, outputs, device)?)
             }
@@ -149,7 +168,7 @@ impl ModelConfig {
                 Classifier::FactorizationMachine(FactorizationMachine::new(cardinalities, *dim, device)?)
             }
             (ModelConfig::Mlp { .. } | ModelConfig::Logistic, _) => return Err(wrong("it reads dense features or images")),
-            (ModelConfig::LeNet5 { .. }, _) => return Err(wrong("it reads images")),
+            (ModelConfig::LeNet5 { .. } | ModelConfig::ResNet { .. }, _) => return Err(wrong("it reads images")),
             (ModelConfig::EmbeddingBag { .. } | ModelConfig::TextCnn { .. }, _) => return Err(wrong("it reads token sequences")),
             (ModelConfig::MatrixFactorization { .. } | ModelConfig::FactorizationMachine { .. }, _) => {
                 return Err(wrong("it reads categorical ids"));
@@ -169,6 +188,8 @@ pub enum Classifier {
     Mlp(Mlp),
     /// LeNet-5.
     LeNet5(LeNet5),
+    /// A residual network.
+    ResNet(ResNet),
     /// Logistic regression over categorical ids.
     IdLogistic(IdLogistic),
     /// A fastText-style embedding bag.
@@ -196,6 +217,7 @@ impl Classifier {
             (Classifier::Mlp(m), Input::Image(x)) => m.forward(x),
             (Classifier::Mlp(m), Input::Dense(x)) => m.forward_flat(x),
             (Classifier::LeNet5(m), Input::Image(x)) => m.forward(x),
+            (Classifier::ResNet(m), Input::Image(x)) => m.forward(x),
             (Classifier::IdLogistic(m), Input::Ids(x)) => m.forward(x),
             (Classifier::EmbeddingBag(m), Input::Tokens(x)) => m.forward(x),
             (Classifier::TextCnn(m), Input::Tokens(x)) => m.forward(x),

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::DType;
-use owm_core::{param_data, replace_params, write_atomic};
+use owm_core::{replace_state, state_data, write_atomic};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use crate::{Error, MANIFEST_FORMAT, Manifest, Result, TensorEntry, tensor_digest, weights_digest};
@@ -25,7 +25,8 @@ pub struct Bundle {
     pub tensors: BTreeMap<String, TensorData>,
 }
 
-/// Writes `module`'s parameters and `manifest` (with its tensor section and weights digest filled in) as a new
+/// Writes `module`'s parameters and buffers (batch-norm running statistics) and `manifest` (with its tensor
+/// section and weights digest filled in) as a new
 /// bundle folder `dir`; `extra_files` are copied in beside them (the trace, say).
 ///
 /// The folder is assembled under a temporary name next to `dir` and renamed into place.
@@ -52,7 +53,7 @@ pub fn save_bundle_with<M: Module>(
     if dir.exists() {
         return Err(Error::Exists(dir.to_path_buf()));
     }
-    let weights: Vec<(String, Vec<usize>, Vec<u8>)> = param_data(module)
+    let weights: Vec<(String, Vec<usize>, Vec<u8>)> = state_data(module)
         .into_iter()
         .map(|(path, data)| {
             let data = if data.dtype() == DType::F32 { data } else { data.convert::<f32>() };
@@ -178,7 +179,7 @@ impl Bundle {
     /// [`Error::Mismatch`] naming a parameter the bundle lacks, a tensor the module lacks, or a shape mismatch.
     pub fn load_into<M: Module>(&self, module: M) -> Result<M> {
         let mut used = 0usize;
-        let module = replace_params(module, |path, shape| {
+        let module = replace_state(module, |path, shape| {
             let data = self.tensors.get(path).ok_or_else(|| owm_core::Error::Param {
                 path: path.into(),
                 reason: "the bundle has no tensor for this parameter".into(),
@@ -194,7 +195,7 @@ impl Bundle {
         })
         .map_err(|e| Error::Mismatch(e.to_string()))?;
         if used != self.tensors.len() {
-            let names: Vec<String> = owm_core::param_infos(&module).into_iter().map(|p| p.path).collect();
+            let names: Vec<String> = state_data(&module).into_iter().map(|(p, _)| p).collect();
             let unused: Vec<&String> = self.tensors.keys().filter(|k| !names.contains(k)).collect();
             return Err(Error::Mismatch(format!("the module has no parameter for bundle tensors {unused:?}")));
         }
@@ -231,7 +232,7 @@ mod tests {
         let bundle = load_bundle(dir.path().join("b")).unwrap();
         assert_eq!(bundle.manifest, saved);
         let restored = bundle.load_into(net(&device)).unwrap();
-        assert_eq!(param_data(&restored), param_data(&original));
+        assert_eq!(owm_core::param_data(&restored), owm_core::param_data(&original));
         assert!(!dir.path().read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("partial")));
     }
 

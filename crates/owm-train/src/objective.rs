@@ -111,9 +111,49 @@ impl<'a> DatasetObjective<'a> {
         (chunk, self.cursor.epoch, end == self.order.len())
     }
 
-    /// The model with `params` written in, for evaluation.
+    /// The model with `params` written in, for evaluation, with the buffers (batch-norm running statistics)
+    /// training has accumulated so far.
     pub fn model_with(&self, params: &ParamSet) -> owm_core::Result<Classifier> {
-        params.apply_to(self.eval_model.clone())
+        params.apply_to(self.model.valid())
+    }
+
+    /// The model's buffers (batch-norm running statistics), by path: state the forward passes update, which
+    /// a checkpoint must keep beside the weights.
+    pub fn buffers(&self) -> Vec<(String, Vec<f32>)> {
+        // `valid()` first folds the last forward's pending update into each running state (Burn keeps it
+        // aside until the next read); reading the states directly would give them one step late.
+        owm_core::state_data(&self.model.valid())
+            .into_iter()
+            .filter(|(path, _)| owm_core::is_buffer(path))
+            .map(|(path, data)| (path, data.convert::<f32>().try_into_vec::<f32>().unwrap_or_default()))
+            .collect()
+    }
+
+    /// Restores buffers saved by [`DatasetObjective::buffers`].
+    ///
+    /// # Errors
+    ///
+    /// [`owm_core::Error::Param`] naming a buffer the model lacks or one of another size.
+    pub fn set_buffers(&mut self, buffers: &[(String, Vec<f32>)]) -> owm_core::Result<()> {
+        for (path, _) in buffers {
+            if !owm_core::is_buffer(path) {
+                return Err(owm_core::Error::Param { path: path.clone(), reason: "not a buffer".into() });
+            }
+        }
+        let mut used = 0;
+        let model = owm_core::replace_state(self.model.clone(), |path, shape| {
+            let Some((_, v)) = buffers.iter().find(|(p, _)| p == path) else { return Ok(None) };
+            if v.len() != shape.iter().product::<usize>() {
+                return Err(owm_core::Error::Param { path: path.into(), reason: format!("{} values for shape {shape:?}", v.len()) });
+            }
+            used += 1;
+            Ok(Some(TensorData::new(v.clone(), shape.to_vec())))
+        })?;
+        if used != buffers.len() {
+            return Err(owm_core::Error::Param { path: "buffers".into(), reason: format!("{} of {} buffers match the model", used, buffers.len()) });
+        }
+        self.model = model;
+        Ok(())
     }
 
     fn batches(&mut self, sample: Sample) -> Vec<(Input, Tensor<1, Int>)> {

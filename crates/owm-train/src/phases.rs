@@ -86,6 +86,9 @@ pub struct Checkpoint {
     pub total_epochs: u64,
     /// The weights, flat, in parameter order.
     pub weights: Vec<f32>,
+    /// The model's buffers (batch-norm running statistics), by path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buffers: Vec<(String, Vec<f32>)>,
     /// The optimiser's state.
     pub optimizer: serde_json::Value,
     /// The phase's convergence progress.
@@ -198,6 +201,7 @@ pub fn run_phases(
             return Err(err(format!("it is in phase {} but the run has {}", c.phase + 1, phases.len())));
         }
         params = params.with_host(&c.weights, &device).map_err(|e| err(e.to_string()))?;
+        objective.set_buffers(&c.buffers).map_err(|e| err(e.to_string()))?;
         (total_steps, total_epochs, start_phase, done) = (c.total_steps, c.total_epochs, c.phase, c.done.clone());
         objective.seek(c.cursor);
     }
@@ -308,6 +312,7 @@ pub fn run_phases(
                     total_steps,
                     total_epochs,
                     weights: params.to_host(),
+                    buffers: objective.buffers(),
                     optimizer: optimizer.state(),
                     progress: convergence.progress(),
                     cursor: objective.cursor(),
