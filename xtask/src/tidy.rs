@@ -17,7 +17,7 @@ pub fn run() -> Result<()> {
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(crate::workspace_root())
         .output()
-        .context("running cargo metadata")?;
+        .with_context(|| format!("running `{} metadata` in {}", crate::cargo(), crate::workspace_root().display()))?;
     if !output.status.success() {
         bail!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
     }
