@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::interactions::{Interaction, read_interactions};
 use crate::tabular::{CleaningReport, TabularOptions, TabularPrep, read_table, stratified_split};
-use crate::text::{TextOptions, Vocab, read_labelled_text, tokenize};
+use crate::text::{TextOptions, Vocab, read_labelled_csv, read_labelled_text, tokenize};
 use crate::{Dataset, Error, Inputs, Result, Splits};
 
 /// How raw records became model inputs, fitted on the training records; stored in the bundle so that
@@ -115,15 +115,18 @@ pub struct TextSource {
     pub min_freq: usize,
     /// Keep at most this many tokens (most frequent first), besides `<pad>` and `<unk>`.
     pub max_vocab: Option<usize>,
+    /// Read CSV files with a header instead of `label<TAB>text` lines: the label and text column names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv_columns: Option<[String; 2]>,
 }
 
 impl Default for TextSource {
     fn default() -> Self {
-        Self { options: TextOptions::default(), max_len: 64, min_freq: 1, max_vocab: Some(50_000) }
+        Self { options: TextOptions::default(), max_len: 64, min_freq: 1, max_vocab: Some(50_000), csv_columns: None }
     }
 }
 
-/// Reads a `label<TAB>text` file (and an optional test file), splits it stratified by label when there is no
+/// Reads a `label<TAB>text` file or a CSV file with label and text columns (and an optional test file), splits it stratified by label when there is no
 /// test file, tokenises every text in parallel, fits the vocabulary on the training texts and pads/truncates.
 ///
 /// # Errors
@@ -131,7 +134,11 @@ impl Default for TextSource {
 /// Any [`read_labelled_text`] error; [`Error::TableRow`] naming file and line of a test label not seen in
 /// training; [`Error::Empty`] for a side without texts.
 pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_fraction: f64, seed: u64) -> Result<Splits> {
-    let records = read_labelled_text(path)?;
+    let read = |file: &Path| match &source.csv_columns {
+        Some([label, text]) => read_labelled_csv(file, label, text),
+        None => read_labelled_text(file),
+    };
+    let records = read(path)?;
     let classes: Vec<String> = records.iter().map(|r| r.label.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let label_of = |file: &Path, r: &crate::text::LabelledText| {
         classes.binary_search(&r.label).map_err(|_| Error::TableRow {
@@ -141,7 +148,7 @@ pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_
         })
     };
     let (train, test, test_path) = match test {
-        Some(t) => (records, read_labelled_text(t)?, t.clone()),
+        Some(t) => (records, read(t)?, t.clone()),
         None => {
             let labels: Vec<usize> = records.iter().map(|r| label_of(path, r)).collect::<Result<_>>()?;
             let (train, test) = stratified_split(&labels, test_fraction, seed);

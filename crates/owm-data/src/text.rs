@@ -165,6 +165,26 @@ pub fn read_labelled_text(path: &Path) -> Result<Vec<LabelledText>> {
     Ok(out)
 }
 
+/// Reads labelled texts from a CSV file with a header, taking the label and the text from the named columns
+/// (quoted fields may hold commas and line breaks); rows with an empty text are kept, with an empty text.
+///
+/// # Errors
+///
+/// [`Error::Table`] when the file cannot be read; [`Error::TableColumn`] for a column the header lacks;
+/// [`Error::TableRow`] naming the line of a row that does not parse or has an empty label.
+pub fn read_labelled_csv(path: &Path, label_column: &str, text_column: &str) -> Result<Vec<LabelledText>> {
+    let table = crate::tabular::read_table(path, &crate::tabular::TabularOptions { missing_values: Vec::new(), ..Default::default() })?;
+    let (label, text) = (table.column(label_column)?, table.column(text_column)?);
+    table
+        .rows
+        .iter()
+        .map(|(line, row)| match row[label].as_deref().map(str::trim) {
+            Some(l) if !l.is_empty() => Ok(LabelledText { line: *line, label: l.to_string(), text: row[text].clone().unwrap_or_default() }),
+            _ => Err(Error::TableRow { path: path.to_path_buf(), line: *line, reason: "empty label".into() }),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

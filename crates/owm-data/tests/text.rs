@@ -25,3 +25,18 @@ fn a_line_without_a_tab_should_name_its_line() {
     let err = read_labelled_text(&path).unwrap_err();
     assert!(matches!(err, Error::TableRow { line: 2, .. }) && err.to_string().contains("news.txt"), "{err}");
 }
+
+#[test]
+fn should_read_texts_from_csv_columns() {
+    let dir = owm_testkit::tempdir();
+    let path = dir.path().join("news.csv");
+    std::fs::write(&path, "id,category,content\n1,体育,\"足球比赛，球队进球\"\n2,财经,\"股票\n市场\"\n3,,空标签\n").unwrap();
+    let err = owm_data::text::read_labelled_csv(&path, "category", "content").unwrap_err().to_string();
+    assert!(err.contains("news.csv") && err.contains("line 5") && err.contains("empty label"), "{err}");
+    std::fs::write(&path, "id,category,content\n1,体育,\"足球比赛，球队进球\"\n2,财经,\"股票\n市场\"\n").unwrap();
+    let rows = owm_data::text::read_labelled_csv(&path, "category", "content").unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[1].line, rows[1].label.as_str(), rows[1].text.as_str()), (3, "财经", "股票\n市场"));
+    let err = owm_data::text::read_labelled_csv(&path, "label", "content").unwrap_err().to_string();
+    assert!(err.contains("label"), "{err}");
+}

@@ -211,6 +211,9 @@ struct TrainArgs {
     /// Tabular: target values mapped to classes, `FROM=TO` comma-separated (`1=sick,2=sick`).
     #[arg(long, value_delimiter = ',')]
     target_map: Option<Vec<String>>,
+    /// Text: read a CSV file with a header, taking the label and the text from these two columns.
+    #[arg(long, value_delimiter = ',')]
+    text_columns: Option<Vec<String>>,
     /// Text: tokenizer: words, chars, char-bigrams or jieba.
     #[arg(long)]
     tokenizer: Option<String>,
@@ -316,7 +319,7 @@ struct TrainArgs {
         "population", "sigma", "t0", "epochs", "max_steps", "max_evaluations", "max_seconds", "patience", "target_loss",
         "batch_size", "seed", "device", "train_limit", "test_limit", "out", "stats_every", "trace_paths", "histogram_every",
         "digest_every", "snapshot_paths", "snapshot_steps", "checkpoint_every", "task", "test_data", "test_fraction", "target",
-        "columns", "categorical", "numeric", "ignore", "missing", "scaling", "encoding", "target_map", "tokenizer", "max_len",
+        "columns", "categorical", "numeric", "ignore", "missing", "scaling", "encoding", "target_map", "text_columns", "tokenizer", "max_len",
         "min_freq", "max_vocab", "negatives", "chronological", "grayscale", "augment", "dim",
     ])]
     resume: Option<PathBuf>,
@@ -542,6 +545,11 @@ fn task_source(task: TaskKind, path: PathBuf, args: &TrainArgs) -> Result<DataSo
             text.max_len = args.max_len.unwrap_or(text.max_len);
             text.min_freq = args.min_freq.unwrap_or(text.min_freq);
             text.max_vocab = args.max_vocab.or(text.max_vocab);
+            match args.text_columns.as_deref() {
+                None => {}
+                Some([label, body]) => text.csv_columns = Some([label.clone(), body.clone()]),
+                Some(other) => bail!("--text-columns takes two column names, LABEL,TEXT; got {}", other.join(",")),
+            }
             DataSource::Text { path, test: args.test_data.clone(), text }
         }
         TaskKind::Recsys => {
@@ -615,6 +623,7 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
         ("encoding", args.encoding.is_some()),
         ("target-map", args.target_map.is_some()),
         ("tokenizer", args.tokenizer.is_some()),
+        ("text-columns", args.text_columns.is_some()),
         ("max-len", args.max_len.is_some()),
         ("min-freq", args.min_freq.is_some()),
         ("max-vocab", args.max_vocab.is_some()),

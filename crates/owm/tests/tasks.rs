@@ -132,3 +132,18 @@ fn image_folders_run_from_the_command_line() {
     let out = owm(dir.path(), &[&args[..], &["--epochs", "1", "--out", "run2", "--quiet"]].concat());
     assert!(!out.status.success() && text(&out).contains("broken.png"), "{}", text(&out));
 }
+
+#[test]
+fn text_csv_runs_from_the_command_line() {
+    let dir = owm_testkit::tempdir();
+    let mut out = String::from("id,category,content\n");
+    for i in 0..120 {
+        let (label, body) = if i % 2 == 0 { ("sport", "the team won the match, goal") } else { ("money", "the bank raised rates, stocks fell") };
+        let _ = writeln!(out, "{i},{label},\"{body} {i}\"");
+    }
+    std::fs::write(dir.path().join("news.csv"), out).unwrap();
+    let args = ["train", "--task", "text", "--data", "news.csv", "--text-columns", "category,content", "--tokenizer", "words", "--lr", "0.01"];
+    let out = owm(dir.path(), &[&args[..], &["--epochs", "10", "--out", "run", "--quiet"]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(accuracy(&out) >= 0.95, "{}", text(&out));
+}

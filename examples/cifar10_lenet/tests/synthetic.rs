@@ -48,6 +48,19 @@ fn should_reject_a_batch_of_the_wrong_length() {
     assert!(err.contains("data_batch_1.bin") && err.contains("byte 6146"), "{err}");
 }
 
+#[test]
+fn should_train_on_wgpu() {
+    let dir = owm_testkit::tempdir();
+    std::fs::write(dir.path().join("data_batch_1.bin"), records(256, 1)).unwrap();
+    std::fs::write(dir.path().join("test_batch.bin"), records(64, 2)).unwrap();
+    let config = cifar10_lenet::Config { device: owm::core::BackendKind::Wgpu, ..config(dir.path(), 4, 3) };
+    let report = cifar10_lenet::run(&config).unwrap();
+    assert_eq!(report.manifest.backend, "wgpu");
+    let trace = read_trace(report.run_dir.join("trace.jsonl")).unwrap();
+    let losses: Vec<f64> = trace.epochs().map(|r| r.train_loss).collect();
+    assert!(losses[3] < losses[0], "epoch losses on wgpu {losses:?}");
+}
+
 fn config(dir: &Path, epochs: u64, seed: u64) -> cifar10_lenet::Config {
     cifar10_lenet::Config {
         data_dir: dir.into(),

@@ -91,14 +91,23 @@ impl Optimizer for Lion {
     }
 }
 
-/// Trains the default MLP on the embedded digits with Lion for `epochs` epochs into `run_dir`.
+/// Trains the default MLP on the embedded digits with Lion for `epochs` epochs into `run_dir`, on the CPU.
 ///
 /// # Errors
 ///
 /// Any pipeline error.
 pub fn run(run_dir: &Path, epochs: u64) -> anyhow::Result<RunReport> {
+    run_on(run_dir, epochs, owm::core::BackendKind::Flex)
+}
+
+/// [`run`] on `backend`.
+///
+/// # Errors
+///
+/// Any pipeline error, or a backend that is not compiled in.
+pub fn run_on(run_dir: &Path, epochs: u64, backend: owm::core::BackendKind) -> anyhow::Result<RunReport> {
     let until = ConvergenceConfig::epochs(epochs);
-    let config = ExperimentConfig { name: "digits-mlp-lion".into(), convergence: until.clone(), ..ExperimentConfig::default() };
+    let config = ExperimentConfig { name: "digits-mlp-lion".into(), backend, convergence: until.clone(), ..ExperimentConfig::default() };
     let phases = vec![Phase::new(Box::new(Lion::new(3e-4, 0.01)), until)];
     Ok(train_with(&config, run_dir, TrainOptions { progress: true, phases: Some(phases), ..TrainOptions::default() })?)
 }

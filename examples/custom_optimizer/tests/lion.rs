@@ -10,3 +10,11 @@ fn lion_should_train_the_digits_mlp() {
     let trace = owm::trace::read_trace(report.run_dir.join(owm::train::files::TRACE)).unwrap();
     assert_eq!(trace.steps().count() as u64, report.training.steps);
 }
+
+#[test]
+fn lion_should_train_on_wgpu() {
+    let dir = owm_testkit::tempdir();
+    let report = custom_optimizer::run_on(&dir.path().join("run"), 10, owm::core::BackendKind::Wgpu).unwrap();
+    assert_eq!(report.manifest.backend, "wgpu");
+    assert!(report.evaluation.report.accuracy >= 0.9, "wgpu accuracy {}", report.evaluation.report.accuracy);
+}

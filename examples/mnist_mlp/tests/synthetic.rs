@@ -51,6 +51,17 @@ fn should_name_the_truncated_file() {
     assert!(err.contains("train-images-idx3-ubyte") && err.contains("byte 1000") && err.contains("truncated"), "{err}");
 }
 
+#[test]
+fn should_train_on_wgpu() {
+    let dir = owm_testkit::tempdir();
+    write_split(dir.path(), "train", 300, 1);
+    write_split(dir.path(), "t10k", 100, 2);
+    let config = mnist_mlp::Config { device: owm::core::BackendKind::Wgpu, ..config(dir.path(), 3, 7) };
+    let report = mnist_mlp::run(&config).unwrap();
+    assert_eq!(report.manifest.backend, "wgpu");
+    assert!(report.evaluation.report.accuracy >= 0.9, "wgpu accuracy {}", report.evaluation.report.accuracy);
+}
+
 fn config(dir: &Path, epochs: u64, seed: u64) -> mnist_mlp::Config {
     mnist_mlp::Config {
         data_dir: dir.into(),
