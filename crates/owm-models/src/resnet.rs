@@ -95,7 +95,7 @@ impl ResNet {
     ///
     /// [`Error::Depth`] unless `depth = 6n + 2` with `n ≥ 1`; [`Error::ZeroWidth`] for a zero width.
     pub fn new(channels: usize, depth: usize, width: usize, outputs: usize, device: &Device) -> Result<Self> {
-        if depth < 8 || (depth - 2) % 6 != 0 {
+        if depth < 8 || !(depth - 2).is_multiple_of(6) {
             return Err(Error::Depth(depth));
         }
         if width == 0 {
