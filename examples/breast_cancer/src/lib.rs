@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use owm::core::BackendKind;
 use owm::data::tabular::{Scaling, TabularOptions};
 use owm::data::{DataConfig, DataSource};
-use owm::init::InitPlan;
 use owm::models::ModelConfig;
 use owm::optim::{AdamConfig, ConvergenceConfig, OptimizerConfig};
 use owm::train::{ExperimentConfig, RunReport};
@@ -55,15 +54,12 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         backend: config.device,
         data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, options }),
         model,
-        init: InitPlan::he_uniform(),
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)),
         batch_size: 32,
         convergence: ConvergenceConfig::epochs(config.epochs),
-        then: Vec::new(),
         // The columns are already standardised by the tabular preparation.
         normalize: false,
-        normalize_by: owm::data::NormalizeBy::Feature,
-        trace: owm::train::TraceConfig::default(),
+        ..ExperimentConfig::default()
     }
 }
 

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 
 use owm::core::BackendKind;
 use owm::data::{DataConfig, DataSource, InteractionSplit};
-use owm::init::InitPlan;
 use owm::models::ModelConfig;
 use owm::optim::{AdamConfig, ConvergenceConfig, OptimizerConfig};
 use owm::train::{ExperimentConfig, RunReport};
@@ -76,14 +75,11 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         backend: config.device,
         data: DataConfig::new(DataSource::Interactions { path: config.interactions.clone(), split, negatives: config.negatives }),
         model,
-        init: InitPlan::he_uniform(),
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)),
         batch_size: 256,
         convergence: ConvergenceConfig::epochs(config.epochs),
-        then: Vec::new(),
         normalize: false,
-        normalize_by: owm::data::NormalizeBy::Feature,
-        trace: owm::train::TraceConfig::default(),
+        ..ExperimentConfig::default()
     }
 }
 

@@ -64,10 +64,9 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
         batch_size: 64,
         convergence: ConvergenceConfig::epochs(config.epochs),
-        then: Vec::new(),
         normalize: true,
         normalize_by: NormalizeBy::Channel,
-        trace: owm::train::TraceConfig::default(),
+        ..ExperimentConfig::default()
     }
 }
 

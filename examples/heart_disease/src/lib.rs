@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use owm::core::BackendKind;
 use owm::data::tabular::{ColumnKind, Missing, TabularOptions};
 use owm::data::{DataConfig, DataSource};
-use owm::init::InitPlan;
 use owm::models::ModelConfig;
 use owm::optim::{AdamConfig, ConvergenceConfig, OptimizerConfig};
 use owm::train::{ExperimentConfig, RunReport};
@@ -74,14 +73,11 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         backend: config.device,
         data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, options: options() }),
         model: ModelConfig::Mlp { hidden: vec![16] },
-        init: InitPlan::he_uniform(),
         optimizer: OptimizerConfig::Adam(AdamConfig::new(3e-3)),
         batch_size: 32,
         convergence: ConvergenceConfig::epochs(config.epochs),
-        then: Vec::new(),
         normalize: false,
-        normalize_by: owm::data::NormalizeBy::Feature,
-        trace: owm::train::TraceConfig::default(),
+        ..ExperimentConfig::default()
     }
 }
 

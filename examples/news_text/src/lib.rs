@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use owm::core::BackendKind;
 use owm::data::text::{TextOptions, Tokenizer};
 use owm::data::{DataConfig, DataSource, TextSource};
-use owm::init::InitPlan;
 use owm::models::ModelConfig;
 use owm::optim::{AdamConfig, ConvergenceConfig, OptimizerConfig};
 use owm::train::{ExperimentConfig, RunReport};
@@ -87,14 +86,11 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         backend: config.device,
         data: DataConfig::new(DataSource::Text { path: config.train.clone(), test: config.test.clone(), text }),
         model,
-        init: InitPlan::he_uniform(),
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)),
         batch_size: 32,
         convergence: ConvergenceConfig::epochs(config.epochs),
-        then: Vec::new(),
         normalize: false,
-        normalize_by: owm::data::NormalizeBy::Feature,
-        trace: owm::train::TraceConfig::default(),
+        ..ExperimentConfig::default()
     }
 }
 
