@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::tabular::TabularOptions;
 use crate::{
-    Augment, Error, InteractionSplit, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder, load_interactions, load_mnist,
+    Augment, Error, InteractionOptions, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder, load_interactions, load_mnist,
     load_tabular, load_text,
 };
 
@@ -64,18 +64,13 @@ pub enum DataSource {
     Interactions {
         /// The interactions file.
         path: PathBuf,
-        /// Random or chronological split.
-        #[serde(default)]
-        split: InteractionSplit,
-        /// Unseen items drawn as non-clicks per click (default 4).
-        #[serde(default = "default_negatives")]
-        negatives: usize,
+        /// Split, negatives, side features.
+        #[serde(flatten)]
+        options: InteractionOptions,
     },
 }
 
-fn default_negatives() -> usize {
-    4
-}
+
 
 /// The data section of an experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,9 +136,7 @@ impl DataConfig {
             DataSource::Tabular { path, test, options } => load_tabular(path, test.as_ref(), options, self.test_fraction, seed)?,
             DataSource::Text { path, test, text } => load_text(path, test.as_ref(), text, self.test_fraction, seed)?,
             DataSource::ImageFolder { dir, grayscale } => load_image_folder(dir, *grayscale, self.test_fraction, seed)?,
-            DataSource::Interactions { path, split, negatives } => {
-                load_interactions(path, *split, *negatives, self.test_fraction, seed)?
-            }
+            DataSource::Interactions { path, options } => load_interactions(path, options, self.test_fraction, seed)?,
         };
         let splits = Splits {
             train: splits.train.truncated(self.train_limit.unwrap_or(usize::MAX)),

@@ -47,6 +47,9 @@ pub enum Preprocessing {
         items: Vec<String>,
         /// Unseen items drawn as label-0 interactions per positive.
         negatives: usize,
+        /// Side-feature fields after user and item (user features first), in id order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        side_fields: Vec<SideField>,
     },
 }
 
@@ -180,32 +183,116 @@ pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_
     Ok(Splits { train: train_set, test: test_set, preprocessing: Some(preprocessing) })
 }
 
+/// A categorical side feature of users or items, as a field of the model's ids: id 0 is "unknown" (an
+/// entity the side file does not list, or a missing value), id `k + 1` is `categories[k]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideField {
+    /// The side file.
+    pub file: PathBuf,
+    /// Its column.
+    pub column: String,
+    /// The categories seen, sorted.
+    pub categories: Vec<String>,
+}
+
+/// Reads a side-feature CSV (header; the first column names the user or item, every other column is a
+/// category) for entities `names`: the fields, and each field's id per entity.
+fn read_side(path: &Path, names: &[String]) -> Result<(Vec<SideField>, Vec<Vec<u32>>)> {
+    let table = read_table(path, &TabularOptions::default())?;
+    let mut row_of = std::collections::BTreeMap::new();
+    for (i, (line, row)) in table.rows.iter().enumerate() {
+        let key = row[0].clone().ok_or_else(|| Error::TableRow { path: path.to_path_buf(), line: *line, reason: "no name in the first column".into() })?;
+        if row_of.insert(key.clone(), i).is_some() {
+            return Err(Error::TableRow { path: path.to_path_buf(), line: *line, reason: format!("`{key}` is listed twice") });
+        }
+    }
+    let mut fields = Vec::new();
+    let mut values = Vec::new();
+    for (c, column) in table.columns.iter().enumerate().skip(1) {
+        let categories: Vec<String> = table.rows.iter().filter_map(|(_, r)| r[c].clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let ids = names
+            .iter()
+            .map(|n| {
+                let value = row_of.get(n).and_then(|&i| table.rows[i].1[c].as_ref());
+                value.and_then(|v| categories.binary_search(v).ok()).map_or(0, |k| k as u32 + 1)
+            })
+            .collect();
+        fields.push(SideField { file: path.to_path_buf(), column: column.clone(), categories });
+        values.push(ids);
+    }
+    Ok((fields, values))
+}
+
+/// How interactions become training rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionOptions {
+    /// Random or chronological split.
+    #[serde(default)]
+    pub split: InteractionSplit,
+    /// Unseen items drawn as non-clicks per click (default 4).
+    #[serde(default = "default_negatives")]
+    pub negatives: usize,
+    /// Side features of users (CSV: user, then one column per feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_features: Option<PathBuf>,
+    /// Side features of items (CSV: item, then one column per feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_features: Option<PathBuf>,
+}
+
+fn default_negatives() -> usize {
+    4
+}
+
+impl Default for InteractionOptions {
+    fn default() -> Self {
+        Self { split: InteractionSplit::Random, negatives: default_negatives(), user_features: None, item_features: None }
+    }
+}
+
 /// Reads a `user,item,label[,timestamp]` file, splits the rows, adds `negatives` unseen items per positive on
-/// each side (seeded), and gives a binary click task over `[user, item]` ids grouped by user.
+/// each side (seeded), and gives a binary click task over `[user, item, side features...]` ids grouped by
+/// user.
 ///
 /// # Errors
 ///
-/// Any [`read_interactions`] error naming file and line; [`Error::Empty`] for a side without rows.
-pub fn load_interactions(path: &Path, split: InteractionSplit, negatives: usize, test_fraction: f64, seed: u64) -> Result<Splits> {
+/// Any [`read_interactions`] or side-file error naming file and line; [`Error::Empty`] for a side without rows.
+pub fn load_interactions(path: &Path, options: &InteractionOptions, test_fraction: f64, seed: u64) -> Result<Splits> {
     let data = read_interactions(path)?;
-    let (train, test) = match split {
+    let (train, test) = match options.split {
         InteractionSplit::Random => data.random_split(test_fraction, seed),
         InteractionSplit::Chronological => data.chronological_split(test_fraction, path)?,
     };
-    let cardinalities = vec![data.users.len(), data.items.len()];
+    let (user_fields, user_ids) = match &options.user_features {
+        Some(f) => read_side(f, &data.users)?,
+        None => Default::default(),
+    };
+    let (item_fields, item_ids) = match &options.item_features {
+        Some(f) => read_side(f, &data.items)?,
+        None => Default::default(),
+    };
+    let mut cardinalities = vec![data.users.len(), data.items.len()];
+    cardinalities.extend(user_fields.iter().chain(&item_fields).map(|f| f.categories.len() + 1));
     let name = path.file_stem().map_or("interactions".into(), |s| s.to_string_lossy().into_owned());
     let dataset = |side: &str, rows: &[usize]| -> Result<Dataset> {
-        let drawn = data.negatives_of(rows, negatives, seed, &format!("negatives/{side}"));
+        let drawn = data.negatives_of(rows, options.negatives, seed, &format!("negatives/{side}"));
         let all: Vec<&Interaction> = rows.iter().map(|&i| &data.rows[i]).chain(&drawn).collect();
         if all.is_empty() {
             return Err(Error::Empty(format!("{name}/{side}")));
         }
-        let ids = all.iter().flat_map(|r| [r.user as u32, r.item as u32]).collect();
+        let mut ids = Vec::with_capacity(all.len() * cardinalities.len());
+        for r in &all {
+            ids.extend([r.user as u32, r.item as u32]);
+            ids.extend(user_ids.iter().map(|f| f[r.user]));
+            ids.extend(item_ids.iter().map(|f| f[r.item]));
+        }
         let labels = all.iter().map(|r| usize::from(r.label > 0.0)).collect();
         let groups = all.iter().map(|r| r.user as u32).collect();
         let inputs = Inputs::Ids { cardinalities: cardinalities.clone(), ids };
         Dataset::with_inputs(format!("{name}/{side}"), inputs, vec!["no".into(), "yes".into()], labels)?.binary()?.with_groups(groups)
     };
-    let preprocessing = Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives };
+    let side_fields = user_fields.into_iter().chain(item_fields).collect();
+    let preprocessing =
+        Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives: options.negatives, side_fields };
     Ok(Splits { train: dataset("train", &train)?, test: dataset("test", &test)?, preprocessing: Some(preprocessing) })
 }

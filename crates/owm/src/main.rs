@@ -232,6 +232,12 @@ struct TrainArgs {
     /// Recsys: test each user's latest interactions (needs a timestamp column).
     #[arg(long)]
     chronological: bool,
+    /// Recsys: side features of users, a CSV whose first column names the user (use with `--model fm`).
+    #[arg(long)]
+    user_features: Option<PathBuf>,
+    /// Recsys: side features of items, a CSV whose first column names the item (use with `--model fm`).
+    #[arg(long)]
+    item_features: Option<PathBuf>,
     /// Image: read images as one luma channel.
     #[arg(long)]
     grayscale: bool,
@@ -320,7 +326,7 @@ struct TrainArgs {
         "batch_size", "seed", "device", "train_limit", "test_limit", "out", "stats_every", "trace_paths", "histogram_every",
         "digest_every", "snapshot_paths", "snapshot_steps", "checkpoint_every", "task", "test_data", "test_fraction", "target",
         "columns", "categorical", "numeric", "ignore", "missing", "scaling", "encoding", "target_map", "text_columns", "tokenizer", "max_len",
-        "min_freq", "max_vocab", "negatives", "chronological", "grayscale", "augment", "dim",
+        "min_freq", "max_vocab", "negatives", "chronological", "user_features", "item_features", "grayscale", "augment", "dim",
     ])]
     resume: Option<PathBuf>,
     /// Per-layer statistics every N steps (0: off).
@@ -553,8 +559,16 @@ fn task_source(task: TaskKind, path: PathBuf, args: &TrainArgs) -> Result<DataSo
             DataSource::Text { path, test: args.test_data.clone(), text }
         }
         TaskKind::Recsys => {
-            let split = if args.chronological { owm::data::InteractionSplit::Chronological } else { owm::data::InteractionSplit::Random };
-            DataSource::Interactions { path, split, negatives: args.negatives.unwrap_or(4) }
+            let mut options = owm::data::InteractionOptions {
+                user_features: args.user_features.clone(),
+                item_features: args.item_features.clone(),
+                ..Default::default()
+            };
+            if args.chronological {
+                options.split = owm::data::InteractionSplit::Chronological;
+            }
+            options.negatives = args.negatives.unwrap_or(options.negatives);
+            DataSource::Interactions { path, options }
         }
         TaskKind::Image => {
             let has = |name: &str| path.join(name).is_file() || path.join(format!("{name}.gz")).is_file();
@@ -629,6 +643,8 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
         ("max-vocab", args.max_vocab.is_some()),
         ("negatives", args.negatives.is_some()),
         ("chronological", args.chronological),
+        ("user-features", args.user_features.is_some()),
+        ("item-features", args.item_features.is_some()),
         ("grayscale", args.grayscale),
     ];
     if let Some((flag, _)) = task_only.iter().find(|(_, given)| *given).filter(|_| args.task.is_none()) {
@@ -793,7 +809,7 @@ fn data_from(data: DataConfig, dir: PathBuf) -> Result<DataConfig> {
         // File sources: the file is evaluated as the test side; the training side refits the preprocessing.
         DataSource::Tabular { path, options, .. } => DataSource::Tabular { path, test: Some(dir), options },
         DataSource::Text { path, text, .. } => DataSource::Text { path, test: Some(dir), text },
-        DataSource::Interactions { split, negatives, .. } => DataSource::Interactions { path: dir, split, negatives },
+        DataSource::Interactions { options, .. } => DataSource::Interactions { path: dir, options },
         DataSource::ImageFolder { grayscale, .. } => DataSource::ImageFolder { dir, grayscale },
     };
     Ok(DataConfig { source, ..data })

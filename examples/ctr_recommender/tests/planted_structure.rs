@@ -43,6 +43,7 @@ fn config(dir: &Path, model: Recommender, device: BackendKind, epochs: u64) -> C
         dim: 8,
         negatives: 4,
         chronological: false,
+        item_features: None,
         out: dir.join(format!("run-{model:?}-{}", device.name())),
         epochs,
         device,
@@ -73,11 +74,26 @@ fn matrix_factorisation_should_beat_popularity_on_ndcg_at_10() {
 }
 
 #[test]
-fn factorisation_machine_should_beat_popularity_too() {
+fn factorisation_machine_over_item_side_features_should_beat_popularity() {
     let dir = clicks();
-    let report = run(&config(dir.path(), Recommender::Fm, BackendKind::Flex, 30)).unwrap();
+    // Each item's taste group, as a side feature (items i0..i79; one item left out: it reads as unknown).
+    let mut side = String::from("item,genre\n");
+    for i in 1..ITEMS {
+        let _ = writeln!(side, "i{i},g{}", i % GROUPS);
+    }
+    std::fs::write(dir.path().join("items.csv"), side).unwrap();
+    let config = Config { item_features: Some(dir.path().join("items.csv")), ..config(dir.path(), Recommender::Fm, BackendKind::Flex, 30) };
+    let report = run(&config).unwrap();
+    let prep = &report.manifest.preprocessing;
+    assert_eq!(prep["side_fields"][0]["column"], "genre");
+    assert_eq!(report.manifest.tensors["factors.2.weight"].shape, [GROUPS as usize + 1, 8], "one factor row per genre and unknown");
     let ranking = report.evaluation.ranking.unwrap();
+    eprintln!("FM with item genres NDCG@10 {:.4} vs popularity {:.4}", ranking.model.ndcg, ranking.baseline.as_ref().unwrap().1.ndcg);
     assert!(ranking.model.ndcg > ranking.baseline.unwrap().1.ndcg, "FM {}", ranking.model.ndcg);
+    // Matrix factorisation reads users and items only, and says so.
+    let config = Config { model: Recommender::Mf, ..config };
+    let err = run(&config).unwrap_err().to_string();
+    assert!(err.contains("matrix_factorization") && err.contains("two fields"), "{err}");
 }
 
 #[test]
