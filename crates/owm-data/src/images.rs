@@ -131,25 +131,36 @@ impl Augment {
         Self { crop_padding: 4, flip: true }
     }
 
-    /// Augments one channel-major image `[c, h, w]` in place, drawing the crop offset and flip from `rng`.
+    /// Augments one channel-major image `[c, h, w]` in place (no allocation), drawing the crop offset and
+    /// the flip from `rng`: pixel `(y, x)` becomes pixel `(y + dy, x' + dx)` of the (flipped) image, or 0 outside.
     pub fn apply(&self, image: &mut [f32], shape: [usize; 3], rng: &mut Rng) {
         let [c, h, w] = shape;
         let p = self.crop_padding as i64;
         let (dy, dx) = if p > 0 { (rng.below(2 * p as u64 + 1) as i64 - p, rng.below(2 * p as u64 + 1) as i64 - p) } else { (0, 0) };
         let flip = self.flip && rng.below(2) == 1;
-        if dy == 0 && dx == 0 && !flip {
-            return;
-        }
-        let source = image.to_vec();
-        for ch in 0..c {
-            for y in 0..h {
-                for x in 0..w {
-                    let sx = if flip { w - 1 - x } else { x } as i64 + dx;
-                    let sy = y as i64 + dy;
-                    let inside = (0..h as i64).contains(&sy) && (0..w as i64).contains(&sx);
-                    image[(ch * h + y) * w + x] = if inside { source[(ch * h + sy as usize) * w + sx as usize] } else { 0.0 };
-                }
+        for plane in image.chunks_exact_mut(h * w).take(c) {
+            if flip {
+                plane.chunks_exact_mut(w).for_each(<[f32]>::reverse);
             }
+            if dy != 0 || dx != 0 {
+                shift(plane, h, w, dy, dx);
+            }
+        }
+    }
+}
+
+/// Moves a `h × w` plane in place so that `out(y, x) = in(y + dy, x + dx)`, zero outside: rows and columns are
+/// visited in the order that reads every source pixel before it is overwritten.
+fn shift(plane: &mut [f32], h: usize, w: usize, dy: i64, dx: i64) {
+    // Reading ahead (d > 0): ascending; reading behind: descending.
+    let at = |i: usize, n: usize, d: i64| if d > 0 { i } else { n - 1 - i };
+    for i in 0..h {
+        let y = at(i, h, dy);
+        for j in 0..w {
+            let x = at(j, w, dx);
+            let (sy, sx) = (y as i64 + dy, x as i64 + dx);
+            let inside = (0..h as i64).contains(&sy) && (0..w as i64).contains(&sx);
+            plane[y * w + x] = if inside { plane[sy as usize * w + sx as usize] } else { 0.0 };
         }
     }
 }
@@ -157,6 +168,23 @@ impl Augment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shifts_in_place_should_match_a_copy() {
+        let (h, w) = (4, 5);
+        let img: Vec<f32> = (1..=20).map(|v| v as f32).collect();
+        for (dy, dx) in [(1, 2), (-1, -2), (0, 3), (0, -1), (2, -1), (-3, 4)] {
+            let mut got = img.clone();
+            shift(&mut got, h, w, dy, dx);
+            let want: Vec<f32> = (0..h * w)
+                .map(|k| {
+                    let (sy, sx) = ((k / w) as i64 + dy, (k % w) as i64 + dx);
+                    if (0..h as i64).contains(&sy) && (0..w as i64).contains(&sx) { img[sy as usize * w + sx as usize] } else { 0.0 }
+                })
+                .collect();
+            assert_eq!(got, want, "shift ({dy}, {dx})");
+        }
+    }
 
     #[test]
     fn flips_and_crops_should_move_pixels_and_pad_with_zeros() {
