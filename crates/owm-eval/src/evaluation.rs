@@ -91,8 +91,8 @@ impl Evaluation {
     ///
     /// # Errors
     ///
-    /// Any metric error (empty data, labels outside the classes, a probability row of the wrong length, a
-    /// binary test split with one class only).
+    /// Any metric error (empty data, labels outside the classes, a probability row of the wrong length or
+    /// outside [0, 1]). Scores the data leaves undefined (ROC AUC of one class) are left out instead.
     pub fn new(p: Predictions<'_>) -> Result<Self> {
         let report = ClassificationReport::new(p.truth, p.predicted, p.num_classes)?;
         let mut intervals = BTreeMap::new();
@@ -106,6 +106,8 @@ impl Evaluation {
             "macro_f1".to_string(),
             boot(&|idx| Ok(ClassificationReport::new(&pick(idx, p.truth), &pick(idx, p.predicted), p.num_classes)?.macro_f1))?,
         );
+        // Scores and rankings that the data leaves undefined (a test split with one class, no user with both a
+        // click and a non-click) are left out rather than failing the evaluation.
         let scores = match p.task {
             Task::Binary => {
                 let truth: Vec<bool> = p.truth.iter().map(|&t| t == 1).collect();
@@ -113,12 +115,15 @@ impl Evaluation {
                 let auc = |idx: &[usize]| {
                     roc_auc(&idx.iter().map(|&i| truth[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| positive[i]).collect::<Vec<_>>())
                 };
-                intervals.insert("roc_auc".to_string(), boot(&auc)?);
-                Some(BinaryScores {
-                    roc_auc: roc_auc(&truth, &positive)?,
-                    average_precision: average_precision(&truth, &positive)?,
-                    log_loss: log_loss(p.truth, p.probs, 2)?,
-                })
+                if let Ok(interval) = boot(&auc) {
+                    intervals.insert("roc_auc".to_string(), interval);
+                }
+                let scores = (roc_auc(&truth, &positive), average_precision(&truth, &positive), log_loss(p.truth, p.probs, 2));
+                match scores {
+                    (Ok(roc_auc), Ok(average_precision), Ok(log_loss)) => Some(BinaryScores { roc_auc, average_precision, log_loss }),
+                    (_, _, Err(e)) => return Err(e),
+                    _ => None,
+                }
             }
             Task::Classification => None,
         };
@@ -127,12 +132,17 @@ impl Evaluation {
                 let positive: Vec<f64> = p.probs.iter().map(|r| r.last().copied().unwrap_or(f64::NAN)).collect();
                 let relevance: Vec<f64> = p.truth.iter().map(|&t| if t + 1 == p.num_classes { 1.0 } else { 0.0 }).collect();
                 let (rel, model) = by_group(groups, &relevance, &positive);
-                let metrics = ranking(&rel, &model, RANKING_K)?;
-                let baseline = match p.baseline {
-                    Some((name, scores)) => Some((name.to_string(), ranking(&rel, &by_group(groups, &relevance, scores).1, RANKING_K)?)),
-                    None => None,
-                };
-                Some(RankingReport { groups: rel.len(), model: metrics, baseline })
+                match ranking(&rel, &model, RANKING_K) {
+                    Ok(metrics) => {
+                        let baseline = match p.baseline {
+                            Some((name, scores)) => Some((name.to_string(), ranking(&rel, &by_group(groups, &relevance, scores).1, RANKING_K)?)),
+                            None => None,
+                        };
+                        Some(RankingReport { groups: rel.len(), model: metrics, baseline })
+                    }
+                    Err(crate::Error::Empty) => None,
+                    Err(e) => return Err(e),
+                }
             }
             None => None,
         };
@@ -180,6 +190,25 @@ fn by_group(groups: &[u32], relevance: &[f64], scores: &[f64]) -> (Vec<Vec<f64>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_class_should_leave_scores_out_not_fail() {
+        let probs = vec![vec![0.3, 0.7], vec![0.6, 0.4]];
+        let e = Evaluation::new(Predictions {
+            task: Task::Binary,
+            truth: &[1, 1],
+            probs: &probs,
+            predicted: &[1, 0],
+            num_classes: 2,
+            groups: Some(&[0, 0]),
+            baseline: None,
+            dataset: "x",
+            seed: 1,
+        })
+        .unwrap();
+        assert_eq!((e.scores, e.ranking, e.report.accuracy), (None, None, 0.5));
+        assert!(!e.intervals.contains_key("roc_auc"));
+    }
 
     #[test]
     fn should_score_binary_predictions_and_rank_by_group() {

@@ -260,7 +260,7 @@ pub fn logits(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, dev
 ///
 /// # Errors
 ///
-/// A metric error ([`owm_eval::Error`]), e.g. a binary test split holding one class only.
+/// A metric error ([`owm_eval::Error`]), e.g. an empty test split.
 pub fn evaluate_model(
     model: &Classifier,
     test: &Dataset,
