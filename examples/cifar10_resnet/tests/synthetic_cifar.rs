@@ -1,6 +1,6 @@
 //! Runs the ResNet recipe on small generated files in the CIFAR-10 binary format: it learns, its bundle
-//! (with the batch norms' running statistics) evaluates as the run did, and a run resumed from a checkpoint
-//! ends with the uninterrupted run's weights and buffers.
+//! (with the batch norms' running statistics) evaluates as the run did, the run replays bit for bit, and a
+//! run resumed from a checkpoint ends with the uninterrupted run's weights and buffers.
 
 use std::path::Path;
 
@@ -77,6 +77,9 @@ fn resnet_should_learn_and_its_bundle_should_evaluate_as_the_run_did() {
     let again = evaluate_bundle(&report.bundle_dir, BackendKind::Flex, None).unwrap();
     assert!(again.same_test_data);
     assert_eq!(again.report.report, report.evaluation.report);
+    // Augmented batches and batch-norm statistics replay bit for bit.
+    let replayed = owm::train::replay(&report.run_dir, owm::train::ReplayOptions::default()).unwrap();
+    assert!(replayed.reproduced(), "{:?}", replayed.divergence);
 }
 
 #[test]
