@@ -7,7 +7,7 @@ use burn::tensor::DType;
 use owm_core::{replace_state, state_data, write_atomic};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-use crate::{Error, MANIFEST_FORMAT, Manifest, Result, TensorEntry, tensor_digest, weights_digest};
+use crate::{Error, FileEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V1, Manifest, Result, TensorEntry, tensor_digest, weights_digest};
 
 /// File name of the weights inside a bundle.
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
@@ -68,6 +68,14 @@ pub fn save_bundle_with<M: Module>(
         .collect();
     manifest.weights_digest = weights_digest(&manifest.tensors);
     manifest.format = MANIFEST_FORMAT.into();
+    // Extra files are read once: the bytes hashed are the bytes written.
+    let mut extra = Vec::with_capacity(extra_files.len());
+    for (name, source) in extra_files {
+        let bytes = std::fs::read(source).map_err(io_error("read", source))?;
+        manifest.files.insert(name.to_string(), FileEntry { sha256: tensor_digest(&bytes), bytes: bytes.len() as u64 });
+        extra.push((*name, bytes));
+    }
+    manifest.bundle_digest = manifest.digest();
 
     let views = weights
         .iter()
@@ -93,8 +101,8 @@ pub fn save_bundle_with<M: Module>(
     let result = (|| {
         write_atomic(&tmp.join(WEIGHTS_FILE), &safetensors)?;
         write_atomic(&tmp.join(MANIFEST_FILE), &manifest_json)?;
-        for (name, source) in extra_files {
-            std::fs::copy(source, tmp.join(name)).map_err(io_error("copy", source))?;
+        for (name, bytes) in &extra {
+            write_atomic(&tmp.join(name), bytes)?;
         }
         std::fs::rename(&tmp, dir).map_err(io_error("rename", dir))
     })();
@@ -109,66 +117,141 @@ fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error)
     move |source| Error::Io { op, path: path.to_path_buf(), source }
 }
 
-/// Reads a bundle folder and verifies every tensor against the manifest.
+/// What [`verify_bundle`] found: the manifest, how much it checked, and every part that does not match.
+#[derive(Debug)]
+pub struct Verification {
+    /// The manifest as read.
+    pub manifest: Manifest,
+    /// Whether it is an `owm-bundle/1` manifest, whose provenance sections no digest binds.
+    pub legacy: bool,
+    /// Tensors whose data, shape and dtype were checked.
+    pub tensors_checked: usize,
+    /// Files (trace, checkpoints) whose digests were checked.
+    pub files_checked: usize,
+    /// Who signed it, when `signature.json` is there and holds.
+    pub signature: Option<crate::Signed>,
+    /// Every mismatch, each naming the file and the part.
+    pub problems: Vec<Error>,
+}
+
+impl Verification {
+    /// Whether everything matched.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks every digest of the bundle in `dir` — the manifest's `bundle_digest` over all its sections, the
+/// weights digest, each tensor's data, shape and dtype, each listed file — and its signature (against
+/// `trusted` when given, which then must have signed it), listing every mismatch rather than stopping at the
+/// first.
 ///
 /// # Errors
 ///
-/// [`Error::Io`] for a missing file; [`Error::Manifest`] for a manifest that does not parse or has another
-/// format; [`Error::Weights`] for a corrupt safetensors file; [`Error::Tampered`] naming the first tensor whose
-/// data, shape or dtype differs from the manifest, or that is on one side only, and for a weights digest that
-/// does not match the tensor entries.
-pub fn load_bundle(dir: impl AsRef<Path>) -> Result<Bundle> {
-    let dir = dir.as_ref().to_path_buf();
+/// Only when there is nothing to check against: [`Error::Io`] for a missing manifest, [`Error::Manifest`]
+/// for one that does not parse or has an unknown format.
+pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Result<Verification> {
+    let dir = dir.as_ref();
+    let (mut v, _) = check(dir)?;
+    match crate::check_signature(dir, trusted) {
+        Ok(signed) => v.signature = signed,
+        Err(e) => v.problems.push(e),
+    }
+    Ok(v)
+}
+
+fn check(dir: &Path) -> Result<(Verification, BTreeMap<String, TensorData>)> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let weights_path = dir.join(WEIGHTS_FILE);
     let read = |path: &Path| std::fs::read(path).map_err(|source| Error::Io { op: "read", path: path.to_path_buf(), source });
     let manifest: Manifest = serde_json::from_slice(&read(&manifest_path)?)
         .map_err(|e| Error::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
-    if manifest.format != MANIFEST_FORMAT {
-        return Err(Error::Manifest {
-            path: manifest_path,
-            reason: format!("format `{}`, expected `{MANIFEST_FORMAT}`", manifest.format),
-        });
+    let legacy = manifest.format == MANIFEST_FORMAT_V1;
+    if !legacy && manifest.format != MANIFEST_FORMAT {
+        let reason = format!("format `{}`, expected `{MANIFEST_FORMAT}` or `{MANIFEST_FORMAT_V1}`", manifest.format);
+        return Err(Error::Manifest { path: manifest_path, reason });
+    }
+    let mut problems = Vec::new();
+    let manifest_problem = |reason: &str| Error::Manifest { path: manifest_path.clone(), reason: reason.into() };
+    if !legacy && manifest.digest() != manifest.bundle_digest {
+        problems.push(manifest_problem("bundle_digest does not match the manifest's sections (edited after the bundle was written?)"));
     }
     if weights_digest(&manifest.tensors) != manifest.weights_digest {
-        return Err(Error::Manifest {
-            path: manifest_path,
-            reason: "weights_digest does not match the tensor entries".into(),
-        });
+        problems.push(manifest_problem("weights_digest does not match the tensor entries"));
     }
-    let bytes = read(&weights_path)?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Weights { path: weights_path.clone(), reason: e.to_string() })?;
-    let tampered = |tensor: &str, reason: String| Error::Tampered { path: weights_path.clone(), tensor: tensor.into(), reason };
     let mut tensors = BTreeMap::new();
-    for (name, view) in st.tensors() {
-        let Some(entry) = manifest.tensors.get(&name) else {
-            return Err(tampered(&name, "not listed in the manifest".into()));
-        };
-        if view.dtype() != Dtype::F32 {
-            return Err(tampered(&name, format!("dtype {:?}, manifest says {}", view.dtype(), entry.dtype)));
-        }
-        if view.shape() != entry.shape.as_slice() {
-            return Err(tampered(&name, format!("shape {:?}, manifest says {:?}", view.shape(), entry.shape)));
-        }
-        let digest = tensor_digest(view.data());
-        if digest != entry.sha256 {
-            return Err(tampered(&name, format!("data hashes to {digest}, manifest says {}", entry.sha256)));
-        }
-        tensors.insert(name, TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), DType::F32));
-    }
-    if let Some(missing) = manifest.tensors.keys().find(|k| !tensors.contains_key(*k)) {
-        return Err(tampered(missing, "listed in the manifest but absent from the weights".into()));
-    }
-    if let Some(trace) = &manifest.trace {
-        let path = dir.join(&trace.file);
-        if path.exists() {
-            let digest = tensor_digest(&read(&path)?);
-            if digest != trace.sha256 {
-                return Err(Error::TraceTampered { path, reason: format!("hashes to {digest}, manifest says {}", trace.sha256) });
+    let tampered = |tensor: &str, reason: String| Error::Tampered { path: weights_path.clone(), tensor: tensor.into(), reason };
+    match read(&weights_path) {
+        Err(e) => problems.push(e),
+        Ok(bytes) => match SafeTensors::deserialize(&bytes) {
+            Err(e) => problems.push(Error::Weights { path: weights_path.clone(), reason: e.to_string() }),
+            Ok(st) => {
+                let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
+                names.sort();
+                for name in names {
+                    let Ok(view) = st.tensor(&name) else { continue };
+                    let Some(entry) = manifest.tensors.get(&name) else {
+                        problems.push(tampered(&name, "not listed in the manifest".into()));
+                        continue;
+                    };
+                    if view.dtype() != Dtype::F32 {
+                        problems.push(tampered(&name, format!("dtype {:?}, manifest says {}", view.dtype(), entry.dtype)));
+                    } else if view.shape() != entry.shape.as_slice() {
+                        problems.push(tampered(&name, format!("shape {:?}, manifest says {:?}", view.shape(), entry.shape)));
+                    } else {
+                        let digest = tensor_digest(view.data());
+                        if digest != entry.sha256 {
+                            problems.push(tampered(&name, format!("data hashes to {digest}, manifest says {}", entry.sha256)));
+                        }
+                    }
+                    tensors.insert(name, TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), DType::F32));
+                }
+                for missing in manifest.tensors.keys().filter(|k| !tensors.contains_key(*k)) {
+                    problems.push(tampered(missing, "listed in the manifest but absent from the weights".into()));
+                }
             }
+        },
+    }
+    // Files: every listed one (format 2); the trace alone in format 1, when present.
+    let mut listed: Vec<(String, String, bool)> = manifest.files.iter().map(|(n, f)| (n.clone(), f.sha256.clone(), true)).collect();
+    if legacy && let Some(trace) = &manifest.trace {
+        listed.push((trace.file.clone(), trace.sha256.clone(), false));
+    }
+    let mut files_checked = 0;
+    for (name, expected, required) in listed {
+        let path = dir.join(&name);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                files_checked += 1;
+                let digest = tensor_digest(&bytes);
+                if digest != expected {
+                    problems.push(Error::FileTampered { path, reason: format!("hashes to {digest}, manifest says {expected}") });
+                }
+            }
+            Err(_) if !required => {}
+            Err(source) => problems.push(Error::Io { op: "read", path, source }),
         }
     }
-    Ok(Bundle { dir, manifest, tensors })
+    let tensors_checked = tensors.len();
+    Ok((Verification { manifest, legacy, tensors_checked, files_checked, signature: None, problems }, tensors))
+}
+
+/// Reads a bundle folder after verifying it with [`verify_bundle`].
+///
+/// # Errors
+///
+/// [`Error::Io`] for a missing file; [`Error::Manifest`] for a manifest that does not parse, has another
+/// format, or whose `bundle_digest` or `weights_digest` does not match; [`Error::Weights`] for a corrupt
+/// safetensors file; [`Error::Tampered`] naming a tensor whose data, shape or dtype differs from the manifest,
+/// or that is on one side only; [`Error::FileTampered`] for a listed file (the trace) that was altered. The
+/// first problem found is returned.
+pub fn load_bundle(dir: impl AsRef<Path>) -> Result<Bundle> {
+    let dir = dir.as_ref().to_path_buf();
+    let (mut verification, tensors) = check(&dir)?;
+    if !verification.problems.is_empty() {
+        return Err(verification.problems.remove(0));
+    }
+    Ok(Bundle { dir, manifest: verification.manifest, tensors })
 }
 
 impl Bundle {

@@ -43,12 +43,28 @@ pub enum Error {
         /// What differs.
         reason: String,
     },
-    /// The bundle's trace is not the one the manifest records.
-    #[error("bundle trace `{path}` was altered: {reason}")]
-    TraceTampered {
-        /// The trace file.
+    /// A file of the bundle (the trace, a checkpoint) is not the one the manifest records.
+    #[error("bundle file `{path}` was altered: {reason}")]
+    FileTampered {
+        /// The file.
         path: PathBuf,
         /// What differs.
+        reason: String,
+    },
+    /// A key file that cannot be used.
+    #[error("key `{path}`: {reason}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A bundle signature that does not hold.
+    #[error("signature `{path}`: {reason}")]
+    Signature {
+        /// The signature file.
+        path: PathBuf,
+        /// What fails.
         reason: String,
     },
     /// The bundle's tensors do not fit the module they are loaded into.

@@ -2,18 +2,25 @@
 //!
 //! A bundle is a directory:
 //!
-//! - `weights.safetensors`: every float parameter, keyed by module path (`layers.0.weight`), `F32`,
-//!   little-endian, in Burn's layouts (a `Linear` weight is `[in, out]`);
-//! - `manifest.json`: a [`Manifest`]: the model config, init plan and per-parameter init records, optimiser
-//!   config, seed, dataset fingerprints and fitted normalisation, evaluation, trace digest, and the SHA-256 of
-//!   every tensor's data plus one digest over all of them.
+//! - `weights.safetensors`: every float parameter and buffer (batch-norm running statistics), keyed by module
+//!   path (`layers.0.weight`), `F32`, little-endian, in Burn's layouts (a `Linear` weight is `[in, out]`);
+//! - `manifest.json`: a [`Manifest`] (`owm-bundle/2`): the model config, init plan and per-parameter init
+//!   records, optimiser config, seed, dataset fingerprints, fitted preprocessing and normalisation,
+//!   evaluation, code versions, licences, lineage, the SHA-256 of every tensor's data and of every other file
+//!   (the trace), and one `bundle_digest` over the canonical JSON of all of it;
+//! - optionally `signature.json`: an Ed25519 signature over a statement of the bundle digest and every
+//!   file's SHA-256 ([`sign_bundle`], [`check_signature`]).
+//!
+//! [`verify_bundle`] checks all of it and lists every mismatch, naming the file and the part;
+//! [`load_bundle`] refuses a bundle with any. `owm-bundle/1` bundles (no `bundle_digest`) still load.
 //!
 //! # Key design decision: digests over tensor data, not file bytes
 //!
 //! Each tensor's SHA-256 covers its raw little-endian values; [`Manifest::weights_digest`] covers the sorted
 //! paths, shapes and tensor digests.
 //! So the digest names the weights, whatever container wrote them, and [`load_bundle`] detects any change to a
-//! tensor (or a manifest that no longer matches its weights) and names the tensor.
+//! tensor (or a manifest that no longer matches its weights) and names the tensor. The `bundle_digest` then
+//! binds those digests with every provenance section, so editing the recorded evaluation is caught too.
 //! Bundles are written into a temporary directory and renamed into place, so a crash never leaves half a
 //! bundle.
 //!
@@ -40,7 +47,9 @@
 mod bundle;
 mod error;
 mod manifest;
+mod sign;
 
 pub use bundle::*;
 pub use error::*;
 pub use manifest::*;
+pub use sign::*;

@@ -3,8 +3,28 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The manifest format this crate writes and reads.
-pub const MANIFEST_FORMAT: &str = "owm-bundle/1";
+/// The manifest format this crate writes.
+pub const MANIFEST_FORMAT: &str = "owm-bundle/2";
+/// The first format, still read: it has no `bundle_digest`, so its provenance sections are not bound.
+pub const MANIFEST_FORMAT_V1: &str = "owm-bundle/1";
+
+/// A file in the bundle besides the weights and the manifest (the trace, checkpoints) and its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// SHA-256 (hex) of the file's bytes.
+    pub sha256: String,
+    /// Its length in bytes.
+    pub bytes: u64,
+}
+
+/// A model this one was built from (a transfer's source, a fine-tune's base).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseModel {
+    /// How it is known (`digits-mlp@1.0`, a path).
+    pub name: String,
+    /// Its `bundle_digest`.
+    pub bundle_digest: String,
+}
 
 /// One tensor's entry in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +100,25 @@ pub struct Manifest {
     /// SHA-256 over the sorted paths, shapes and tensor digests ([`weights_digest`]).
     #[serde(default)]
     pub weights_digest: String,
+    /// Every other file in the bundle (the trace, checkpoints), by name, with its digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, FileEntry>,
+    /// The code that wrote the bundle: `owm` and `burn` versions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub code: BTreeMap<String, String>,
+    /// Licence of each component (`code`, `weights`, `data`, ...): SPDX expressions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub licenses: BTreeMap<String, String>,
+    /// The models this one was built from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<BaseModel>,
+    /// The privacy guarantee of the training, when there is one.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub privacy: serde_json::Value,
+    /// SHA-256 over the canonical JSON of every other field ([`Manifest::digest`]): binds every section, the
+    /// tensors (through their digests) and the listed files. Empty in `owm-bundle/1` manifests.
+    #[serde(default)]
+    pub bundle_digest: String,
 }
 
 impl Manifest {
@@ -102,8 +141,61 @@ impl Manifest {
             trace: None,
             tensors: BTreeMap::new(),
             weights_digest: String::new(),
+            files: BTreeMap::new(),
+            code: [("owm".to_string(), env!("CARGO_PKG_VERSION").to_string()), ("burn".to_string(), owm_core::BURN_VERSION.to_string())].into(),
+            licenses: [("code".to_string(), env!("CARGO_PKG_LICENSE").to_string())].into(),
+            lineage: Vec::new(),
+            privacy: serde_json::Value::Null,
+            bundle_digest: String::new(),
         }
     }
+
+    /// SHA-256 (hex) of the canonical JSON (object keys sorted, no whitespace) of this manifest without its
+    /// `bundle_digest`: what `bundle_digest` must equal, and what a signature signs.
+    pub fn digest(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("manifests serialise");
+        if let serde_json::Value::Object(map) = &mut value {
+            map.remove("bundle_digest");
+        }
+        format!("{:x}", Sha256::digest(canonical_json(&value)))
+    }
+}
+
+/// JSON with object keys sorted at every level and no whitespace: the same bytes for the same value, whatever
+/// order the fields were written in.
+pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
+    fn write(v: &serde_json::Value, out: &mut Vec<u8>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend(serde_json::to_vec(k).expect("strings serialise"));
+                    out.push(b':');
+                    write(&map[k], out);
+                }
+                out.push(b'}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend(serde_json::to_vec(scalar).expect("scalars serialise")),
+        }
+    }
+    let mut out = Vec::new();
+    write(value, &mut out);
+    out
 }
 
 /// SHA-256 (hex) of a tensor's raw bytes.
@@ -131,6 +223,18 @@ pub fn weights_digest(tensors: &BTreeMap<String, TensorEntry>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundle_digest_should_bind_every_section_and_ignore_key_order() {
+        let mut m = Manifest::new(7);
+        let d = m.digest();
+        m.bundle_digest = d.clone();
+        assert_eq!(m.digest(), d, "the digest leaves itself out");
+        m.evaluation = serde_json::json!({"accuracy": 0.9});
+        assert_ne!(m.digest(), d);
+        let a = canonical_json(&serde_json::json!({"b": 1, "a": [true, {"d": null, "c": 2.5}]}));
+        assert_eq!(String::from_utf8(a).unwrap(), r#"{"a":[true,{"c":2.5,"d":null}],"b":1}"#);
+    }
 
     #[test]
     fn should_change_the_weights_digest_with_any_tensor() {

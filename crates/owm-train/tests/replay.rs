@@ -153,7 +153,7 @@ fn an_altered_bundled_trace_should_be_refused() {
     let text = std::fs::read_to_string(&path).unwrap().replacen("\"loss\":", "\"loss\": ", 1);
     std::fs::write(&path, text).unwrap();
     let err = owm_share::load_bundle(&run.bundle_dir).unwrap_err();
-    assert!(matches!(err, owm_share::Error::TraceTampered { .. }), "{err}");
+    assert!(matches!(err, owm_share::Error::FileTampered { .. }), "{err}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The `owm` command line: `owm train`, `owm replay RUN`, `owm report RUN`, `owm diff A B`, `owm eval BUNDLE`,
-//! `owm inspect BUNDLE`, `owm bench`.
+//! `owm inspect BUNDLE`, `owm verify BUNDLE [--key PUB]`, `owm keygen KEY`, `owm sign BUNDLE --key KEY`,
+//! `owm bench`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -88,6 +89,28 @@ enum Command {
         /// Write here instead of standard output.
         #[arg(long)]
         csv: Option<PathBuf>,
+    },
+    /// Check every digest of a bundle (manifest sections, tensors, trace) and its signature; print what does
+    /// not match. Exit 6 when something does not.
+    Verify {
+        /// The bundle folder (a run's `bundle/`) or its run folder.
+        bundle: PathBuf,
+        /// The signer's public key (`KEY.pub` from `owm keygen`): the bundle must be signed by it.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Write a new Ed25519 key pair: the secret key to OUT (owner-only) and the public key to OUT.pub.
+    Keygen {
+        /// Where the secret key goes.
+        out: PathBuf,
+    },
+    /// Sign a bundle: `signature.json` lists the bundle digest and every file's SHA-256, signed with KEY.
+    Sign {
+        /// The bundle folder (a run's `bundle/`) or its run folder.
+        bundle: PathBuf,
+        /// The secret key from `owm keygen`.
+        #[arg(long)]
+        key: PathBuf,
     },
     /// Verify a bundle and print its provenance.
     Inspect {
@@ -370,6 +393,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Train(args) => train_command(*args),
         Command::Eval { bundle, device, data_dir } => eval_command(&bundle_dir(&bundle), &device, data_dir),
         Command::Inspect { bundle } => inspect_command(&bundle_dir(&bundle)),
+        Command::Verify { bundle, key } => verify_command(&bundle_dir(&bundle), key.as_deref()),
+        Command::Keygen { out } => {
+            let (secret, public) = owm::share::generate_keypair(&out)?;
+            println!("secret key {} (keep it private)\npublic key {}", secret.display(), public.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sign { bundle, key } => {
+            let dir = bundle_dir(&bundle);
+            let signature = owm::share::sign_bundle(&dir, &owm::share::read_secret_key(&key)?)?;
+            println!("signed {} ({} files, bundle digest {}) with key {}", dir.display(), signature.statement.files.len(), signature.statement.bundle_digest, signature.public_key);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay { run, device, seed, data_dir, quiet } => replay_command(&run, device, seed, data_dir, quiet),
         Command::Report { run } => {
             let trace = owm::trace::read_trace(run.join(files::TRACE))?;
@@ -915,6 +950,33 @@ fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Resul
         None => println!("the manifest records no evaluation"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn verify_command(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
+    let trusted = key.map(owm::share::read_public_key).transpose()?;
+    let v = owm::share::verify_bundle(bundle, trusted.as_ref())?;
+    let m = &v.manifest;
+    println!("bundle {} ({}, written by owm {})", bundle.display(), m.format, m.owm_version);
+    if v.legacy {
+        println!("note: an owm-bundle/1 manifest: its sections are not bound by a bundle digest (tensors and trace still are)");
+    } else {
+        println!("bundle digest {}", m.bundle_digest);
+    }
+    println!("checked {} tensors, {} files", v.tensors_checked, v.files_checked);
+    match &v.signature {
+        Some(s) if s.trusted => println!("signed by the given key {}", s.public_key),
+        Some(s) => println!("signed by key {} (pass --key to require a key you trust)", s.public_key),
+        None if v.problems.iter().any(|p| matches!(p, owm::share::Error::Signature { .. })) => {}
+        None => println!("not signed"),
+    }
+    if v.ok() {
+        println!("OK: every digest matches");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &v.problems {
+        println!("MISMATCH: {p}");
+    }
+    Ok(ExitCode::from(6))
 }
 
 fn inspect_command(bundle: &Path) -> Result<ExitCode> {
