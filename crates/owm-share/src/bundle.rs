@@ -75,6 +75,12 @@ pub fn save_bundle_with<M: Module>(
         manifest.files.insert(name.to_string(), FileEntry { sha256: tensor_digest(&bytes), bytes: bytes.len() as u64 });
         extra.push((*name, bytes));
     }
+    // The model card is generated from the manifest and listed in it (its own digest aside).
+    let name = manifest.experiment.get("name").and_then(|n| n.as_str()).unwrap_or("OWM model").to_string();
+    manifest.files.insert(crate::CARD_FILE.into(), FileEntry { sha256: String::new(), bytes: 0 });
+    let card = crate::model_card(&manifest, &name).into_bytes();
+    manifest.files.insert(crate::CARD_FILE.into(), FileEntry { sha256: tensor_digest(&card), bytes: card.len() as u64 });
+    extra.push((crate::CARD_FILE, card));
     manifest.bundle_digest = manifest.digest();
 
     let views = weights

@@ -45,11 +45,13 @@
 //! ```
 
 mod bundle;
+mod card;
 mod error;
 mod manifest;
 mod sign;
 
 pub use bundle::*;
+pub use card::*;
 pub use error::*;
 pub use manifest::*;
 pub use sign::*;

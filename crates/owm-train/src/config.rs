@@ -50,6 +50,10 @@ pub struct ExperimentConfig {
     /// What the trace records and how often the run checkpoints.
     #[serde(default)]
     pub trace: TraceConfig,
+    /// Licences of the bundle's components (`weights`, `data`; SPDX expressions), recorded in the manifest
+    /// beside OWM's own `code` licence; they decide the Model Openness Framework class the bundle reaches.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub licenses: std::collections::BTreeMap<String, String>,
 }
 
 fn default_name() -> String {
@@ -84,6 +88,7 @@ impl Default for ExperimentConfig {
             normalize: true,
             normalize_by: NormalizeBy::Feature,
             trace: TraceConfig::default(),
+            licenses: Default::default(),
         }
     }
 }

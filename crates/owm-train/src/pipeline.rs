@@ -213,10 +213,18 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     manifest.normalization = section(&norm);
     manifest.preprocessing = section(&splits.preprocessing);
     manifest.training = section(&training);
+    manifest.licenses.extend(config.licenses.clone());
     manifest.evaluation = section(&evaluation);
     manifest.trace = Some(TraceRef { file: files::TRACE.into(), sha256: trace_digest, events: trace_events });
     let bundle_dir = run_dir.join(files::BUNDLE);
-    let manifest = save_bundle_with(&bundle_dir, &model, manifest, &[(files::TRACE, &trace_path)])?;
+    // The trace and the last checkpoint (intermediate parameters, when the run wrote one) travel with the
+    // weights, each listed with its digest.
+    let checkpoint_path = run_dir.join(files::CHECKPOINT);
+    let mut extra = vec![(files::TRACE, trace_path.as_path())];
+    if checkpoint_path.is_file() {
+        extra.push((files::CHECKPOINT, checkpoint_path.as_path()));
+    }
+    let manifest = save_bundle_with(&bundle_dir, &model, manifest, &extra)?;
 
     write_atomic(&run_dir.join(files::EVALUATION_JSON), &serde_json::to_vec_pretty(&evaluation).expect("reports serialise"))?;
     write_atomic(&run_dir.join(files::EVALUATION_MD), evaluation.to_markdown(&test_set.class_names).as_bytes())?;

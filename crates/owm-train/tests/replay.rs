@@ -64,7 +64,6 @@ fn altered_data_should_diverge_at_the_first_step_that_reads_the_altered_item() {
     let config = ExperimentConfig {
         data: DataConfig::new(DataSource::Mnist { dir: data.clone() }),
         normalize: false,
-        normalize_by: owm_data::NormalizeBy::Feature,
         batch_size: 10,
         ..small(2)
     };

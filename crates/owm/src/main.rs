@@ -267,6 +267,12 @@ struct TrainArgs {
     /// Image: augment training images with a random crop (padding 4) and horizontal flip.
     #[arg(long)]
     augment: bool,
+    /// Licence of the trained weights (SPDX, e.g. Apache-2.0), recorded in the bundle.
+    #[arg(long)]
+    weights_license: Option<String>,
+    /// Licence of the training data (SPDX, e.g. CC-BY-4.0), recorded in the bundle.
+    #[arg(long)]
+    data_license: Option<String>,
     /// Model (default: the task's: mlp for tabular, embedding-bag for text, mf for recsys, lenet for images).
     #[arg(long, value_enum)]
     model: Option<ModelKind>,
@@ -349,7 +355,7 @@ struct TrainArgs {
         "batch_size", "seed", "device", "train_limit", "test_limit", "out", "stats_every", "trace_paths", "histogram_every",
         "digest_every", "snapshot_paths", "snapshot_steps", "checkpoint_every", "task", "test_data", "test_fraction", "target",
         "columns", "categorical", "numeric", "ignore", "missing", "scaling", "encoding", "target_map", "text_columns", "tokenizer", "max_len",
-        "min_freq", "max_vocab", "negatives", "chronological", "user_features", "item_features", "grayscale", "augment", "dim",
+        "min_freq", "max_vocab", "negatives", "chronological", "user_features", "item_features", "grayscale", "augment", "dim", "weights_license", "data_license",
     ])]
     resume: Option<PathBuf>,
     /// Per-layer statistics every N steps (0: off).
@@ -688,6 +694,11 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
     if let Some(f) = args.test_fraction {
         c.data.test_fraction = f;
     }
+    for (component, license) in [("weights", &args.weights_license), ("data", &args.data_license)] {
+        if let Some(l) = license {
+            c.licenses.insert(component.into(), l.clone());
+        }
+    }
     if args.augment {
         c.data.augment = Some(owm::data::Augment::cifar());
     }
@@ -985,6 +996,11 @@ fn inspect_command(bundle: &Path) -> Result<ExitCode> {
     println!("bundle {} ({}, written by owm {})", bundle.display(), m.format, m.owm_version);
     println!("verified: {} tensors match their SHA-256; weights digest {}", m.tensors.len(), m.weights_digest);
     println!("seed {}  backend {}", m.seed, m.backend);
+    let openness = owm::share::openness(m);
+    println!("openness: {}", openness.class.map_or_else(|| "no Model Openness Framework class yet".to_string(), |c| c.to_string()));
+    if let Some((class, missing)) = openness.missing.iter().find(|(_, m)| !m.is_empty()) {
+        println!("  missing for {class}: {}", missing.join("; "));
+    }
     println!("model {}", m.model);
     println!("optimizer {}", m.optimizer);
     if let Some(t) = &m.trace {

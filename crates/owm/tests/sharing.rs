@@ -132,3 +132,27 @@ fn a_bundle_from_before_format_2_should_still_load() {
     let out = owm(dir.path(), &["verify", b.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
 }
+
+#[test]
+fn the_model_card_and_openness_class_should_follow_the_manifest() {
+    let dir = owm_testkit::tempdir();
+    let args = ["train", "--epochs", "2", "--out", "run", "--quiet", "--weights-license", "Apache-2.0", "--data-license", "CC-BY-4.0"];
+    let out = owm(dir.path(), &args);
+    assert!(out.status.success(), "{}", text(&out));
+    let card = std::fs::read_to_string(dir.path().join("run/bundle/README.md")).unwrap();
+    assert!(card.starts_with("---\nlicense: \"Apache-2.0\"\nlibrary_name: owm\n"), "{card}");
+    assert!(card.contains("- type: accuracy") && card.contains("Class II (open tooling)"), "{card}");
+    let out = owm(dir.path(), &["inspect", "run"]);
+    let inspect = text(&out);
+    assert!(inspect.contains("openness: Class II (open tooling)"), "{inspect}");
+    assert!(inspect.contains("missing for Class I (open science): intermediate parameters"), "{inspect}");
+    // The card is bound like every other file.
+    let b = flipped(&dir.path().join("run/bundle"), &dir.path().join("c1"), "README.md", 5);
+    let out = owm(dir.path(), &["verify", b.to_str().unwrap()]);
+    assert!(out.status.code() == Some(6) && text(&out).contains("README.md"), "{}", text(&out));
+    // Without licences for the weights, no class: the card says what is missing.
+    let out = owm(dir.path(), &["train", "--epochs", "1", "--out", "bare", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let card = std::fs::read_to_string(dir.path().join("bare/bundle/README.md")).unwrap();
+    assert!(card.contains("no class reached yet") && card.contains("open `weights` licence"), "{card}");
+}

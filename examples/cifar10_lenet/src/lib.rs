@@ -63,6 +63,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         normalize: true,
         normalize_by: owm::data::NormalizeBy::Feature,
         trace: owm::train::TraceConfig::default(),
+        licenses: Default::default(),
     }
 }
 
