@@ -50,6 +50,9 @@ pub struct ParamInfo {
     pub id: ParamId,
     /// The parameter's shape.
     pub shape: Vec<usize>,
+    /// The Burn module type that owns it (`"Linear"`, `"Conv2d"`, `"Embedding"`, `"BatchNorm"`, or the model's
+    /// own type for a parameter it declares itself): what decides its layout in other frameworks.
+    pub owner: String,
 }
 
 /// The module-path stack kept while Burn walks a module.
@@ -60,10 +63,12 @@ pub struct ParamInfo {
 struct PathStack {
     parts: Vec<String>,
     pushed: Vec<bool>,
+    containers: Vec<String>,
 }
 
 impl PathStack {
     fn enter(&mut self, name: &str, container: &str) {
+        self.containers.push(container.to_owned());
         let push = !container.starts_with("Enum:");
         if push {
             self.parts.push(name.to_owned());
@@ -71,7 +76,14 @@ impl PathStack {
         self.pushed.push(push);
     }
 
+    /// The module type whose field was entered last (`"Struct:Linear"` → `"Linear"`).
+    fn owner(&self) -> String {
+        let c = self.containers.last().map_or("", String::as_str);
+        c.split_once(':').map_or(c, |(_, t)| t).to_string()
+    }
+
     fn exit(&mut self) {
+        self.containers.pop();
         if self.pushed.pop() == Some(true) {
             self.parts.pop();
         }
@@ -85,6 +97,8 @@ impl PathStack {
 /// Something that looks at each float parameter together with its path.
 trait ParamVisit {
     fn visit<const D: usize>(&mut self, path: String, param: &Param<Tensor<D>>);
+    /// Told the owner type of the parameter visited next.
+    fn owner(&mut self, _owner: String) {}
 }
 
 /// Adapts a [`ParamVisit`] to Burn's `ModuleVisitor`, keeping the path; buffers are visited only when the
@@ -101,6 +115,7 @@ impl<V: ParamVisit> ModuleVisitor for Walk<V> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let path = self.0.path();
         if self.2 || !is_buffer(&path) {
+            self.1.owner(self.0.owner());
             self.1.visit(path, param);
         }
     }
@@ -128,13 +143,16 @@ pub fn state_data<M: Module>(module: &M) -> Vec<(String, TensorData)> {
 
 /// Lists the float parameters of `module` in visiting order, without initialising lazy parameters.
 pub fn param_infos<M: Module>(module: &M) -> Vec<ParamInfo> {
-    struct V(Vec<ParamInfo>);
+    struct V(Vec<ParamInfo>, String);
     impl ParamVisit for V {
+        fn owner(&mut self, owner: String) {
+            self.1 = owner;
+        }
         fn visit<const D: usize>(&mut self, path: String, param: &Param<Tensor<D>>) {
-            self.0.push(ParamInfo { path, id: param.id, shape: param.lazy_shape().to_vec() });
+            self.0.push(ParamInfo { path, id: param.id, shape: param.lazy_shape().to_vec(), owner: std::mem::take(&mut self.1) });
         }
     }
-    walk(module, V(Vec::new())).0
+    walk(module, V(Vec::new(), String::new())).0
 }
 
 /// The parameters of `module`, detached from any autodiff graph and flattened to rank 1, by path.

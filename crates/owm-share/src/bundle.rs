@@ -60,10 +60,13 @@ pub fn save_bundle_with<M: Module>(
             (path, data.shape().to_vec(), data.as_bytes().to_vec())
         })
         .collect();
+    let owners: BTreeMap<String, String> = owm_core::param_infos(module).into_iter().map(|p| (p.path, p.owner)).collect();
     manifest.tensors = weights
         .iter()
         .map(|(path, shape, bytes)| {
-            (path.clone(), TensorEntry { shape: shape.clone(), dtype: "F32".into(), sha256: tensor_digest(bytes) })
+            // Buffers are batch-norm statistics.
+            let owner = owners.get(path).cloned().unwrap_or_else(|| "BatchNorm".into());
+            (path.clone(), TensorEntry { shape: shape.clone(), dtype: "F32".into(), sha256: tensor_digest(bytes), owner })
         })
         .collect();
     manifest.weights_digest = weights_digest(&manifest.tensors);

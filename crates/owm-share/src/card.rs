@@ -157,7 +157,7 @@ mod tests {
         m.experiment = serde_json::json!({});
         m.dataset = serde_json::json!({"name": "digits"});
         m.evaluation = serde_json::json!({"accuracy": 0.97, "macro_f1": 0.96});
-        m.tensors.insert("w".into(), crate::TensorEntry { shape: vec![1], dtype: "F32".into(), sha256: "x".into() });
+        m.tensors.insert("w".into(), crate::TensorEntry { shape: vec![1], dtype: "F32".into(), sha256: "x".into(), owner: String::new() });
         m.files.insert(CARD_FILE.into(), crate::FileEntry { sha256: "y".into(), bytes: 1 });
         m
     }

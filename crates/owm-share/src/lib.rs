@@ -49,9 +49,11 @@ mod card;
 mod error;
 mod manifest;
 mod sign;
+mod torch;
 
 pub use bundle::*;
 pub use card::*;
 pub use error::*;
 pub use manifest::*;
 pub use sign::*;
+pub use torch::*;

@@ -35,6 +35,10 @@ pub struct TensorEntry {
     pub dtype: String,
     /// SHA-256 (hex) of the raw little-endian values.
     pub sha256: String,
+    /// The Burn module type that owns it (`Linear`, `Conv2d`, `BatchNorm`, ...): what decides its layout in
+    /// other frameworks ([`crate::export_pytorch`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub owner: String,
 }
 
 /// Where the training trace is and what it hashes to.
@@ -238,7 +242,7 @@ mod tests {
 
     #[test]
     fn should_change_the_weights_digest_with_any_tensor() {
-        let entry = |sha: &str| TensorEntry { shape: vec![2], dtype: "F32".into(), sha256: sha.into() };
+        let entry = |sha: &str| TensorEntry { shape: vec![2], dtype: "F32".into(), sha256: sha.into(), owner: String::new() };
         let a: BTreeMap<_, _> = [("w".to_string(), entry("aa"))].into();
         let b: BTreeMap<_, _> = [("w".to_string(), entry("ab"))].into();
         let c: BTreeMap<_, _> = [("v".to_string(), entry("aa"))].into();

@@ -1,5 +1,5 @@
 //! The `owm` command line: `owm train`, `owm replay RUN`, `owm report RUN`, `owm diff A B`, `owm eval BUNDLE`,
-//! `owm inspect BUNDLE`, `owm verify BUNDLE [--key PUB]`, `owm keygen KEY`, `owm sign BUNDLE --key KEY`,
+//! `owm inspect BUNDLE`, `owm export BUNDLE --pytorch FILE`, `owm verify BUNDLE [--key PUB]`, `owm keygen KEY`, `owm sign BUNDLE --key KEY`,
 //! `owm bench`.
 
 use std::path::{Path, PathBuf};
@@ -98,6 +98,14 @@ enum Command {
         /// The signer's public key (`KEY.pub` from `owm keygen`): the bundle must be signed by it.
         #[arg(long)]
         key: Option<PathBuf>,
+    },
+    /// Write a bundle's weights as a PyTorch `state_dict` (safetensors, PyTorch layout and names).
+    Export {
+        /// The bundle folder (a run's `bundle/`) or its run folder.
+        bundle: PathBuf,
+        /// The safetensors file to write.
+        #[arg(long)]
+        pytorch: PathBuf,
     },
     /// Write a new Ed25519 key pair: the secret key to OUT (owner-only) and the public key to OUT.pub.
     Keygen {
@@ -400,6 +408,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval { bundle, device, data_dir } => eval_command(&bundle_dir(&bundle), &device, data_dir),
         Command::Inspect { bundle } => inspect_command(&bundle_dir(&bundle)),
         Command::Verify { bundle, key } => verify_command(&bundle_dir(&bundle), key.as_deref()),
+        Command::Export { bundle, pytorch } => {
+            let b = owm::share::load_bundle(bundle_dir(&bundle))?;
+            let n = owm::share::export_pytorch(&b, &pytorch)?;
+            println!("wrote {} ({n} tensors, PyTorch layout): model.load_state_dict(safetensors.torch.load_file(...))", pytorch.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keygen { out } => {
             let (secret, public) = owm::share::generate_keypair(&out)?;
             println!("secret key {} (keep it private)\npublic key {}", secret.display(), public.display());

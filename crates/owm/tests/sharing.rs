@@ -91,10 +91,13 @@ fn signatures_should_bind_every_file_to_one_key() {
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
     assert!(text(&out).contains("signature.json") && text(&out).contains("not by the key given"), "{}", text(&out));
 
-    // A byte of the signature itself.
-    let signature = std::fs::read_to_string(bundle.join("signature.json")).unwrap();
-    let at = signature.find("\"signature\": \"").unwrap() + "\"signature\": \"".len() + 3;
-    let b = flipped(&bundle, &dir.path().join("s1"), "signature.json", at as i64);
+    // One hex digit of the signature itself, changed to another hex digit.
+    copy_dir(&bundle, &dir.path().join("s1"));
+    let mut signature = std::fs::read_to_string(bundle.join("signature.json")).unwrap().into_bytes();
+    let at = String::from_utf8_lossy(&signature).find("\"signature\": \"").unwrap() + "\"signature\": \"".len() + 3;
+    signature[at] = if signature[at] == b'0' { b'1' } else { b'0' };
+    std::fs::write(dir.path().join("s1/signature.json"), signature).unwrap();
+    let b = dir.path().join("s1");
     let out = owm(dir.path(), &["verify", b.to_str().unwrap(), "--key", "alice.pub"]);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
     assert!(text(&out).contains("signature.json") && text(&out).contains("does not verify"), "{}", text(&out));
