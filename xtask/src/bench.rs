@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: LeNet-5 training throughput, OWM on each compiled backend beside PyTorch; genetic
 //! algorithm generations per second on the digits MLP beside PyGAD (target: at least 5×); what default
-//! tracing costs on whole `owm train` runs, with the trace's size and its report's time.
+//! tracing costs on whole `owm train` runs, with the trace's size and its report's time; bundle save, load and
+//! verify throughput (target: verify at least 1 GB/s on one core).
 
 use std::process::Command;
 
@@ -9,13 +10,13 @@ use serde_json::{Value, json};
 
 pub fn run(args: &[String]) -> Result<()> {
     let mut settings =
-        [("--batch-size", 64usize), ("--steps", 50), ("--warmup", 5), ("--generations", 30), ("--tracing-epochs", 10), ("--tracing-items", 50_000)];
+        [("--batch-size", 64usize), ("--steps", 50), ("--warmup", 5), ("--generations", 30), ("--tracing-epochs", 10), ("--tracing-items", 50_000), ("--bundle-mb", 100)];
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(slot) = settings.iter_mut().find(|(name, _)| name == flag) else { bail!("unknown option {flag}") };
         slot.1 = it.next().context("missing value")?.parse()?;
     }
-    let [(_, batch), (_, steps), (_, warmup), (_, generations), (_, tracing_epochs), (_, tracing_items)] = settings;
+    let [(_, batch), (_, steps), (_, warmup), (_, generations), (_, tracing_epochs), (_, tracing_items), (_, bundle_mb)] = settings;
     let root = crate::workspace_root();
     let status = Command::new(crate::cargo())
         .args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"])
@@ -70,7 +71,29 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     write_json(&dir.join("lenet.json"), &report)?;
     ga(&binary, generations, &root, &dir)?;
-    tracing(&binary, tracing_epochs, tracing_items, &dir)
+    tracing(&binary, tracing_epochs, tracing_items, &dir)?;
+    bundle(&binary, bundle_mb, &dir)
+}
+
+/// Saving, loading and verifying a bundle of about `mb` MB (target: verify at least 1 GB/s on one core).
+fn bundle(binary: &std::path::Path, mb: usize, dir: &std::path::Path) -> Result<()> {
+    if mb == 0 {
+        return Ok(());
+    }
+    eprintln!("bench: bundle of about {mb} MB: save, load, verify ...");
+    let out = Command::new(binary).args(["bench", "--bundle", &mb.to_string()]).output()?;
+    let row = parse_row("owm", &out);
+    let f = |k: &str| row[k].as_f64().unwrap_or(0.0);
+    println!(
+        "Bundle of {:.0} MB: save {:.0} MB/s, load {:.0} MB/s, verify {:.0} MB/s (target >= 1000 MB/s: {})",
+        f("weights_bytes") / 1e6,
+        f("save_mb_per_s"),
+        f("load_mb_per_s"),
+        f("verify_mb_per_s"),
+        if f("verify_mb_per_s") >= 1000.0 { "met" } else { "NOT met" }
+    );
+    let report = json!({ "benchmark": "bundle-io", "host": host(), "result": row, "targets": { "verify_mb_per_s": 1000.0 } });
+    write_json(&dir.join("bundle.json"), &report)
 }
 
 /// What default tracing costs on whole `owm train` runs (target: at most 3% slower), the trace's size (target:

@@ -161,7 +161,7 @@ impl Verification {
 /// for one that does not parse or has an unknown format.
 pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Result<Verification> {
     let dir = dir.as_ref();
-    let (mut v, _) = check(dir)?;
+    let (mut v, _) = check(dir, false)?;
     match crate::check_signature(dir, trusted) {
         Ok(signed) => v.signature = signed,
         Err(e) => v.problems.push(e),
@@ -169,7 +169,8 @@ pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::Veri
     Ok(v)
 }
 
-fn check(dir: &Path) -> Result<(Verification, BTreeMap<String, TensorData>)> {
+/// Verifies the bundle; with `keep`, also copies every tensor out for loading.
+fn check(dir: &Path, keep: bool) -> Result<(Verification, BTreeMap<String, TensorData>)> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let weights_path = dir.join(WEIGHTS_FILE);
     let read = |path: &Path| std::fs::read(path).map_err(|source| Error::Io { op: "read", path: path.to_path_buf(), source });
@@ -189,6 +190,7 @@ fn check(dir: &Path) -> Result<(Verification, BTreeMap<String, TensorData>)> {
         problems.push(manifest_problem("weights_digest does not match the tensor entries"));
     }
     let mut tensors = BTreeMap::new();
+    let mut seen: Vec<String> = Vec::new();
     let tampered = |tensor: &str, reason: String| Error::Tampered { path: weights_path.clone(), tensor: tensor.into(), reason };
     match read(&weights_path) {
         Err(e) => problems.push(e),
@@ -213,9 +215,12 @@ fn check(dir: &Path) -> Result<(Verification, BTreeMap<String, TensorData>)> {
                             problems.push(tampered(&name, format!("data hashes to {digest}, manifest says {}", entry.sha256)));
                         }
                     }
-                    tensors.insert(name, TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), DType::F32));
+                    seen.push(name.clone());
+                    if keep {
+                        tensors.insert(name, TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), DType::F32));
+                    }
                 }
-                for missing in manifest.tensors.keys().filter(|k| !tensors.contains_key(*k)) {
+                for missing in manifest.tensors.keys().filter(|k| !seen.contains(*k)) {
                     problems.push(tampered(missing, "listed in the manifest but absent from the weights".into()));
                 }
             }
@@ -241,7 +246,7 @@ fn check(dir: &Path) -> Result<(Verification, BTreeMap<String, TensorData>)> {
             Err(source) => problems.push(Error::Io { op: "read", path, source }),
         }
     }
-    let tensors_checked = tensors.len();
+    let tensors_checked = seen.len();
     Ok((Verification { manifest, legacy, tensors_checked, files_checked, signature: None, problems }, tensors))
 }
 
@@ -256,7 +261,7 @@ fn check(dir: &Path) -> Result<(Verification, BTreeMap<String, TensorData>)> {
 /// first problem found is returned.
 pub fn load_bundle(dir: impl AsRef<Path>) -> Result<Bundle> {
     let dir = dir.as_ref().to_path_buf();
-    let (mut verification, tensors) = check(&dir)?;
+    let (mut verification, tensors) = check(&dir, true)?;
     if !verification.problems.is_empty() {
         return Err(verification.problems.remove(0));
     }

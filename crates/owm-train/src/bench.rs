@@ -259,3 +259,76 @@ pub fn tracing_cost(backend: BackendKind, train_items: usize, epochs: u64) -> Re
         report_seconds,
     })
 }
+
+/// Bundle save, load and verify throughput on one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleThroughput {
+    /// Bytes of `weights.safetensors`.
+    pub weights_bytes: u64,
+    /// Seconds to write the bundle (serialise, hash, write, rename).
+    pub save_seconds: f64,
+    /// Seconds to load it (read, verify every digest, copy the tensors out).
+    pub load_seconds: f64,
+    /// Seconds to verify it (read, every digest, no copies kept).
+    pub verify_seconds: f64,
+    /// Megabytes (10^6) per second of each.
+    pub save_mb_per_s: f64,
+    /// As above.
+    pub load_mb_per_s: f64,
+    /// As above.
+    pub verify_mb_per_s: f64,
+    /// Threads available (hashing is single-threaded).
+    pub threads: usize,
+}
+
+/// Saves, loads and verifies a bundle of an MLP of about `megabytes` MB of `f32` weights (64 → w → w with
+/// `w² ≈ megabytes · 250,000`) in a scratch folder under `scratch`, best of three each.
+///
+/// # Errors
+///
+/// A bundle or file error.
+pub fn bundle_throughput(megabytes: usize, scratch: &std::path::Path) -> Result<BundleThroughput> {
+    let width = ((megabytes.max(1) as f64 * 250_000.0).sqrt() as usize).max(1);
+    let device = Device::flex();
+    let model = owm_models::Mlp::new(64, &[width], width, &device)?;
+    let dir = scratch.join(format!("owm-bundle-bench-{}", std::process::id()));
+    let best = |f: &mut dyn FnMut(usize) -> Result<()>| -> Result<f64> {
+        let mut best = f64::INFINITY;
+        for i in 0..3 {
+            let t = Instant::now();
+            f(i)?;
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        Ok(best)
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    let save = best(&mut |i| {
+        owm_share::save_bundle(dir.join(format!("b{i}")), &model, owm_share::Manifest::new(0))?;
+        Ok(())
+    });
+    let load = best(&mut |_| {
+        owm_share::load_bundle(dir.join("b0"))?;
+        Ok(())
+    });
+    let verify = best(&mut |_| {
+        let v = owm_share::verify_bundle(dir.join("b0"), None)?;
+        match v.problems.into_iter().next() {
+            Some(problem) => Err(problem.into()),
+            None => Ok(()),
+        }
+    });
+    let weights_bytes = std::fs::metadata(dir.join("b0").join(owm_share::WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (save, load, verify) = (save?, load?, verify?);
+    let mb = weights_bytes as f64 / 1e6;
+    Ok(BundleThroughput {
+        weights_bytes,
+        save_seconds: save,
+        load_seconds: load,
+        verify_seconds: verify,
+        save_mb_per_s: mb / save,
+        load_mb_per_s: mb / load,
+        verify_mb_per_s: mb / verify,
+        threads: rayon::current_num_threads(),
+    })
+}

@@ -152,6 +152,9 @@ enum Command {
         /// CIFAR-10-sized data (traced and untraced, twice each), the trace's size and its report's time.
         #[arg(long)]
         tracing: Option<u64>,
+        /// Measure saving, loading and verifying a bundle of about N MB of weights.
+        #[arg(long)]
+        bundle: Option<usize>,
         /// Training images for `--tracing`.
         #[arg(long, default_value_t = 50_000)]
         train_items: usize,
@@ -461,6 +464,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Trace { run, steps, paths, stats, csv } => trace_command(&run, steps, paths, stats, csv),
         Command::Schedule { schedule, lr, steps, every, svg } => schedule_command(&schedule, lr, steps, every, svg),
+        Command::Bench { bundle: Some(mb), .. } => {
+            println!("{}", serde_json::to_string(&owm::train::bundle_throughput(mb, &std::env::temp_dir())?)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench { tracing: Some(epochs), device, train_items, .. } => {
             println!("{}", serde_json::to_string(&owm::train::tracing_cost(device.parse()?, train_items, epochs)?)?);
             Ok(ExitCode::SUCCESS)
