@@ -86,19 +86,7 @@ pub fn save_bundle_with<M: Module>(
     extra.push((crate::CARD_FILE, card));
     manifest.bundle_digest = manifest.digest();
 
-    let views = weights
-        .iter()
-        .map(|(path, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (path.clone(), v)).map_err(|e| Error::Weights {
-                path: dir.join(WEIGHTS_FILE),
-                reason: format!("tensor `{path}`: {e}"),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    // A single metadata entry keeps the header, and so the file bytes, deterministic.
-    let metadata = Some([("owm_layout".to_string(), "burn".to_string())].into());
-    let safetensors = safetensors::tensor::serialize(views, metadata)
-        .map_err(|e| Error::Weights { path: dir.join(WEIGHTS_FILE), reason: e.to_string() })?;
+    let safetensors = weights_file(&weights, &dir.join(WEIGHTS_FILE))?;
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
 
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -120,6 +108,22 @@ pub fn save_bundle_with<M: Module>(
     }
     result?;
     Ok(manifest)
+}
+
+/// The bytes of `weights.safetensors` for `(path, shape, little-endian f32 bytes)` tensors: the same bytes for
+/// the same tensors, whoever writes them (a bundle, or a registry reassembling one).
+pub(crate) fn weights_file(weights: &[(String, Vec<usize>, Vec<u8>)], path: &Path) -> Result<Vec<u8>> {
+    let views = weights
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| Error::Weights { path: path.to_path_buf(), reason: format!("tensor `{name}`: {e}") })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // A single metadata entry keeps the header, and so the file bytes, deterministic.
+    let metadata = Some([("owm_layout".to_string(), "burn".to_string())].into());
+    safetensors::tensor::serialize(views, metadata).map_err(|e| Error::Weights { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {

@@ -67,6 +67,9 @@ pub enum Error {
         /// What fails.
         reason: String,
     },
+    /// A registry operation that cannot be done.
+    #[error("registry: {0}")]
+    Registry(String),
     /// The bundle's tensors do not fit the module they are loaded into.
     #[error("bundle does not fit the module: {0}")]
     Mismatch(String),

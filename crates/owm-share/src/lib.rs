@@ -48,6 +48,7 @@ mod bundle;
 mod card;
 mod error;
 mod manifest;
+mod registry;
 mod sign;
 mod torch;
 
@@ -55,5 +56,6 @@ pub use bundle::*;
 pub use card::*;
 pub use error::*;
 pub use manifest::*;
+pub use registry::*;
 pub use sign::*;
 pub use torch::*;

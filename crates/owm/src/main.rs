@@ -107,6 +107,45 @@ enum Command {
         #[arg(long)]
         pytorch: PathBuf,
     },
+    /// Publish a verified bundle to a local registry as NAME@VERSION (identical files and tensors stored once).
+    Publish {
+        /// The bundle folder (a run's `bundle/`) or its run folder.
+        bundle: PathBuf,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Version.
+        #[arg(long)]
+        version: String,
+        /// Registry root (default: $OWM_REGISTRY).
+        #[arg(long)]
+        registry: Option<PathBuf>,
+    },
+    /// Reassemble NAME@VERSION from a registry into a bundle folder and verify it.
+    Pull {
+        /// `NAME@VERSION`.
+        reference: String,
+        /// The folder to create (default: NAME-VERSION).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Registry root (default: $OWM_REGISTRY).
+        #[arg(long)]
+        registry: Option<PathBuf>,
+    },
+    /// List a registry's published versions.
+    List {
+        /// Registry root (default: $OWM_REGISTRY).
+        #[arg(long)]
+        registry: Option<PathBuf>,
+    },
+    /// Print the tree of models NAME@VERSION was built from.
+    Lineage {
+        /// `NAME@VERSION`.
+        reference: String,
+        /// Registry root (default: $OWM_REGISTRY).
+        #[arg(long)]
+        registry: Option<PathBuf>,
+    },
     /// Write a new Ed25519 key pair: the secret key to OUT (owner-only) and the public key to OUT.pub.
     Keygen {
         /// Where the secret key goes.
@@ -415,6 +454,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let b = owm::share::load_bundle(bundle_dir(&bundle))?;
             let n = owm::share::export_pytorch(&b, &pytorch)?;
             println!("wrote {} ({n} tensors, PyTorch layout): model.load_state_dict(safetensors.torch.load_file(...))", pytorch.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Publish { bundle, name, version, registry } => {
+            let entry = owm::share::Registry::open(registry.as_deref())?.publish(&bundle_dir(&bundle), &name, &version)?;
+            println!("published {}@{} (bundle digest {})", entry.name, entry.version, entry.bundle_digest);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pull { reference, out, registry } => {
+            let (name, version) = owm::share::parse_ref(&reference)?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}-{version}")));
+            let entry = owm::share::Registry::open(registry.as_deref())?.pull(&name, &version, &out)?;
+            println!("pulled {reference} into {} (verified, bundle digest {})", out.display(), entry.bundle_digest);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List { registry } => {
+            for e in owm::share::Registry::open(registry.as_deref())?.list()? {
+                println!("{}@{}  {}", e.name, e.version, e.bundle_digest);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lineage { reference, registry } => {
+            let (name, version) = owm::share::parse_ref(&reference)?;
+            for line in owm::share::Registry::open(registry.as_deref())?.lineage(&name, &version)? {
+                println!("{line}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Keygen { out } => {
