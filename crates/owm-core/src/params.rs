@@ -41,6 +41,17 @@ pub fn is_buffer(path: &str) -> bool {
     BUFFER_NAMES.contains(&path.rsplit('.').next().unwrap_or(path))
 }
 
+/// Where pretrained values come from: tensors by module path (a bundle, a PyTorch file, a registry entry).
+/// `owm-init`'s `Pretrained` strategy reads through it, so init plans never depend on where the tensors live.
+pub trait TensorSource {
+    /// How the source is named in init plans and records (a bundle's folder, say).
+    fn name(&self) -> &str;
+    /// A digest identifying its content (a bundle's `bundle_digest`), recorded with each tensor taken.
+    fn digest(&self) -> &str;
+    /// The shape and row-major values of the tensor at `path`, if the source has it.
+    fn tensor(&self, path: &str) -> Option<(Vec<usize>, Vec<f32>)>;
+}
+
 /// A float parameter of a module, named by path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamInfo {

@@ -32,6 +32,16 @@ pub enum Error {
     /// A rule pattern is empty.
     #[error("rule {0} has an empty pattern")]
     EmptyPattern(usize),
+    /// A pretrained tensor that cannot be used.
+    #[error("parameter `{path}` from source `{name}`: {reason}")]
+    Source {
+        /// The parameter.
+        path: String,
+        /// The source's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// Writing the values into the module failed.
     #[error(transparent)]
     Core(#[from] owm_core::Error),

@@ -1,6 +1,6 @@
 use burn::module::Module;
 use burn::prelude::TensorData;
-use owm_core::{InitRecord, Rng, Validate, derive_seed, param_data, replace_params};
+use owm_core::{InitRecord, Rng, TensorSource, Validate, derive_seed, param_data, replace_params};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, InitStrategy, Result};
@@ -78,12 +78,27 @@ impl InitPlan {
     /// The plan's [`Validate::check`] rules, then [`Error::NeedsMatrix`] when a fan-based strategy matches a
     /// rank-1 parameter.
     pub fn apply<M: Module>(&self, module: M, root_seed: u64) -> Result<(M, Vec<InitRecord>)> {
+        self.apply_with(module, root_seed, &[])
+    }
+
+    /// [`InitPlan::apply`] with tensor sources for [`InitStrategy::Pretrained`] rules, found by name; the
+    /// record of a pretrained parameter names the source, its digest and the tensor taken.
+    ///
+    /// # Errors
+    ///
+    /// As [`InitPlan::apply`], and [`Error::Source`] for a source not given, a tensor it lacks, or one of
+    /// another shape.
+    pub fn apply_with<M: Module>(&self, module: M, root_seed: u64, sources: &[&dyn TensorSource]) -> Result<(M, Vec<InitRecord>)> {
         self.check()?;
         let mut failure = None;
         let module = replace_params(module, |path, shape| {
             let Some(rule) = self.rule_for(path) else { return Ok(None) };
             let mut rng = Rng::new(param_seed(root_seed, path));
-            match rule.strategy.sample(path, shape, &mut rng) {
+            let values = match &rule.strategy {
+                InitStrategy::Pretrained { source, from } => pretrained(sources, source, from.as_deref().unwrap_or(path), path, shape),
+                strategy => strategy.sample(path, shape, &mut rng),
+            };
+            match values {
                 Ok(values) => Ok(Some(TensorData::new(values, shape.to_vec()))),
                 Err(e) => {
                     let reason = e.to_string();
@@ -106,7 +121,14 @@ impl InitPlan {
                     shape: data.shape().to_vec(),
                     rule: rule.map(|r| r.pattern.clone()),
                     strategy: rule.map_or(serde_json::json!("module_default"), |r| {
-                        serde_json::to_value(&r.strategy).expect("strategies serialise")
+                        let mut v = serde_json::to_value(&r.strategy).expect("strategies serialise");
+                        // A pretrained value names the content it came from, not only where it was.
+                        if let InitStrategy::Pretrained { source, .. } = &r.strategy
+                            && let Some(src) = sources.iter().find(|s| s.name() == source)
+                        {
+                            v["digest"] = serde_json::json!(src.digest());
+                        }
+                        v
                     }),
                     seed: param_seed(root_seed, &path),
                     path,
@@ -148,6 +170,17 @@ fn moments(v: &[f32]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// The values of `from` in the source named `source`, checked against `shape`.
+fn pretrained(sources: &[&dyn TensorSource], source: &str, from: &str, path: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    let err = |reason: String| Error::Source { path: path.into(), name: source.into(), reason };
+    let src = sources.iter().find(|s| s.name() == source).ok_or_else(|| err("no such source was given".into()))?;
+    let (got, values) = src.tensor(from).ok_or_else(|| err(format!("it has no tensor `{from}`")))?;
+    if got != shape {
+        return Err(err(format!("`{from}` is {got:?}, the parameter is {shape:?}")));
+    }
+    Ok(values)
+}
+
 pub use owm_core::glob_match;
 
 #[cfg(test)]
@@ -164,6 +197,39 @@ mod tests {
 
     fn net(device: &Device) -> Net {
         Net { fc1: LinearConfig::new(8, 16).init(device), fc2: LinearConfig::new(16, 4).init(device) }
+    }
+
+    struct Source(Vec<(String, Vec<usize>, Vec<f32>)>);
+    impl TensorSource for Source {
+        fn name(&self) -> &str {
+            "teacher"
+        }
+        fn digest(&self) -> &str {
+            "abc"
+        }
+        fn tensor(&self, path: &str) -> Option<(Vec<usize>, Vec<f32>)> {
+            self.0.iter().find(|(p, _, _)| p == path).map(|(_, s, v)| (s.clone(), v.clone()))
+        }
+    }
+
+    #[test]
+    fn pretrained_rules_should_copy_tensors_from_their_source_and_say_so() {
+        use burn::nn::LinearConfig;
+        let device = burn::prelude::Device::flex();
+        let net: Linear = LinearConfig::new(2, 3).init(&device);
+        let source = Source(vec![("w".into(), vec![2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])]);
+        let plan = InitPlan::new()
+            .rule("weight", InitStrategy::Pretrained { source: "teacher".into(), from: Some("w".into()) })
+            .rule("*", InitStrategy::Zeros);
+        let (net, records) = plan.apply_with(net, 1, &[&source]).unwrap();
+        assert_eq!(net.weight.val().into_data().try_to_vec::<f32>().unwrap(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(records[0].strategy["digest"], "abc");
+        assert_eq!(records[0].strategy["kind"], "pretrained");
+        let err = plan.apply(LinearConfig::new(2, 3).init(&device), 1).unwrap_err();
+        assert!(matches!(err, Error::Source { .. }), "{err}");
+        let wrong = InitPlan::new().rule("weight", InitStrategy::Pretrained { source: "teacher".into(), from: None });
+        let err = wrong.apply_with(LinearConfig::new(2, 3).init(&device), 1, &[&source]).unwrap_err().to_string();
+        assert!(err.contains("no tensor `weight`"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,15 @@ fn one() -> f64 {
 pub enum InitStrategy {
     /// All zeros.
     Zeros,
+    /// The values of the same-shaped tensor `from` (default: the parameter's own path) in the tensor source
+    /// named `source` (a bundle folder), as given to [`crate::InitPlan::apply_with`].
+    Pretrained {
+        /// The source's name.
+        source: String,
+        /// The tensor's path in the source, when it differs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+    },
     /// Every value `value`.
     Constant {
         /// The value.
@@ -106,6 +115,7 @@ impl InitStrategy {
     pub fn name(&self) -> &'static str {
         match self {
             InitStrategy::Zeros => "zeros",
+            InitStrategy::Pretrained { .. } => "pretrained",
             InitStrategy::Constant { .. } => "constant",
             InitStrategy::Uniform { .. } => "uniform",
             InitStrategy::Normal { .. } => "normal",
@@ -130,6 +140,7 @@ impl InitStrategy {
         let uniform = |bound: f64, rng: &mut Rng| (0..n).map(|_| rng.uniform(-bound, bound) as f32).collect();
         let normal = |mean: f64, std: f64, rng: &mut Rng| (0..n).map(|_| rng.normal(mean, std) as f32).collect();
         Ok(match *self {
+            InitStrategy::Pretrained { ref source, .. } => return Err(Error::Source { path: path.into(), name: source.clone(), reason: "no such source was given (InitPlan::apply_with)".into() }),
             InitStrategy::Zeros => vec![0.0; n],
             InitStrategy::Constant { value } => vec![value as f32; n],
             InitStrategy::Uniform { low, high } => (0..n).map(|_| rng.uniform(low, high) as f32).collect(),
@@ -174,6 +185,10 @@ impl Validate for InitStrategy {
     fn check(&self) -> Result<()> {
         match *self {
             InitStrategy::Zeros => Ok(()),
+            InitStrategy::Pretrained { ref source, .. } if source.is_empty() => {
+                Err(Error::Source { path: String::new(), name: source.clone(), reason: "empty source name".into() })
+            }
+            InitStrategy::Pretrained { .. } => Ok(()),
             InitStrategy::Constant { value } if !value.is_finite() => Err(Error::NonFinite(value)),
             InitStrategy::Uniform { low, high } if !(low.is_finite() && high.is_finite() && low < high) => {
                 Err(Error::UniformBounds { low, high })

@@ -304,6 +304,22 @@ impl Bundle {
     }
 }
 
+/// A verified bundle is a source of pretrained tensors, named by its folder as given to [`load_bundle`].
+impl owm_core::TensorSource for Bundle {
+    fn name(&self) -> &str {
+        self.dir.to_str().unwrap_or_default()
+    }
+
+    fn digest(&self) -> &str {
+        &self.manifest.bundle_digest
+    }
+
+    fn tensor(&self, path: &str) -> Option<(Vec<usize>, Vec<f32>)> {
+        let data = self.tensors.get(path)?;
+        Some((data.shape().to_vec(), data.clone().try_into_vec::<f32>().ok()?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

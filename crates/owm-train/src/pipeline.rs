@@ -125,7 +125,21 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let (train_set, test_set) = (&splits.train, &splits.test);
     let outputs = train_set.task.outputs(train_set.num_classes());
     let model = config.model.init(&train_set.input_spec(), outputs, &autodiff)?;
-    let (model, init_records) = config.init.apply(model, config.seed)?;
+    // Bundles named by `Pretrained` rules, verified before any tensor is taken from them.
+    let bases: Vec<owm_share::Bundle> = config
+        .init
+        .rules
+        .iter()
+        .filter_map(|r| match &r.strategy {
+            owm_init::InitStrategy::Pretrained { source, .. } => Some(source.clone()),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(owm_share::load_bundle)
+        .collect::<std::result::Result<_, _>>()?;
+    let sources: Vec<&dyn owm_core::TensorSource> = bases.iter().map(|b| b as &dyn owm_core::TensorSource).collect();
+    let (model, init_records) = config.init.apply_with(model, config.seed, &sources)?;
 
     let trace_path = run_dir.join(files::TRACE);
     let metas: Vec<ParamMeta> = param_infos(&model).into_iter().map(|p| ParamMeta { path: p.path, shape: p.shape }).collect();
@@ -214,6 +228,10 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     manifest.preprocessing = section(&splits.preprocessing);
     manifest.training = section(&training);
     manifest.licenses.extend(config.licenses.clone());
+    manifest.lineage = bases
+        .iter()
+        .map(|b| owm_share::BaseModel { name: b.dir.display().to_string(), bundle_digest: b.manifest.bundle_digest.clone() })
+        .collect();
     manifest.evaluation = section(&evaluation);
     manifest.trace = Some(TraceRef { file: files::TRACE.into(), sha256: trace_digest, events: trace_events });
     let bundle_dir = run_dir.join(files::BUNDLE);
