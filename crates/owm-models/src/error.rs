@@ -23,6 +23,9 @@ pub enum Error {
         /// Outputs asked for.
         outputs: usize,
     },
+    /// A model over categorical ids needs at least one field.
+    #[error("a model over categorical ids needs at least one field")]
+    NoFields,
     /// A ResNet depth that is not `6n + 2`.
     #[error("a CIFAR ResNet has depth 6n + 2 (8, 14, 20, 32, ...), got {0}")]
     Depth(usize),

@@ -143,7 +143,7 @@ impl ModelConfig {
             (ModelConfig::Logistic, InputSpec::Dense { .. } | InputSpec::Image { .. }) => {
                 Classifier::Mlp(Mlp::new(input.item_len(), &[], outputs, device)?)
             }
-            (ModelConfig::Logistic, InputSpec::Ids { cardinalities }) => Classifier::IdLogistic(IdLogistic::new(cardinalities, outputs, device)),
+            (ModelConfig::Logistic, InputSpec::Ids { cardinalities }) => Classifier::IdLogistic(IdLogistic::new(cardinalities, outputs, device)?),
             (ModelConfig::LeNet5 { conv1_padding }, InputSpec::Image { shape }) => {
                 Classifier::LeNet5(LeNet5::new(*shape, *conv1_padding, outputs, device)?)
             }

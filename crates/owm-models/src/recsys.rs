@@ -12,6 +12,15 @@ fn field(ids: &Tensor<2, Int>, f: usize, table: &Embedding) -> Tensor<2> {
     e.reshape([n, dim])
 }
 
+/// The sum of per-field terms; every constructor here refuses a model without fields.
+fn sum(terms: impl Iterator<Item = Tensor<2>>) -> Tensor<2> {
+    terms.reduce(|a, b| a + b).expect("constructors refuse models without fields")
+}
+
+fn no_fields(cardinalities: &[usize]) -> Result<()> {
+    if cardinalities.is_empty() { Err(Error::NoFields) } else { Ok(()) }
+}
+
 fn tables(cardinalities: &[usize], dim: usize, device: &Device) -> Vec<Embedding> {
     cardinalities.iter().map(|&c| EmbeddingConfig::new(c, dim).init(device)).collect()
 }
@@ -34,8 +43,13 @@ pub struct IdLogistic {
 
 impl IdLogistic {
     /// Logistic regression over fields with `cardinalities` ids each.
-    pub fn new(cardinalities: &[usize], outputs: usize, device: &Device) -> Self {
-        Self { fields: tables(cardinalities, outputs, device), bias: zero_bias(outputs, device) }
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoFields`] for no fields.
+    pub fn new(cardinalities: &[usize], outputs: usize, device: &Device) -> Result<Self> {
+        no_fields(cardinalities)?;
+        Ok(Self { fields: tables(cardinalities, outputs, device), bias: zero_bias(outputs, device) })
     }
 
     /// Logits for a batch of ids.
@@ -44,8 +58,7 @@ impl IdLogistic {
     ///
     /// `ids: [batch, fields]` → `[batch, outputs]`.
     pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<2> {
-        let sum = self.fields.iter().enumerate().map(|(f, t)| field(&ids, f, t)).reduce(|a, b| a + b).expect("at least one field");
-        sum + self.bias.val().unsqueeze_dim(0)
+        sum(self.fields.iter().enumerate().map(|(f, t)| field(&ids, f, t))) + self.bias.val().unsqueeze_dim(0)
     }
 }
 
@@ -126,8 +139,9 @@ impl FactorizationMachine {
     ///
     /// # Errors
     ///
-    /// [`Error::ZeroWidth`] for `dim == 0`.
+    /// [`Error::ZeroWidth`] for `dim == 0`; [`Error::NoFields`] for no fields.
     pub fn new(cardinalities: &[usize], dim: usize, device: &Device) -> Result<Self> {
+        no_fields(cardinalities)?;
         if dim == 0 {
             return Err(Error::ZeroWidth { layer: 0 });
         }
@@ -140,11 +154,10 @@ impl FactorizationMachine {
     ///
     /// `ids: [batch, fields]` → `[batch, 1]`.
     pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<2> {
-        let linear = self.linear.iter().enumerate().map(|(f, t)| field(&ids, f, t)).reduce(|a, b| a + b).expect("at least one field");
+        let linear = sum(self.linear.iter().enumerate().map(|(f, t)| field(&ids, f, t)));
         let v: Vec<Tensor<2>> = self.factors.iter().enumerate().map(|(f, t)| field(&ids, f, t)).collect();
-        let sum = v.iter().cloned().reduce(|a, b| a + b).expect("at least one field");
-        let sum_sq = v.into_iter().map(|x| x.powi_scalar(2)).reduce(|a, b| a + b).expect("at least one field");
-        let pairs = (sum.powi_scalar(2) - sum_sq).sum_dim(1).mul_scalar(0.5);
+        let (total, squares) = (sum(v.iter().cloned()), sum(v.into_iter().map(|x| x.powi_scalar(2))));
+        let pairs = (total.powi_scalar(2) - squares).sum_dim(1).mul_scalar(0.5);
         linear + pairs + self.bias.val().unsqueeze_dim(0)
     }
 }
@@ -196,7 +209,8 @@ mod tests {
         .unwrap();
         // (user 1, item 2): 2 + 3 + ⟨(2, −1), (3, 5)⟩ + 0.5 = 5 + 1 + 0.5.
         assert_eq!(read(fm.forward(ids(vec![1, 2], &device))), [6.5]);
-        let lr = IdLogistic::new(&[2, 3], 2, &device);
+        let lr = IdLogistic::new(&[2, 3], 2, &device).unwrap();
+        assert!(matches!(IdLogistic::new(&[], 2, &device), Err(Error::NoFields)));
         assert_eq!(lr.forward(ids(vec![1, 2, 0, 0], &device)).dims(), [2, 2]);
     }
 }

@@ -194,7 +194,7 @@ fn check(dir: &Path, keep: bool) -> Result<(Verification, BTreeMap<String, Tenso
         problems.push(manifest_problem("weights_digest does not match the tensor entries"));
     }
     let mut tensors = BTreeMap::new();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     let tampered = |tensor: &str, reason: String| Error::Tampered { path: weights_path.clone(), tensor: tensor.into(), reason };
     match read(&weights_path) {
         Err(e) => problems.push(e),
@@ -219,7 +219,7 @@ fn check(dir: &Path, keep: bool) -> Result<(Verification, BTreeMap<String, Tenso
                             problems.push(tampered(&name, format!("data hashes to {digest}, manifest says {}", entry.sha256)));
                         }
                     }
-                    seen.push(name.clone());
+                    seen.insert(name.clone());
                     if keep {
                         tensors.insert(name, TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), DType::F32));
                     }

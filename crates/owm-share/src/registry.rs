@@ -124,11 +124,9 @@ impl Registry {
     pub fn publish(&self, dir: &Path, name: &str, version: &str) -> Result<Entry> {
         valid_part("name", name)?;
         valid_part("version", version)?;
-        let v = verify_bundle(dir, None)?;
-        if let Some(problem) = v.problems.into_iter().next() {
-            return Err(problem);
-        }
+        // `load_bundle` checks every digest; the signature, when there is one, must hold too.
         let bundle = load_bundle(dir)?;
+        crate::check_signature(dir, None)?;
         for data in bundle.tensors.values() {
             self.put(data.as_bytes())?;
         }
@@ -244,16 +242,12 @@ impl Registry {
         let short = |d: &str| d[..d.len().min(16)].to_string();
         let mut lines = Vec::new();
         // Depth-first in lineage order; a base not in the registry is a leaf.
-        let mut stack: Vec<(usize, Result<Entry>, String)> = vec![(0, self.entry(name, version), String::new())];
+        let mut stack: Vec<(usize, Option<Entry>, String)> = vec![(0, Some(self.entry(name, version)?), String::new())];
         while let Some((depth, entry, label)) = stack.pop() {
             let indent = "  ".repeat(depth);
-            let entry = match entry {
-                Ok(e) => e,
-                Err(_) if depth > 0 => {
-                    lines.push(format!("{indent}{label}, not published here)"));
-                    continue;
-                }
-                Err(e) => return Err(e),
+            let Some(entry) = entry else {
+                lines.push(format!("{indent}{label}, not published here)"));
+                continue;
             };
             lines.push(format!("{indent}{}@{} ({})", entry.name, entry.version, short(&entry.bundle_digest)));
             let Some(manifest_digest) = entry.files.get(MANIFEST_FILE).filter(|_| depth < 32) else { continue };
@@ -261,7 +255,7 @@ impl Registry {
             for base in manifest.lineage.iter().rev() {
                 let found = all.iter().find(|e| e.bundle_digest == base.bundle_digest).cloned();
                 let label = format!("{} ({}", base.name, short(&base.bundle_digest));
-                stack.push((depth + 1, found.ok_or_else(|| Error::Registry(String::new())), label));
+                stack.push((depth + 1, found, label));
             }
         }
         Ok(lines)
