@@ -48,6 +48,8 @@ pub trait TensorSource {
     fn name(&self) -> &str;
     /// A digest identifying its content (a bundle's `bundle_digest`), recorded with each tensor taken.
     fn digest(&self) -> &str;
+    /// The paths of every tensor it holds.
+    fn paths(&self) -> Vec<String>;
     /// The shape and row-major values of the tensor at `path`, if the source has it.
     fn tensor(&self, path: &str) -> Option<(Vec<usize>, Vec<f32>)>;
 }

@@ -90,6 +90,10 @@ pub struct DataConfig {
     /// Augment training images (each gradient batch, seeded by epoch and position). Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment: Option<Augment>,
+    /// Keep only these classes (by name, e.g. `["5", "6", "7", "8", "9"]`), relabelled in this order, in both
+    /// splits. Default: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
 }
 
 fn default_test_fraction() -> f64 {
@@ -99,7 +103,7 @@ fn default_test_fraction() -> f64 {
 impl DataConfig {
     /// A config for `source` with the defaults.
     pub fn new(source: DataSource) -> Self {
-        Self { source, test_fraction: default_test_fraction(), train_limit: None, test_limit: None, augment: None }
+        Self { source, test_fraction: default_test_fraction(), train_limit: None, test_limit: None, augment: None, classes: None }
     }
 
     /// The embedded digits with a held-out 20%.
@@ -138,9 +142,13 @@ impl DataConfig {
             DataSource::ImageFolder { dir, grayscale } => load_image_folder(dir, *grayscale, self.test_fraction, seed)?,
             DataSource::Interactions { path, options } => load_interactions(path, options, self.test_fraction, seed)?,
         };
+        let (train, test) = match &self.classes {
+            Some(classes) => (splits.train.with_classes(classes)?, splits.test.with_classes(classes)?),
+            None => (splits.train, splits.test),
+        };
         let splits = Splits {
-            train: splits.train.truncated(self.train_limit.unwrap_or(usize::MAX)),
-            test: splits.test.truncated(self.test_limit.unwrap_or(usize::MAX)),
+            train: train.truncated(self.train_limit.unwrap_or(usize::MAX)),
+            test: test.truncated(self.test_limit.unwrap_or(usize::MAX)),
             preprocessing: splits.preprocessing,
         };
         for d in [&splits.train, &splits.test] {
@@ -192,6 +200,27 @@ mod tests {
         assert!(matches!(c.check(), Err(Error::ZeroLimit("train_limit"))));
         let c = DataConfig { test_limit: Some(0), ..DataConfig::digits() };
         assert!(matches!(c.check(), Err(Error::ZeroLimit("test_limit"))));
+    }
+
+    #[test]
+    fn should_keep_only_the_named_classes_relabelled_in_order() {
+        let all = DataConfig::digits().load(42).unwrap();
+        let c = DataConfig { classes: Some(vec!["7".into(), "5".into()]), ..DataConfig::digits() };
+        let s = c.load(42).unwrap();
+        assert_eq!(s.train.class_names, ["7", "5"]);
+        let count = |d: &crate::Dataset, l: usize| d.labels().iter().filter(|&&x| x == l).count();
+        assert_eq!(count(&s.train, 0), count(&all.train, 7));
+        assert_eq!(count(&s.train, 1), count(&all.train, 5));
+        assert_eq!(s.train.len(), count(&all.train, 7) + count(&all.train, 5));
+        assert_eq!(s.test.len(), count(&all.test, 7) + count(&all.test, 5));
+    }
+
+    #[test]
+    fn should_refuse_an_unknown_repeated_or_empty_class_list() {
+        let d = load_digits().unwrap();
+        for classes in [vec!["x".to_string()], vec!["1".into(), "1".into()], vec![]] {
+            assert!(matches!(d.with_classes(&classes), Err(Error::Classes { .. })), "{classes:?}");
+        }
     }
 
     #[test]

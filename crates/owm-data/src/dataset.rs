@@ -312,6 +312,35 @@ impl Dataset {
         }
     }
 
+    /// Only the items of the classes named `classes`, relabelled by position in that list (`["5", "6"]`
+    /// makes class "5" label 0): PyTorch's `Subset` by target, for training on part of the classes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Classes`] for an empty list, a repeated or unknown name, or a yes/no task (whose classes are
+    /// fixed).
+    pub fn with_classes(&self, classes: &[String]) -> Result<Dataset> {
+        let err = |reason: String| Error::Classes { dataset: self.name.clone(), reason };
+        if classes.is_empty() {
+            return Err(err("the class list is empty".into()));
+        }
+        if self.task != Task::Classification {
+            return Err(err("a yes/no task keeps both of its classes".into()));
+        }
+        let mut new_label = vec![None; self.class_names.len()];
+        for (i, name) in classes.iter().enumerate() {
+            let old = self.class_names.iter().position(|c| c == name).ok_or_else(|| err(format!("no class `{name}` (classes: {})", self.class_names.join(", "))))?;
+            if new_label[old].replace(i).is_some() {
+                return Err(err(format!("class `{name}` is named twice")));
+            }
+        }
+        let indices: Vec<usize> = (0..self.len()).filter(|&i| new_label[self.labels[i]].is_some()).collect();
+        let mut d = self.subset(self.name.clone(), &indices);
+        d.labels.iter_mut().for_each(|l| *l = new_label[*l].unwrap_or(*l));
+        d.class_names = classes.to_vec();
+        Ok(d)
+    }
+
     /// The first `n` items (all of them when `n >= len`).
     pub fn truncated(self, n: usize) -> Dataset {
         if n >= self.len() {

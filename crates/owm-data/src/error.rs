@@ -46,6 +46,14 @@ pub enum Error {
         /// Number of classes.
         num_classes: usize,
     },
+    /// A class selection that cannot be applied.
+    #[error("dataset `{dataset}`: {reason}")]
+    Classes {
+        /// The dataset.
+        dataset: String,
+        /// What is wrong with the selection.
+        reason: String,
+    },
     /// Image and label files disagree on the number of items.
     #[error("`{images}` holds {n_images} images but `{labels}` holds {n_labels} labels")]
     CountMismatch {

@@ -42,6 +42,22 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A transfer path rule that cannot be used.
+    #[error("transfer rule {rule}: {reason}")]
+    PathRule {
+        /// The rule's index.
+        rule: usize,
+        /// Why.
+        reason: String,
+    },
+    /// A transfer that cannot be done.
+    #[error("transfer into `{path}`: {reason}")]
+    Transfer {
+        /// The module tensor (empty when the problem is not one tensor's).
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// Writing the values into the module failed.
     #[error(transparent)]
     Core(#[from] owm_core::Error),

@@ -37,7 +37,9 @@ mod error;
 mod orthogonal;
 mod plan;
 mod strategy;
+mod transfer;
 
 pub use error::*;
 pub use plan::*;
 pub use strategy::*;
+pub use transfer::*;

@@ -160,7 +160,7 @@ impl Validate for InitPlan {
     }
 }
 
-fn moments(v: &[f32]) -> (f64, f64) {
+pub(crate) fn moments(v: &[f32]) -> (f64, f64) {
     if v.is_empty() {
         return (0.0, 0.0);
     }
@@ -201,6 +201,9 @@ mod tests {
 
     struct Source(Vec<(String, Vec<usize>, Vec<f32>)>);
     impl TensorSource for Source {
+        fn paths(&self) -> Vec<String> {
+            vec!["w".into()]
+        }
         fn name(&self) -> &str {
             "teacher"
         }

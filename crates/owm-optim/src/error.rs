@@ -44,6 +44,9 @@ pub enum Error {
     /// Skip-if-non-finite and accumulation must come before every other transform.
     #[error("`{0}` must come first in a transform chain (before any other kind of transform)")]
     TransformOrder(&'static str),
+    /// Freezing asked of a search method, which moves every weight.
+    #[error("{0} searches over every weight and cannot freeze some: freeze with a gradient optimiser")]
+    Frozen(&'static str),
     /// A path-group pattern that is empty.
     #[error("path group {0}: the pattern is empty")]
     EmptyPattern(usize),

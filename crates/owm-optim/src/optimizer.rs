@@ -187,6 +187,28 @@ impl OptimizerConfig {
         })
     }
 
+    /// Freezes the parameters at `paths` (exact paths or globs) ahead of any other path group: how a transfer
+    /// keeps its loaded layers fixed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Frozen`] for a search method, which moves every weight it is given.
+    pub fn freeze(&mut self, paths: &[String]) -> Result<()> {
+        let groups = match self {
+            OptimizerConfig::Gd(c) => &mut c.extras.groups,
+            OptimizerConfig::Sgd(c) => &mut c.extras.groups,
+            OptimizerConfig::Momentum(c) | OptimizerConfig::Nesterov(c) => &mut c.extras.groups,
+            OptimizerConfig::Adam(c) => &mut c.extras.groups,
+            OptimizerConfig::Adamw(c) => &mut c.extras.groups,
+            OptimizerConfig::Rmsprop(c) => &mut c.extras.groups,
+            OptimizerConfig::Adagrad(c) => &mut c.extras.groups,
+            OptimizerConfig::Chain(c) => &mut c.groups,
+            other @ (OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Es(_)) => return Err(Error::Frozen(other.name())),
+        };
+        groups.splice(0..0, paths.iter().map(crate::PathGroup::freeze));
+        Ok(())
+    }
+
     /// Builds the optimiser after checking the config; `seed` seeds the search methods' generators.
     ///
     /// # Errors
@@ -355,6 +377,20 @@ mod tests {
         let mut trace = Vec::new();
         let _ = optim.step(params, &mut objective, StepContext { step: 1, layer_stats: false }, &mut trace).unwrap();
         assert!(matches!(&trace[0], TraceEvent::Step(r) if r.layers.is_empty()));
+    }
+
+    #[test]
+    fn should_put_frozen_paths_ahead_of_other_groups_and_refuse_search_methods() {
+        let mut adam = OptimizerConfig::Adam(AdamConfig::new(0.1));
+        if let OptimizerConfig::Adam(c) = &mut adam {
+            c.extras.groups.push(crate::PathGroup { pattern: "*".into(), freeze: false, lr: Some(0.5), transforms: None });
+        }
+        adam.freeze(&["body.weight".into()]).unwrap();
+        let groups = adam.chain().unwrap().groups;
+        assert_eq!((groups[0].pattern.as_str(), groups[0].freeze), ("body.weight", true));
+        assert_eq!(groups[1].pattern, "*");
+        let mut ga = OptimizerConfig::Ga(GaConfig::default());
+        assert!(matches!(ga.freeze(&["w".into()]), Err(Error::Frozen("ga"))));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::DType;
 use owm_core::{replace_state, state_data, write_atomic};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::{Dtype, tensor::TensorView};
 
 use crate::{Error, FileEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V1, Manifest, Result, TensorEntry, tensor_digest, weights_digest};
 
@@ -196,39 +196,30 @@ fn check(dir: &Path, keep: bool) -> Result<(Verification, BTreeMap<String, Tenso
     let mut tensors = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
     let tampered = |tensor: &str, reason: String| Error::Tampered { path: weights_path.clone(), tensor: tensor.into(), reason };
-    match read(&weights_path) {
+    match crate::stream::read_tensors(&weights_path, keep) {
         Err(e) => problems.push(e),
-        Ok(bytes) => match SafeTensors::deserialize(&bytes) {
-            Err(e) => problems.push(Error::Weights { path: weights_path.clone(), reason: e.to_string() }),
-            Ok(st) => {
-                let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
-                names.sort();
-                for name in names {
-                    let Ok(view) = st.tensor(&name) else { continue };
-                    let Some(entry) = manifest.tensors.get(&name) else {
-                        problems.push(tampered(&name, "not listed in the manifest".into()));
-                        continue;
-                    };
-                    if view.dtype() != Dtype::F32 {
-                        problems.push(tampered(&name, format!("dtype {:?}, manifest says {}", view.dtype(), entry.dtype)));
-                    } else if view.shape() != entry.shape.as_slice() {
-                        problems.push(tampered(&name, format!("shape {:?}, manifest says {:?}", view.shape(), entry.shape)));
-                    } else {
-                        let digest = tensor_digest(view.data());
-                        if digest != entry.sha256 {
-                            problems.push(tampered(&name, format!("data hashes to {digest}, manifest says {}", entry.sha256)));
-                        }
-                    }
-                    seen.insert(name.clone());
-                    if keep {
-                        tensors.insert(name, TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), DType::F32));
-                    }
+        Ok(streamed) => {
+            for t in streamed {
+                let Some(entry) = manifest.tensors.get(&t.name) else {
+                    problems.push(tampered(&t.name, "not listed in the manifest".into()));
+                    continue;
+                };
+                if t.dtype != Dtype::F32 {
+                    problems.push(tampered(&t.name, format!("dtype {:?}, manifest says {}", t.dtype, entry.dtype)));
+                } else if t.shape != entry.shape {
+                    problems.push(tampered(&t.name, format!("shape {:?}, manifest says {:?}", t.shape, entry.shape)));
+                } else if t.sha256 != entry.sha256 {
+                    problems.push(tampered(&t.name, format!("data hashes to {}, manifest says {}", t.sha256, entry.sha256)));
                 }
-                for missing in manifest.tensors.keys().filter(|k| !seen.contains(*k)) {
-                    problems.push(tampered(missing, "listed in the manifest but absent from the weights".into()));
+                seen.insert(t.name.clone());
+                if let Some(data) = t.data {
+                    tensors.insert(t.name, TensorData::from_bytes_vec(data, t.shape, DType::F32));
                 }
             }
-        },
+            for missing in manifest.tensors.keys().filter(|k| !seen.contains(*k)) {
+                problems.push(tampered(missing, "listed in the manifest but absent from the weights".into()));
+            }
+        }
     }
     // Files: every listed one (format 2); the trace alone in format 1, when present.
     let mut listed: Vec<(String, String, bool)> = manifest.files.iter().map(|(n, f)| (n.clone(), f.sha256.clone(), true)).collect();
@@ -312,6 +303,10 @@ impl owm_core::TensorSource for Bundle {
 
     fn digest(&self) -> &str {
         &self.manifest.bundle_digest
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.tensors.keys().cloned().collect()
     }
 
     fn tensor(&self, path: &str) -> Option<(Vec<usize>, Vec<f32>)> {

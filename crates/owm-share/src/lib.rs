@@ -50,6 +50,7 @@ mod error;
 mod manifest;
 mod registry;
 mod sign;
+mod stream;
 mod torch;
 
 pub use bundle::*;

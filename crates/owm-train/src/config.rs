@@ -31,6 +31,10 @@ pub struct ExperimentConfig {
     /// How parameters are initialised.
     #[serde(default = "InitPlan::he_uniform")]
     pub init: InitPlan,
+    /// Tensors loaded from another model's bundle after the init plan (renamed, adapted, optionally frozen); the
+    /// run then keeps the base's input normalisation when it fits these inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<owm_init::Transfer>,
     /// The optimiser of the first phase.
     pub optimizer: OptimizerConfig,
     /// Items per mini-batch (ignored by full-batch gradient descent).
@@ -81,6 +85,7 @@ impl Default for ExperimentConfig {
             data: DataConfig::digits(),
             model: ModelConfig::Mlp { hidden: vec![128] },
             init: InitPlan::he_uniform(),
+            transfer: None,
             optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
             batch_size: default_batch_size(),
             convergence: ConvergenceConfig::epochs(40),
@@ -141,6 +146,9 @@ impl Validate for ExperimentConfig {
     fn check(&self) -> Result<()> {
         self.data.check()?;
         self.init.check()?;
+        if let Some(transfer) = &self.transfer {
+            transfer.check()?;
+        }
         for phase in self.phases() {
             phase.check()?;
         }

@@ -34,6 +34,8 @@ pub mod files {
     pub const REPORT_HTML: &str = "report.html";
     /// The bundle folder.
     pub const BUNDLE: &str = "bundle";
+    /// What a transfer applied, adapted, skipped (Markdown), when the run had one.
+    pub const TRANSFER_MD: &str = "transfer.md";
     /// The latest checkpoint, when checkpoints are on.
     pub const CHECKPOINT: &str = "checkpoint.json";
 }
@@ -74,6 +76,8 @@ pub struct RunReport {
     pub class_names: Vec<String>,
     /// How training went.
     pub training: TrainingSummary,
+    /// What the config's transfer did, when it had one.
+    pub transfer: Option<owm_init::TransferReport>,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
 }
@@ -121,12 +125,21 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let resume = options.resume.map(|path| Checkpoint::load(&path).map(|c| (path, c))).transpose()?;
 
     let splits = config.data.load(config.seed)?;
-    let norm = (config.normalize && splits.train.is_numeric()).then(|| Normalizer::fit_by(&splits.train, config.normalize_by)).transpose()?;
+    let transfer_base = config.transfer.as_ref().map(|t| owm_share::load_bundle(&t.source)).transpose()?;
+    // Transferred layers expect inputs scaled as their own training data was: keep the base's statistics
+    // when they fit these inputs (Hugging Face reuses a checkpoint's preprocessor the same way).
+    let inherited = transfer_base
+        .as_ref()
+        .and_then(|b| serde_json::from_value::<Normalizer>(b.manifest.normalization.clone()).ok())
+        .filter(|n| n.check(&splits.train).is_ok());
+    let norm = (config.normalize && splits.train.is_numeric())
+        .then(|| inherited.map_or_else(|| Normalizer::fit_by(&splits.train, config.normalize_by), Ok))
+        .transpose()?;
     let (train_set, test_set) = (&splits.train, &splits.test);
     let outputs = train_set.task.outputs(train_set.num_classes());
     let model = config.model.init(&train_set.input_spec(), outputs, &autodiff)?;
     // Bundles named by `Pretrained` rules, verified before any tensor is taken from them.
-    let bases: Vec<owm_share::Bundle> = config
+    let mut bases: Vec<owm_share::Bundle> = config
         .init
         .rules
         .iter()
@@ -139,7 +152,17 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         .map(owm_share::load_bundle)
         .collect::<std::result::Result<_, _>>()?;
     let sources: Vec<&dyn owm_core::TensorSource> = bases.iter().map(|b| b as &dyn owm_core::TensorSource).collect();
-    let (model, init_records) = config.init.apply_with(model, config.seed, &sources)?;
+    let (model, mut init_records) = config.init.apply_with(model, config.seed, &sources)?;
+    // A transfer overwrites what the plan drew with a (verified) bundle's tensors.
+    let (model, transfer) = match (&config.transfer, transfer_base) {
+        (Some(t), Some(base)) => {
+            let (model, report) = t.apply(model, &base)?;
+            report.annotate(&mut init_records, &model);
+            bases.push(base);
+            (model, Some(report))
+        }
+        _ => (model, None),
+    };
 
     let trace_path = run_dir.join(files::TRACE);
     let metas: Vec<ParamMeta> = param_infos(&model).into_iter().map(|p| ParamMeta { path: p.path, shape: p.shape }).collect();
@@ -182,7 +205,16 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
 
     let mut phases = match options.phases {
         Some(phases) => phases,
-        None => config.phases().iter().enumerate().map(|(i, p)| Phase::from_config(p, config.seed, i)).collect::<Result<_>>()?,
+        None => {
+            let mut configs = config.phases();
+            if let Some(report) = transfer.as_ref().filter(|_| config.transfer.as_ref().is_some_and(|t| t.freeze)) {
+                let frozen = report.transferred();
+                for p in &mut configs {
+                    p.optimizer.freeze(&frozen)?;
+                }
+            }
+            configs.iter().enumerate().map(|(i, p)| Phase::from_config(p, config.seed, i)).collect::<Result<_>>()?
+        }
     };
     let start = ParamSet::of(&model);
     let mut objective =
@@ -219,6 +251,9 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     manifest.backend = config.backend.name().into();
     manifest.model = section(&config.model);
     manifest.init = serde_json::json!({ "plan": config.init, "params": init_records });
+    if let Some(report) = &transfer {
+        manifest.init["transfer"] = serde_json::to_value(report).expect("reports serialise");
+    }
     manifest.optimizer = serde_json::json!({ "phases": training.phases.iter().map(|p| serde_json::json!({
         "optimizer": p.optimizer, "settings": p.settings, "stop_reason": p.stop_reason.to_string(),
     })).collect::<Vec<_>>() });
@@ -228,8 +263,10 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     manifest.preprocessing = section(&splits.preprocessing);
     manifest.training = section(&training);
     manifest.licenses.extend(config.licenses.clone());
+    let mut seen = std::collections::BTreeSet::new();
     manifest.lineage = bases
         .iter()
+        .filter(|b| seen.insert(&b.manifest.bundle_digest))
         .map(|b| owm_share::BaseModel { name: b.dir.display().to_string(), bundle_digest: b.manifest.bundle_digest.clone() })
         .collect();
     manifest.evaluation = section(&evaluation);
@@ -246,6 +283,9 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
 
     write_atomic(&run_dir.join(files::EVALUATION_JSON), &serde_json::to_vec_pretty(&evaluation).expect("reports serialise"))?;
     write_atomic(&run_dir.join(files::EVALUATION_MD), evaluation.to_markdown(&test_set.class_names).as_bytes())?;
+    if let Some(report) = &transfer {
+        write_atomic(&run_dir.join(files::TRANSFER_MD), report.to_markdown().as_bytes())?;
+    }
     let trace = read_trace(&trace_path)?;
     let evaluated = ReportEvaluation { evaluation: &evaluation, class_names: &test_set.class_names };
     write_report_with(run_dir, &trace, Some(evaluated))?;
@@ -257,6 +297,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         evaluation,
         class_names: test_set.class_names.clone(),
         training,
+        transfer,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -236,6 +236,14 @@ enum ModelKind {
     Fm,
 }
 
+/// `--on-mismatch` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MismatchArg {
+    Error,
+    Skip,
+    Adapt,
+}
+
 #[derive(clap::Args)]
 struct TrainArgs {
     /// Start from an experiment config (JSON); the options below override it.
@@ -323,6 +331,25 @@ struct TrainArgs {
     /// Licence of the training data (SPDX, e.g. CC-BY-4.0), recorded in the bundle.
     #[arg(long)]
     data_license: Option<String>,
+    /// Keep only these classes (by name, comma-separated), relabelled in this order (`--classes 5,6,7,8,9`).
+    #[arg(long, value_delimiter = ',')]
+    classes: Option<Vec<String>>,
+    /// Start from this bundle's tensors (after the init plan): transfer learning.
+    #[arg(long)]
+    transfer_from: Option<PathBuf>,
+    /// Transfer: rename source paths, `FROM=TO` (exact; a prefix when FROM ends in `.`; a glob with `*`;
+    /// `re:REGEX=REPLACEMENT`), comma-separated, first match wins.
+    #[arg(long, value_delimiter = ',', requires = "transfer_from")]
+    transfer_map: Option<Vec<String>>,
+    /// Transfer: module paths (globs, comma-separated) left as initialised, e.g. a new head `layers.1.*`.
+    #[arg(long, value_delimiter = ',', requires = "transfer_from")]
+    transfer_exclude: Option<Vec<String>>,
+    /// Transfer: on a shape mismatch, error, skip (and report) or adapt (new head, first convolution).
+    #[arg(long, value_enum, requires = "transfer_from")]
+    on_mismatch: Option<MismatchArg>,
+    /// Transfer: freeze the transferred tensors while training.
+    #[arg(long, requires = "transfer_from")]
+    freeze_transferred: bool,
     /// Model (default: the task's: mlp for tabular, embedding-bag for text, mf for recsys, lenet for images).
     #[arg(long, value_enum)]
     model: Option<ModelKind>,
@@ -406,6 +433,7 @@ struct TrainArgs {
         "digest_every", "snapshot_paths", "snapshot_steps", "checkpoint_every", "task", "test_data", "test_fraction", "target",
         "columns", "categorical", "numeric", "ignore", "missing", "scaling", "encoding", "target_map", "text_columns", "tokenizer", "max_len",
         "min_freq", "max_vocab", "negatives", "chronological", "user_features", "item_features", "grayscale", "augment", "dim", "weights_license", "data_license",
+        "classes", "transfer_from", "transfer_map", "transfer_exclude", "on_mismatch", "freeze_transferred",
     ])]
     resume: Option<PathBuf>,
     /// Per-layer statistics every N steps (0: off).
@@ -605,6 +633,17 @@ fn print_run(report: &RunReport) -> Result<ExitCode> {
         e.report.accuracy, e.report.macro_f1, e.report.total, report.training.steps, report.seconds
     );
     print_scores(e);
+    if let Some(t) = &report.transfer {
+        println!(
+            "transfer from {}: {} applied, {} adapted, {} skipped, {} missing, {} unused (transfer.md)",
+            t.source,
+            t.applied.len(),
+            t.adapted.len(),
+            t.skipped.len(),
+            t.missing.len(),
+            t.unused.len()
+        );
+    }
     println!("weights digest {}", report.manifest.weights_digest);
     println!("run folder {}  (report.html, trace.jsonl, loss.svg, update_ratio.svg, evaluation.md)", report.run_dir.display());
     println!("bundle {}", report.bundle_dir.display());
@@ -786,6 +825,20 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
     }
     if args.augment {
         c.data.augment = Some(owm::data::Augment::cifar());
+    }
+    c.data.classes = args.classes.clone().or(c.data.classes.take());
+    if let Some(from) = &args.transfer_from {
+        let mut t = owm::init::Transfer::from(from.display().to_string()).freeze(args.freeze_transferred);
+        for spec in args.transfer_map.iter().flatten() {
+            t = t.rule(owm::init::PathRule::parse(spec)?);
+        }
+        t.exclude = args.transfer_exclude.clone().unwrap_or_default();
+        t.on_mismatch = match args.on_mismatch.unwrap_or(MismatchArg::Error) {
+            MismatchArg::Error => owm::init::OnMismatch::Error,
+            MismatchArg::Skip => owm::init::OnMismatch::Skip,
+            MismatchArg::Adapt => owm::init::OnMismatch::Adapt,
+        };
+        c.transfer = Some(t);
     }
     c.data.train_limit = args.train_limit.or(c.data.train_limit);
     c.data.test_limit = args.test_limit.or(c.data.test_limit);

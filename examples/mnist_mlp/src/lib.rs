@@ -60,6 +60,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         data: DataConfig { train_limit: config.train_limit, test_limit: config.test_limit, ..DataConfig::new(source) },
         model: ModelConfig::Mlp { hidden: vec![256, 128] },
         init: InitPlan::he_uniform(),
+        transfer: None,
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
         batch_size: 128,
         convergence: ConvergenceConfig::epochs(config.epochs),
