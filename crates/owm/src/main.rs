@@ -334,7 +334,7 @@ struct TrainArgs {
     /// Keep only these classes (by name, comma-separated), relabelled in this order (`--classes 5,6,7,8,9`).
     #[arg(long, value_delimiter = ',')]
     classes: Option<Vec<String>>,
-    /// Start from this bundle's tensors (after the init plan): transfer learning.
+    /// Start from this bundle's (or run folder's) tensors after the init plan: transfer learning.
     #[arg(long)]
     transfer_from: Option<PathBuf>,
     /// Transfer: rename source paths, `FROM=TO` (exact; a prefix when FROM ends in `.`; a glob with `*`;
@@ -828,7 +828,7 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
     }
     c.data.classes = args.classes.clone().or(c.data.classes.take());
     if let Some(from) = &args.transfer_from {
-        let mut t = owm::init::Transfer::from(from.display().to_string()).freeze(args.freeze_transferred);
+        let mut t = owm::init::Transfer::from(bundle_dir(from).display().to_string()).freeze(args.freeze_transferred);
         for spec in args.transfer_map.iter().flatten() {
             t = t.rule(owm::init::PathRule::parse(spec)?);
         }
