@@ -204,6 +204,18 @@ impl Transfer {
         self
     }
 
+    /// The rules as matchers, in order.
+    fn compiled(&self) -> Result<Vec<(Regex, String)>> {
+        let compile = |(i, rule): (usize, &PathRule)| {
+            let err = |reason: String| Error::PathRule { rule: i, reason };
+            if rule.from().is_empty() {
+                return Err(err("`from` is empty".into()));
+            }
+            rule.compile().map_err(err)
+        };
+        self.rules.iter().enumerate().map(compile).collect()
+    }
+
     /// The module path a source tensor maps to.
     fn target(rules: &[(Regex, String)], path: &str) -> String {
         rules.iter().find(|(re, _)| re.is_match(path)).map_or_else(|| path.to_string(), |(re, to)| re.replace(path, to.as_str()).into_owned())
@@ -223,11 +235,12 @@ impl Transfer {
         if source.name() != self.source {
             return Err(fail("", format!("expected source `{}`, given `{}`", self.source, source.name())));
         }
-        let rules: Vec<(Regex, String)> = self.rules.iter().filter_map(|r| r.compile().ok()).collect();
+        let rules = self.compiled()?;
+        let source_paths = source.paths();
         // Module path → source path, refusing two sources for one target.
         let mut by_target: BTreeMap<String, String> = BTreeMap::new();
-        for from in source.paths() {
-            let to = Self::target(&rules, &from);
+        for from in &source_paths {
+            let to = Self::target(&rules, from);
             if let Some(other) = by_target.insert(to.clone(), from.clone()) {
                 return Err(fail(&to, format!("both `{other}` and `{from}` map to it")));
             }
@@ -265,7 +278,7 @@ impl Transfer {
                 }
             }
         }
-        report.unused = source.paths().into_iter().filter(|p| !used.contains(p)).collect();
+        report.unused = source_paths.into_iter().filter(|p| !used.contains(p)).collect();
         let module = replace_state(module, |path, shape| Ok(plan.remove(path).map(|v| TensorData::new(v, shape.to_vec()))))?;
         Ok((module, report))
     }
@@ -278,12 +291,7 @@ impl Validate for Transfer {
         if self.source.is_empty() {
             return Err(Error::Transfer { path: String::new(), reason: "the source name is empty".into() });
         }
-        for (i, rule) in self.rules.iter().enumerate() {
-            if rule.from().is_empty() {
-                return Err(Error::PathRule { rule: i, reason: "`from` is empty".into() });
-            }
-            rule.compile().map_err(|reason| Error::PathRule { rule: i, reason })?;
-        }
+        self.compiled()?;
         if let Some(i) = self.exclude.iter().position(String::is_empty) {
             return Err(Error::EmptyPattern(i));
         }
@@ -426,17 +434,19 @@ impl TransferReport {
         }
     }
 
-    /// The report as Markdown: one line per category, then one table row per tensor.
+    /// One line: how many tensors went each way (`2 applied, 0 adapted, 2 skipped, 0 missing, 0 unused`).
+    pub fn summary(&self) -> String {
+        let (a, d, s, m, u) = (self.applied.len(), self.adapted.len(), self.skipped.len(), self.missing.len(), self.unused.len());
+        format!("{a} applied, {d} adapted, {s} skipped, {m} missing, {u} unused")
+    }
+
+    /// The report as Markdown: the summary, then one table row per tensor.
     pub fn to_markdown(&self) -> String {
         use std::fmt::Write as _;
         let mut out = format!(
-            "Transfer from `{}`: {} applied, {} adapted, {} skipped, {} missing, {} unused.\n\n| module tensor | status | source tensor | detail |\n|---|---|---|---|\n",
+            "Transfer from `{}`: {}.\n\n| module tensor | status | source tensor | detail |\n|---|---|---|---|\n",
             self.source,
-            self.applied.len(),
-            self.adapted.len(),
-            self.skipped.len(),
-            self.missing.len(),
-            self.unused.len()
+            self.summary()
         );
         let mut row = |path: &str, status: &str, from: &str, detail: String| {
             let _ = writeln!(out, "| {path} | {status} | {from} | {detail} |");

@@ -634,15 +634,7 @@ fn print_run(report: &RunReport) -> Result<ExitCode> {
     );
     print_scores(e);
     if let Some(t) = &report.transfer {
-        println!(
-            "transfer from {}: {} applied, {} adapted, {} skipped, {} missing, {} unused (transfer.md)",
-            t.source,
-            t.applied.len(),
-            t.adapted.len(),
-            t.skipped.len(),
-            t.missing.len(),
-            t.unused.len()
-        );
+        println!("transfer from {}: {} (transfer.md)", t.source, t.summary());
     }
     println!("weights digest {}", report.manifest.weights_digest);
     println!("run folder {}  (report.html, trace.jsonl, loss.svg, update_ratio.svg, evaluation.md)", report.run_dir.display());
