@@ -34,6 +34,9 @@ pub enum Error {
     /// A trace sink failed to record an event.
     #[error("trace sink failed: {0}")]
     Sink(String),
+    /// An objective cannot provide what an optimiser asks of it.
+    #[error("the objective cannot provide {0}")]
+    Unsupported(&'static str),
     /// A file-system operation failed.
     #[error("{op} `{path}`: {source}")]
     Io {

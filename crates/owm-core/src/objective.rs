@@ -48,6 +48,27 @@ pub fn batch_digest(indices: &[usize]) -> String {
     full[..16].to_string()
 }
 
+/// What DP-SGD asks of an objective: a batch drawn by Poisson sampling — each training item independently with
+/// probability `rate`, the sampling the privacy accountant assumes — and each item's gradient clipped to L2
+/// norm `clip` over all parameters together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrivateSample {
+    /// Probability that an item is in the batch.
+    pub rate: f64,
+    /// Per-item gradient norm bound.
+    pub clip: f64,
+}
+
+/// A Poisson-sampled batch's clipped per-item gradients, summed (not averaged: the mechanism adds noise to
+/// the sum), with how many items were clipped.
+#[derive(Debug, Clone)]
+pub struct PrivateGradient {
+    /// The sum in `grads`; the mean loss, items, accuracy, epoch and batch digest as for [`Objective::gradient`].
+    pub gradient: Gradient,
+    /// Items whose gradient norm exceeded the bound and was scaled down to it.
+    pub clipped: usize,
+}
+
 /// The value of one candidate weight vector.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fitness {
@@ -72,6 +93,18 @@ pub trait Objective {
     ///
     /// An implementation's error (a failed data read, say), as [`crate::Error`].
     fn gradient(&mut self, params: &ParamSet) -> Result<Gradient>;
+
+    /// The summed, per-item clipped gradient of a Poisson-sampled batch at `params` (DP-SGD); advances the
+    /// sampling step.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Unsupported`] by default: an objective without per-item gradients cannot train
+    /// privately.
+    fn private_gradient(&mut self, params: &ParamSet, sample: PrivateSample) -> Result<PrivateGradient> {
+        let _ = (params, sample);
+        Err(crate::Error::Unsupported("per-example gradients (differentially private training)"))
+    }
 
     /// Loss (and metric) of each candidate on `sample`.
     ///

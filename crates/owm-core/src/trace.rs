@@ -255,6 +255,20 @@ pub struct StepRecord {
     /// "skipped: non-finite gradient", "accumulating 1/4").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What a differentially private step did, when the step was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<StepPrivacy>,
+}
+
+/// The private part of a DP-SGD step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepPrivacy {
+    /// Items the Poisson sample drew.
+    pub items: usize,
+    /// Fraction of them whose gradient was clipped.
+    pub clip_fraction: f64,
+    /// Standard deviation of the Gaussian noise added to the summed gradient (noise multiplier × clip).
+    pub noise_std: f64,
 }
 
 impl StepRecord {
@@ -270,6 +284,7 @@ impl StepRecord {
             batch: gradient.batch.clone(),
             layers: Vec::new(),
             notes: Vec::new(),
+            privacy: None,
         }
     }
 }

@@ -44,9 +44,14 @@ pub enum Error {
     /// Skip-if-non-finite and accumulation must come before every other transform.
     #[error("`{0}` must come first in a transform chain (before any other kind of transform)")]
     TransformOrder(&'static str),
-    /// Freezing asked of a search method, which moves every weight.
-    #[error("{0} searches over every weight and cannot freeze some: freeze with a gradient optimiser")]
-    Frozen(&'static str),
+    /// Something only gradient methods do, asked of a search method.
+    #[error("{method} searches over every weight without gradients: {what} needs a gradient optimiser")]
+    GradientOnly {
+        /// The search method.
+        method: &'static str,
+        /// What was asked.
+        what: &'static str,
+    },
     /// A path-group pattern that is empty.
     #[error("path group {0}: the pattern is empty")]
     EmptyPattern(usize),

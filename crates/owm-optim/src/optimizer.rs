@@ -187,25 +187,45 @@ impl OptimizerConfig {
         })
     }
 
+    /// The path groups and privacy settings of a gradient method's chain; `None` for a search method.
+    fn chain_parts(&mut self) -> Option<(&mut Vec<crate::PathGroup>, &mut Option<crate::DpSgd>)> {
+        Some(match self {
+            OptimizerConfig::Gd(c) => (&mut c.extras.groups, &mut c.extras.privacy),
+            OptimizerConfig::Sgd(c) => (&mut c.extras.groups, &mut c.extras.privacy),
+            OptimizerConfig::Momentum(c) | OptimizerConfig::Nesterov(c) => (&mut c.extras.groups, &mut c.extras.privacy),
+            OptimizerConfig::Adam(c) => (&mut c.extras.groups, &mut c.extras.privacy),
+            OptimizerConfig::Adamw(c) => (&mut c.extras.groups, &mut c.extras.privacy),
+            OptimizerConfig::Rmsprop(c) => (&mut c.extras.groups, &mut c.extras.privacy),
+            OptimizerConfig::Adagrad(c) => (&mut c.extras.groups, &mut c.extras.privacy),
+            OptimizerConfig::Chain(c) => (&mut c.groups, &mut c.privacy),
+            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Es(_) => return None,
+        })
+    }
+
     /// Freezes the parameters at `paths` (exact paths or globs) ahead of any other path group: how a transfer
     /// keeps its loaded layers fixed.
     ///
     /// # Errors
     ///
-    /// [`Error::Frozen`] for a search method, which moves every weight it is given.
+    /// [`Error::GradientOnly`] for a search method, which moves every weight it is given.
     pub fn freeze(&mut self, paths: &[String]) -> Result<()> {
-        let groups = match self {
-            OptimizerConfig::Gd(c) => &mut c.extras.groups,
-            OptimizerConfig::Sgd(c) => &mut c.extras.groups,
-            OptimizerConfig::Momentum(c) | OptimizerConfig::Nesterov(c) => &mut c.extras.groups,
-            OptimizerConfig::Adam(c) => &mut c.extras.groups,
-            OptimizerConfig::Adamw(c) => &mut c.extras.groups,
-            OptimizerConfig::Rmsprop(c) => &mut c.extras.groups,
-            OptimizerConfig::Adagrad(c) => &mut c.extras.groups,
-            OptimizerConfig::Chain(c) => &mut c.groups,
-            other @ (OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Es(_)) => return Err(Error::Frozen(other.name())),
-        };
+        let name = self.name();
+        let (groups, _) = self.chain_parts().ok_or(Error::GradientOnly { method: name, what: "freezing some weights" })?;
         groups.splice(0..0, paths.iter().map(crate::PathGroup::freeze));
+        Ok(())
+    }
+
+    /// Trains with differential privacy: the chain's gradient becomes DP-SGD's (see [`crate::DpSgd`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::GradientOnly`] for a search method (its candidates see every example, unclipped and
+    /// unnoised); the settings' [`Validate::check`] rules.
+    pub fn make_private(&mut self, dp: crate::DpSgd) -> Result<()> {
+        dp.check()?;
+        let name = self.name();
+        let (_, privacy) = self.chain_parts().ok_or(Error::GradientOnly { method: name, what: "differentially private training" })?;
+        *privacy = Some(dp);
         Ok(())
     }
 
@@ -390,7 +410,7 @@ mod tests {
         assert_eq!((groups[0].pattern.as_str(), groups[0].freeze), ("body.weight", true));
         assert_eq!(groups[1].pattern, "*");
         let mut ga = OptimizerConfig::Ga(GaConfig::default());
-        assert!(matches!(ga.freeze(&["w".into()]), Err(Error::Frozen("ga"))));
+        assert!(matches!(ga.freeze(&["w".into()]), Err(Error::GradientOnly { method: "ga", .. })));
     }
 
     #[test]

@@ -223,12 +223,15 @@ pub struct ChainConfig {
     /// Take each gradient over the whole training data (gradient descent proper).
     #[serde(default)]
     pub full_batch: bool,
+    /// Train with differential privacy (DP-SGD): per-example clipping, Poisson sampling, Gaussian noise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::DpSgd>,
 }
 
 impl ChainConfig {
     /// A chain of `transforms` at rate `lr`, constant schedule, no groups.
     pub fn new(lr: f64, transforms: Vec<Transform>) -> Self {
-        Self { lr, transforms, schedule: Schedule::Constant, groups: Vec::new(), full_batch: false }
+        Self { lr, transforms, schedule: Schedule::Constant, groups: Vec::new(), full_batch: false, privacy: None }
     }
 
     /// Sets the schedule.
@@ -277,6 +280,9 @@ impl Validate for ChainConfig {
         check_lr(self.lr)?;
         check_chain(&self.transforms)?;
         self.schedule.check()?;
+        if let Some(dp) = &self.privacy {
+            dp.check()?;
+        }
         for (i, g) in self.groups.iter().enumerate() {
             if g.pattern.is_empty() {
                 return Err(Error::EmptyPattern(i));
@@ -552,7 +558,10 @@ impl Optimizer for Chain {
         ctx: StepContext,
         sink: &mut dyn TraceSink,
     ) -> Result<Stepped> {
-        let gradient = objective.gradient(&params)?;
+        let (gradient, privacy) = match &self.config.privacy {
+            Some(dp) => dp.gradient(&params, objective, ctx.step).map(|(g, p)| (g, Some(p)))?,
+            None => (objective.gradient(&params)?, None),
+        };
         if gradient.grads.len() != params.len() {
             return Err(Error::Dimension { expected: params.len(), got: gradient.grads.len() });
         }
@@ -609,7 +618,7 @@ impl Optimizer for Chain {
             .iter()
             .map(|g| (g.pattern.clone(), if g.freeze { 0.0 } else { self.current_lr(g.lr.unwrap_or(self.config.lr)) }))
             .collect();
-        let record = StepRecord { group_lrs, layers, notes, ..StepRecord::from_gradient(ctx.step, &gradient, lr) };
+        let record = StepRecord { group_lrs, layers, notes, privacy, ..StepRecord::from_gradient(ctx.step, &gradient, lr) };
         let control = sink.on_event(&TraceEvent::Step(record))?;
         Ok(Stepped::from_gradient(params.with_tensors(new_values)?, &gradient, applied, control))
     }
@@ -718,6 +727,9 @@ pub struct ChainExtras {
     /// Per-path groups (freeze, another rate, another chain).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<PathGroup>,
+    /// Differential privacy (DP-SGD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::DpSgd>,
 }
 
 fn is_constant(s: &Schedule) -> bool {
@@ -741,6 +753,6 @@ impl ChainExtras {
             transforms.push(Transform::ClipByGlobalNorm { max_norm });
         }
         transforms.extend(core);
-        ChainConfig { lr, transforms, schedule: self.schedule.clone(), groups: self.groups.clone(), full_batch: false }
+        ChainConfig { lr, transforms, schedule: self.schedule.clone(), groups: self.groups.clone(), full_batch: false, privacy: self.privacy.clone() }
     }
 }

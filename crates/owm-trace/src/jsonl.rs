@@ -230,6 +230,7 @@ mod tests {
                 zero_grads: 0.0,
             }],
             notes: Vec::new(),
+            privacy: Some(owm_core::StepPrivacy { items: 31, clip_fraction: 0.25, noise_std: 1.1 }),
         })
     }
 

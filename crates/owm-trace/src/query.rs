@@ -216,6 +216,7 @@ mod tests {
                 batch: None,
                 layers: vec![layer("a.weight", 0.01 * n as f64), layer("b.weight", 0.5)],
                 notes: Vec::new(),
+                privacy: None,
             })
         };
         Trace { events: (1..=4).map(step).collect(), torn_tail: false }

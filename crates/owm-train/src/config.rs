@@ -35,6 +35,10 @@ pub struct ExperimentConfig {
     /// run then keeps the base's input normalisation when it fits these inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<owm_init::Transfer>,
+    /// Train with example-level differential privacy (DP-SGD) in every phase, the guarantee recorded in the
+    /// manifest. The run then refuses to standardise inputs with statistics of its own training data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::PrivacyConfig>,
     /// The optimiser of the first phase.
     pub optimizer: OptimizerConfig,
     /// Items per mini-batch (ignored by full-batch gradient descent).
@@ -86,6 +90,7 @@ impl Default for ExperimentConfig {
             model: ModelConfig::Mlp { hidden: vec![128] },
             init: InitPlan::he_uniform(),
             transfer: None,
+            privacy: None,
             optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
             batch_size: default_batch_size(),
             convergence: ConvergenceConfig::epochs(40),
@@ -148,6 +153,9 @@ impl Validate for ExperimentConfig {
         self.init.check()?;
         if let Some(transfer) = &self.transfer {
             transfer.check()?;
+        }
+        if let Some(privacy) = &self.privacy {
+            privacy.check()?;
         }
         for phase in self.phases() {
             phase.check()?;

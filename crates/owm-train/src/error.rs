@@ -28,6 +28,9 @@ pub enum Error {
     /// Metrics could not be computed.
     #[error(transparent)]
     Eval(#[from] owm_eval::Error),
+    /// Differentially private training that cannot be set up as configured.
+    #[error("privacy: {0}")]
+    Privacy(String),
     /// The batch size must be at least 1.
     #[error("batch_size must be at least 1")]
     BatchSize,

@@ -1,6 +1,6 @@
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use owm_core::{Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, Rng, Sample, Task, flat_grads};
+use owm_core::{Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, flat_grads};
 use owm_data::{Augment, Dataset, Normalizer};
 use owm_models::Classifier;
 use rayon::prelude::*;
@@ -16,6 +16,9 @@ pub struct DataCursor {
     pub epoch: u64,
     /// Position in the epoch's permutation.
     pub offset: usize,
+    /// Poisson-sampled (differentially private) batches drawn so far.
+    #[serde(default)]
+    pub private_steps: u64,
 }
 
 /// The pipeline's [`Objective`]: the mean loss of the data's [`Task`] (cross-entropy, or binary
@@ -59,7 +62,7 @@ impl<'a> DatasetObjective<'a> {
             device: device.clone(),
             seed,
             batch_size: batch_size.clamp(1, data.len().max(1)),
-            cursor: DataCursor { epoch: 0, offset: 0 },
+            cursor: DataCursor { epoch: 0, offset: 0, private_steps: 0 },
             order: Vec::new(),
             full: None,
             augment: None,
@@ -102,7 +105,7 @@ impl<'a> DatasetObjective<'a> {
     /// The next `size` indices of the seeded order, and whether they end their epoch.
     fn next_indices(&mut self, size: usize) -> (Vec<usize>, u64, bool) {
         if self.cursor.epoch == 0 || self.cursor.offset >= self.order.len() {
-            self.cursor = DataCursor { epoch: self.cursor.epoch + 1, offset: 0 };
+            self.cursor = DataCursor { epoch: self.cursor.epoch + 1, offset: 0, ..self.cursor };
             self.order = self.permutation(self.cursor.epoch);
         }
         let end = (self.cursor.offset + size).min(self.order.len());
@@ -219,6 +222,59 @@ impl Objective for DatasetObjective<'_> {
         let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
         self.model = model;
         Ok(Gradient { loss: value, grads, items: n, correct: Some(correct), epoch, epoch_end, batch })
+    }
+
+    /// Draws the batch with `Rng::derived(seed, "poisson/step-{k}")` for the k-th private batch, then takes
+    /// each item's gradient with its own backward pass (the general method, for any model; see
+    /// `docs/ARCHITECTURE.md`), clips it to `sample.clip` over all parameters and sums. A round of `1 / rate`
+    /// batches counts as an epoch.
+    fn private_gradient(&mut self, params: &ParamSet, sample: PrivateSample) -> owm_core::Result<PrivateGradient> {
+        let model = params.apply_to(self.model.clone())?;
+        let k = self.cursor.private_steps;
+        self.cursor.private_steps += 1;
+        let mut rng = Rng::derived(self.seed, &format!("poisson/step-{k}"));
+        let chunk: Vec<usize> = (0..self.data.len()).filter(|_| rng.next_f64() < sample.rate).collect();
+        let per_epoch = (1.0 / sample.rate).round().max(1.0) as u64;
+        let (epoch, epoch_end) = (k / per_epoch + 1, (k + 1).is_multiple_of(per_epoch));
+        let inner = self.autodiff.clone().inner();
+        let mut sum: Vec<Tensor<1>> = self.params.iter().map(|m| Tensor::zeros([m.shape.iter().product::<usize>()], &inner)).collect();
+        let (mut loss_sum, mut correct, mut clipped) = (0.0, 0usize, 0usize);
+        for &i in &chunk {
+            let (x, y) = match &self.augment {
+                Some(aug) => {
+                    let mut rng = Rng::derived(self.seed, &format!("augment/poisson-{k}/item-{i}"));
+                    self.data.batch_augmented(&[i], self.norm, &self.autodiff, Some((aug, &mut rng)))
+                }
+                None => self.data.batch(&[i], self.norm, &self.autodiff),
+            };
+            let (loss, c) = self.data.task.loss_and_correct(model.forward(x), y);
+            loss_sum += read_f64(loss.clone());
+            correct += read_usize(c);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let grads: Vec<Option<Tensor<1>>> = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
+            let squares = grads.iter().flatten().map(|g| g.clone().square().sum()).reduce(|a, b| a + b);
+            let norm = squares.map_or(0.0, |t| read_f64(t).sqrt());
+            let scale = if norm > sample.clip { sample.clip / norm } else { 1.0 };
+            clipped += usize::from(scale < 1.0);
+            for (s, g) in sum.iter_mut().zip(grads) {
+                if let Some(g) = g {
+                    *s = s.clone() + g.mul_scalar(scale);
+                }
+            }
+        }
+        self.model = model;
+        let items = chunk.len();
+        let gradient = Gradient {
+            // An empty draw has no loss to report; 0 keeps the run going (its noise still moves the weights).
+            loss: if items == 0 { 0.0 } else { loss_sum / items as f64 },
+            grads: sum.into_iter().map(Some).collect(),
+            items,
+            correct: Some(correct),
+            epoch,
+            epoch_end,
+            batch: Some(owm_core::batch_digest(&chunk)),
+        };
+        Ok(PrivateGradient { gradient, clipped })
     }
 
     fn evaluate(&mut self, candidates: &[Vec<f32>], sample: Sample) -> owm_core::Result<Vec<Fitness>> {

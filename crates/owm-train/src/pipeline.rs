@@ -78,6 +78,8 @@ pub struct RunReport {
     pub training: TrainingSummary,
     /// What the config's transfer did, when it had one.
     pub transfer: Option<owm_init::TransferReport>,
+    /// The differential-privacy guarantee the run spent, when it was private.
+    pub privacy: Option<crate::PrivacyGuarantee>,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
 }
@@ -132,6 +134,12 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         .as_ref()
         .and_then(|b| serde_json::from_value::<Normalizer>(b.manifest.normalization.clone()).ok())
         .filter(|n| n.check(&splits.train).is_ok());
+    let fits_own = config.normalize && splits.train.is_numeric() && inherited.is_none();
+    if config.privacy.is_some() && fits_own {
+        return Err(crate::Error::Privacy(
+            "the normaliser would be fitted on the private training data, outside the guarantee: set normalize to false (or inherit a transfer base's)".into(),
+        ));
+    }
     let norm = (config.normalize && splits.train.is_numeric())
         .then(|| inherited.map_or_else(|| Normalizer::fit_by(&splits.train, config.normalize_by), Ok))
         .transpose()?;
@@ -203,10 +211,14 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     }
     write_atomic(&run_dir.join(files::CONFIG), config.to_json().as_bytes())?;
 
+    let mut dp = None;
     let mut phases = match options.phases {
         Some(phases) => phases,
         None => {
             let mut configs = config.phases();
+            if let Some(p) = &config.privacy {
+                dp = Some(p.apply(&mut configs, train_set.len(), config.batch_size, config.seed)?);
+            }
             if let Some(report) = transfer.as_ref().filter(|_| config.transfer.as_ref().is_some_and(|t| t.freeze)) {
                 let frozen = report.transferred();
                 for p in &mut configs {
@@ -269,6 +281,11 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         .filter(|b| seen.insert(&b.manifest.bundle_digest))
         .map(|b| owm_share::BaseModel { name: b.dir.display().to_string(), bundle_digest: b.manifest.bundle_digest.clone() })
         .collect();
+    let privacy = match (&config.privacy, &dp) {
+        (Some(p), Some(dp)) => Some(crate::PrivacyGuarantee::spent(p, dp, outcome.steps)?),
+        _ => None,
+    };
+    manifest.privacy = section(&privacy);
     manifest.evaluation = section(&evaluation);
     manifest.trace = Some(TraceRef { file: files::TRACE.into(), sha256: trace_digest, events: trace_events });
     let bundle_dir = run_dir.join(files::BUNDLE);
@@ -298,6 +315,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         class_names: test_set.class_names.clone(),
         training,
         transfer,
+        privacy,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -57,6 +57,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         model: ModelConfig::LeNet5 { conv1_padding: 0 },
         init: InitPlan::he_uniform(),
         transfer: None,
+        privacy: None,
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
         batch_size: 64,
         convergence: ConvergenceConfig::epochs(config.epochs),

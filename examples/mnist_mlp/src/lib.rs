@@ -61,6 +61,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         model: ModelConfig::Mlp { hidden: vec![256, 128] },
         init: InitPlan::he_uniform(),
         transfer: None,
+        privacy: None,
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
         batch_size: 128,
         convergence: ConvergenceConfig::epochs(config.epochs),

@@ -1,0 +1,102 @@
+//! Differentially private training through the pipeline: per-example clipping, Poisson sampling, the noise
+//! planned for a target ε, and the guarantee in the manifest and trace.
+
+use burn::prelude::*;
+use owm_core::{Objective, ParamSet, PrivateSample};
+use owm_data::DataConfig;
+use owm_init::InitPlan;
+use owm_models::ModelConfig;
+use owm_optim::ConvergenceConfig;
+use owm_train::{DatasetObjective, ExperimentConfig, PrivacyConfig};
+
+fn host(t: &Tensor<1>) -> Vec<f32> {
+    t.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+}
+
+#[test]
+fn unclipped_per_example_gradients_should_sum_to_the_batch_gradient() {
+    let splits = DataConfig { train_limit: Some(40), ..DataConfig::digits() }.load(42).unwrap();
+    let device = Device::flex();
+    let model = ModelConfig::Mlp { hidden: vec![16] }.init(&splits.train.input_spec(), 10, &device.clone().autodiff()).unwrap();
+    let (model, _) = InitPlan::he_uniform().apply(model, 3).unwrap();
+    let params = ParamSet::of(&model);
+    let mut objective = DatasetObjective::new(model, &splits.train, None, &device, 42, 40);
+    let batch = objective.gradient(&params).unwrap();
+    // Rate 1 draws every item; a bound no gradient reaches clips none.
+    let private = objective.private_gradient(&params, PrivateSample { rate: 1.0, clip: 1e9 }).unwrap();
+    assert_eq!((private.gradient.items, private.clipped), (40, 0));
+    assert!((private.gradient.loss - batch.loss).abs() < 1e-5, "{} vs {}", private.gradient.loss, batch.loss);
+    for (sum, mean) in private.gradient.grads.iter().zip(&batch.grads) {
+        let (sum, mean) = (host(sum.as_ref().unwrap()), host(mean.as_ref().unwrap()));
+        for (s, m) in sum.iter().zip(&mean) {
+            assert!((s / 40.0 - m).abs() <= 1e-5 + 1e-4 * m.abs(), "{} vs {m}", s / 40.0);
+        }
+    }
+    // A tight bound clips most items (a few already fit it), and the sum's norm is at most items × bound.
+    let clipped = objective.private_gradient(&params, PrivateSample { rate: 1.0, clip: 1e-3 }).unwrap();
+    assert!(clipped.clipped > 30, "{}", clipped.clipped);
+    let norm: f32 = clipped.gradient.grads.iter().map(|g| host(g.as_ref().unwrap()).iter().map(|v| v * v).sum::<f32>()).sum::<f32>().sqrt();
+    assert!(norm <= 40.0 * 1e-3 * 1.0001, "{norm}");
+}
+
+#[test]
+fn poisson_batches_should_be_seeded_and_about_rate_times_items() {
+    let splits = DataConfig::digits().load(42).unwrap();
+    let device = Device::flex();
+    let model = ModelConfig::Mlp { hidden: vec![8] }.init(&splits.train.input_spec(), 10, &device.clone().autodiff()).unwrap();
+    let params = ParamSet::of(&model);
+    let draws = |model| {
+        let mut o = DatasetObjective::new(model, &splits.train, None, &device, 42, 32);
+        (0..20).map(|_| o.private_gradient(&params, PrivateSample { rate: 0.02, clip: 1.0 }).unwrap().gradient).collect::<Vec<_>>()
+    };
+    let (a, b) = (draws(model.clone()), draws(model));
+    assert_eq!(a.iter().map(|g| g.batch.clone()).collect::<Vec<_>>(), b.iter().map(|g| g.batch.clone()).collect::<Vec<_>>());
+    let mean = a.iter().map(|g| g.items).sum::<usize>() as f64 / 20.0;
+    // 1,438 items at rate 0.02: 28.8 expected, standard deviation of the mean of 20 draws about 1.2.
+    assert!((mean - 28.76).abs() < 5.0, "{mean}");
+    assert!(a.iter().map(|g| g.items).collect::<std::collections::BTreeSet<_>>().len() > 3, "batch sizes vary");
+}
+
+fn private_digits(epochs: u64) -> ExperimentConfig {
+    let mut c = ExperimentConfig {
+        name: "digits-dp".into(),
+        model: ModelConfig::Mlp { hidden: vec![64] },
+        normalize: false,
+        privacy: Some(PrivacyConfig::epsilon(8.0)),
+        batch_size: 64,
+        ..ExperimentConfig::default()
+    };
+    c.optimizer = owm_optim::OptimizerConfig::Adam(owm_optim::AdamConfig::new(1e-2));
+    c.convergence = ConvergenceConfig::epochs(epochs);
+    c
+}
+
+#[test]
+fn a_private_run_should_spend_its_target_and_record_the_guarantee() {
+    let dir = owm_testkit::tempdir();
+    let report = owm_train::train(&private_digits(4), &dir.path().join("run"), false).unwrap();
+    let g = report.privacy.clone().unwrap();
+    // 4 epochs of round(1438 / 64) = 22 Poisson batches: every planned step taken, the target spent.
+    assert_eq!(g.steps, 88);
+    assert!(g.epsilon <= 8.0 && g.epsilon > 7.99, "{g:?}");
+    assert_eq!((g.unit.as_str(), g.accountant.as_str(), g.sampling.as_str()), ("example", "rdp", "poisson"));
+    assert_eq!(report.manifest.privacy["epsilon"], serde_json::json!(g.epsilon));
+    let trace = owm_trace::read_trace(report.run_dir.join("trace.jsonl")).unwrap();
+    let steps: Vec<_> = trace.steps().collect();
+    assert_eq!(steps.len(), 88);
+    for s in &steps {
+        let p = s.privacy.as_ref().unwrap();
+        assert!((p.noise_std - g.noise_multiplier).abs() < 1e-12 && (0.0..=1.0).contains(&p.clip_fraction));
+    }
+    let accuracy = report.evaluation.report.accuracy;
+    println!("digits MLP, DP-SGD ε = {:.3} (σ = {:.4}), 4 epochs: test accuracy {accuracy:.4}", g.epsilon, g.noise_multiplier);
+    assert!(accuracy > 0.6, "{accuracy}");
+}
+
+#[test]
+fn a_private_run_should_refuse_a_normaliser_fitted_on_its_own_data() {
+    let dir = owm_testkit::tempdir();
+    let config = ExperimentConfig { normalize: true, ..private_digits(1) };
+    let err = owm_train::train(&config, &dir.path().join("run"), false).unwrap_err().to_string();
+    assert!(err.contains("normaliser") && err.contains("private training data"), "{err}");
+}
