@@ -138,6 +138,23 @@ pub fn model_card(manifest: &Manifest, name: &str) -> String {
         }
         y.push('\n');
     }
+    if let Some(eps) = manifest.privacy.get("epsilon") {
+        let field = |k: &str| manifest.privacy.get(k).map_or_else(|| "?".to_string(), |v| v.to_string());
+        let _ = writeln!(
+            y,
+            "## Privacy\n\nTrained with {}-level differential privacy ({}, {} sampling at rate {}): ε = {eps}, δ = {} ({} accountant, order {}), over {} steps with clip norm {} and noise multiplier {}. The guarantee covers the weights' training on the training split; preprocessing fitted on that split (vocabularies, scaling) is outside it.\n",
+            field("unit").trim_matches('"'),
+            field("mechanism").trim_matches('"'),
+            field("sampling").trim_matches('"'),
+            field("sampling_rate"),
+            field("delta"),
+            field("accountant").trim_matches('"'),
+            field("order"),
+            field("steps"),
+            field("clip_norm"),
+            field("noise_multiplier"),
+        );
+    }
     let o = openness(manifest);
     let _ = writeln!(y, "## Openness\n\nModel Openness Framework: {}.", o.class.map_or_else(|| "no class reached yet".to_string(), |c| c.to_string()));
     if let Some((class, missing)) = o.missing.iter().find(|(_, m)| !m.is_empty()) {

@@ -350,6 +350,19 @@ struct TrainArgs {
     /// Transfer: freeze the transferred tensors while training.
     #[arg(long, requires = "transfer_from")]
     freeze_transferred: bool,
+    /// Train with example-level differential privacy (DP-SGD), the noise solved for this ε over the run's
+    /// step budget; the guarantee goes into the manifest and the model card.
+    #[arg(long, conflicts_with = "dp_noise")]
+    dp_epsilon: Option<f64>,
+    /// DP-SGD with this noise multiplier instead (the ε spent is reported).
+    #[arg(long)]
+    dp_noise: Option<f64>,
+    /// DP-SGD: δ (default 1e-5).
+    #[arg(long)]
+    dp_delta: Option<f64>,
+    /// DP-SGD: per-example gradient norm bound (default 1).
+    #[arg(long)]
+    dp_clip: Option<f64>,
     /// Model (default: the task's: mlp for tabular, embedding-bag for text, mf for recsys, lenet for images).
     #[arg(long, value_enum)]
     model: Option<ModelKind>,
@@ -434,6 +447,7 @@ struct TrainArgs {
         "columns", "categorical", "numeric", "ignore", "missing", "scaling", "encoding", "target_map", "text_columns", "tokenizer", "max_len",
         "min_freq", "max_vocab", "negatives", "chronological", "user_features", "item_features", "grayscale", "augment", "dim", "weights_license", "data_license",
         "classes", "transfer_from", "transfer_map", "transfer_exclude", "on_mismatch", "freeze_transferred",
+        "dp_epsilon", "dp_noise", "dp_delta", "dp_clip",
     ])]
     resume: Option<PathBuf>,
     /// Per-layer statistics every N steps (0: off).
@@ -633,6 +647,12 @@ fn print_run(report: &RunReport) -> Result<ExitCode> {
         e.report.accuracy, e.report.macro_f1, e.report.total, report.training.steps, report.seconds
     );
     print_scores(e);
+    if let Some(p) = &report.privacy {
+        println!(
+            "privacy: ε = {:.4}, δ = {} (DP-SGD, RDP accountant; {} steps at sampling rate {:.5}, clip {}, noise multiplier {:.4})",
+            p.epsilon, p.delta, p.steps, p.sampling_rate, p.clip_norm, p.noise_multiplier
+        );
+    }
     if let Some(t) = &report.transfer {
         println!("transfer from {}: {} (transfer.md)", t.source, t.summary());
     }
@@ -831,6 +851,21 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
             MismatchArg::Adapt => owm::init::OnMismatch::Adapt,
         };
         c.transfer = Some(t);
+    }
+    if args.dp_epsilon.is_some() || args.dp_noise.is_some() {
+        // δ and the clip norm default to the config's, then to PrivacyConfig's defaults.
+        let mut p = c.privacy.take().unwrap_or_else(|| owm::train::PrivacyConfig::epsilon(1.0));
+        (p.epsilon, p.noise_multiplier) = (args.dp_epsilon, args.dp_noise);
+        p.delta = args.dp_delta.unwrap_or(p.delta);
+        p.clip = args.dp_clip.unwrap_or(p.clip);
+        c.privacy = Some(p);
+    } else if args.dp_delta.is_some() || args.dp_clip.is_some() {
+        bail!("--dp-delta and --dp-clip need --dp-epsilon or --dp-noise");
+    }
+    if c.privacy.is_some() && c.normalize && c.transfer.is_none() {
+        // A normaliser fitted on the training data would leak it outside the guarantee.
+        eprintln!("owm: private training: inputs are not standardised with the training split's statistics");
+        c.normalize = false;
     }
     c.data.train_limit = args.train_limit.or(c.data.train_limit);
     c.data.test_limit = args.test_limit.or(c.data.test_limit);
