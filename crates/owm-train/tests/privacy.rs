@@ -100,3 +100,26 @@ fn a_private_run_should_refuse_a_normaliser_fitted_on_its_own_data() {
     let err = owm_train::train(&config, &dir.path().join("run"), false).unwrap_err().to_string();
     assert!(err.contains("normaliser") && err.contains("private training data"), "{err}");
 }
+
+#[test]
+fn dp_sgd_at_epsilon_8_should_reach_opacus_s_accuracy_within_two_points() {
+    // `tools/opacus_digits.py`: the same split, model, init recipe, optimiser, sampling, clip and target ε.
+    let fixture: serde_json::Value = serde_json::from_str(include_str!("fixtures/opacus_digits.json")).unwrap();
+    let dir = owm_testkit::tempdir();
+    let mut accuracies = Vec::new();
+    for run in fixture["runs"].as_array().unwrap() {
+        let seed = run["seed"].as_u64().unwrap();
+        let config = ExperimentConfig { seed, ..private_digits(4) };
+        let report = owm_train::train(&config, &dir.path().join(format!("s{seed}")), false).unwrap();
+        assert_eq!(report.manifest.dataset["test_fingerprint"], run["test_fingerprint"], "seed {seed}: the script's split");
+        let g = report.privacy.unwrap();
+        assert_eq!(g.steps, run["steps"].as_u64().unwrap());
+        // Opacus's solver stops within 0.01 below the target; OWM's solves to 1e-10.
+        assert!((g.noise_multiplier - run["noise_multiplier"].as_f64().unwrap()).abs() < 0.01, "{g:?}");
+        accuracies.push(report.evaluation.report.accuracy);
+    }
+    let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
+    let opacus = fixture["mean_accuracy"].as_f64().unwrap();
+    println!("DP-SGD ε = 8 on digits, seeds 1-5: OWM {accuracies:.4?} mean {mean:.4}, Opacus mean {opacus:.4}");
+    assert!((mean - opacus).abs() <= 0.02, "OWM {mean:.4} vs Opacus {opacus:.4}");
+}
