@@ -226,6 +226,18 @@ impl Classifier {
             (_, x) => panic!("this model cannot read {} inputs; build it with ModelConfig::init for the dataset's InputSpec", x.kind()),
         }
     }
+
+    /// Per-example gradients of `loss(logits)` (one term per row), each parameter's `[batch, size]` in
+    /// parameter order, in one batched pass, for the models whose layers have a per-example formula (the
+    /// MLP and logistic regression over features); `None` for the others, which take one backward pass per
+    /// example instead. Needs an autodiff device.
+    pub fn per_example_grads(&self, input: Input, loss: impl FnOnce(Tensor<2>) -> Tensor<1>) -> Option<Vec<Tensor<2>>> {
+        match (self, input) {
+            (Classifier::Mlp(m), Input::Image(x)) => Some(m.per_example_grads(x.flatten(1, 3), loss)),
+            (Classifier::Mlp(m), Input::Dense(x)) => Some(m.per_example_grads(x, loss)),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -54,6 +54,40 @@ impl Mlp {
         }
         x
     }
+
+    /// Every parameter's per-example gradient of `loss(logits)`, a loss that sums one term per row, in
+    /// parameter order (`layers.0.weight`, `layers.0.bias`, ...), each `[batch, size]`; by the linear layer's
+    /// formula (Opacus's): the weight gradient of example `i` is `aᵢᵀ gᵢ`, its bias gradient `gᵢ`, where `aᵢ`
+    /// is the layer's input and `gᵢ` the loss gradient at its output, read from a zero probe added to each
+    /// output. One forward and one backward pass for the whole batch. Needs an autodiff device.
+    pub fn per_example_grads(&self, features: Tensor<2>, loss: impl FnOnce(Tensor<2>) -> Tensor<1>) -> Vec<Tensor<2>> {
+        let batch = features.dims()[0];
+        let mut x = features;
+        let last = self.layers.len() - 1;
+        let (mut inputs, mut probes) = (Vec::new(), Vec::new());
+        for (i, layer) in self.layers.iter().enumerate() {
+            let out = layer.weight.dims()[1];
+            let probe = Tensor::<2>::zeros([batch, out], &x.device()).require_grad();
+            inputs.push(x.clone().inner());
+            x = layer.forward(x) + probe.clone();
+            probes.push(probe);
+            if i < last {
+                x = relu(x);
+            }
+        }
+        let grads = loss(x).backward();
+        let mut per_example = Vec::new();
+        for ((layer, a), probe) in self.layers.iter().zip(inputs).zip(probes) {
+            let g = probe.grad(&grads).unwrap_or_else(|| Tensor::zeros([batch, layer.weight.dims()[1]], &a.device()));
+            let [_, fan_in] = a.dims();
+            let out = g.dims()[1];
+            per_example.push((a.unsqueeze_dim::<3>(2) * g.clone().unsqueeze_dim::<3>(1)).reshape([batch, fan_in * out]));
+            if layer.bias.is_some() {
+                per_example.push(g);
+            }
+        }
+        per_example
+    }
 }
 
 #[cfg(test)]
@@ -81,5 +115,41 @@ mod tests {
         // x = [1, 1]: hidden = relu([1 + 2, -1 + 1 - 10]) = [3, 0]; out = 3 * 3 + 0 * 5 + 0.5.
         let y = mlp.forward(Tensor::<4>::ones([1, 1, 1, 2], &device));
         assert_eq!(y.into_data().try_to_vec::<f32>().unwrap(), [9.5]);
+    }
+
+    fn rows(t: Tensor<2>) -> Vec<Vec<f32>> {
+        let [b, n] = t.dims();
+        let v = t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        (0..b).map(|i| v[i * n..(i + 1) * n].to_vec()).collect()
+    }
+
+    #[test]
+    fn per_example_gradients_should_equal_one_backward_pass_per_example() {
+        let device = Device::flex().autodiff();
+        let mlp = Mlp::new(6, &[5, 4], 3, &device).unwrap();
+        let x = Tensor::<2>::random([7, 6], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let targets = Tensor::<2>::random([7, 3], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        // Any loss with one term per row: squared error here.
+        let loss = |t: Tensor<2>| move |logits: Tensor<2>| (logits - t).powi_scalar(2).sum();
+        let batched: Vec<Vec<Vec<f32>>> = mlp.per_example_grads(x.clone(), loss(targets.clone())).into_iter().map(rows).collect();
+        assert_eq!(batched.len(), 6);
+        for i in 0..7 {
+            let xi = x.clone().slice([i..i + 1, 0..6]);
+            let ti = targets.clone().slice([i..i + 1, 0..3]);
+            let grads = loss(ti)(mlp.forward_flat(xi)).backward();
+            let mut k = 0;
+            for layer in &mlp.layers {
+                let weight = layer.weight.val().grad(&grads).map(|g| g.flatten::<1>(0, 1));
+                let bias = layer.bias.as_ref().and_then(|b| b.val().grad(&grads));
+                for g in [weight, bias].into_iter().flatten() {
+                    let single = g.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+                    for (a, b) in batched[k][i].iter().zip(&single) {
+                        assert!((a - b).abs() <= 1e-5, "param {k}, example {i}: {a} vs {b}");
+                    }
+                    k += 1;
+                }
+            }
+            assert_eq!(k, 6, "every parameter compared");
+        }
     }
 }

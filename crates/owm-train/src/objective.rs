@@ -159,6 +159,63 @@ impl<'a> DatasetObjective<'a> {
         Ok(())
     }
 
+    /// The clipped per-example gradient sum of `chunk` in one batched pass, for models with per-example
+    /// formulas (without augmentation, which draws per item): `(sum, loss sum, correct, clipped)`.
+    fn batched_private(&self, model: &Classifier, chunk: &[usize], clip: f64) -> Option<(Vec<Tensor<1>>, f64, usize, usize)> {
+        if self.augment.is_some() || chunk.is_empty() {
+            return None;
+        }
+        let (x, y) = self.data.batch(chunk, self.norm, &self.autodiff);
+        let (mut loss_sum, mut correct) = (0.0, 0);
+        let task = self.data.task;
+        let per = model.per_example_grads(x, |logits| {
+            let (loss, c) = task.loss_and_correct(logits, y);
+            (loss_sum, correct) = (read_f64(loss.clone()), read_usize(c));
+            loss
+        })?;
+        // Each example's norm over all parameters, read back once; then the scaled rows summed on the device.
+        let squares = per.iter().map(|g| g.clone().square().sum_dim(1)).reduce(|a, b| a + b)?;
+        let norms = squares.sqrt().into_data().convert::<f64>().try_into_vec::<f64>().ok()?;
+        let scales: Vec<f32> = norms.iter().map(|&n| if n > clip { (clip / n) as f32 } else { 1.0 }).collect();
+        let clipped = scales.iter().filter(|&&s| s < 1.0).count();
+        let device = per[0].device();
+        let scale = Tensor::<2>::from_data(TensorData::new(scales, [chunk.len(), 1]), &device);
+        let sum = per.into_iter().map(|g| (g * scale.clone()).sum_dim(0).flatten::<1>(0, 1)).collect();
+        Some((sum, loss_sum, correct, clipped))
+    }
+
+    /// The clipped per-example gradient sum of `chunk`, one backward pass per example: the general method,
+    /// for any model and with augmentation.
+    fn looped_private(&self, model: &Classifier, chunk: &[usize], clip: f64, k: u64) -> (Vec<Tensor<1>>, f64, usize, usize) {
+        let inner = self.autodiff.clone().inner();
+        let mut sum: Vec<Tensor<1>> = self.params.iter().map(|m| Tensor::zeros([m.shape.iter().product::<usize>()], &inner)).collect();
+        let (mut loss_sum, mut correct, mut clipped) = (0.0, 0usize, 0usize);
+        for &i in chunk {
+            let (x, y) = match &self.augment {
+                Some(aug) => {
+                    let mut rng = Rng::derived(self.seed, &format!("augment/poisson-{k}/item-{i}"));
+                    self.data.batch_augmented(&[i], self.norm, &self.autodiff, Some((aug, &mut rng)))
+                }
+                None => self.data.batch(&[i], self.norm, &self.autodiff),
+            };
+            let (loss, c) = self.data.task.loss_and_correct(model.forward(x), y);
+            loss_sum += read_f64(loss.clone());
+            correct += read_usize(c);
+            let grads = GradientsParams::from_grads(loss.backward(), model);
+            let grads: Vec<Option<Tensor<1>>> = flat_grads(model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
+            let squares = grads.iter().flatten().map(|g| g.clone().square().sum()).reduce(|a, b| a + b);
+            let norm = squares.map_or(0.0, |t| read_f64(t).sqrt());
+            let scale = if norm > clip { clip / norm } else { 1.0 };
+            clipped += usize::from(scale < 1.0);
+            for (s, g) in sum.iter_mut().zip(grads) {
+                if let Some(g) = g {
+                    *s = s.clone() + g.mul_scalar(scale);
+                }
+            }
+        }
+        (sum, loss_sum, correct, clipped)
+    }
+
     fn batches(&mut self, sample: Sample) -> Vec<(Input, Tensor<1, Int>)> {
         match sample {
             Sample::Full => {
@@ -236,32 +293,10 @@ impl Objective for DatasetObjective<'_> {
         let chunk: Vec<usize> = (0..self.data.len()).filter(|_| rng.next_f64() < sample.rate).collect();
         let per_epoch = (1.0 / sample.rate).round().max(1.0) as u64;
         let (epoch, epoch_end) = (k / per_epoch + 1, (k + 1).is_multiple_of(per_epoch));
-        let inner = self.autodiff.clone().inner();
-        let mut sum: Vec<Tensor<1>> = self.params.iter().map(|m| Tensor::zeros([m.shape.iter().product::<usize>()], &inner)).collect();
-        let (mut loss_sum, mut correct, mut clipped) = (0.0, 0usize, 0usize);
-        for &i in &chunk {
-            let (x, y) = match &self.augment {
-                Some(aug) => {
-                    let mut rng = Rng::derived(self.seed, &format!("augment/poisson-{k}/item-{i}"));
-                    self.data.batch_augmented(&[i], self.norm, &self.autodiff, Some((aug, &mut rng)))
-                }
-                None => self.data.batch(&[i], self.norm, &self.autodiff),
-            };
-            let (loss, c) = self.data.task.loss_and_correct(model.forward(x), y);
-            loss_sum += read_f64(loss.clone());
-            correct += read_usize(c);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let grads: Vec<Option<Tensor<1>>> = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
-            let squares = grads.iter().flatten().map(|g| g.clone().square().sum()).reduce(|a, b| a + b);
-            let norm = squares.map_or(0.0, |t| read_f64(t).sqrt());
-            let scale = if norm > sample.clip { sample.clip / norm } else { 1.0 };
-            clipped += usize::from(scale < 1.0);
-            for (s, g) in sum.iter_mut().zip(grads) {
-                if let Some(g) = g {
-                    *s = s.clone() + g.mul_scalar(scale);
-                }
-            }
-        }
+        let (sum, loss_sum, correct, clipped) = match self.batched_private(&model, &chunk, sample.clip) {
+            Some(done) => done,
+            None => self.looped_private(&model, &chunk, sample.clip, k),
+        };
         self.model = model;
         let items = chunk.len();
         let gradient = Gradient {

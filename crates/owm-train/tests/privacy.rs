@@ -40,6 +40,31 @@ fn unclipped_per_example_gradients_should_sum_to_the_batch_gradient() {
 }
 
 #[test]
+fn the_batched_per_example_path_should_equal_one_backward_pass_per_example() {
+    let splits = DataConfig { train_limit: Some(200), ..DataConfig::digits() }.load(42).unwrap();
+    let device = Device::flex();
+    let model = ModelConfig::Mlp { hidden: vec![16, 8] }.init(&splits.train.input_spec(), 10, &device.clone().autodiff()).unwrap();
+    let (model, _) = InitPlan::he_uniform().apply(model, 5).unwrap();
+    let params = ParamSet::of(&model);
+    // The MLP takes the batched formulas; an identity augmentation sends the same items down the loop.
+    let mut batched = DatasetObjective::new(model.clone(), &splits.train, None, &device, 42, 32);
+    let identity = owm_data::Augment { crop_padding: 0, flip: false };
+    let mut looped = DatasetObjective::new(model, &splits.train, None, &device, 42, 32).with_augment(Some(identity));
+    for clip in [1e9, 0.5] {
+        let sample = PrivateSample { rate: 0.3, clip };
+        let (a, b) = (batched.private_gradient(&params, sample).unwrap(), looped.private_gradient(&params, sample).unwrap());
+        assert_eq!((a.gradient.batch.clone(), a.gradient.items, a.clipped), (b.gradient.batch.clone(), b.gradient.items, b.clipped));
+        assert!(a.gradient.items > 40, "{}", a.gradient.items);
+        assert!((a.gradient.loss - b.gradient.loss).abs() < 1e-5);
+        for (x, y) in a.gradient.grads.iter().zip(&b.gradient.grads) {
+            for (x, y) in host(x.as_ref().unwrap()).iter().zip(host(y.as_ref().unwrap())) {
+                assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "clip {clip}: {x} vs {y}");
+            }
+        }
+    }
+}
+
+#[test]
 fn poisson_batches_should_be_seeded_and_about_rate_times_items() {
     let splits = DataConfig::digits().load(42).unwrap();
     let device = Device::flex();
