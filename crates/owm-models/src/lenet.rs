@@ -75,11 +75,62 @@ impl LeNet5 {
         let x = relu(self.fc2.forward(x));
         self.fc3.forward(x)
     }
+
+    /// Every parameter's per-example gradient of `loss(logits)` (one term per row), in parameter order, each
+    /// `[batch, size]`, in one forward and one backward pass (see `per_example.rs`); `None` when a
+    /// convolution's padding has no formula. Needs an autodiff device.
+    pub fn per_example_grads(&self, images: Tensor<4>, loss: impl FnOnce(Tensor<2>) -> Tensor<1>) -> Option<Vec<Tensor<2>>> {
+        use crate::per_example::{conv2d, linear, tap};
+        let (x, t1) = tap(&images, self.conv1.forward(images.clone()));
+        let x = self.pool.forward(relu(x));
+        let (x, t2) = tap(&x, self.conv2.forward(x.clone()));
+        let x: Tensor<2> = self.pool.forward(relu(x)).flatten(1, 3);
+        let (x, t3) = tap(&x, self.fc1.forward(x.clone()));
+        let x = relu(x);
+        let (x, t4) = tap(&x, self.fc2.forward(x.clone()));
+        let x = relu(x);
+        let (x, t5) = tap(&x, self.fc3.forward(x.clone()));
+        let grads = loss(x).backward();
+        let mut out = conv2d(&self.conv1, t1, &grads)?;
+        out.extend(conv2d(&self.conv2, t2, &grads)?);
+        for (layer, t) in [(&self.fc1, t3), (&self.fc2, t4), (&self.fc3, t5)] {
+            out.extend(linear(layer, t, &grads));
+        }
+        Some(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_example_gradients_should_equal_one_backward_pass_per_example() {
+        let device = Device::flex().autodiff();
+        // MNIST geometry: padding 2 on conv1 (the explicit-padding path), none on conv2.
+        let net = LeNet5::new([1, 28, 28], 2, 10, &device).unwrap();
+        let x = Tensor::<4>::random([3, 1, 28, 28], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let t = Tensor::<2>::random([3, 10], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let loss = |t: Tensor<2>| move |logits: Tensor<2>| (logits - t).powi_scalar(2).sum();
+        let batched = net.per_example_grads(x.clone(), loss(t.clone())).unwrap();
+        assert_eq!(batched.len(), 10);
+        let host = |g: Tensor<2>| g.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        let batched: Vec<Vec<f32>> = batched.into_iter().map(host).collect();
+        for i in 0..3 {
+            let grads = loss(t.clone().slice([i..i + 1, 0..10]))(net.forward(x.clone().slice([i..i + 1]))).backward();
+            let singles: Vec<Vec<f32>> = owm_core::flat_grads(&net, &burn::optim::GradientsParams::from_grads(grads, &net))
+                .into_iter()
+                .map(|(_, g)| g.unwrap().into_data().convert::<f32>().try_into_vec::<f32>().unwrap())
+                .collect();
+            assert_eq!(singles.len(), 10);
+            for (k, single) in singles.iter().enumerate() {
+                let row = &batched[k][i * single.len()..(i + 1) * single.len()];
+                for (a, b) in row.iter().zip(single) {
+                    assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "param {k}, example {i}: {a} vs {b}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn should_flatten_400_features_on_cifar_input() {

@@ -31,6 +31,7 @@
 mod error;
 mod lenet;
 mod mlp;
+mod per_example;
 mod recsys;
 mod resnet;
 mod text;
@@ -229,12 +230,13 @@ impl Classifier {
 
     /// Per-example gradients of `loss(logits)` (one term per row), each parameter's `[batch, size]` in
     /// parameter order, in one batched pass, for the models whose layers have a per-example formula (the
-    /// MLP and logistic regression over features); `None` for the others, which take one backward pass per
+    /// MLP, logistic regression over features, LeNet-5); `None` for the others, which take one backward pass per
     /// example instead. Needs an autodiff device.
     pub fn per_example_grads(&self, input: Input, loss: impl FnOnce(Tensor<2>) -> Tensor<1>) -> Option<Vec<Tensor<2>>> {
         match (self, input) {
             (Classifier::Mlp(m), Input::Image(x)) => Some(m.per_example_grads(x.flatten(1, 3), loss)),
             (Classifier::Mlp(m), Input::Dense(x)) => Some(m.per_example_grads(x, loss)),
+            (Classifier::LeNet5(m), Input::Image(x)) => m.per_example_grads(x, loss),
             _ => None,
         }
     }

@@ -59,34 +59,19 @@ impl Mlp {
     /// parameter order (`layers.0.weight`, `layers.0.bias`, ...), each `[batch, size]`; by the linear layer's
     /// formula (Opacus's): the weight gradient of example `i` is `aᵢᵀ gᵢ`, its bias gradient `gᵢ`, where `aᵢ`
     /// is the layer's input and `gᵢ` the loss gradient at its output, read from a zero probe added to each
-    /// output. One forward and one backward pass for the whole batch. Needs an autodiff device.
+    /// output (see `per_example.rs`). One forward and one backward pass for the whole batch. Needs an
+    /// autodiff device.
     pub fn per_example_grads(&self, features: Tensor<2>, loss: impl FnOnce(Tensor<2>) -> Tensor<1>) -> Vec<Tensor<2>> {
-        let batch = features.dims()[0];
         let mut x = features;
         let last = self.layers.len() - 1;
-        let (mut inputs, mut probes) = (Vec::new(), Vec::new());
+        let mut taps = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
-            let out = layer.weight.dims()[1];
-            let probe = Tensor::<2>::zeros([batch, out], &x.device()).require_grad();
-            inputs.push(x.clone().inner());
-            x = layer.forward(x) + probe.clone();
-            probes.push(probe);
-            if i < last {
-                x = relu(x);
-            }
+            let (y, tap) = crate::per_example::tap(&x, layer.forward(x.clone()));
+            taps.push(tap);
+            x = if i < last { relu(y) } else { y };
         }
         let grads = loss(x).backward();
-        let mut per_example = Vec::new();
-        for ((layer, a), probe) in self.layers.iter().zip(inputs).zip(probes) {
-            let g = probe.grad(&grads).unwrap_or_else(|| Tensor::zeros([batch, layer.weight.dims()[1]], &a.device()));
-            let [_, fan_in] = a.dims();
-            let out = g.dims()[1];
-            per_example.push((a.unsqueeze_dim::<3>(2) * g.clone().unsqueeze_dim::<3>(1)).reshape([batch, fan_in * out]));
-            if layer.bias.is_some() {
-                per_example.push(g);
-            }
-        }
-        per_example
+        self.layers.iter().zip(taps).flat_map(|(layer, tap)| crate::per_example::linear(layer, tap, &grads)).collect()
     }
 }
 
@@ -124,6 +109,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // `i` picks both the example and its row of every gradient.
     fn per_example_gradients_should_equal_one_backward_pass_per_example() {
         let device = Device::flex().autodiff();
         let mlp = Mlp::new(6, &[5, 4], 3, &device).unwrap();
