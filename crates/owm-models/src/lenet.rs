@@ -117,7 +117,7 @@ mod tests {
         let host = |g: Tensor<2>| g.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
         let batched: Vec<Vec<f32>> = batched.into_iter().map(host).collect();
         for i in 0..3 {
-            let grads = loss(t.clone().slice([i..i + 1, 0..10]))(net.forward(x.clone().slice([i..i + 1]))).backward();
+            let grads = loss(t.clone().slice([i..i + 1, 0..10]))(net.forward(x.clone().slice([i..i + 1, 0..1, 0..28, 0..28]))).backward();
             let singles: Vec<Vec<f32>> = owm_core::flat_grads(&net, &burn::optim::GradientsParams::from_grads(grads, &net))
                 .into_iter()
                 .map(|(_, g)| g.unwrap().into_data().convert::<f32>().try_into_vec::<f32>().unwrap())
