@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: LeNet-5 training throughput, OWM on each compiled backend beside PyTorch; genetic
 //! algorithm generations per second on the digits MLP beside PyGAD (target: at least 5×); what default
 //! tracing costs on whole `owm train` runs, with the trace's size and its report's time; bundle save, load and
-//! verify throughput (target: verify at least 1 GB/s on one core).
+//! verify throughput (target: verify at least 1 GB/s on one core); DP-SGD training throughput beside plain
+//! training and beside Opacus (target: at most 3× slower than plain).
 
 use std::process::Command;
 
@@ -72,7 +73,35 @@ pub fn run(args: &[String]) -> Result<()> {
     write_json(&dir.join("lenet.json"), &report)?;
     ga(&binary, generations, &root, &dir)?;
     tracing(&binary, tracing_epochs, tracing_items, &dir)?;
-    bundle(&binary, bundle_mb, &dir)
+    bundle(&binary, bundle_mb, &dir)?;
+    dp(&binary, batch, steps, warmup, &root, &dir)
+}
+
+/// DP-SGD training throughput beside plain training, OWM's and Opacus's in the same run (target: OWM's DP-SGD
+/// at most 3× slower than its plain training).
+fn dp(binary: &std::path::Path, batch: usize, steps: usize, warmup: usize, root: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    let args = ["--batch-size".to_string(), batch.to_string(), "--steps".into(), steps.to_string(), "--warmup".into(), warmup.to_string()];
+    eprintln!("bench: DP-SGD beside plain training, LeNet-5, OWM ...");
+    let owm = parse_row("owm-flex", &Command::new(binary).args(["bench", "--dp"]).args(&args).output()?);
+    let opacus_ok = Command::new("python3").args(["-c", "import opacus"]).output().is_ok_and(|o| o.status.success());
+    let opacus = if opacus_ok {
+        eprintln!("bench: DP-SGD beside plain training, LeNet-5, Opacus ...");
+        Some(parse_row("opacus", &Command::new("python3").arg(root.join("xtask/bench/dp_opacus.py")).args(&args).output()?))
+    } else {
+        eprintln!("bench: python3 -c 'import opacus' failed; Opacus column skipped");
+        None
+    };
+    println!("DP-SGD (clip 1, noise 1, Poisson sampling) beside plain training: LeNet-5, Adam, expected batch {batch}, {steps} timed steps");
+    println!("{:<10} {:>12} {:>12} {:>10}", "engine", "plain img/s", "DP img/s", "slowdown");
+    for row in std::iter::once(&owm).chain(opacus.as_ref()) {
+        let f = |k: &str| row[k].as_f64().map_or("-".to_string(), |v| format!("{v:.0}"));
+        let slowdown = row["slowdown"].as_f64().map_or("-".to_string(), |v| format!("{v:.2}x"));
+        println!("{:<10} {:>12} {:>12} {:>10}", row["name"].as_str().unwrap_or("?"), f("plain_images_per_second"), f("private_images_per_second"), slowdown);
+    }
+    let slowdown = owm["slowdown"].as_f64().unwrap_or(f64::INFINITY);
+    println!("OWM DP-SGD slowdown {slowdown:.2}x (target <= 3x: {})", if slowdown <= 3.0 { "met" } else { "NOT met" });
+    let report = json!({ "benchmark": "dp-sgd-lenet5", "host": host(), "owm": owm, "opacus": opacus, "targets": { "slowdown": 3.0 } });
+    write_json(&dir.join("dp.json"), &report)
 }
 
 /// Saving, loading and verifying a bundle of about `mb` MB (target: verify at least 1 GB/s on one core).

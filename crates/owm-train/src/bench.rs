@@ -69,6 +69,72 @@ pub fn lenet_throughput(backend: BackendKind, batch_size: usize, steps: usize, w
     })
 }
 
+/// DP-SGD beside plain training: LeNet-5 with Adam on random CIFAR-shaped images, through the pipeline's
+/// own objective, once with Poisson sampling, per-example clipping and noise, once with shuffled batches.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DpThroughput {
+    /// Backend.
+    pub backend: String,
+    /// Expected (private) and fixed (plain) images per step.
+    pub batch_size: usize,
+    /// Timed steps of each.
+    pub steps: usize,
+    /// Training images per second without privacy.
+    pub plain_images_per_second: f64,
+    /// Training images per second with DP-SGD (clip 1, noise multiplier 1).
+    pub private_images_per_second: f64,
+    /// How many times slower DP-SGD is (target: at most 3).
+    pub slowdown: f64,
+}
+
+/// Measures [`DpThroughput`] on `backend` after `warmup` untimed steps.
+///
+/// # Errors
+///
+/// Backend selection or a training error.
+pub fn dp_throughput(backend: BackendKind, batch_size: usize, steps: usize, warmup: usize) -> Result<DpThroughput> {
+    let device = backend.device()?;
+    device.seed(0);
+    let autodiff = device.clone().autodiff();
+    let mut rng = Rng::new(0);
+    let items = batch_size * 20;
+    let pixels: Vec<f32> = (0..items * 3 * 32 * 32).map(|_| rng.normal(0.0, 1.0) as f32).collect();
+    let labels: Vec<usize> = (0..items).map(|_| rng.below(10) as usize).collect();
+    let data = owm_data::Dataset::new("bench", [3, 32, 32], (0..10).map(|c| c.to_string()).collect(), pixels, labels)?;
+    let model = ModelConfig::LeNet5 { conv1_padding: 0 }.init(&data.input_spec(), 10, &autodiff)?;
+    let rate = batch_size as f64 / items as f64;
+    let mut rates = [0.0; 2];
+    for (private, slot) in [false, true].into_iter().zip(&mut rates) {
+        let mut config = OptimizerConfig::Adam(AdamConfig::new(1e-3));
+        if private {
+            config.make_private(owm_optim::DpSgd { clip: 1.0, noise_multiplier: 1.0, sample_rate: rate, seed: 0 })?;
+        }
+        let mut optim = config.build(0)?;
+        let mut objective = crate::DatasetObjective::new(model.clone(), &data, None, &device, 0, batch_size);
+        let mut params = ParamSet::of(&model);
+        let (mut started, mut images) = (Instant::now(), 0u64);
+        for step in 0..warmup + steps {
+            if step == warmup {
+                (started, images) = (Instant::now(), 0);
+            }
+            let ctx = StepContext { step: step as u64 + 1, layer_stats: false };
+            let stepped = optim.step(params, &mut objective, ctx, &mut NullSink)?;
+            (params, images) = (stepped.params, images + stepped.items);
+        }
+        let _ = params.to_host();
+        *slot = images as f64 / started.elapsed().as_secs_f64();
+    }
+    let [plain, private] = rates;
+    Ok(DpThroughput {
+        backend: backend.name().into(),
+        batch_size,
+        steps,
+        plain_images_per_second: plain,
+        private_images_per_second: private,
+        slowdown: plain / private,
+    })
+}
+
 /// The same batch at every step: forward, cross-entropy, backward (the loss is read back, as a training loop
 /// that logs it does).
 struct OneBatch {

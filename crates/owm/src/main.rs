@@ -194,6 +194,9 @@ enum Command {
         /// Measure saving, loading and verifying a bundle of about N MB of weights.
         #[arg(long)]
         bundle: Option<usize>,
+        /// Measure DP-SGD training throughput beside plain training (LeNet-5, Adam, random CIFAR-sized data).
+        #[arg(long)]
+        dp: bool,
         /// Training images for `--tracing`.
         #[arg(long, default_value_t = 50_000)]
         train_items: usize,
@@ -576,6 +579,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Bench { tracing: Some(epochs), device, train_items, .. } => {
             println!("{}", serde_json::to_string(&owm::train::tracing_cost(device.parse()?, train_items, epochs)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { dp: true, device, batch_size, steps, warmup, .. } => {
+            println!("{}", serde_json::to_string(&owm::train::dp_throughput(device.parse()?, batch_size, steps, warmup)?)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { ga: Some(generations), device, .. } => {
