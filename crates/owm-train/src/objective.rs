@@ -282,9 +282,9 @@ impl Objective for DatasetObjective<'_> {
     }
 
     /// Draws the batch with `Rng::derived(seed, "poisson/step-{k}")` for the k-th private batch, then takes
-    /// each item's gradient with its own backward pass (the general method, for any model; see
-    /// `docs/ARCHITECTURE.md`), clips it to `sample.clip` over all parameters and sums. A round of `1 / rate`
-    /// batches counts as an epoch.
+    /// every item's gradient — in one batched pass where the model has per-example formulas
+    /// ([`Classifier::per_example_grads`]), else with one backward pass per item — clips each to
+    /// `sample.clip` over all parameters and sums. A round of `1 / rate` batches counts as an epoch.
     fn private_gradient(&mut self, params: &ParamSet, sample: PrivateSample) -> owm_core::Result<PrivateGradient> {
         let model = params.apply_to(self.model.clone())?;
         let k = self.cursor.private_steps;

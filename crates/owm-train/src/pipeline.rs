@@ -160,6 +160,12 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         .map(owm_share::load_bundle)
         .collect::<std::result::Result<_, _>>()?;
     let sources: Vec<&dyn owm_core::TensorSource> = bases.iter().map(|b| b as &dyn owm_core::TensorSource).collect();
+    if config.privacy.is_some() && owm_core::state_data(&model).iter().any(|(path, _)| owm_core::is_buffer(path)) {
+        return Err(crate::Error::Privacy(format!(
+            "{} keeps batch-norm running statistics, computed from the private data outside the guarantee; use a model without batch norm",
+            config.model.name()
+        )));
+    }
     let (model, mut init_records) = config.init.apply_with(model, config.seed, &sources)?;
     // A transfer overwrites what the plan drew with a (verified) bundle's tensors.
     let (model, transfer) = match (&config.transfer, transfer_base) {

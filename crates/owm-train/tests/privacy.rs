@@ -148,3 +148,11 @@ fn dp_sgd_at_epsilon_8_should_reach_opacus_s_accuracy_within_two_points() {
     println!("DP-SGD ε = 8 on digits, seeds 1-5: OWM {accuracies:.4?} mean {mean:.4}, Opacus mean {opacus:.4}");
     assert!((mean - opacus).abs() <= 0.02, "OWM {mean:.4} vs Opacus {opacus:.4}");
 }
+
+#[test]
+fn a_private_run_should_refuse_batch_norm() {
+    let dir = owm_testkit::tempdir();
+    let config = ExperimentConfig { model: ModelConfig::ResNet { depth: 8, width: 4 }, ..private_digits(1) };
+    let err = owm_train::train(&config, &dir.path().join("run"), false).unwrap_err().to_string();
+    assert!(err.contains("batch-norm running statistics"), "{err}");
+}
