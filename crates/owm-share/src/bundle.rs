@@ -89,6 +89,15 @@ pub fn save_bundle_with<M: Module>(
     let safetensors = weights_file(&weights, &dir.join(WEIGHTS_FILE))?;
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
 
+    let mut files = vec![(WEIGHTS_FILE.to_string(), safetensors), (MANIFEST_FILE.to_string(), manifest_json)];
+    files.extend(extra.into_iter().map(|(name, bytes)| (name.to_string(), bytes)));
+    write_folder(dir, &files)?;
+    Ok(manifest)
+}
+
+/// Writes `files` (name, bytes) as the new folder `dir`: assembled under a temporary name beside it and
+/// renamed into place, so a crash never leaves half a bundle.
+pub(crate) fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
@@ -96,9 +105,7 @@ pub fn save_bundle_with<M: Module>(
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir(&tmp).map_err(io_error("create", &tmp))?;
     let result = (|| {
-        write_atomic(&tmp.join(WEIGHTS_FILE), &safetensors)?;
-        write_atomic(&tmp.join(MANIFEST_FILE), &manifest_json)?;
-        for (name, bytes) in &extra {
+        for (name, bytes) in files {
             write_atomic(&tmp.join(name), bytes)?;
         }
         std::fs::rename(&tmp, dir).map_err(io_error("rename", dir))
@@ -106,8 +113,7 @@ pub fn save_bundle_with<M: Module>(
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
-    result?;
-    Ok(manifest)
+    result
 }
 
 /// The bytes of `weights.safetensors` for `(path, shape, little-endian f32 bytes)` tensors: the same bytes for
@@ -137,6 +143,8 @@ pub struct Verification {
     pub manifest: Manifest,
     /// Whether it is an `owm-bundle/1` manifest, whose provenance sections no digest binds.
     pub legacy: bool,
+    /// Whether its weights are encrypted (their tensors are checked only when an identity was given).
+    pub encrypted: bool,
     /// Tensors whose data, shape and dtype were checked.
     pub tensors_checked: usize,
     /// Files (trace, checkpoints) whose digests were checked.
@@ -164,8 +172,18 @@ impl Verification {
 /// Only when there is nothing to check against: [`Error::Io`] for a missing manifest, [`Error::Manifest`]
 /// for one that does not parse or has an unknown format.
 pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Result<Verification> {
+    verify_bundle_with(dir, trusted, None)
+}
+
+/// [`verify_bundle`] of a bundle whose weights may be encrypted: with `identities`, the weights are
+/// decrypted in memory and every tensor checked; without, the ciphertext is checked against its record.
+///
+/// # Errors
+///
+/// As [`verify_bundle`].
+pub fn verify_bundle_with(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::VerifyingKey>, identities: Option<&crate::Identities>) -> Result<Verification> {
     let dir = dir.as_ref();
-    let (mut v, _) = check(dir, false)?;
+    let (mut v, _) = check(dir, false, identities)?;
     match crate::check_signature(dir, trusted) {
         Ok(signed) => v.signature = signed,
         Err(e) => v.problems.push(e),
@@ -174,7 +192,7 @@ pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::Veri
 }
 
 /// Verifies the bundle; with `keep`, also copies every tensor out for loading.
-fn check(dir: &Path, keep: bool) -> Result<(Verification, BTreeMap<String, TensorData>)> {
+fn check(dir: &Path, keep: bool, identities: Option<&crate::Identities>) -> Result<(Verification, BTreeMap<String, TensorData>)> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let weights_path = dir.join(WEIGHTS_FILE);
     let read = |path: &Path| std::fs::read(path).map_err(|source| Error::Io { op: "read", path: path.to_path_buf(), source });
@@ -196,9 +214,32 @@ fn check(dir: &Path, keep: bool) -> Result<(Verification, BTreeMap<String, Tenso
     let mut tensors = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
     let tampered = |tensor: &str, reason: String| Error::Tampered { path: weights_path.clone(), tensor: tensor.into(), reason };
-    match crate::stream::read_tensors(&weights_path, keep) {
+    // Encrypted weights: the ciphertext is checked against its record; the tensors only with an identity.
+    let mut encrypted = false;
+    let weights = match crate::encryption_record(dir) {
+        Err(e) => Err(e),
+        Ok(None) => crate::stream::read_tensors(&weights_path, keep).map(Some),
+        Ok(Some(record)) => {
+            encrypted = true;
+            match identities {
+                Some(ids) => crate::encrypt::decrypt_weights(dir, &record, ids).and_then(|plain| {
+                    let name = dir.join(crate::ENCRYPTED_WEIGHTS_FILE);
+                    crate::stream::read_tensors_from(std::io::Cursor::new(&plain), plain.len() as u64, &name, keep).map(Some)
+                }),
+                None => {
+                    let path = dir.join(crate::ENCRYPTED_WEIGHTS_FILE);
+                    std::fs::read(&path).map_err(|source| Error::Io { op: "read", path: path.clone(), source }).and_then(|cipher| {
+                        let digest = tensor_digest(&cipher);
+                        if digest == record.sha256 { Ok(None) } else { Err(Error::FileTampered { path, reason: format!("hashes to {digest}, {} says {}", crate::ENCRYPTION_FILE, record.sha256) }) }
+                    })
+                }
+            }
+        }
+    };
+    match weights {
         Err(e) => problems.push(e),
-        Ok(streamed) => {
+        Ok(None) => {}
+        Ok(Some(streamed)) => {
             for t in streamed {
                 let Some(entry) = manifest.tensors.get(&t.name) else {
                     problems.push(tampered(&t.name, "not listed in the manifest".into()));
@@ -242,7 +283,7 @@ fn check(dir: &Path, keep: bool) -> Result<(Verification, BTreeMap<String, Tenso
         }
     }
     let tensors_checked = seen.len();
-    Ok((Verification { manifest, legacy, tensors_checked, files_checked, signature: None, problems }, tensors))
+    Ok((Verification { manifest, legacy, encrypted, tensors_checked, files_checked, signature: None, problems }, tensors))
 }
 
 /// Reads a bundle folder after verifying it with [`verify_bundle`].
@@ -255,10 +296,23 @@ fn check(dir: &Path, keep: bool) -> Result<(Verification, BTreeMap<String, Tenso
 /// or that is on one side only; [`Error::FileTampered`] for a listed file (the trace) that was altered. The
 /// first problem found is returned.
 pub fn load_bundle(dir: impl AsRef<Path>) -> Result<Bundle> {
+    load_bundle_with(dir, None)
+}
+
+/// [`load_bundle`] of a bundle whose weights may be encrypted, decrypting them in memory with `identities`.
+///
+/// # Errors
+///
+/// As [`load_bundle`]; [`Error::Encryption`] for encrypted weights without identities, or when none of them
+/// opens the weights.
+pub fn load_bundle_with(dir: impl AsRef<Path>, identities: Option<&crate::Identities>) -> Result<Bundle> {
     let dir = dir.as_ref().to_path_buf();
-    let (mut verification, tensors) = check(&dir, true)?;
+    let (mut verification, tensors) = check(&dir, true, identities)?;
     if !verification.problems.is_empty() {
         return Err(verification.problems.remove(0));
+    }
+    if verification.encrypted && identities.is_none() {
+        return Err(Error::Encryption { path: dir.join(crate::ENCRYPTED_WEIGHTS_FILE), reason: "the weights are encrypted: give an identity (--identity FILE)".into() });
     }
     Ok(Bundle { dir, manifest: verification.manifest, tensors })
 }

@@ -67,6 +67,14 @@ pub enum Error {
         /// What fails.
         reason: String,
     },
+    /// Encrypted weights that cannot be written or opened.
+    #[error("encrypted weights `{path}`: {reason}")]
+    Encryption {
+        /// The file concerned.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A registry operation that cannot be done.
     #[error("registry: {0}")]
     Registry(String),

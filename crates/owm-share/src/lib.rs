@@ -46,6 +46,7 @@
 
 mod bundle;
 mod card;
+mod encrypt;
 mod error;
 mod manifest;
 mod registry;
@@ -55,6 +56,7 @@ mod torch;
 
 pub use bundle::*;
 pub use card::*;
+pub use encrypt::*;
 pub use error::*;
 pub use manifest::*;
 pub use registry::*;

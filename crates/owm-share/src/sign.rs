@@ -76,14 +76,20 @@ pub fn generate_keypair(path: &Path) -> Result<(PathBuf, PathBuf)> {
     std::io::Read::read_exact(&mut std::fs::File::open(urandom).map_err(|e| key_err(urandom, e.to_string()))?, &mut seed)
         .map_err(|e| key_err(urandom, e.to_string()))?;
     let key = SigningKey::from_bytes(&seed);
-    write_atomic(path, format!("{}\n", hex(&seed)).as_bytes())?;
+    write_secret(path, format!("{}\n", hex(&seed)).as_bytes())?;
+    write_atomic(&public, format!("{}\n", hex(key.verifying_key().as_bytes())).as_bytes())?;
+    Ok((path.to_path_buf(), public))
+}
+
+/// Writes a secret (atomically) and makes it readable by its owner only, on Unix.
+pub(crate) fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, bytes)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| Error::Io { op: "chmod", path: path.into(), source })?;
     }
-    write_atomic(&public, format!("{}\n", hex(key.verifying_key().as_bytes())).as_bytes())?;
-    Ok((path.to_path_buf(), public))
+    Ok(())
 }
 
 fn read_text(path: &Path) -> Result<String> {
@@ -138,7 +144,7 @@ fn current_statement(dir: &Path) -> Result<Statement> {
 /// errors naming the file.
 pub fn sign_bundle(dir: &Path, key: &SigningKey) -> Result<BundleSignature> {
     let statement = current_statement(dir)?;
-    if statement.bundle_digest.is_empty() || !statement.files.contains_key(WEIGHTS_FILE) {
+    if statement.bundle_digest.is_empty() || !(statement.files.contains_key(WEIGHTS_FILE) || statement.files.contains_key(crate::ENCRYPTED_WEIGHTS_FILE)) {
         return Err(Error::Signature { path: dir.join(SIGNATURE_FILE), reason: "not an owm-bundle/2 folder: nothing binds its manifest".into() });
     }
     let bytes = canonical_json(&serde_json::to_value(&statement).expect("statements serialise"));

@@ -40,10 +40,17 @@ struct Info {
 ///
 /// [`Error::Weights`] naming the file and the byte where it stops making sense; [`Error::Io`].
 pub(crate) fn read_tensors(path: &Path, keep: bool) -> Result<Vec<StreamedTensor>> {
+    let io = |source| Error::Io { op: "read", path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let file_len = file.metadata().map_err(io)?.len();
+    read_tensors_from(file, file_len, path, keep)
+}
+
+/// [`read_tensors`] from `file` (a file, or plaintext decrypted in memory) of `file_len` bytes; `path` names
+/// it in errors.
+pub(crate) fn read_tensors_from(mut file: impl Read, file_len: u64, path: &Path, keep: bool) -> Result<Vec<StreamedTensor>> {
     let bad = |reason: String| Error::Weights { path: path.to_path_buf(), reason };
     let io = |source| Error::Io { op: "read", path: path.to_path_buf(), source };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let file_len = file.metadata().map_err(io)?.len();
     let mut len = [0u8; 8];
     file.read_exact(&mut len).map_err(|_| bad(format!("{file_len} bytes: too short for a header length")))?;
     let header_len = u64::from_le_bytes(len);

@@ -3,7 +3,7 @@ use std::path::Path;
 use owm_core::BackendKind;
 use owm_data::{DataConfig, DatasetInfo, Normalizer};
 use owm_eval::Evaluation;
-use owm_share::{Bundle, load_bundle};
+use owm_share::Bundle;
 use serde::de::DeserializeOwned;
 
 use crate::{Error, ExperimentConfig, Result, evaluate_model};
@@ -29,7 +29,17 @@ pub struct BundleEvaluation {
 /// Any bundle verification error (tampered tensor, bad manifest), [`Error::Manifest`] for a manifest section
 /// that cannot be used, and data errors naming the file.
 pub fn evaluate_bundle(dir: &Path, backend: BackendKind, data: Option<DataConfig>) -> Result<BundleEvaluation> {
-    let bundle = load_bundle(dir)?;
+    evaluate_bundle_with(dir, backend, data, None)
+}
+
+/// [`evaluate_bundle`] of a bundle whose weights may be encrypted: they are decrypted in memory with
+/// `identities` and never written to disk.
+///
+/// # Errors
+///
+/// As [`evaluate_bundle`], and `owm_share::Error::Encryption` when no identity opens the weights.
+pub fn evaluate_bundle_with(dir: &Path, backend: BackendKind, data: Option<DataConfig>, identities: Option<&owm_share::Identities>) -> Result<BundleEvaluation> {
+    let bundle = owm_share::load_bundle_with(dir, identities)?;
     let m = &bundle.manifest;
     let experiment: ExperimentConfig = section(dir, "experiment", &m.experiment)?;
     let normalization: Option<Normalizer> = section(dir, "normalization", &m.normalization)?;

@@ -12,7 +12,7 @@ use owm::data::{DataConfig, DataSource};
 use owm::models::ModelConfig;
 use owm::optim::{PhaseConfig, Schedule};
 use owm::train::{
-    ExperimentConfig, NamedWeights, ReplayOptions, RunReport, TrainOptions, diff_weights, evaluate_bundle, files, lenet_throughput,
+    ExperimentConfig, NamedWeights, ReplayOptions, RunReport, TrainOptions, diff_weights, files, lenet_throughput,
     replay, train, train_with, write_report,
 };
 
@@ -37,6 +37,12 @@ enum Command {
         /// Evaluate on another data folder of the same kind.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Decrypt encrypted weights (in memory) with this age identity file.
+        #[arg(long)]
+        identity: Option<PathBuf>,
+        /// Decrypt encrypted weights with the passphrase in this file.
+        #[arg(long, conflicts_with = "identity")]
+        passphrase_file: Option<PathBuf>,
     },
     /// Re-execute a run from its recorded config, seed and data and check every record of its trace; report
     /// the first step and parameter where the replay diverges (or, on another backend, how far it drifts).
@@ -98,6 +104,41 @@ enum Command {
         /// The signer's public key (`KEY.pub` from `owm keygen`): the bundle must be signed by it.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Decrypt encrypted weights (in memory) with this age identity file, to check every tensor.
+        #[arg(long)]
+        identity: Option<PathBuf>,
+        /// Decrypt encrypted weights with the passphrase in this file.
+        #[arg(long, conflicts_with = "identity")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Encrypt a bundle's weights for age recipients or a passphrase into a new bundle folder; the manifest
+    /// stays readable and verifiable.
+    Encrypt {
+        /// The bundle folder (a run's `bundle/`) or its run folder.
+        bundle: PathBuf,
+        /// The new, encrypted bundle folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// An age public key (`age1…`) or a file holding one (`KEY.agepub` from `owm keygen --age`); repeatable.
+        #[arg(long)]
+        recipient: Vec<String>,
+        /// Encrypt for the passphrase in this file instead (age allows a passphrase only on its own).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Decrypt an encrypted bundle into a new, plaintext bundle folder (after checking every tensor).
+    Decrypt {
+        /// The encrypted bundle folder.
+        bundle: PathBuf,
+        /// The new, plaintext bundle folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The age identity file.
+        #[arg(long)]
+        identity: Option<PathBuf>,
+        /// The file holding the passphrase.
+        #[arg(long, conflicts_with = "identity")]
+        passphrase_file: Option<PathBuf>,
     },
     /// Write a bundle's weights as a PyTorch `state_dict` (safetensors, PyTorch layout and names).
     Export {
@@ -150,6 +191,10 @@ enum Command {
     Keygen {
         /// Where the secret key goes.
         out: PathBuf,
+        /// Make an age X25519 key for encrypting weights (secret in OUT, public key in OUT.agepub) instead of
+        /// an Ed25519 signing key.
+        #[arg(long)]
+        age: bool,
     },
     /// Sign a bundle: `signature.json` lists the bundle digest and every file's SHA-256, signed with KEY.
     Sign {
@@ -492,9 +537,34 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Train(args) => train_command(*args),
-        Command::Eval { bundle, device, data_dir } => eval_command(&bundle_dir(&bundle), &device, data_dir),
+        Command::Eval { bundle, device, data_dir, identity, passphrase_file } => {
+            let ids = identities(identity.as_deref(), passphrase_file.as_deref())?;
+            eval_command(&bundle_dir(&bundle), &device, data_dir, ids.as_ref())
+        }
+        Command::Encrypt { bundle, out, recipient, passphrase_file } => {
+            let mut recipients = Vec::new();
+            for r in recipient {
+                let key = if Path::new(&r).is_file() { std::fs::read_to_string(&r).with_context(|| format!("reading {r}"))? } else { r };
+                recipients.push(owm::share::Recipient::Key(key.trim().to_string()));
+            }
+            if let Some(p) = &passphrase_file {
+                recipients.push(owm::share::Recipient::Passphrase(read_passphrase(p)?));
+            }
+            let record = owm::share::encrypt_bundle(&bundle_dir(&bundle), &out, &recipients)?;
+            println!("wrote {} (weights encrypted for {}; ciphertext SHA-256 {}); sign it again if it was signed", out.display(), record.recipients.join(", "), record.sha256);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Decrypt { bundle, out, identity, passphrase_file } => {
+            let ids = identities(identity.as_deref(), passphrase_file.as_deref())?.context("give --identity FILE or --passphrase-file FILE")?;
+            owm::share::decrypt_bundle(&bundle_dir(&bundle), &out, &ids)?;
+            println!("wrote {} (every tensor checked against the manifest)", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Inspect { bundle } => inspect_command(&bundle_dir(&bundle)),
-        Command::Verify { bundle, key } => verify_command(&bundle_dir(&bundle), key.as_deref()),
+        Command::Verify { bundle, key, identity, passphrase_file } => {
+            let ids = identities(identity.as_deref(), passphrase_file.as_deref())?;
+            verify_command(&bundle_dir(&bundle), key.as_deref(), ids.as_ref())
+        }
         Command::Export { bundle, pytorch } => {
             let b = owm::share::load_bundle(bundle_dir(&bundle))?;
             let n = owm::share::export_pytorch(&b, &pytorch)?;
@@ -526,7 +596,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Keygen { out } => {
+        Command::Keygen { out, age: true } => {
+            let public = owm::share::generate_age_key(&out)?;
+            let public_file = PathBuf::from(format!("{}.agepub", out.display()));
+            owm::core::write_atomic(&public_file, format!("{public}\n").as_bytes())?;
+            println!("age identity {} (keep it private)\nrecipient {public} (also in {})", out.display(), public_file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keygen { out, .. } => {
             let (secret, public) = owm::share::generate_keypair(&out)?;
             println!("secret key {} (keep it private)\npublic key {}", secret.display(), public.display());
             Ok(ExitCode::SUCCESS)
@@ -1101,17 +1178,36 @@ fn trace_command(run: &Path, steps: Option<String>, paths: Option<Vec<String>>, 
     Ok(ExitCode::SUCCESS)
 }
 
-fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Result<ExitCode> {
+/// The identities `--identity FILE` or `--passphrase-file FILE` name, if either is given.
+fn identities(identity: Option<&Path>, passphrase_file: Option<&Path>) -> Result<Option<owm::share::Identities>> {
+    Ok(match (identity, passphrase_file) {
+        (Some(f), _) => Some(owm::share::Identities::from_file(f)?),
+        (None, Some(p)) => Some(owm::share::Identities::passphrase(read_passphrase(p)?)),
+        (None, None) => None,
+    })
+}
+
+/// The passphrase in `path`: its first line.
+fn read_passphrase(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the passphrase file {}", path.display()))?;
+    let line = text.lines().next().unwrap_or_default().to_string();
+    if line.is_empty() {
+        bail!("the passphrase file {} is empty", path.display());
+    }
+    Ok(line)
+}
+
+fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>, identities: Option<&owm::share::Identities>) -> Result<ExitCode> {
     let backend: BackendKind = device.parse()?;
     let data = match data_dir {
         None => None,
         Some(dir) => {
-            let experiment: ExperimentConfig = serde_json::from_value(owm::share::load_bundle(bundle)?.manifest.experiment)
+            let experiment: ExperimentConfig = serde_json::from_value(owm::share::verify_bundle(bundle, None)?.manifest.experiment)
                 .context("bundle manifest has no usable experiment section")?;
             Some(data_from(experiment.data, dir)?)
         }
     };
-    let result = evaluate_bundle(bundle, backend, data)?;
+    let result = owm::train::evaluate_bundle_with(bundle, backend, data, identities)?;
     let r = &result.report.report;
     println!("bundle {} verified: {} tensors, weights digest {}", bundle.display(), result.bundle.tensors.len(), result.bundle.manifest.weights_digest);
     println!("test accuracy {:.4}  macro F1 {:.4}  on {} items ({})", r.accuracy, r.macro_f1, r.total, backend);
@@ -1135,9 +1231,9 @@ fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify_command(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
+fn verify_command(bundle: &Path, key: Option<&Path>, identities: Option<&owm::share::Identities>) -> Result<ExitCode> {
     let trusted = key.map(owm::share::read_public_key).transpose()?;
-    let v = owm::share::verify_bundle(bundle, trusted.as_ref())?;
+    let v = owm::share::verify_bundle_with(bundle, trusted.as_ref(), identities)?;
     let m = &v.manifest;
     println!("bundle {} ({}, written by owm {})", bundle.display(), m.format, m.owm_version);
     if v.legacy {
@@ -1146,6 +1242,9 @@ fn verify_command(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
         println!("bundle digest {}", m.bundle_digest);
     }
     println!("checked {} tensors, {} files", v.tensors_checked, v.files_checked);
+    if v.encrypted && identities.is_none() {
+        println!("weights encrypted: the ciphertext was checked; give --identity (or --passphrase-file) to check every tensor");
+    }
     match &v.signature {
         Some(s) if s.trusted => println!("signed by the given key {}", s.public_key),
         Some(s) => println!("signed by key {} (pass --key to require a key you trust)", s.public_key),
