@@ -97,6 +97,9 @@ pub struct TrainOptions<'a> {
     /// Continue from this checkpoint (written by a run of the same config). When it is the run folder's own
     /// `checkpoint.json`, the folder's trace is cut back to the checkpoint and continued.
     pub resume: Option<PathBuf>,
+    /// Keys for the encrypted bundles the config starts from (a transfer's base, `Pretrained` sources):
+    /// their weights are decrypted in memory.
+    pub identities: Option<&'a owm_share::Identities>,
 }
 
 /// Runs `config` into the new folder `run_dir`: train, evaluate, write the trace, plots, evaluation and bundle.
@@ -127,7 +130,8 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let resume = options.resume.map(|path| Checkpoint::load(&path).map(|c| (path, c))).transpose()?;
 
     let splits = config.data.load(config.seed)?;
-    let transfer_base = config.transfer.as_ref().map(|t| owm_share::load_bundle(&t.source)).transpose()?;
+    let identities = options.identities;
+    let transfer_base = config.transfer.as_ref().map(|t| owm_share::load_bundle_with(&t.source, identities)).transpose()?;
     // Transferred layers expect inputs scaled as their own training data was: keep the base's statistics
     // when they fit these inputs (Hugging Face reuses a checkpoint's preprocessor the same way).
     let inherited = transfer_base
@@ -157,7 +161,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .map(owm_share::load_bundle)
+        .map(|source| owm_share::load_bundle_with(source, identities))
         .collect::<std::result::Result<_, _>>()?;
     let sources: Vec<&dyn owm_core::TensorSource> = bases.iter().map(|b| b as &dyn owm_core::TensorSource).collect();
     if config.privacy.is_some() && owm_core::state_data(&model).iter().any(|(path, _)| owm_core::is_buffer(path)) {

@@ -13,7 +13,7 @@ use owm::models::ModelConfig;
 use owm::optim::{PhaseConfig, Schedule};
 use owm::train::{
     ExperimentConfig, NamedWeights, ReplayOptions, RunReport, TrainOptions, diff_weights, files, lenet_throughput,
-    replay, train, train_with, write_report,
+    replay, train_with, write_report,
 };
 
 #[derive(Parser)]
@@ -395,6 +395,13 @@ struct TrainArgs {
     /// Transfer: on a shape mismatch, error, skip (and report) or adapt (new head, first convolution).
     #[arg(long, value_enum, requires = "transfer_from")]
     on_mismatch: Option<MismatchArg>,
+    /// Decrypt the encrypted bundles the run starts from (`--transfer-from`, pretrained sources) in memory
+    /// with this age identity file.
+    #[arg(long)]
+    identity: Option<PathBuf>,
+    /// Decrypt them with the passphrase in this file.
+    #[arg(long, conflicts_with = "identity")]
+    passphrase_file: Option<PathBuf>,
     /// Transfer: freeze the transferred tensors while training.
     #[arg(long, requires = "transfer_from")]
     freeze_transferred: bool,
@@ -692,7 +699,8 @@ fn train_command(args: TrainArgs) -> Result<ExitCode> {
         config.seed,
         run_dir.display()
     );
-    let report = train(&config, &run_dir, !args.quiet)?;
+    let ids = identities(args.identity.as_deref(), args.passphrase_file.as_deref())?;
+    let report = train_with(&config, &run_dir, TrainOptions { progress: !args.quiet, identities: ids.as_ref(), ..TrainOptions::default() })?;
     print_run(&report)
 }
 
