@@ -382,8 +382,9 @@ struct TrainArgs {
     /// Keep only these classes (by name, comma-separated), relabelled in this order (`--classes 5,6,7,8,9`).
     #[arg(long, value_delimiter = ',')]
     classes: Option<Vec<String>>,
-    /// Start from this bundle's (or run folder's) tensors after the init plan: transfer learning.
-    #[arg(long)]
+    /// Start from this bundle's (or run folder's) tensors after the init plan: transfer learning
+    /// (`--init-from` is the same option).
+    #[arg(long, alias = "init-from")]
     transfer_from: Option<PathBuf>,
     /// Transfer: rename source paths, `FROM=TO` (exact; a prefix when FROM ends in `.`; a glob with `*`;
     /// `re:REGEX=REPLACEMENT`), comma-separated, first match wins.

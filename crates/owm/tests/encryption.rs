@@ -84,7 +84,7 @@ fn encrypted_weights_should_round_trip_verify_without_a_key_and_stay_off_disk() 
     // Start a model from the encrypted bundle: decrypted in memory with the identity, refused without.
     let t = owm(d, &["train", "--transfer-from", "enc", "--max-steps", "5", "--out", "from-enc", "--quiet"]);
     assert!(!t.status.success() && text(&t).contains("give an identity"), "{}", text(&t));
-    let t = ok(owm(d, &["train", "--transfer-from", "enc", "--identity", "alice", "--max-steps", "5", "--out", "from-enc", "--quiet"]));
+    let t = ok(owm(d, &["train", "--init-from", "enc", "--identity", "alice", "--max-steps", "5", "--out", "from-enc", "--quiet"]));
     assert!(t.contains("4 applied"), "{t}");
     std::fs::remove_dir_all(d.join("from-enc")).unwrap();
 
