@@ -132,7 +132,7 @@ pub(crate) fn weights_file(weights: &[(String, Vec<usize>, Vec<u8>)], path: &Pat
     safetensors::tensor::serialize(views, metadata).map_err(|e| Error::Weights { path: path.to_path_buf(), reason: e.to_string() })
 }
 
-fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+pub(crate) fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io { op, path: path.to_path_buf(), source }
 }
 
@@ -226,13 +226,7 @@ fn check(dir: &Path, keep: bool, identities: Option<&crate::Identities>) -> Resu
                     let name = dir.join(crate::ENCRYPTED_WEIGHTS_FILE);
                     crate::stream::read_tensors_from(std::io::Cursor::new(&plain), plain.len() as u64, &name, keep).map(Some)
                 }),
-                None => {
-                    let path = dir.join(crate::ENCRYPTED_WEIGHTS_FILE);
-                    std::fs::read(&path).map_err(|source| Error::Io { op: "read", path: path.clone(), source }).and_then(|cipher| {
-                        let digest = tensor_digest(&cipher);
-                        if digest == record.sha256 { Ok(None) } else { Err(Error::FileTampered { path, reason: format!("hashes to {digest}, {} says {}", crate::ENCRYPTION_FILE, record.sha256) }) }
-                    })
-                }
+                None => crate::encrypt::read_ciphertext(dir, &record).map(|_| None),
             }
         }
     };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use age::secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, MANIFEST_FILE, Result, WEIGHTS_FILE, load_bundle, tensor_digest};
+use crate::{Error, Result, WEIGHTS_FILE, load_bundle, tensor_digest};
 
 /// File name of the encrypted weights inside an encrypted bundle.
 pub const ENCRYPTED_WEIGHTS_FILE: &str = "weights.safetensors.age";
@@ -137,13 +137,7 @@ pub fn encrypt_bundle(src: &Path, out: &Path, recipients: &[Recipient]) -> Resul
     };
     let record_json = serde_json::to_vec_pretty(&record).expect("records serialise");
     let mut files: Vec<(String, Vec<u8>)> = vec![(ENCRYPTED_WEIGHTS_FILE.into(), cipher), (ENCRYPTION_FILE.into(), record_json)];
-    for entry in std::fs::read_dir(src).map_err(|source| Error::Io { op: "read", path: src.to_path_buf(), source })? {
-        let path = entry.map_err(|source| Error::Io { op: "read", path: src.to_path_buf(), source })?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if path.is_file() && name != WEIGHTS_FILE && name != crate::SIGNATURE_FILE {
-            files.push((name, std::fs::read(&path).map_err(|source| Error::Io { op: "read", path: path.clone(), source })?));
-        }
-    }
+    files.extend(other_files(src, &[WEIGHTS_FILE, crate::SIGNATURE_FILE])?);
     crate::bundle::write_folder(out, &files)?;
     Ok(record)
 }
@@ -163,6 +157,35 @@ pub fn encryption_record(dir: &Path) -> Result<Option<EncryptionRecord>> {
     Ok(Some(record))
 }
 
+/// The ciphertext of the encrypted bundle in `dir`, checked against its record.
+///
+/// # Errors
+///
+/// [`Error::FileTampered`] for a ciphertext that is not the recorded one; [`Error::Io`].
+pub(crate) fn read_ciphertext(dir: &Path, record: &EncryptionRecord) -> Result<Vec<u8>> {
+    let path = dir.join(ENCRYPTED_WEIGHTS_FILE);
+    let cipher = std::fs::read(&path).map_err(|source| Error::Io { op: "read", path: path.clone(), source })?;
+    let digest = tensor_digest(&cipher);
+    if digest != record.sha256 {
+        return Err(Error::FileTampered { path, reason: format!("hashes to {digest}, {ENCRYPTION_FILE} says {}", record.sha256) });
+    }
+    Ok(cipher)
+}
+
+/// Every file of the bundle in `dir` but those named in `skip`, as (name, bytes).
+fn other_files(dir: &Path, skip: &[&str]) -> Result<Vec<(String, Vec<u8>)>> {
+    use crate::bundle::io_error;
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_error("read", dir))? {
+        let path = entry.map_err(io_error("read", dir))?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if path.is_file() && !skip.contains(&name.as_str()) {
+            files.push((name, std::fs::read(&path).map_err(io_error("read", &path))?));
+        }
+    }
+    Ok(files)
+}
+
 /// The plaintext weights of the encrypted bundle in `dir`, decrypted in memory after the ciphertext is
 /// checked against its record.
 ///
@@ -171,12 +194,8 @@ pub fn encryption_record(dir: &Path) -> Result<Option<EncryptionRecord>> {
 /// [`Error::FileTampered`] for a ciphertext that is not the recorded one; [`Error::Encryption`] when no
 /// identity opens it or the decryption fails (a tampered ciphertext with a recomputed record).
 pub(crate) fn decrypt_weights(dir: &Path, record: &EncryptionRecord, identities: &Identities) -> Result<Vec<u8>> {
+    let cipher = read_ciphertext(dir, record)?;
     let path = dir.join(ENCRYPTED_WEIGHTS_FILE);
-    let cipher = std::fs::read(&path).map_err(|source| Error::Io { op: "read", path: path.clone(), source })?;
-    let digest = tensor_digest(&cipher);
-    if digest != record.sha256 {
-        return Err(Error::FileTampered { path, reason: format!("hashes to {digest}, {ENCRYPTION_FILE} says {}", record.sha256) });
-    }
     let decryptor = age::Decryptor::new(&cipher[..]).map_err(|e| encryption_error(&path, e))?;
     let mut reader = decryptor.decrypt(identities.0.iter().map(|i| i.as_ref() as &dyn age::Identity)).map_err(|e| encryption_error(&path, e))?;
     let mut plain = Vec::with_capacity(cipher.len());
@@ -198,14 +217,7 @@ pub fn decrypt_bundle(src: &Path, out: &Path, identities: &Identities) -> Result
     crate::load_bundle_with(src, Some(identities))?;
     let plain = decrypt_weights(src, &record, identities)?;
     let mut files: Vec<(String, Vec<u8>)> = vec![(WEIGHTS_FILE.into(), plain)];
-    for entry in std::fs::read_dir(src).map_err(|source| Error::Io { op: "read", path: src.to_path_buf(), source })? {
-        let path = entry.map_err(|source| Error::Io { op: "read", path: src.to_path_buf(), source })?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if path.is_file() && ![ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, crate::SIGNATURE_FILE].contains(&name.as_str()) {
-            files.push((name, std::fs::read(&path).map_err(|source| Error::Io { op: "read", path: path.clone(), source })?));
-        }
-    }
-    debug_assert!(files.iter().any(|(n, _)| n == MANIFEST_FILE));
+    files.extend(other_files(src, &[ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, crate::SIGNATURE_FILE])?);
     crate::bundle::write_folder(out, &files)?;
     Ok(out.to_path_buf())
 }
