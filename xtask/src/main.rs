@@ -8,8 +8,11 @@
 //!   whole `owm train` runs of LeNet-5 on random CIFAR-10-sized data (`--tracing-epochs N`, default 10, 0 to
 //!   skip; `--tracing-items N`), with the trace's size and its report's time, written to
 //!   `target/bench/tracing.json`.
+//! - `cargo xtask fuzz [--seconds N] [--jobs N] [TARGET...]`: every fuzz target under libFuzzer for N seconds
+//!   (nightly and cargo-fuzz), from seeds made by `owm-fuzz`; a summary in `target/fuzz/summary.json`.
 
 mod bench;
+mod fuzz;
 mod tidy;
 
 use anyhow::{Result, bail};
@@ -19,7 +22,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <tidy | bench [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N]>"),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        _ => bail!("usage: cargo xtask <tidy | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N]>"),
     }
 }
 

@@ -37,6 +37,8 @@
 //! - `ndarray`: enables [`BackendKind::NdArray`] (deprecated upstream, kept selectable).
 //!
 //! The `flex` CPU backend is always compiled in.
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod backend;
 mod error;
@@ -44,6 +46,7 @@ mod input;
 mod objective;
 mod params;
 mod seed;
+pub mod json;
 pub mod serde_float;
 mod trace;
 mod validate;

@@ -390,7 +390,7 @@ impl Dataset {
                     Inputs::Ids { .. } => "ids",
                 };
                 h.update(format!("owm-inputs/{kind}/").as_bytes());
-                h.update(serde_json::to_vec(&self.input_spec()).expect("specs serialise"));
+                h.update(owm_core::json::to_vec(&self.input_spec()));
             }
         }
         h.update((self.num_classes() as u64).to_le_bytes());

@@ -20,11 +20,30 @@ pub const DIGITS_LEN: usize = 1797;
 ///
 /// Never for the shipped bytes; the readers' errors if the embedded files were corrupted at build time.
 pub fn load_digits() -> Result<Dataset> {
+    decode_digits(IMAGES, LABELS)
+}
+
+/// Decodes the embedded digits' two IDX files (gzip-compressed or raw): 8×8 images of values 0..16 and labels
+/// 0..9, as many of each.
+///
+/// # Errors
+///
+/// [`crate::Error::Format`] naming `<embedded>/…` and the byte offset for a corrupt stream, a wrong magic number,
+/// rank or element type, a truncated or overlong body, a label above 9 or a pixel above 16;
+/// [`crate::Error::FeatureCount`] when the counts differ.
+pub fn decode_digits(images: &[u8], labels: &[u8]) -> Result<Dataset> {
     let images_path = Path::new("<embedded>/digits-images-idx3-ubyte.gz");
     let labels_path = Path::new("<embedded>/digits-labels-idx1-ubyte.gz");
-    let images = parse_idx(images_path, &maybe_gunzip(images_path, IMAGES.to_vec())?, 3)?;
-    let labels = parse_idx(labels_path, &maybe_gunzip(labels_path, LABELS.to_vec())?, 1)?;
+    let images = parse_idx(images_path, &maybe_gunzip(images_path, images.to_vec())?, 3)?;
+    let labels = parse_idx(labels_path, &maybe_gunzip(labels_path, labels.to_vec())?, 1)?;
     check_labels(labels_path, &labels, 10)?;
+    if let Some(i) = images.data.iter().position(|&p| p > 16) {
+        return Err(crate::Error::Format {
+            path: images_path.to_path_buf(),
+            offset: (images.header_len + i) as u64,
+            reason: format!("pixel value {} above 16", images.data[i]),
+        });
+    }
     let features = images.data.iter().map(|&b| f32::from(b)).collect();
     let labels = labels.data.iter().map(|&l| usize::from(l)).collect();
     Dataset::new("digits", [1, images.dims[1], images.dims[2]], digit_names(), features, labels)

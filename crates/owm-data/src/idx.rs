@@ -75,7 +75,7 @@ pub fn parse_idx(path: &Path, bytes: &[u8], rank: usize) -> Result<IdxArray> {
         return Err(err(bytes.len(), format!("truncated header: {} bytes, expected {header_len}", bytes.len())));
     }
     let dims: Vec<usize> = (0..rank)
-        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize)
+        .map(|i| u32::from_be_bytes([bytes[4 + 4 * i], bytes[5 + 4 * i], bytes[6 + 4 * i], bytes[7 + 4 * i]]) as usize)
         .collect();
     let n = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| err(4, format!("dimensions {dims:?} overflow")))?;
     let body = bytes.len() - header_len;

@@ -25,6 +25,8 @@
 //! assert_eq!(norm.mean.len(), 64);
 //! # Ok::<(), owm_data::Error>(())
 //! ```
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod cifar;
 mod config;

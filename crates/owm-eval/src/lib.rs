@@ -20,6 +20,8 @@
 //! assert_eq!(report.confusion[1], [0, 1, 1]); // one "1" predicted as "2"
 //! # Ok::<(), owm_eval::Error>(())
 //! ```
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod bootstrap;
 mod error;

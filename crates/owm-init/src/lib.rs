@@ -32,6 +32,8 @@
 //! assert_eq!(records[1].std, 0.0);
 //! # Ok::<(), owm_init::Error>(())
 //! ```
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
 mod orthogonal;

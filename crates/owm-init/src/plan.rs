@@ -115,13 +115,15 @@ impl InitPlan {
             .into_iter()
             .map(|(path, data)| {
                 let rule = self.rule_for(&path);
-                let values = data.try_to_vec::<f32>().unwrap_or_default();
+                let values = data.clone().convert::<f32>().try_to_vec::<f32>().map_err(|e| {
+                    Error::from(owm_core::Error::Param { path: path.clone(), reason: format!("init statistics could not be read back: {e:?}") })
+                })?;
                 let (mean, std) = moments(&values);
-                InitRecord {
+                Ok(InitRecord {
                     shape: data.shape().to_vec(),
                     rule: rule.map(|r| r.pattern.clone()),
                     strategy: rule.map_or(serde_json::json!("module_default"), |r| {
-                        let mut v = serde_json::to_value(&r.strategy).expect("strategies serialise");
+                        let mut v = owm_core::json::to_value(&r.strategy);
                         // A pretrained value names the content it came from, not only where it was.
                         if let InitStrategy::Pretrained { source, .. } = &r.strategy
                             && let Some(src) = sources.iter().find(|s| s.name() == source)
@@ -134,9 +136,9 @@ impl InitPlan {
                     path,
                     mean,
                     std,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok((module, records))
     }
 }

@@ -416,7 +416,11 @@ impl TransferReport {
 
     /// Rewrites the init records of the transferred parameters: strategy `pretrained` naming the source, its
     /// digest, the source path (and the adaptation), with the moments of the values now in `module`.
-    pub fn annotate<M: Module>(&self, records: &mut [InitRecord], module: &M) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Core`] when a parameter's values cannot be read back for its moments.
+    pub fn annotate<M: Module>(&self, records: &mut [InitRecord], module: &M) -> Result<()> {
         let values: BTreeMap<String, TensorData> = owm_core::param_data(module).into_iter().collect();
         let adapted = self.adapted.iter().filter(|a| matches!(a.how, Adaptation::InputChannels { .. }));
         let sources = self.applied.iter().map(|a| (&a.path, &a.from, None)).chain(adapted.map(|a| (&a.path, &a.from, Some(&a.how))));
@@ -424,14 +428,19 @@ impl TransferReport {
             let Some(record) = records.iter_mut().find(|r| &r.path == path) else { continue };
             let mut strategy = serde_json::json!({ "kind": "pretrained", "source": self.source, "from": from, "digest": self.digest });
             if let Some(how) = how {
-                strategy["adapted"] = serde_json::to_value(how).unwrap_or_default();
+                strategy["adapted"] = serde_json::json!(how);
             }
             record.rule = None;
             record.strategy = strategy;
             if let Some(data) = values.get(path) {
-                (record.mean, record.std) = crate::plan::moments(&data.try_to_vec::<f32>().unwrap_or_default());
+                let values = data.clone().convert::<f32>().try_to_vec::<f32>().map_err(|e| owm_core::Error::Param {
+                    path: path.clone(),
+                    reason: format!("values could not be read back: {e:?}"),
+                })?;
+                (record.mean, record.std) = crate::plan::moments(&values);
             }
         }
+        Ok(())
     }
 
     /// One line: how many tensors went each way (`2 applied, 0 adapted, 2 skipped, 0 missing, 0 unused`).
@@ -650,7 +659,7 @@ mod tests {
         let fresh = net(1, 5);
         let (fresh, mut records) = crate::InitPlan::he_uniform().apply(fresh, 1).unwrap();
         let (m, report) = Transfer::from("base").exclude("head.*").apply(fresh, &Source::of(&net(1, 5))).unwrap();
-        report.annotate(&mut records, &m);
+        report.annotate(&mut records, &m).unwrap();
         let body = records.iter().find(|r| r.path == "body.weight").unwrap();
         assert_eq!(body.strategy["kind"], "pretrained");
         assert_eq!(body.strategy["digest"], "d1");

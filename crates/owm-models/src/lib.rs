@@ -27,6 +27,8 @@
 //! assert_eq!(logits.dims(), [2, 10]);
 //! # Ok::<(), owm_models::Error>(())
 //! ```
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
 mod lenet;

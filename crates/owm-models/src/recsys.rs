@@ -13,6 +13,7 @@ fn field(ids: &Tensor<2, Int>, f: usize, table: &Embedding) -> Tensor<2> {
 }
 
 /// The sum of per-field terms; every constructor here refuses a model without fields.
+#[allow(clippy::expect_used, reason = "every constructor refuses a model without fields")]
 fn sum(terms: impl Iterator<Item = Tensor<2>>) -> Tensor<2> {
     terms.reduce(|a, b| a + b).expect("constructors refuse models without fields")
 }

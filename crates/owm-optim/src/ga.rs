@@ -263,6 +263,7 @@ impl Ga {
         Rng::new(derive_seed(self.seed, &format!("ga/{}/{child}", self.generation)))
     }
 
+    #[allow(clippy::expect_used, reason = "check() refuses a tournament of size 0")]
     fn select(&self, rng: &mut Rng) -> usize {
         let n = self.population.len();
         match self.config.selection {
@@ -469,10 +470,11 @@ impl Search for Ga {
         self.population.sort_by(|a, b| a.loss.total_cmp(&b.loss));
         self.generation += 1;
         let top = &self.population[0];
-        if self.best.as_ref().is_none_or(|b| top.loss < b.loss || self.reevaluate_elites()) {
-            self.best = Some(top.clone());
-        }
-        let best = self.best.as_ref().expect("set above");
+        let best = match self.best.take() {
+            Some(b) if !(top.loss < b.loss || self.reevaluate_elites()) => b,
+            _ => top.clone(),
+        };
+        let best = &*self.best.insert(best);
         let mut stats = std::collections::BTreeMap::new();
         stats.insert("generation".into(), self.generation as f64);
         if let Mutation::SelfAdaptive { .. } = self.config.mutation {

@@ -39,6 +39,8 @@
 //! assert!(rosenbrock(&params.to_host()) < 0.5);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod adagrad;
 mod adam;

@@ -234,6 +234,7 @@ impl OptimizerConfig {
     /// # Errors
     ///
     /// The variant of [`Error`] for the first rule the config breaks.
+    #[allow(clippy::expect_used, reason = "every kind but the search methods has a chain")]
     pub fn build(&self, seed: u64) -> Result<Box<dyn Optimizer>> {
         self.check()?;
         Ok(match self {
@@ -272,9 +273,9 @@ pub(crate) fn layer_stats(
     before: Vec<(String, Tensor<1>)>,
     grads: Vec<(String, Option<Tensor<1>>)>,
     after: Vec<(String, Tensor<1>)>,
-) -> Vec<LayerStats> {
+) -> owm_core::Result<Vec<LayerStats>> {
     const PER: usize = 6;
-    let Some(device) = after.first().map(|(_, t)| t.device()) else { return Vec::new() };
+    let Some(device) = after.first().map(|(_, t)| t.device()) else { return Ok(Vec::new()) };
     let sq = |t: Tensor<1>| t.square().sum();
     // Counts through sign(): |sign(min(a·b, 0))| is 1 exactly where a and b have opposite signs.
     let nonzero = |t: Tensor<1>| t.sign().abs().sum();
@@ -288,10 +289,13 @@ pub(crate) fn layer_stats(
         sums.push(nonzero((a.clone() * b.clone()).clamp_max(0.0)));
         sums.push(g.clone().map_or_else(nan, nonzero));
     }
-    let values = Tensor::cat(sums, 0).into_data().convert::<f64>().try_to_vec::<f64>().unwrap_or_default();
+    let values = Tensor::cat(sums, 0).into_data().convert::<f64>().try_to_vec::<f64>().map_err(|e| owm_core::Error::Param {
+        path: after.first().map_or_else(String::new, |(p, _)| p.clone()),
+        reason: format!("per-layer statistics could not be read back: {e:?}"),
+    })?;
     // Values are f32 quantities: round them to f32 so that what is traced reads back identical.
     let f32_exact = |v: f64| f64::from(v as f32);
-    after
+    Ok(after
         .into_iter()
         .zip(values.chunks_exact(PER))
         .map(|((path, a), v)| {
@@ -307,7 +311,7 @@ pub(crate) fn layer_stats(
                 zero_grads: f32_exact(1.0 - v[5] / n),
             }
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

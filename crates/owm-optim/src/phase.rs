@@ -61,6 +61,7 @@ impl PhaseConfig {
                 phases.push((serde_json::json!({ "kind": head }), serde_json::json!({})));
                 items.collect()
             };
+            #[allow(clippy::expect_used, reason = "a phase was pushed, or the function returned, just above")]
             let (optimizer, until) = phases.last_mut().expect("pushed above");
             for item in settings {
                 let (key, value) = item.split_once('=').ok_or_else(|| err(format!("`{item}` is not key=value")))?;
@@ -101,6 +102,7 @@ fn set(object: &mut serde_json::Value, key: &str, value: serde_json::Value) {
         if !at.is_object() {
             *at = serde_json::json!({});
         }
+        #[allow(clippy::expect_used, reason = "made an object just above")]
         let map = at.as_object_mut().expect("made an object");
         if parts.peek().is_none() {
             map.insert(part.to_owned(), value);

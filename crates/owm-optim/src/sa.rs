@@ -263,6 +263,7 @@ impl Search for Sa {
             stats.insert("temperature".into(), self.temperature);
             return Told { stats, lineage: None };
         }
+        #[allow(clippy::expect_used, reason = "the proposal step always evaluates at least one neighbour")]
         let j = (0..losses.len()).min_by(|&a, &b| losses[a].total_cmp(&losses[b])).expect("at least one neighbour");
         let delta = losses[j] - self.fx;
         let u = self.rng.next_f64();

@@ -84,7 +84,7 @@ struct Saved<S> {
 
 /// A serialisable value as state data.
 pub(crate) fn to_data<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("states and settings serialise")
+    owm_core::json::to_value(value)
 }
 
 /// State data back into a value, or [`Error::State`].

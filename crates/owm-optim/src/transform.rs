@@ -362,6 +362,7 @@ impl Chain {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::expect_used, reason = "an accumulation reads back the sums it stored just above")]
     fn run_group(
         &mut self,
         group: usize,
@@ -594,7 +595,7 @@ impl Optimizer for Chain {
             }
             let paths: Vec<&str> = members.iter().map(|&i| metas[i].path.as_str()).collect();
             let ws: Vec<Tensor<1>> = members.iter().map(|&i| values[i].clone()).collect();
-            let gs: Vec<Tensor<1>> = members.iter().map(|&i| gradient.grads[i].clone().expect("filtered")).collect();
+            let gs: Vec<Tensor<1>> = members.iter().filter_map(|&i| gradient.grads[i].clone()).collect();
             if let Flow::Apply(updates) = self.run_group(group, &transforms, base_lr, &paths, &ws, gs, &mut notes) {
                 applied = true;
                 for (&i, u) in members.iter().zip(updates) {
@@ -608,7 +609,7 @@ impl Optimizer for Chain {
         let layers = if ctx.layer_stats {
             let named = |v: &[Tensor<1>]| metas.iter().zip(v).map(|(m, t)| (m.path.clone(), t.clone())).collect::<Vec<_>>();
             let grads = metas.iter().zip(&gradient.grads).map(|(m, g)| (m.path.clone(), g.clone())).collect();
-            layer_stats(named(&values), grads, named(&new_values))
+            layer_stats(named(&values), grads, named(&new_values))?
         } else {
             Vec::new()
         };

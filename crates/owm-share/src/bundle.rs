@@ -87,7 +87,7 @@ pub fn save_bundle_with<M: Module>(
     manifest.bundle_digest = manifest.digest();
 
     let safetensors = weights_file(&weights, &dir.join(WEIGHTS_FILE))?;
-    let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
+    let manifest_json = owm_core::json::to_vec_pretty(&manifest);
 
     let mut files = vec![(WEIGHTS_FILE.to_string(), safetensors), (MANIFEST_FILE.to_string(), manifest_json)];
     files.extend(extra.into_iter().map(|(name, bytes)| (name.to_string(), bytes)));

@@ -104,7 +104,7 @@ pub fn openness(manifest: &Manifest) -> Openness {
 /// and a Markdown body (what the model is, how it was trained, how it did, how to verify it), generated from
 /// the manifest alone.
 pub fn model_card(manifest: &Manifest, name: &str) -> String {
-    let q = |s: &str| serde_json::to_string(s).expect("strings serialise");
+    let q = |s: &str| owm_core::json::to_string(s);
     let model = manifest.model.get("kind").and_then(|k| k.as_str()).unwrap_or("model");
     let dataset = manifest.dataset.get("name").and_then(|k| k.as_str()).unwrap_or("unknown");
     let mut y = String::from("---\n");

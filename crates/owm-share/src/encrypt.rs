@@ -135,7 +135,7 @@ pub fn encrypt_bundle(src: &Path, out: &Path, recipients: &[Recipient]) -> Resul
         sha256: tensor_digest(&cipher),
         recipients: named,
     };
-    let record_json = serde_json::to_vec_pretty(&record).expect("records serialise");
+    let record_json = owm_core::json::to_vec_pretty(&record);
     let mut files: Vec<(String, Vec<u8>)> = vec![(ENCRYPTED_WEIGHTS_FILE.into(), cipher), (ENCRYPTION_FILE.into(), record_json)];
     files.extend(other_files(src, &[WEIGHTS_FILE, crate::SIGNATURE_FILE])?);
     crate::bundle::write_folder(out, &files)?;

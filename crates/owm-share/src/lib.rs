@@ -43,6 +43,8 @@
 //! let restored = bundle.load_into(Net { fc: LinearConfig::new(3, 2).init(&device) })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod bundle;
 mod card;

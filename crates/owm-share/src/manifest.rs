@@ -157,7 +157,7 @@ impl Manifest {
     /// SHA-256 (hex) of the canonical JSON (object keys sorted, no whitespace) of this manifest without its
     /// `bundle_digest`: what `bundle_digest` must equal, and what a signature signs.
     pub fn digest(&self) -> String {
-        let mut value = serde_json::to_value(self).expect("manifests serialise");
+        let mut value = owm_core::json::to_value(self);
         if let serde_json::Value::Object(map) = &mut value {
             map.remove("bundle_digest");
         }
@@ -178,7 +178,7 @@ pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    out.extend(serde_json::to_vec(k).expect("strings serialise"));
+                    out.extend(owm_core::json::to_vec(k));
                     out.push(b':');
                     write(&map[k], out);
                 }
@@ -194,7 +194,7 @@ pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
                 }
                 out.push(b']');
             }
-            scalar => out.extend(serde_json::to_vec(scalar).expect("scalars serialise")),
+            scalar => out.extend(owm_core::json::to_vec(scalar)),
         }
     }
     let mut out = Vec::new();

@@ -143,7 +143,7 @@ impl Registry {
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         std::fs::create_dir_all(&dir).map_err(Self::io("create", &dir))?;
         let tmp = Self::temp(&dir);
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&entry).expect("entries serialise")).map_err(Self::io("write", &tmp))?;
+        std::fs::write(&tmp, owm_core::json::to_vec_pretty(&entry)).map_err(Self::io("write", &tmp))?;
         let linked = std::fs::hard_link(&tmp, &path);
         let _ = std::fs::remove_file(&tmp);
         match linked {

@@ -147,14 +147,14 @@ pub fn sign_bundle(dir: &Path, key: &SigningKey) -> Result<BundleSignature> {
     if statement.bundle_digest.is_empty() || !(statement.files.contains_key(WEIGHTS_FILE) || statement.files.contains_key(crate::ENCRYPTED_WEIGHTS_FILE)) {
         return Err(Error::Signature { path: dir.join(SIGNATURE_FILE), reason: "not an owm-bundle/2 folder: nothing binds its manifest".into() });
     }
-    let bytes = canonical_json(&serde_json::to_value(&statement).expect("statements serialise"));
+    let bytes = canonical_json(&owm_core::json::to_value(&statement));
     let signature = BundleSignature {
         format: SIGNATURE_FORMAT.into(),
         statement,
         public_key: hex(key.verifying_key().as_bytes()),
         signature: hex(&key.sign(&bytes).to_bytes()),
     };
-    write_atomic(&dir.join(SIGNATURE_FILE), &serde_json::to_vec_pretty(&signature).expect("signatures serialise"))?;
+    write_atomic(&dir.join(SIGNATURE_FILE), &owm_core::json::to_vec_pretty(&signature))?;
     Ok(signature)
 }
 
@@ -194,7 +194,7 @@ pub fn check_signature(dir: &Path, trusted: Option<&VerifyingKey>) -> Result<Opt
         return Err(err(format!("signed by key {}, not by the key given ({})", sig.public_key, hex(t.as_bytes()))));
     }
     let signature = unhex::<64>(&sig.signature).map(|b| Signature::from_bytes(&b)).ok_or_else(|| err("the signature is not 64 bytes of hex".into()))?;
-    let statement_bytes = canonical_json(&serde_json::to_value(&sig.statement).expect("statements serialise"));
+    let statement_bytes = canonical_json(&owm_core::json::to_value(&sig.statement));
     named.verify(&statement_bytes, &signature).map_err(|_| err("the signature does not verify: the statement or the signature was altered".into()))?;
     let now = current_statement(dir)?;
     if now.bundle_digest != sig.statement.bundle_digest {

@@ -31,6 +31,8 @@
 //! assert_eq!(owm_trace::file_digest(&path)?, digest);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
 mod explain;

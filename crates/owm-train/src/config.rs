@@ -141,7 +141,7 @@ impl ExperimentConfig {
 
     /// The config as pretty JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("configs serialise")
+        owm_core::json::to_string_pretty(self)
     }
 }
 

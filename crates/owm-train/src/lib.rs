@@ -50,6 +50,8 @@
 //!
 //! - `wgpu`: the GPU backend (`BackendKind::Wgpu`).
 //! - `ndarray`: the deprecated ndarray CPU backend (`BackendKind::NdArray`).
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod bench;
 mod config;

@@ -219,11 +219,9 @@ impl<'a> DatasetObjective<'a> {
     fn batches(&mut self, sample: Sample) -> Vec<(Input, Tensor<1, Int>)> {
         match sample {
             Sample::Full => {
-                if self.full.is_none() {
-                    let all: Vec<usize> = (0..self.data.len()).collect();
-                    self.full = Some(all.chunks(EVAL_CHUNK).map(|c| self.data.batch(c, self.norm, &self.device)).collect());
-                }
-                self.full.clone().expect("filled above")
+                let (data, norm, device) = (&self.data, self.norm, &self.device);
+                let all: Vec<usize> = (0..data.len()).collect();
+                self.full.get_or_insert_with(|| all.chunks(EVAL_CHUNK).map(|c| data.batch(c, norm, device)).collect()).clone()
             }
             Sample::Batch { size } => {
                 let (chunk, _, _) = self.next_indices(size);

@@ -232,7 +232,7 @@ pub fn run_phases(
             }
             None => {
                 let settings = optimizer.settings();
-                let criteria = serde_json::to_value(&phase.until).expect("configs serialise");
+                let criteria = owm_core::json::to_value(&phase.until);
                 let event = TraceEvent::PhaseStarted { phase: index as u64 + 1, optimizer: optimizer.name(), settings, criteria };
                 let _ = sink.on_event(&event)?;
             }
@@ -320,7 +320,7 @@ pub fn run_phases(
                     done: done.clone(),
                     ended: converged,
                 };
-                write_atomic(path, serde_json::to_string(&checkpoint).expect("checkpoints serialise").as_bytes())?;
+                write_atomic(path, owm_core::json::to_string(&checkpoint).as_bytes())?;
             }
             if let Some(reason) = stop {
                 break reason;
@@ -341,6 +341,7 @@ pub fn run_phases(
     }
     let _ = recorder.weights(total_steps, WeightsAt::Final, &params, sink)?;
     let _ = recorder.values(total_steps, true, &params, sink)?;
+    #[allow(clippy::expect_used, reason = "a config always has its first phase")]
     let last = done.last().expect("at least one phase ran");
     Ok(PhasesOutcome {
         params,

@@ -175,7 +175,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let (model, transfer) = match (&config.transfer, transfer_base) {
         (Some(t), Some(base)) => {
             let (model, report) = t.apply(model, &base)?;
-            report.annotate(&mut init_records, &model);
+            report.annotate(&mut init_records, &model)?;
             bases.push(base);
             (model, Some(report))
         }
@@ -202,7 +202,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut jsonl];
     sinks.extend(extra.iter_mut().map(|s| &mut **s as &mut dyn TraceSink));
     let mut sink = Tee(sinks);
-    let config_json = serde_json::to_value(config).expect("configs serialise");
+    let config_json = owm_core::json::to_value(config);
     if !continuing {
         let env = RunEnv {
             owm: env!("CARGO_PKG_VERSION").into(),
@@ -274,7 +274,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     manifest.model = section(&config.model);
     manifest.init = serde_json::json!({ "plan": config.init, "params": init_records });
     if let Some(report) = &transfer {
-        manifest.init["transfer"] = serde_json::to_value(report).expect("reports serialise");
+        manifest.init["transfer"] = owm_core::json::to_value(report);
     }
     manifest.optimizer = serde_json::json!({ "phases": training.phases.iter().map(|p| serde_json::json!({
         "optimizer": p.optimizer, "settings": p.settings, "stop_reason": p.stop_reason.to_string(),
@@ -308,7 +308,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     }
     let manifest = save_bundle_with(&bundle_dir, &model, manifest, &extra)?;
 
-    write_atomic(&run_dir.join(files::EVALUATION_JSON), &serde_json::to_vec_pretty(&evaluation).expect("reports serialise"))?;
+    write_atomic(&run_dir.join(files::EVALUATION_JSON), &owm_core::json::to_vec_pretty(&evaluation))?;
     write_atomic(&run_dir.join(files::EVALUATION_MD), evaluation.to_markdown(&test_set.class_names).as_bytes())?;
     if let Some(report) = &transfer {
         write_atomic(&run_dir.join(files::TRANSFER_MD), report.to_markdown().as_bytes())?;
@@ -344,6 +344,7 @@ pub fn logits(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, dev
     for chunk in indices.chunks(batch.max(1)) {
         let (inputs, _) = data.batch(chunk, norm, device);
         let data = model.forward(inputs).into_data().convert::<f32>();
+        #[allow(clippy::expect_used, reason = "the data was converted to f32 just above")]
         out.extend(data.try_to_vec::<f32>().expect("f32 logits"));
     }
     out
@@ -414,6 +415,7 @@ fn progress_bar(show: bool, phases: &[Phase], steps_per_epoch: usize) -> Progres
     };
     let total = phases.iter().map(budget).sum::<Option<u64>>();
     let bar = ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    #[allow(clippy::expect_used, reason = "a constant, valid template")]
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps  {msg}")
             .expect("valid template"),
@@ -448,5 +450,5 @@ fn same_dir(a: Option<&Path>, b: &Path) -> bool {
 }
 
 fn section<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("manifest sections serialise")
+    owm_core::json::to_value(value)
 }

@@ -95,6 +95,7 @@ impl Validate for TraceConfig {
 }
 
 /// SHA-256 of each parameter's values (little-endian `f32`, as the bundle manifest hashes tensors).
+#[allow(clippy::expect_used, reason = "a ParamSet's host vector has its metas' length")]
 pub fn weight_digests(params: &ParamSet) -> Vec<(String, String)> {
     host_digests(params.metas(), &params.to_host()).expect("a ParamSet's host vector fits its metas")
 }

@@ -34,6 +34,8 @@
 //!
 //! - `wgpu` (default): the GPU backend, `--device wgpu`.
 //! - `ndarray`: the deprecated ndarray CPU backend, `--device ndarray`.
+// Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 /// The Burn version OWM is built on, for code that handles tensors (custom optimisers, objectives).
 pub use burn;

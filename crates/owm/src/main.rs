@@ -1,6 +1,8 @@
 //! The `owm` command line: `owm train`, `owm replay RUN`, `owm report RUN`, `owm diff A B`, `owm eval BUNDLE`,
 //! `owm inspect BUNDLE`, `owm export BUNDLE --pytorch FILE`, `owm verify BUNDLE [--key PUB]`, `owm keygen KEY`, `owm sign BUNDLE --key KEY`,
 //! `owm bench`.
+// The command line reports errors: a panic is kept only where an invariant makes it unreachable, and says why.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -1305,6 +1307,7 @@ fn bundle_dir(path: &Path) -> PathBuf {
 }
 
 /// `base`, or `base-2`, `base-3`, ... whichever does not exist yet.
+#[allow(clippy::expect_used, reason = "an endless sequence of names has an unused one")]
 fn free_dir(base: &Path) -> PathBuf {
     std::iter::once(base.to_path_buf())
         .chain((2..).map(|i| PathBuf::from(format!("{}-{i}", base.display()))))

@@ -1,0 +1,362 @@
+//! Fuzz harnesses for every OWM reader of outside bytes.
+//!
+//! Each public function takes arbitrary bytes, hands them to one reader the way a user's file reaches it
+//! (written to a scratch file, or put in place of one file of a valid bundle or registry) and returns
+//! normally whatever the reader answers: an `Err` is the expected outcome of bad bytes, a panic, hang or
+//! runaway allocation is a finding. Where a reader accepts the bytes, the harness checks what it promised
+//! (counts agree, digests verified).
+//!
+//! Key design decision: the harnesses live in an ordinary crate, not in the `fuzz/` package, so the same
+//! functions run under libFuzzer (`cargo xtask fuzz`, nightly) and, on the stable toolchain, in this crate's
+//! tests, which replay every committed seed and every past finding (`fuzz/corpus/TARGET/`,
+//! `fuzz/regressions/TARGET/`) on each `cargo test`.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::Device;
+use owm_data::tabular::{TabularOptions, TabularPrep, read_table};
+use owm_share::{Identities, Manifest, Recipient, Registry};
+
+/// One fuzz target: its name (the `fuzz/fuzz_targets/NAME.rs` file and corpus folder) and harness.
+pub struct Target {
+    /// Target name.
+    pub name: &'static str,
+    /// What it reads.
+    pub reads: &'static str,
+    /// The harness.
+    pub run: fn(&[u8]),
+}
+
+/// Every target, in the order `cargo xtask fuzz` runs them.
+pub const TARGETS: &[Target] = &[
+    Target { name: "idx", reads: "IDX files, raw or gzip (MNIST, Fashion-MNIST)", run: idx },
+    Target { name: "cifar", reads: "CIFAR-10 binary batches", run: cifar },
+    Target { name: "digits", reads: "the embedded-digits decoder (two IDX streams)", run: digits },
+    Target { name: "config", reads: "experiment config JSON (`--config`)", run: config },
+    Target { name: "manifest", reads: "a bundle's manifest.json, verified and loaded", run: manifest },
+    Target { name: "safetensors", reads: "a bundle's weights.safetensors (header and tensors), verified and loaded", run: safetensors },
+    Target { name: "trace", reads: "trace JSON Lines (read, checkpoint lookup)", run: trace },
+    Target { name: "csv", reads: "tabular CSV, read, fitted and transformed", run: csv },
+    Target { name: "text", reads: "labelled text (`label<TAB>text` and CSV) and the tokeniser", run: text },
+    Target { name: "interactions", reads: "click-through `user,item,label[,time]` CSV", run: interactions },
+    Target { name: "registry", reads: "a registry index entry, looked up and pulled", run: registry },
+    Target { name: "signature", reads: "a bundle's signature file and a public key file", run: signature },
+    Target { name: "encrypted", reads: "an encrypted bundle's weights.safetensors.age and encryption.json", run: encrypted },
+    Target { name: "image", reads: "an image-folder PNG", run: image },
+];
+
+/// A scratch folder of this process, created once.
+fn scratch() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+        let dir = base.join(format!("owm-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("fuzz scratch folder");
+        dir
+    })
+}
+
+/// Writes `data` to `name` in the scratch folder (thread-unique), returning the path.
+fn file(name: &str, data: &[u8]) -> PathBuf {
+    let dir = scratch().join(format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), ""));
+    std::fs::create_dir_all(&dir).expect("fuzz scratch folder");
+    let path = dir.join(name);
+    std::fs::write(&path, data).expect("fuzz scratch file");
+    path
+}
+
+/// IDX reader: the bytes as a rank-1 (labels) and a rank-3 (images) file.
+pub fn idx(data: &[u8]) {
+    let path = file("data-idx-ubyte", data);
+    for rank in [1, 3] {
+        if let Ok(array) = owm_data::read_idx(&path, rank) {
+            assert_eq!(array.dims.len(), rank);
+            assert_eq!(array.data.len(), array.dims.iter().product::<usize>());
+            let _ = owm_data::check_labels(&path, &array, 10);
+        }
+    }
+}
+
+/// CIFAR-10 batch reader.
+pub fn cifar(data: &[u8]) {
+    let path = file("data_batch_1.bin", data);
+    if let Ok(set) = owm_data::read_batches("cifar", &[path]) {
+        assert_eq!(set.len() * 3073, data.len());
+    }
+}
+
+/// The embedded-digits decoder: the first two bytes (big-endian) say how long the images stream is; the labels
+/// stream follows it.
+pub fn digits(data: &[u8]) {
+    let Some((cut, rest)) = data.split_first_chunk::<2>() else { return };
+    let (images, labels) = rest.split_at(usize::from(u16::from_be_bytes(*cut)).min(rest.len()));
+    if let Ok(set) = owm_data::decode_digits(images, labels) {
+        assert!(set.labels().iter().all(|&l| l < 10));
+    }
+}
+
+/// Experiment config reader with its rule check.
+pub fn config(data: &[u8]) {
+    let path = file("config.json", data);
+    if let Ok(config) = owm_train::ExperimentConfig::load(&path) {
+        // What was accepted serialises and reads back the same.
+        let again: owm_train::ExperimentConfig = serde_json::from_str(&config.to_json()).expect("accepted config re-reads");
+        assert_eq!(again.to_json(), config.to_json());
+    }
+}
+
+/// A small valid bundle (signed, with a trace) made once per process, and a copy of it to mutate.
+struct Fixture {
+    bundle: PathBuf,
+    public_key: PathBuf,
+    encrypted: PathBuf,
+    identity: PathBuf,
+    registry: PathBuf,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        #[derive(Module, Debug)]
+        struct Net {
+            fc: Linear,
+            out: Linear,
+        }
+        let root = scratch().join("fixture");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("fixture folder");
+        let device = Device::flex();
+        let net = Net { fc: LinearConfig::new(4, 3).init(&device), out: LinearConfig::new(3, 2).init(&device) };
+        let bundle = root.join("bundle");
+        owm_share::save_bundle(&bundle, &net, Manifest::new(7)).expect("fixture bundle");
+        let (secret, public_key) = owm_share::generate_keypair(&root.join("signing")).expect("fixture keys");
+        let key = owm_share::read_secret_key(&secret).expect("fixture key");
+        owm_share::sign_bundle(&bundle, &key).expect("fixture signature");
+        let identity = root.join("age.key");
+        let recipient = owm_share::generate_age_key(&identity).expect("fixture age key");
+        let encrypted = root.join("encrypted");
+        owm_share::encrypt_bundle(&bundle, &encrypted, &[Recipient::Key(recipient)]).expect("fixture encryption");
+        let registry = root.join("registry");
+        Registry::open(Some(&registry)).and_then(|r| r.publish(&bundle, "net", "1.0.0")).expect("fixture registry");
+        Fixture { bundle, public_key, encrypted, identity, registry }
+    })
+}
+
+/// A fresh copy of the folder `src` with `name` replaced by `data`.
+fn mutated(src: &Path, label: &str, name: &str, data: &[u8]) -> PathBuf {
+    let dir = file(label, b"").with_extension("d");
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(src, &dir);
+    std::fs::write(dir.join(name), data).expect("fuzz bundle file");
+    dir
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("fuzz copy");
+    for entry in std::fs::read_dir(src).expect("fuzz copy").flatten() {
+        let to = dst.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), to).expect("fuzz copy");
+        }
+    }
+}
+
+/// Verifies and loads a bundle; whatever verifies must load and must have been the fixture's tensors.
+fn check_bundle(dir: &Path, identities: Option<&Identities>) {
+    let verified = owm_share::verify_bundle_with(dir, None, identities).is_ok_and(|v| v.ok());
+    let loaded = owm_share::load_bundle_with(dir, identities);
+    if verified {
+        assert!(loaded.is_ok(), "a bundle that verifies loads");
+    }
+}
+
+/// A bundle's manifest.json.
+pub fn manifest(data: &[u8]) {
+    let dir = mutated(&fixture().bundle, "manifest", "manifest.json", data);
+    check_bundle(&dir, None);
+    let _ = owm_share::check_signature(&dir, None);
+}
+
+/// A bundle's weights.safetensors.
+pub fn safetensors(data: &[u8]) {
+    let dir = mutated(&fixture().bundle, "safetensors", "weights.safetensors", data);
+    check_bundle(&dir, None);
+}
+
+/// Trace JSON Lines.
+pub fn trace(data: &[u8]) {
+    let path = file("trace.jsonl", data);
+    if let Ok(trace) = owm_trace::read_trace(&path) {
+        let _ = trace.steps().count() + trace.epochs().count();
+        if let Some(step) = trace.steps().last().map(|s| s.step) {
+            let _ = owm_trace::find_checkpoint(&path, step);
+        }
+    }
+    let _ = owm_trace::file_digest(&path);
+}
+
+/// Tabular CSV: read, fit the preprocessing on it, transform it.
+pub fn csv(data: &[u8]) {
+    let path = file("table.csv", data);
+    let options = TabularOptions { missing_values: vec!["?".into()], ..Default::default() };
+    let Ok(table) = read_table(&path, &options) else { return };
+    let Some(target) = table.columns.last().cloned() else { return };
+    let options = TabularOptions { target, ..options };
+    if let Ok(prep) = TabularPrep::fit(&table, &options)
+        && let Ok(prepared) = prep.transform(&table, &options)
+    {
+        assert_eq!(prepared.features.len(), prepared.labels.len() * prep.feature_names().len());
+        assert!(prepared.features.iter().all(|v| v.is_finite()), "transformed features are finite");
+    }
+}
+
+/// Labelled text files and the tokeniser.
+pub fn text(data: &[u8]) {
+    let path = file("news.txt", data);
+    let options = owm_data::text::TextOptions::default();
+    if let Ok(items) = owm_data::text::read_labelled_text(&path) {
+        let docs: Vec<Vec<String>> = items.iter().map(|t| owm_data::text::tokenize(&t.text, &options)).collect();
+        let vocab = owm_data::text::Vocab::fit(&docs, 1, Some(1000));
+        for doc in &docs {
+            assert!(vocab.encode(doc, 16).iter().all(|&id| (id as usize) < vocab.len().max(2)));
+        }
+    }
+    let _ = owm_data::text::read_labelled_csv(&path, "label", "text");
+}
+
+/// Click-through interactions CSV and its splits.
+pub fn interactions(data: &[u8]) {
+    let path = file("clicks.csv", data);
+    if let Ok(set) = owm_data::interactions::read_interactions(&path) {
+        let (train, test) = set.random_split(0.25, 1);
+        assert_eq!(train.len() + test.len(), set.rows.len());
+        let _ = set.chronological_split(0.25, &path);
+        let _ = set.negatives(1, 1);
+    }
+}
+
+/// A registry index entry (`names/NAME/VERSION.json`).
+pub fn registry(data: &[u8]) {
+    let root = mutated(&fixture().registry, "registry", "names/net/1.0.0.json", data);
+    let Ok(registry) = Registry::open(Some(&root)) else { return };
+    let _ = registry.list();
+    let _ = registry.lineage("net", "1.0.0");
+    if registry.entry("net", "1.0.0").is_ok() {
+        let out = root.join("pulled");
+        if registry.pull("net", "1.0.0", &out).is_ok() {
+            assert!(owm_share::verify_bundle(&out, None).is_ok_and(|v| v.ok()), "a pulled bundle verifies");
+        }
+    }
+}
+
+/// A bundle's signature and a public key file.
+pub fn signature(data: &[u8]) {
+    let fixture = fixture();
+    let dir = mutated(&fixture.bundle, "signature", owm_share::SIGNATURE_FILE, data);
+    let trusted = owm_share::read_public_key(&fixture.public_key).ok();
+    let _ = owm_share::check_signature(&dir, trusted.as_ref());
+    let _ = owm_share::read_public_key(&file("key.pub", data));
+    let _ = owm_share::read_secret_key(&file("key", data));
+}
+
+/// An encrypted bundle's ciphertext (first byte even) or encryption record (odd), verified and decrypted.
+pub fn encrypted(data: &[u8]) {
+    let fixture = fixture();
+    let Some((&which, rest)) = data.split_first() else { return };
+    let name = if which % 2 == 0 { "weights.safetensors.age" } else { owm_share::ENCRYPTION_FILE };
+    let dir = mutated(&fixture.encrypted, "encrypted", name, rest);
+    let Ok(identities) = Identities::from_file(&fixture.identity) else { return };
+    let _ = owm_share::encryption_record(&dir);
+    check_bundle(&dir, Some(&identities));
+    let out = dir.with_extension("plain");
+    let _ = std::fs::remove_dir_all(&out);
+    if owm_share::decrypt_bundle(&dir, &out, &identities).is_ok() {
+        assert!(owm_share::verify_bundle(&out, None).is_ok_and(|v| v.ok()), "a decrypted bundle verifies");
+    }
+    let _ = Identities::from_file(&file("identity", rest));
+}
+
+/// An image-folder PNG (one class, one image in training and test).
+pub fn image(data: &[u8]) {
+    let root = file("images", b"").with_extension("d");
+    let _ = std::fs::remove_dir_all(&root);
+    for class in ["a", "b"] {
+        std::fs::create_dir_all(root.join(class)).expect("fuzz image folder");
+        std::fs::write(root.join(class).join("x.png"), data).expect("fuzz image");
+        std::fs::write(root.join(class).join("y.png"), data).expect("fuzz image");
+    }
+    let _ = owm_data::load_image_folder(&root, true, 0.5, 1);
+}
+
+/// Seed inputs of a target, made the way the tests make their fixtures: the writers' own encoders, a real
+/// bundle, signature, encrypted bundle and registry entry, and the trace and config of a real training run.
+///
+/// # Panics
+///
+/// On an unknown target name, or when the fixtures cannot be written to the scratch folder.
+pub fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let gzip = |bytes: &[u8]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut encoder, bytes).and_then(|()| encoder.finish()).expect("gzip in memory")
+    };
+    let read = |path: PathBuf| std::fs::read(&path).unwrap_or_else(|e| panic!("fuzz seed {}: {e}", path.display()));
+    let labels = owm_data::encode_idx(&[3], &[0, 1, 9]);
+    let images = owm_data::encode_idx(&[3, 2, 2], &[0, 16, 3, 7, 1, 2, 3, 4, 16, 0, 0, 5]);
+    match target {
+        "idx" => vec![labels.clone(), images.clone(), gzip(&labels), gzip(&images)],
+        "cifar" => vec![owm_data::encode_cifar_batch(&[(3, vec![7; 3072]), (9, (0..3072).map(|i| (i % 251) as u8).collect())])],
+        "digits" => [(gzip(&images), gzip(&labels)), (images.clone(), labels.clone())]
+            .into_iter()
+            .map(|(i, l)| [&(i.len() as u16).to_be_bytes()[..], &i, &l].concat())
+            .collect(),
+        "config" => {
+            let optimizer = serde_json::from_str(r#"{"kind": "ga", "population": 8}"#).expect("ga config");
+            let ga = owm_train::ExperimentConfig { optimizer, ..Default::default() };
+            vec![owm_train::ExperimentConfig::default().to_json().into_bytes(), ga.to_json().into_bytes(), read(run().join("config.json"))]
+        }
+        "manifest" => vec![read(fixture().bundle.join(owm_share::MANIFEST_FILE))],
+        "safetensors" => vec![read(fixture().bundle.join(owm_share::WEIGHTS_FILE))],
+        "trace" => vec![read(run().join("trace.jsonl"))],
+        "csv" => vec![b"age,sex,chol,target\n63,m,233,yes\n37,f,?,no\n41,f,204,no\n\"5,5\",m,1e3,yes\n".to_vec()],
+        "text" => vec![
+            "sports\tA late goal wins the cup\nfinance\t股市今天上涨\n\nsports\tTennis: ÉLAN\n".as_bytes().to_vec(),
+            b"label,text\nsports,\"a goal, late\"\nfinance,\"rates\nrise\"\n".to_vec(),
+        ],
+        "interactions" => vec![b"user,item,label,timestamp\nu1,i1,1,100\nu1,i2,0,101\nu2,i1,1,99\n".to_vec(), b"u1,i1,1\nu2,i2,0\n".to_vec()],
+        "registry" => vec![read(fixture().registry.join("names/net/1.0.0.json"))],
+        "signature" => vec![read(fixture().bundle.join(owm_share::SIGNATURE_FILE)), read(fixture().public_key.clone())],
+        "encrypted" => vec![
+            [&[0u8][..], &read(fixture().encrypted.join(owm_share::ENCRYPTED_WEIGHTS_FILE))].concat(),
+            [&[1u8][..], &read(fixture().encrypted.join(owm_share::ENCRYPTION_FILE))].concat(),
+        ],
+        "image" => {
+            let mut png = std::io::Cursor::new(Vec::new());
+            image::GrayImage::from_fn(4, 3, |x, y| image::Luma([(x * 60 + y) as u8]))
+                .write_to(&mut png, image::ImageFormat::Png)
+                .expect("png in memory");
+            vec![png.into_inner()]
+        }
+        other => panic!("no fuzz target `{other}`"),
+    }
+}
+
+/// A real run folder (digits MLP, 4 steps, a checkpoint every 2), trained once per process.
+fn run() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = scratch().join("run");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut config = owm_train::ExperimentConfig {
+            convergence: owm_optim::ConvergenceConfig::steps(4),
+            ..owm_train::ExperimentConfig::default()
+        };
+        config.trace.checkpoint_every = 2;
+        owm_train::train(&config, &dir, false).expect("fuzz seed run");
+        dir
+    })
+}
