@@ -10,8 +10,15 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 pub fn run(args: &[String]) -> Result<()> {
-    let mut settings =
-        [("--batch-size", 64usize), ("--steps", 50), ("--warmup", 5), ("--generations", 30), ("--tracing-epochs", 10), ("--tracing-items", 50_000), ("--bundle-mb", 100)];
+    let mut settings = [
+        ("--batch-size", 64usize),
+        ("--steps", 50),
+        ("--warmup", 5),
+        ("--generations", 30),
+        ("--tracing-epochs", 10),
+        ("--tracing-items", 50_000),
+        ("--bundle-mb", 100),
+    ];
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(slot) = settings.iter_mut().find(|(name, _)| name == flag) else { bail!("unknown option {flag}") };
@@ -19,10 +26,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let [(_, batch), (_, steps), (_, warmup), (_, generations), (_, tracing_epochs), (_, tracing_items), (_, bundle_mb)] = settings;
     let root = crate::workspace_root();
-    let status = Command::new(crate::cargo())
-        .args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"])
-        .current_dir(&root)
-        .status()?;
+    let status = Command::new(crate::cargo()).args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"]).current_dir(&root).status()?;
     if !status.success() {
         bail!("building owm failed");
     }
@@ -132,22 +136,26 @@ fn tracing(binary: &std::path::Path, epochs: usize, items: usize, dir: &std::pat
         return Ok(());
     }
     eprintln!("bench: tracing cost, LeNet-5 on {items} random CIFAR-sized images, {epochs} epochs, 2 traced and 2 untraced runs ...");
-    let out = Command::new(binary)
-        .args(["bench", "--device", "flex", "--tracing", &epochs.to_string(), "--train-items", &items.to_string()])
-        .output()?;
+    let out = Command::new(binary).args(["bench", "--device", "flex", "--tracing", &epochs.to_string(), "--train-items", &items.to_string()]).output()?;
     let row = parse_row("owm-flex", &out);
     let f = |k: &str| row[k].as_f64();
     match (f("overhead"), f("trace_bytes"), f("report_seconds")) {
         (Some(overhead), Some(bytes), Some(report)) => {
             let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
-            println!("Tracing on the full `owm train` path ({} steps): traced {:.1} s, untraced {:.1} s", row["steps"], f("seconds_traced").unwrap_or(0.0), f("seconds_untraced").unwrap_or(0.0));
+            println!(
+                "Tracing on the full `owm train` path ({} steps): traced {:.1} s, untraced {:.1} s",
+                row["steps"],
+                f("seconds_traced").unwrap_or(0.0),
+                f("seconds_untraced").unwrap_or(0.0)
+            );
             println!("  overhead {:+.2}% (target <= 3%: {})", overhead * 100.0, verdict(overhead <= 0.03));
             println!("  trace {:.1} MB (target < 20 MB: {})", bytes / 1e6, verdict(bytes < 20e6));
             println!("  owm report {report:.2} s (target < 2 s: {})", verdict(report < 2.0));
         }
         _ => println!("Tracing cost: {}", row["error"]),
     }
-    let report = json!({ "benchmark": "tracing-cost", "host": host(), "result": row, "targets": { "overhead": 0.03, "trace_bytes": 20e6, "report_seconds": 2.0 } });
+    let report =
+        json!({ "benchmark": "tracing-cost", "host": host(), "result": row, "targets": { "overhead": 0.03, "trace_bytes": 20e6, "report_seconds": 2.0 } });
     write_json(&dir.join("tracing.json"), &report)
 }
 
@@ -177,7 +185,8 @@ fn ga(binary: &std::path::Path, generations: usize, root: &std::path::Path, dir:
         Some(r) => println!("OWM / PyGAD: {r:.1}x (target >= 5x: {})", if r >= 5.0 { "met" } else { "NOT met" }),
         None => println!("OWM / PyGAD: -"),
     }
-    let report = json!({ "benchmark": "ga-digits-mlp32", "generations": generations, "host": host(), "results": [owm, pygad], "ratio_vs_pygad": ratio, "target": 5.0 });
+    let report =
+        json!({ "benchmark": "ga-digits-mlp32", "generations": generations, "host": host(), "results": [owm, pygad], "ratio_vs_pygad": ratio, "target": 5.0 });
     write_json(&dir.join("ga.json"), &report)
 }
 
@@ -206,10 +215,7 @@ fn parse_row(name: &str, out: &std::process::Output) -> Value {
 }
 
 fn target_dir() -> Result<std::path::PathBuf> {
-    let out = Command::new(crate::cargo())
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(crate::workspace_root())
-        .output()?;
+    let out = Command::new(crate::cargo()).args(["metadata", "--format-version", "1", "--no-deps"]).current_dir(crate::workspace_root()).output()?;
     let v: Value = serde_json::from_slice(&out.stdout)?;
     Ok(v["target_directory"].as_str().context("no target_directory")?.into())
 }

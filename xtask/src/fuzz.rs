@@ -39,9 +39,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let root = workspace_root();
     let fuzz = root.join("fuzz");
     if targets.is_empty() {
-        targets = std::fs::read_dir(fuzz.join("fuzz_targets"))?
-            .filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .collect();
+        targets = std::fs::read_dir(fuzz.join("fuzz_targets"))?.filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
         targets.sort();
     }
     let nightly = Command::new("cargo").args(["+nightly", "fuzz", "--version"]).output();
@@ -49,11 +47,7 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("cargo fuzz needs the nightly toolchain and cargo-fuzz: rustup toolchain install nightly && cargo install cargo-fuzz");
     }
     let corpus = fuzz.join("corpus");
-    let status = Command::new(cargo())
-        .current_dir(&root)
-        .args(["run", "-q", "-p", "owm-fuzz", "--bin", "seed-corpus", "--"])
-        .arg(&corpus)
-        .status()?;
+    let status = Command::new(cargo()).current_dir(&root).args(["run", "-q", "-p", "owm-fuzz", "--bin", "seed-corpus", "--"]).arg(&corpus).status()?;
     if !status.success() {
         bail!("seed-corpus failed");
     }
@@ -121,7 +115,9 @@ fn outcome(target: &str, log: &Path, corpus: &Path, ok: bool) -> Result<Outcome>
     }
     let finding = text
         .lines()
-        .find(|l| l.contains("==ERROR") || l.contains("panicked at") || l.contains("deadly signal") || l.contains("out-of-memory") || l.contains("timeout after"))
+        .find(|l| {
+            l.contains("==ERROR") || l.contains("panicked at") || l.contains("deadly signal") || l.contains("out-of-memory") || l.contains("timeout after")
+        })
         .map(str::to_string)
         .or_else(|| (!ok).then(|| format!("exited with an error, see {}", log.display())));
     let corpus = std::fs::read_dir(corpus).map_or(0, |d| d.count());

@@ -23,7 +23,9 @@ fn main() -> Result<()> {
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <tidy | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N]>"),
+        _ => bail!(
+            "usage: cargo xtask <tidy | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N]>"
+        ),
     }
 }
 

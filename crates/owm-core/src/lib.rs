@@ -43,10 +43,10 @@
 mod backend;
 mod error;
 mod input;
+pub mod json;
 mod objective;
 mod params;
 mod seed;
-pub mod json;
 pub mod serde_float;
 mod trace;
 mod validate;

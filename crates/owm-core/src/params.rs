@@ -195,11 +195,15 @@ pub fn flat_grads<M: Module>(module: &M, grads: &GradientsParams) -> Vec<(String
 
 /// Reads every parameter of `module` back to the host, by path, in visiting order.
 pub fn param_data<M: Module>(module: &M) -> Vec<(String, TensorData)> {
-    flat_params(module).into_iter().zip(param_infos(module)).map(|((path, t), info)| {
-        let data = t.into_data();
-        let (bytes, _, dtype) = data.into_parts();
-        (path, TensorData::from_bytes(bytes, info.shape, dtype))
-    }).collect()
+    flat_params(module)
+        .into_iter()
+        .zip(param_infos(module))
+        .map(|((path, t), info)| {
+            let data = t.into_data();
+            let (bytes, _, dtype) = data.into_parts();
+            (path, TensorData::from_bytes(bytes, info.shape, dtype))
+        })
+        .collect()
 }
 
 /// Rebuilds `module`, replacing parameters with the values `values(path, shape)` returns.
@@ -264,10 +268,7 @@ where
                 }
             };
             if data.shape().as_slice() != shape.as_slice() {
-                self.error = Some(Error::Param {
-                    path,
-                    reason: format!("shape mismatch: module has {shape:?}, data has {:?}", data.shape().as_slice()),
-                });
+                self.error = Some(Error::Param { path, reason: format!("shape mismatch: module has {shape:?}, data has {:?}", data.shape().as_slice()) });
                 return param;
             }
             let device = param.lazy_device();
@@ -381,11 +382,15 @@ impl ParamSet {
             return Err(Error::Param { path: "*".into(), reason: format!("vector of {} weights for {} parameters", vector.dims()[0], self.numel()) });
         }
         let mut start = 0;
-        let values = self.metas.iter().map(|m| {
-            let n: usize = m.shape.iter().product();
-            start += n;
-            vector.clone().slice(start - n..start)
-        }).collect();
+        let values = self
+            .metas
+            .iter()
+            .map(|m| {
+                let n: usize = m.shape.iter().product();
+                start += n;
+                vector.clone().slice(start - n..start)
+            })
+            .collect();
         Ok(Self { metas: self.metas.clone(), values })
     }
 
@@ -511,10 +516,8 @@ mod tests {
     #[test]
     fn should_replace_parameters_by_path_and_read_them_back() {
         let device = Device::flex();
-        let net = replace_params(net(&device), |path, shape| {
-            Ok((path == "blocks.0.bias").then(|| TensorData::new(vec![1.0f32, 2.0, 3.0], shape.to_vec())))
-        })
-        .unwrap();
+        let net =
+            replace_params(net(&device), |path, shape| Ok((path == "blocks.0.bias").then(|| TensorData::new(vec![1.0f32, 2.0, 3.0], shape.to_vec())))).unwrap();
         let data = param_data(&net);
         assert_eq!(data[1].0, "blocks.0.bias");
         assert_eq!(data[1].1.try_to_vec::<f32>().unwrap(), [1.0, 2.0, 3.0]);
@@ -523,10 +526,7 @@ mod tests {
 
     #[test]
     fn should_reject_data_of_the_wrong_shape() {
-        let err = replace_params(net(&Device::flex()), |path, _| {
-            Ok((path == "head.fc.weight").then(|| TensorData::new(vec![0.0f32; 4], [4])))
-        })
-        .unwrap_err();
+        let err = replace_params(net(&Device::flex()), |path, _| Ok((path == "head.fc.weight").then(|| TensorData::new(vec![0.0f32; 4], [4])))).unwrap_err();
         assert!(matches!(err, Error::Param { ref path, .. } if path == "head.fc.weight"), "{err}");
     }
 
@@ -546,10 +546,7 @@ mod tests {
     #[test]
     fn should_keep_gradients_required_after_replacement() {
         let device = Device::flex().autodiff();
-        let net = replace_params(net(&device), |_, shape| {
-            Ok(Some(TensorData::new(vec![0.5f32; shape.iter().product()], shape.to_vec())))
-        })
-        .unwrap();
+        let net = replace_params(net(&device), |_, shape| Ok(Some(TensorData::new(vec![0.5f32; shape.iter().product()], shape.to_vec())))).unwrap();
         let x = Tensor::<2>::ones([1, 2], &device);
         let Wrapped::A(inner) = &net.head;
         let y = inner.fc.forward(net.blocks[1].forward(net.blocks[0].forward(x))).sum();

@@ -468,12 +468,9 @@ impl std::fmt::Display for StopReason {
             StopReason::MaxEpochs { max_epochs } => write!(f, "reached the epoch budget ({max_epochs})"),
             StopReason::MaxSteps { max_steps } => write!(f, "reached the step budget ({max_steps})"),
             StopReason::TargetLoss { loss, target } => write!(f, "loss {loss:.6} reached the target {target}"),
-            StopReason::DescentStalled { rate, min_rate, window } => write!(
-                f,
-                "loss fell {:.4}% per epoch over the last {window} epochs, below the {:.4}% threshold",
-                rate * 100.0,
-                min_rate * 100.0
-            ),
+            StopReason::DescentStalled { rate, min_rate, window } => {
+                write!(f, "loss fell {:.4}% per epoch over the last {window} epochs, below the {:.4}% threshold", rate * 100.0, min_rate * 100.0)
+            }
             StopReason::NonFiniteLoss { step, loss } => write!(f, "loss became {loss} at step {step}"),
             StopReason::MaxEvaluations { max_evaluations } => {
                 write!(f, "reached the evaluation budget ({max_evaluations})")
@@ -518,9 +515,6 @@ mod tests {
     #[test]
     fn should_tag_events_by_name() {
         let event = TraceEvent::EpochEnd(EpochRecord { epoch: 1, steps: 10, train_loss: 0.5, train_accuracy: None });
-        assert_eq!(
-            serde_json::to_string(&event).unwrap(),
-            r#"{"event":"epoch_end","epoch":1,"steps":10,"train_loss":0.5}"#
-        );
+        assert_eq!(serde_json::to_string(&event).unwrap(), r#"{"event":"epoch_end","epoch":1,"steps":10,"train_loss":0.5}"#);
     }
 }

@@ -8,8 +8,7 @@ use crate::{Dataset, Error, Inputs, Result, Splits};
 pub const CIFAR10_RECORD: usize = 1 + 3 * 32 * 32;
 
 /// The ten CIFAR-10 class names, in label order.
-pub const CIFAR10_CLASSES: [&str; 10] =
-    ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+pub const CIFAR10_CLASSES: [&str; 10] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
 /// Reads CIFAR-10 binary batches (<https://www.cs.toronto.edu/~kriz/cifar.html>, "binary version").
 ///
@@ -26,14 +25,9 @@ pub const CIFAR10_CLASSES: [&str; 10] =
 pub fn load_cifar10(dir: &Path) -> Result<Splits> {
     let nested = dir.join("cifar-10-batches-bin");
     let dir = if nested.is_dir() { nested } else { dir.to_path_buf() };
-    let train_files: Vec<PathBuf> =
-        (1..=5).map(|i| dir.join(format!("data_batch_{i}.bin"))).filter(|p| p.is_file()).collect();
+    let train_files: Vec<PathBuf> = (1..=5).map(|i| dir.join(format!("data_batch_{i}.bin"))).filter(|p| p.is_file()).collect();
     if train_files.is_empty() {
-        return Err(Error::Missing {
-            dir,
-            expected: "CIFAR-10 training batches".into(),
-            tried: "data_batch_1.bin .. data_batch_5.bin".into(),
-        });
+        return Err(Error::Missing { dir, expected: "CIFAR-10 training batches".into(), tried: "data_batch_1.bin .. data_batch_5.bin".into() });
     }
     let test_file = dir.join("test_batch.bin");
     if !test_file.is_file() {
@@ -83,12 +77,7 @@ fn parse_cifar_batch(path: &Path, bytes: &[u8], pixels: &mut Vec<u8>, labels: &m
     for (i, record) in bytes.chunks_exact(CIFAR10_RECORD).enumerate() {
         let label = record[0];
         if usize::from(label) >= CIFAR10_CLASSES.len() {
-            return Err(Error::Label {
-                path: path.to_path_buf(),
-                offset: (i * CIFAR10_RECORD) as u64,
-                label,
-                num_classes: CIFAR10_CLASSES.len(),
-            });
+            return Err(Error::Label { path: path.to_path_buf(), offset: (i * CIFAR10_RECORD) as u64, label, num_classes: CIFAR10_CLASSES.len() });
         }
         labels.push(usize::from(label));
         pixels.extend_from_slice(&record[1..]);

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::tabular::TabularOptions;
 use crate::{
-    Augment, Error, InteractionOptions, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder, load_interactions, load_mnist,
-    load_tabular, load_text,
+    Augment, Error, InteractionOptions, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder, load_interactions,
+    load_mnist, load_tabular, load_text,
 };
 
 /// Where a run's data comes from.
@@ -69,8 +69,6 @@ pub enum DataSource {
         options: InteractionOptions,
     },
 }
-
-
 
 /// The data section of an experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

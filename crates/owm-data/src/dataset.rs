@@ -151,13 +151,7 @@ impl Dataset {
     /// # Errors
     ///
     /// As [`Dataset::with_inputs`].
-    pub fn new(
-        name: impl Into<String>,
-        shape: [usize; 3],
-        class_names: Vec<String>,
-        features: Vec<f32>,
-        labels: Vec<usize>,
-    ) -> Result<Self> {
+    pub fn new(name: impl Into<String>, shape: [usize; 3], class_names: Vec<String>, features: Vec<f32>, labels: Vec<usize>) -> Result<Self> {
         Self::with_inputs(name, Inputs::Dense { shape: shape.to_vec(), values: features }, class_names, labels)
     }
 
@@ -329,7 +323,8 @@ impl Dataset {
         }
         let mut new_label = vec![None; self.class_names.len()];
         for (i, name) in classes.iter().enumerate() {
-            let old = self.class_names.iter().position(|c| c == name).ok_or_else(|| err(format!("no class `{name}` (classes: {})", self.class_names.join(", "))))?;
+            let old =
+                self.class_names.iter().position(|c| c == name).ok_or_else(|| err(format!("no class `{name}` (classes: {})", self.class_names.join(", "))))?;
             if new_label[old].replace(i).is_some() {
                 return Err(err(format!("class `{name}` is named twice")));
             }
@@ -502,8 +497,7 @@ mod tests {
     use super::*;
 
     fn tiny() -> Dataset {
-        Dataset::new("tiny", [1, 1, 2], digit_names()[..3].to_vec(), (0..12).map(|v| v as f32).collect(), vec![0, 1, 2, 0, 1, 2])
-            .unwrap()
+        Dataset::new("tiny", [1, 1, 2], digit_names()[..3].to_vec(), (0..12).map(|v| v as f32).collect(), vec![0, 1, 2, 0, 1, 2]).unwrap()
     }
 
     #[test]

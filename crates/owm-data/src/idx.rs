@@ -56,33 +56,33 @@ pub fn parse_idx(path: &Path, bytes: &[u8], rank: usize) -> Result<IdxArray> {
     }
     let expected_magic = [0, 0, IDX_U8, rank as u8];
     if bytes[0] != 0 || bytes[1] != 0 {
-        return Err(err(0, format!(
-            "wrong magic number {:02x}{:02x}{:02x}{:02x}: an IDX file starts with two zero bytes (expected {})",
-            bytes[0], bytes[1], bytes[2], bytes[3], hex(&expected_magic)
-        )));
+        return Err(err(
+            0,
+            format!(
+                "wrong magic number {:02x}{:02x}{:02x}{:02x}: an IDX file starts with two zero bytes (expected {})",
+                bytes[0],
+                bytes[1],
+                bytes[2],
+                bytes[3],
+                hex(&expected_magic)
+            ),
+        ));
     }
     if bytes[2] != IDX_U8 {
         return Err(err(2, format!("element type 0x{:02x} is not supported (expected 0x08, unsigned byte)", bytes[2])));
     }
     if usize::from(bytes[3]) != rank {
-        return Err(err(3, format!(
-            "wrong magic number {}: {} dimensions, expected {rank} (magic {})",
-            hex(&bytes[..4]), bytes[3], hex(&expected_magic)
-        )));
+        return Err(err(3, format!("wrong magic number {}: {} dimensions, expected {rank} (magic {})", hex(&bytes[..4]), bytes[3], hex(&expected_magic))));
     }
     let header_len = 4 + 4 * rank;
     if bytes.len() < header_len {
         return Err(err(bytes.len(), format!("truncated header: {} bytes, expected {header_len}", bytes.len())));
     }
-    let dims: Vec<usize> = (0..rank)
-        .map(|i| u32::from_be_bytes([bytes[4 + 4 * i], bytes[5 + 4 * i], bytes[6 + 4 * i], bytes[7 + 4 * i]]) as usize)
-        .collect();
+    let dims: Vec<usize> = (0..rank).map(|i| u32::from_be_bytes([bytes[4 + 4 * i], bytes[5 + 4 * i], bytes[6 + 4 * i], bytes[7 + 4 * i]]) as usize).collect();
     let n = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| err(4, format!("dimensions {dims:?} overflow")))?;
     let body = bytes.len() - header_len;
     if body < n {
-        return Err(err(bytes.len(), format!(
-            "truncated: dimensions {dims:?} need {n} data bytes after the {header_len}-byte header, found {body}"
-        )));
+        return Err(err(bytes.len(), format!("truncated: dimensions {dims:?} need {n} data bytes after the {header_len}-byte header, found {body}")));
     }
     if body > n {
         return Err(err(header_len + n, format!("{} trailing bytes after the data of dimensions {dims:?}", body - n)));
@@ -97,12 +97,7 @@ pub fn parse_idx(path: &Path, bytes: &[u8], rank: usize) -> Result<IdxArray> {
 /// [`Error::Label`] naming the file and the byte offset of the first bad label.
 pub fn check_labels(path: &Path, labels: &IdxArray, num_classes: usize) -> Result<()> {
     match labels.data.iter().position(|&l| usize::from(l) >= num_classes) {
-        Some(i) => Err(Error::Label {
-            path: PathBuf::from(path),
-            offset: (labels.header_len + i) as u64,
-            label: labels.data[i],
-            num_classes,
-        }),
+        Some(i) => Err(Error::Label { path: PathBuf::from(path), offset: (labels.header_len + i) as u64, label: labels.data[i], num_classes }),
         None => Ok(()),
     }
 }

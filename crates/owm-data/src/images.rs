@@ -31,7 +31,8 @@ pub fn load_image_folder(dir: &Path, grayscale: bool, test_fraction: f64, seed: 
         if let Some(c) = test_classes.iter().find(|c| !classes.contains(c)) {
             return Err(Error::Missing { dir: test_dir.join(c), expected: format!("class `{c}` in {}", train_dir.display()), tried: classes.join(", ") });
         }
-        let relabel = |files: Labelled| files.into_iter().map(|(p, l)| (p, classes.iter().position(|c| *c == test_classes[l]).unwrap_or(l))).collect::<Vec<_>>();
+        let relabel =
+            |files: Labelled| files.into_iter().map(|(p, l)| (p, classes.iter().position(|c| *c == test_classes[l]).unwrap_or(l))).collect::<Vec<_>>();
         let test_files = relabel(test_files);
         let name = dir.file_name().map_or("images".into(), |n| n.to_string_lossy().into_owned());
         let train = decode_all(&format!("{name}/train"), &train_files, &classes, grayscale, None)?;

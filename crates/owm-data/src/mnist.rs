@@ -12,8 +12,7 @@ pub enum IdxSplit {
 }
 
 /// The ten Fashion-MNIST class names, in label order.
-pub const FASHION_MNIST_CLASSES: [&str; 10] =
-    ["t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"];
+pub const FASHION_MNIST_CLASSES: [&str; 10] = ["t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"];
 
 /// Reads one split of MNIST (or Fashion-MNIST, which uses the same file names) from `dir`.
 ///
@@ -35,12 +34,7 @@ pub fn load_idx_split(dir: &Path, split: IdxSplit, name: &str, class_names: Vec<
     let labels = read_idx(&labels_path, 1)?;
     check_labels(&labels_path, &labels, class_names.len())?;
     if images.dims[0] != labels.dims[0] {
-        return Err(Error::CountMismatch {
-            images: images_path,
-            labels: labels_path,
-            n_images: images.dims[0],
-            n_labels: labels.dims[0],
-        });
+        return Err(Error::CountMismatch { images: images_path, labels: labels_path, n_images: images.dims[0], n_labels: labels.dims[0] });
     }
     let labels = labels.data.iter().map(|&l| usize::from(l)).collect();
     let pixels = Inputs::Pixels { shape: [1, images.dims[1], images.dims[2]], values: images.data };
@@ -53,10 +47,7 @@ pub fn load_idx_split(dir: &Path, split: IdxSplit, name: &str, class_names: Vec<
 ///
 /// As [`load_idx_split`].
 pub fn load_mnist(dir: &Path) -> Result<Splits> {
-    Ok(Splits::new(
-        load_idx_split(dir, IdxSplit::Train, "mnist", digit_names())?,
-        load_idx_split(dir, IdxSplit::Test, "mnist", digit_names())?,
-    ))
+    Ok(Splits::new(load_idx_split(dir, IdxSplit::Train, "mnist", digit_names())?, load_idx_split(dir, IdxSplit::Test, "mnist", digit_names())?))
 }
 
 /// Reads Fashion-MNIST's train and test splits from `dir`.
@@ -66,10 +57,7 @@ pub fn load_mnist(dir: &Path) -> Result<Splits> {
 /// As [`load_idx_split`].
 pub fn load_fashion_mnist(dir: &Path) -> Result<Splits> {
     let names = || FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect();
-    Ok(Splits::new(
-        load_idx_split(dir, IdxSplit::Train, "fashion-mnist", names())?,
-        load_idx_split(dir, IdxSplit::Test, "fashion-mnist", names())?,
-    ))
+    Ok(Splits::new(load_idx_split(dir, IdxSplit::Train, "fashion-mnist", names())?, load_idx_split(dir, IdxSplit::Test, "fashion-mnist", names())?))
 }
 
 fn find(dir: &Path, name: &str) -> Result<PathBuf> {
@@ -121,9 +109,6 @@ mod tests {
     fn should_reject_mismatched_counts() {
         let dir = owm_testkit::tempdir();
         write_split(dir.path(), "train", 2, &[3]);
-        assert!(matches!(
-            load_idx_split(dir.path(), IdxSplit::Train, "mnist", digit_names()),
-            Err(Error::CountMismatch { n_images: 2, n_labels: 1, .. })
-        ));
+        assert!(matches!(load_idx_split(dir.path(), IdxSplit::Train, "mnist", digit_names()), Err(Error::CountMismatch { n_images: 2, n_labels: 1, .. })));
     }
 }

@@ -106,8 +106,8 @@ impl Normalizer {
         if self.mean.len() != data.feature_len() || self.std.len() != data.feature_len() {
             return Err(Error::FeatureCount { expected: self.mean.len(), found: data.feature_len() });
         }
-        let bad = self.mean.iter().chain(&self.std).position(|v| !v.is_finite())
-            .or_else(|| self.std.iter().position(|&s| s <= 0.0).map(|i| i + self.mean.len()));
+        let bad =
+            self.mean.iter().chain(&self.std).position(|v| !v.is_finite()).or_else(|| self.std.iter().position(|&s| s <= 0.0).map(|i| i + self.mean.len()));
         match bad {
             Some(i) => Err(Error::NonFinite {
                 dataset: format!("normaliser of {}", data.name),

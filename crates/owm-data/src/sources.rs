@@ -159,9 +159,7 @@ pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_
             (pick(train), pick(test), path.to_path_buf())
         }
     };
-    let tokens = |records: &[crate::text::LabelledText]| -> Vec<Vec<String>> {
-        records.par_iter().map(|r| tokenize(&r.text, &source.options)).collect()
-    };
+    let tokens = |records: &[crate::text::LabelledText]| -> Vec<Vec<String>> { records.par_iter().map(|r| tokenize(&r.text, &source.options)).collect() };
     let (train_tokens, test_tokens) = (tokens(&train), tokens(&test));
     let vocab = Vocab::fit(&train_tokens, source.min_freq, source.max_vocab);
     let name = path.file_stem().map_or("text".into(), |s| s.to_string_lossy().into_owned());
@@ -292,7 +290,6 @@ pub fn load_interactions(path: &Path, options: &InteractionOptions, test_fractio
         Dataset::with_inputs(format!("{name}/{side}"), inputs, vec!["no".into(), "yes".into()], labels)?.binary()?.with_groups(groups)
     };
     let side_fields = user_fields.into_iter().chain(item_fields).collect();
-    let preprocessing =
-        Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives: options.negatives, side_fields };
+    let preprocessing = Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives: options.negatives, side_fields };
     Ok(Splits { train: dataset("train", &train)?, test: dataset("test", &test)?, preprocessing: Some(preprocessing) })
 }

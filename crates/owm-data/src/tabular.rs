@@ -155,21 +155,14 @@ pub struct CleaningReport {
 pub fn read_table(path: &Path, options: &TabularOptions) -> Result<Table> {
     let file_err = |reason: String| Error::Table { path: path.to_path_buf(), reason };
     let delimiter = u8::try_from(options.delimiter).map_err(|_| file_err(format!("delimiter `{}` is not one byte", options.delimiter)))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(options.header)
-        .flexible(false)
-        .from_path(path)
-        .map_err(|e| file_err(e.to_string()))?;
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(options.header).flexible(false).from_path(path).map_err(|e| file_err(e.to_string()))?;
     let row_err = |e: csv::Error| match e.position() {
         Some(p) => Error::TableRow { path: path.to_path_buf(), line: p.line(), reason: csv_reason(&e) },
         None => file_err(e.to_string()),
     };
-    let mut columns: Vec<String> = if options.header {
-        reader.headers().map_err(row_err)?.iter().map(|h| h.trim().to_string()).collect()
-    } else {
-        options.names.clone()
-    };
+    let mut columns: Vec<String> =
+        if options.header { reader.headers().map_err(row_err)?.iter().map(|h| h.trim().to_string()).collect() } else { options.names.clone() };
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(row_err)?;
@@ -316,9 +309,7 @@ impl TabularPrep {
             .iter()
             .flat_map(|c| match c {
                 ColumnPrep::Numeric { name, .. } => vec![name.clone()],
-                ColumnPrep::Categorical { name, categories, encoding: Encoding::OneHot, .. } => {
-                    categories.iter().map(|k| format!("{name}={k}")).collect()
-                }
+                ColumnPrep::Categorical { name, categories, encoding: Encoding::OneHot, .. } => categories.iter().map(|k| format!("{name}={k}")).collect(),
                 ColumnPrep::Categorical { name, encoding: Encoding::Ordinal, .. } => vec![name.clone()],
             })
             .collect()
@@ -353,7 +344,11 @@ impl TabularPrep {
                 match prep {
                     ColumnPrep::Numeric { name, fill, shift, scale } => {
                         let value = match row[i].as_deref() {
-                            Some(v) => v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| row_err(line, format!("column `{name}`: `{v}` is not a number")))?,
+                            Some(v) => v
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|x| x.is_finite())
+                                .ok_or_else(|| row_err(line, format!("column `{name}`: `{v}` is not a number")))?,
                             None => {
                                 *cleaning.imputed.entry(name.clone()).or_default() += 1;
                                 *fill

@@ -148,7 +148,8 @@ pub struct LabelledText {
 /// line without a tab or with an empty label.
 pub fn read_labelled_text(path: &Path) -> Result<Vec<LabelledText>> {
     let bytes = crate::error::read_file(path)?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::Table { path: path.to_path_buf(), reason: format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to()) })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| Error::Table { path: path.to_path_buf(), reason: format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to()) })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let number = i as u64 + 1;
@@ -213,10 +214,8 @@ mod tests {
 
     #[test]
     fn the_vocabulary_should_keep_frequent_tokens_and_pad_and_truncate() {
-        let docs: Vec<Vec<String>> = [vec!["a", "b", "a"], vec!["c", "a", "b"], vec!["d"]]
-            .into_iter()
-            .map(|d| d.into_iter().map(String::from).collect())
-            .collect();
+        let docs: Vec<Vec<String>> =
+            [vec!["a", "b", "a"], vec!["c", "a", "b"], vec!["d"]].into_iter().map(|d| d.into_iter().map(String::from).collect()).collect();
         let vocab = Vocab::fit(&docs, 2, None);
         assert_eq!(vocab.tokens, ["<pad>", "<unk>", "a", "b"]);
         assert_eq!(vocab.encode(&docs[1], 4), [UNK, 2, 3, PAD]);

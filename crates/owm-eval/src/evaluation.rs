@@ -98,23 +98,16 @@ impl Evaluation {
         let mut intervals = BTreeMap::new();
         let boot = |f: &dyn Fn(&[usize]) -> Result<f64>| bootstrap(p.truth.len(), BOOTSTRAP_RESAMPLES, BOOTSTRAP_LEVEL, p.seed, f);
         let pick = |idx: &[usize], v: &[usize]| idx.iter().map(|&i| v[i]).collect::<Vec<_>>();
-        intervals.insert(
-            "accuracy".to_string(),
-            boot(&|idx| Ok(idx.iter().filter(|&&i| p.truth[i] == p.predicted[i]).count() as f64 / idx.len() as f64))?,
-        );
-        intervals.insert(
-            "macro_f1".to_string(),
-            boot(&|idx| Ok(ClassificationReport::new(&pick(idx, p.truth), &pick(idx, p.predicted), p.num_classes)?.macro_f1))?,
-        );
+        intervals.insert("accuracy".to_string(), boot(&|idx| Ok(idx.iter().filter(|&&i| p.truth[i] == p.predicted[i]).count() as f64 / idx.len() as f64))?);
+        intervals
+            .insert("macro_f1".to_string(), boot(&|idx| Ok(ClassificationReport::new(&pick(idx, p.truth), &pick(idx, p.predicted), p.num_classes)?.macro_f1))?);
         // Scores and rankings that the data leaves undefined (a test split with one class, no user with both a
         // click and a non-click) are left out rather than failing the evaluation.
         let scores = match p.task {
             Task::Binary => {
                 let truth: Vec<bool> = p.truth.iter().map(|&t| t == 1).collect();
                 let positive: Vec<f64> = p.probs.iter().map(|r| r.get(1).copied().unwrap_or(f64::NAN)).collect();
-                let auc = |idx: &[usize]| {
-                    roc_auc(&idx.iter().map(|&i| truth[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| positive[i]).collect::<Vec<_>>())
-                };
+                let auc = |idx: &[usize]| roc_auc(&idx.iter().map(|&i| truth[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| positive[i]).collect::<Vec<_>>());
                 if let Ok(interval) = boot(&auc) {
                     intervals.insert("roc_auc".to_string(), interval);
                 }
@@ -159,7 +152,11 @@ impl Evaluation {
             ));
         }
         if let Some(r) = &self.ranking {
-            md.push_str(&format!("\n| ranking over {} users | NDCG@{k} | HitRate@{k} | Recall@{k} | MAP@{k} |\n|---|---|---|---|---|\n", r.groups, k = r.model.k));
+            md.push_str(&format!(
+                "\n| ranking over {} users | NDCG@{k} | HitRate@{k} | Recall@{k} | MAP@{k} |\n|---|---|---|---|---|\n",
+                r.groups,
+                k = r.model.k
+            ));
             let row = |name: &str, m: &RankingMetrics| format!("| {name} | {:.4} | {:.4} | {:.4} | {:.4} |\n", m.ndcg, m.hit_rate, m.recall, m.map);
             md.push_str(&row("model", &r.model));
             if let Some((name, m)) = &r.baseline {

@@ -113,10 +113,7 @@ pub fn prf(truth: &[usize], predicted: &[usize], num_classes: usize, beta: f64, 
         let sum = counts.iter().fold(Counts::default(), |a, c| Counts { tp: a.tp + c.tp, fp: a.fp + c.fp, fn_: a.fn_ + c.fn_ });
         return Ok(sum.prf(beta2, zero));
     }
-    let per: Vec<(Prf, f64)> = counts
-        .iter()
-        .map(|c| (c.prf(beta2, zero), if average == Average::Weighted { (c.tp + c.fn_) as f64 } else { 1.0 }))
-        .collect();
+    let per: Vec<(Prf, f64)> = counts.iter().map(|c| (c.prf(beta2, zero), if average == Average::Weighted { (c.tp + c.fn_) as f64 } else { 1.0 })).collect();
     let mean = |get: fn(&Prf) -> f64| {
         let kept: Vec<(f64, f64)> = per.iter().map(|(p, w)| (get(p), *w)).filter(|(v, _)| !v.is_nan()).collect();
         let total: f64 = kept.iter().map(|(_, w)| w).sum();

@@ -336,9 +336,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         ],
         "image" => {
             let mut png = std::io::Cursor::new(Vec::new());
-            image::GrayImage::from_fn(4, 3, |x, y| image::Luma([(x * 60 + y) as u8]))
-                .write_to(&mut png, image::ImageFormat::Png)
-                .expect("png in memory");
+            image::GrayImage::from_fn(4, 3, |x, y| image::Luma([(x * 60 + y) as u8])).write_to(&mut png, image::ImageFormat::Png).expect("png in memory");
             vec![png.into_inner()]
         }
         other => panic!("no fuzz target `{other}`"),
@@ -351,10 +349,7 @@ fn run() -> &'static Path {
     RUN.get_or_init(|| {
         let dir = scratch().join("run");
         let _ = std::fs::remove_dir_all(&dir);
-        let mut config = owm_train::ExperimentConfig {
-            convergence: owm_optim::ConvergenceConfig::steps(4),
-            ..owm_train::ExperimentConfig::default()
-        };
+        let mut config = owm_train::ExperimentConfig { convergence: owm_optim::ConvergenceConfig::steps(4), ..owm_train::ExperimentConfig::default() };
         config.trace.checkpoint_every = 2;
         owm_train::train(&config, &dir, false).expect("fuzz seed run");
         dir

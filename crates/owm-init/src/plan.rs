@@ -46,20 +46,14 @@ impl InitPlan {
     /// He (Kaiming) uniform weights for ReLU networks, zero biases (`*.bias`, and a model's own top-level
     /// `bias`), batch norms starting as the identity: OWM's default plan.
     pub fn he_uniform() -> Self {
-        Self::norms().rule(
-            "*",
-            InitStrategy::KaimingUniform { gain: std::f64::consts::SQRT_2, mode: crate::FanMode::FanIn },
-        )
+        Self::norms().rule("*", InitStrategy::KaimingUniform { gain: std::f64::consts::SQRT_2, mode: crate::FanMode::FanIn })
     }
 
     /// PyTorch's default weight init for `Linear` and `Conv*` (`kaiming_uniform_(a=√5)`, i.e.
     /// `U(±1/√fan_in)`: Kaiming uniform with gain `1/√3`) with zero biases (PyTorch draws biases from the
     /// same range; a rank-1 parameter has no fan-in of its own here).
     pub fn torch_uniform() -> Self {
-        Self::norms().rule(
-            "*",
-            InitStrategy::KaimingUniform { gain: 1.0 / 3f64.sqrt(), mode: crate::FanMode::FanIn },
-        )
+        Self::norms().rule("*", InitStrategy::KaimingUniform { gain: 1.0 / 3f64.sqrt(), mode: crate::FanMode::FanIn })
     }
 
     /// The first rule matching `path`.
@@ -223,9 +217,7 @@ mod tests {
         let device = burn::prelude::Device::flex();
         let net: Linear = LinearConfig::new(2, 3).init(&device);
         let source = Source(vec![("w".into(), vec![2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])]);
-        let plan = InitPlan::new()
-            .rule("weight", InitStrategy::Pretrained { source: "teacher".into(), from: Some("w".into()) })
-            .rule("*", InitStrategy::Zeros);
+        let plan = InitPlan::new().rule("weight", InitStrategy::Pretrained { source: "teacher".into(), from: Some("w".into()) }).rule("*", InitStrategy::Zeros);
         let (net, records) = plan.apply_with(net, 1, &[&source]).unwrap();
         assert_eq!(net.weight.val().into_data().try_to_vec::<f32>().unwrap(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(records[0].strategy["digest"], "abc");
@@ -249,15 +241,10 @@ mod tests {
 
     #[test]
     fn should_apply_the_first_matching_rule_and_record_it() {
-        let plan = InitPlan::new()
-            .rule("fc2.*", InitStrategy::Constant { value: 0.5 })
-            .rule("*.bias", InitStrategy::Zeros);
+        let plan = InitPlan::new().rule("fc2.*", InitStrategy::Constant { value: 0.5 }).rule("*.bias", InitStrategy::Zeros);
         let (_, records) = plan.apply(net(&Device::flex()), 1).unwrap();
         let by_path: Vec<(&str, Option<&str>)> = records.iter().map(|r| (r.path.as_str(), r.rule.as_deref())).collect();
-        assert_eq!(
-            by_path,
-            [("fc1.weight", None), ("fc1.bias", Some("*.bias")), ("fc2.weight", Some("fc2.*")), ("fc2.bias", Some("fc2.*"))]
-        );
+        assert_eq!(by_path, [("fc1.weight", None), ("fc1.bias", Some("*.bias")), ("fc2.weight", Some("fc2.*")), ("fc2.bias", Some("fc2.*"))]);
         assert_eq!((records[2].mean, records[2].std), (0.5, 0.0));
         assert_eq!(records[0].strategy, serde_json::json!("module_default"));
     }

@@ -134,13 +134,13 @@ impl InitStrategy {
     /// [`Error::NeedsMatrix`] for a fan-based or orthogonal strategy on a tensor of rank below 2.
     pub fn sample(&self, path: &str, shape: &[usize], rng: &mut Rng) -> Result<Vec<f32>> {
         let n: usize = shape.iter().product();
-        let fans = || {
-            fans(shape).ok_or_else(|| Error::NeedsMatrix { path: path.into(), shape: shape.to_vec(), strategy: self.name() })
-        };
+        let fans = || fans(shape).ok_or_else(|| Error::NeedsMatrix { path: path.into(), shape: shape.to_vec(), strategy: self.name() });
         let uniform = |bound: f64, rng: &mut Rng| (0..n).map(|_| rng.uniform(-bound, bound) as f32).collect();
         let normal = |mean: f64, std: f64, rng: &mut Rng| (0..n).map(|_| rng.normal(mean, std) as f32).collect();
         Ok(match *self {
-            InitStrategy::Pretrained { ref source, .. } => return Err(Error::Source { path: path.into(), name: source.clone(), reason: "no such source was given (InitPlan::apply_with)".into() }),
+            InitStrategy::Pretrained { ref source, .. } => {
+                return Err(Error::Source { path: path.into(), name: source.clone(), reason: "no such source was given (InitPlan::apply_with)".into() });
+            }
             InitStrategy::Zeros => vec![0.0; n],
             InitStrategy::Constant { value } => vec![value as f32; n],
             InitStrategy::Uniform { low, high } => (0..n).map(|_| rng.uniform(low, high) as f32).collect(),
@@ -190,9 +190,7 @@ impl Validate for InitStrategy {
             }
             InitStrategy::Pretrained { .. } => Ok(()),
             InitStrategy::Constant { value } if !value.is_finite() => Err(Error::NonFinite(value)),
-            InitStrategy::Uniform { low, high } if !(low.is_finite() && high.is_finite() && low < high) => {
-                Err(Error::UniformBounds { low, high })
-            }
+            InitStrategy::Uniform { low, high } if !(low.is_finite() && high.is_finite() && low < high) => Err(Error::UniformBounds { low, high }),
             InitStrategy::Normal { mean, .. } if !mean.is_finite() => Err(Error::NonFinite(mean)),
             InitStrategy::Normal { std, .. } if !(std.is_finite() && std >= 0.0) => Err(Error::Std(std)),
             InitStrategy::XavierUniform { gain }

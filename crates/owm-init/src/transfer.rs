@@ -270,7 +270,9 @@ impl Transfer {
                 OnMismatch::Error => return Err(fail(&path, format!("{mismatch} (on_mismatch: skip or adapt)"))),
                 OnMismatch::Skip => report.skipped.push(Skipped { path, from, reason: mismatch }),
                 OnMismatch::Adapt => {
-                    let how = layout.adaptation(&path, &from_shape, &shape).ok_or_else(|| fail(&path, format!("{mismatch}, and it is neither the classifier head nor the first convolution")))?;
+                    let how = layout
+                        .adaptation(&path, &from_shape, &shape)
+                        .ok_or_else(|| fail(&path, format!("{mismatch}, and it is neither the classifier head nor the first convolution")))?;
                     if let Adaptation::InputChannels { .. } = how {
                         plan.insert(path.clone(), adapt_input_channels(&values, &from_shape, shape[1]));
                     }
@@ -433,10 +435,11 @@ impl TransferReport {
             record.rule = None;
             record.strategy = strategy;
             if let Some(data) = values.get(path) {
-                let values = data.clone().convert::<f32>().try_to_vec::<f32>().map_err(|e| owm_core::Error::Param {
-                    path: path.clone(),
-                    reason: format!("values could not be read back: {e:?}"),
-                })?;
+                let values = data
+                    .clone()
+                    .convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .map_err(|e| owm_core::Error::Param { path: path.clone(), reason: format!("values could not be read back: {e:?}") })?;
                 (record.mean, record.std) = crate::plan::moments(&values);
             }
         }
@@ -452,11 +455,8 @@ impl TransferReport {
     /// The report as Markdown: the summary, then one table row per tensor.
     pub fn to_markdown(&self) -> String {
         use std::fmt::Write as _;
-        let mut out = format!(
-            "Transfer from `{}`: {}.\n\n| module tensor | status | source tensor | detail |\n|---|---|---|---|\n",
-            self.source,
-            self.summary()
-        );
+        let mut out =
+            format!("Transfer from `{}`: {}.\n\n| module tensor | status | source tensor | detail |\n|---|---|---|---|\n", self.source, self.summary());
         let mut row = |path: &str, status: &str, from: &str, detail: String| {
             let _ = writeln!(out, "| {path} | {status} | {from} | {detail} |");
         };
@@ -490,7 +490,11 @@ mod tests {
 
     fn net(channels: usize, classes: usize) -> Net {
         let device = Device::flex();
-        Net { conv: Conv2dConfig::new([channels, 2], [1, 1]).init(&device), body: LinearConfig::new(3, 4).init(&device), head: LinearConfig::new(4, classes).init(&device) }
+        Net {
+            conv: Conv2dConfig::new([channels, 2], [1, 1]).init(&device),
+            body: LinearConfig::new(3, 4).init(&device),
+            head: LinearConfig::new(4, classes).init(&device),
+        }
     }
 
     /// Tensors by path, counting from 1 so each value says where it came from.
@@ -592,7 +596,11 @@ mod tests {
             head: Linear,
         }
         let device = Device::flex();
-        let wider = Wider { conv: Conv2dConfig::new([1, 2], [1, 1]).init(&device), body: LinearConfig::new(3, 6).init(&device), head: LinearConfig::new(6, 5).init(&device) };
+        let wider = Wider {
+            conv: Conv2dConfig::new([1, 2], [1, 1]).init(&device),
+            body: LinearConfig::new(3, 6).init(&device),
+            head: LinearConfig::new(6, 5).init(&device),
+        };
         let err = Transfer::from("base").on_mismatch(OnMismatch::Adapt).apply(wider, &Source::of(&net(1, 5))).unwrap_err().to_string();
         assert!(err.contains("body.weight") && err.contains("neither"), "{err}");
     }
@@ -631,7 +639,10 @@ mod tests {
         let fresh = net(1, 5);
         let head = values(&fresh, "head.bias");
         let (m, report) = Transfer::from("base").exclude("head.*").apply(fresh, &Source::of(&net(1, 5))).unwrap();
-        assert_eq!(report.skipped.iter().map(|s| (s.path.as_str(), s.reason.as_str())).collect::<Vec<_>>(), [("head.weight", "excluded"), ("head.bias", "excluded")]);
+        assert_eq!(
+            report.skipped.iter().map(|s| (s.path.as_str(), s.reason.as_str())).collect::<Vec<_>>(),
+            [("head.weight", "excluded"), ("head.bias", "excluded")]
+        );
         assert_eq!(values(&m, "head.bias"), head);
     }
 

@@ -45,10 +45,7 @@ impl LeNet5 {
         let (oh, ow) = match (side(h), side(w)) {
             (Some(oh), Some(ow)) if oh > 0 && ow > 0 => (oh, ow),
             _ => {
-                return Err(Error::InputTooSmall {
-                    input,
-                    reason: format!("LeNet-5 needs height and width of at least 16 with padding {conv1_padding}"),
-                });
+                return Err(Error::InputTooSmall { input, reason: format!("LeNet-5 needs height and width of at least 16 with padding {conv1_padding}") });
             }
         };
         let p = conv1_padding;

@@ -143,19 +143,11 @@ impl ModelConfig {
             (ModelConfig::Mlp { hidden }, InputSpec::Dense { .. } | InputSpec::Image { .. }) => {
                 Classifier::Mlp(Mlp::new(input.item_len(), hidden, outputs, device)?)
             }
-            (ModelConfig::Logistic, InputSpec::Dense { .. } | InputSpec::Image { .. }) => {
-                Classifier::Mlp(Mlp::new(input.item_len(), &[], outputs, device)?)
-            }
+            (ModelConfig::Logistic, InputSpec::Dense { .. } | InputSpec::Image { .. }) => Classifier::Mlp(Mlp::new(input.item_len(), &[], outputs, device)?),
             (ModelConfig::Logistic, InputSpec::Ids { cardinalities }) => Classifier::IdLogistic(IdLogistic::new(cardinalities, outputs, device)?),
-            (ModelConfig::LeNet5 { conv1_padding }, InputSpec::Image { shape }) => {
-                Classifier::LeNet5(LeNet5::new(*shape, *conv1_padding, outputs, device)?)
-            }
-            (ModelConfig::ResNet { depth, width }, InputSpec::Image { shape }) => {
-                Classifier::ResNet(ResNet::new(shape[0], *depth, *width, outputs, device)?)
-            }
-            (ModelConfig::EmbeddingBag { dim }, InputSpec::Tokens { vocab, .. }) => {
-                Classifier::EmbeddingBag(EmbeddingBag::new(*vocab, *dim, outputs, device)?)
-            }
+            (ModelConfig::LeNet5 { conv1_padding }, InputSpec::Image { shape }) => Classifier::LeNet5(LeNet5::new(*shape, *conv1_padding, outputs, device)?),
+            (ModelConfig::ResNet { depth, width }, InputSpec::Image { shape }) => Classifier::ResNet(ResNet::new(shape[0], *depth, *width, outputs, device)?),
+            (ModelConfig::EmbeddingBag { dim }, InputSpec::Tokens { vocab, .. }) => Classifier::EmbeddingBag(EmbeddingBag::new(*vocab, *dim, outputs, device)?),
             (ModelConfig::TextCnn { dim, filters, widths }, InputSpec::Tokens { len, vocab }) => {
                 Classifier::TextCnn(TextCnn::new(*vocab, *len, *dim, *filters, widths, outputs, device)?)
             }
@@ -255,10 +247,7 @@ mod tests {
             let json = serde_json::to_string(&c).unwrap();
             assert_eq!(serde_json::from_str::<ModelConfig>(&json).unwrap(), c);
         }
-        assert_eq!(
-            serde_json::from_str::<ModelConfig>(r#"{"kind":"lenet5"}"#).unwrap(),
-            ModelConfig::LeNet5 { conv1_padding: 0 }
-        );
+        assert_eq!(serde_json::from_str::<ModelConfig>(r#"{"kind":"lenet5"}"#).unwrap(), ModelConfig::LeNet5 { conv1_padding: 0 });
     }
 
     #[test]

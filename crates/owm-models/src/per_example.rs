@@ -3,9 +3,9 @@
 //! example, the loss gradient `gᵢ` at that output for every example; with the layer's input `aᵢ`, a linear
 //! layer's weight gradient is `aᵢᵀ gᵢ` and a convolution's is `gᵢ` times the unfolded (im2col) input.
 
+use burn::nn::Linear;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::module::unfold4d;

@@ -41,8 +41,8 @@ pub struct BasicBlock {
 
 impl BasicBlock {
     fn new(c_in: usize, c_out: usize, stride: usize, device: &Device) -> Self {
-        let shortcut = (stride != 1 || c_in != c_out)
-            .then(|| Projection { conv: conv(c_in, c_out, 1, stride, device), bn: BatchNormConfig::new(c_out).init(device) });
+        let shortcut =
+            (stride != 1 || c_in != c_out).then(|| Projection { conv: conv(c_in, c_out, 1, stride, device), bn: BatchNormConfig::new(c_out).init(device) });
         Self {
             conv1: conv(c_in, c_out, 3, stride, device),
             bn1: BatchNormConfig::new(c_out).init(device),

@@ -48,10 +48,7 @@ impl AdamWConfig {
     /// The transform chain.
     pub fn chain(&self) -> ChainConfig {
         let (beta1, beta2, eps) = (self.beta1, self.beta2, self.eps);
-        self.extras.wrap(
-            self.lr,
-            vec![Transform::Adam { beta1, beta2, eps }, Transform::WeightDecay { weight_decay: self.weight_decay }, Transform::Lr],
-        )
+        self.extras.wrap(self.lr, vec![Transform::Adam { beta1, beta2, eps }, Transform::WeightDecay { weight_decay: self.weight_decay }, Transform::Lr])
     }
 }
 

@@ -300,11 +300,10 @@ fn holds(c: &Criterion, p: &Progress, seconds: f64, round_ended: bool) -> Option
     let last = p.round_losses.last().copied();
     match c {
         Criterion::MaxSteps { max_steps } => (p.steps >= *max_steps).then_some(StopReason::MaxSteps { max_steps: *max_steps }),
-        Criterion::MaxEpochs { max_epochs } => {
-            (round_ended && p.rounds >= *max_epochs).then_some(StopReason::MaxEpochs { max_epochs: *max_epochs })
+        Criterion::MaxEpochs { max_epochs } => (round_ended && p.rounds >= *max_epochs).then_some(StopReason::MaxEpochs { max_epochs: *max_epochs }),
+        Criterion::MaxEvaluations { max_evaluations } => {
+            (p.evaluations >= *max_evaluations).then_some(StopReason::MaxEvaluations { max_evaluations: *max_evaluations })
         }
-        Criterion::MaxEvaluations { max_evaluations } => (p.evaluations >= *max_evaluations)
-            .then_some(StopReason::MaxEvaluations { max_evaluations: *max_evaluations }),
         Criterion::WallClock { seconds: budget } => (seconds >= *budget).then_some(StopReason::WallClock { seconds: *budget }),
         Criterion::TargetLoss { target } => {
             let loss = last.filter(|&l| round_ended && l <= *target)?;

@@ -219,10 +219,13 @@ impl Search for Es {
                     acc
                 },
             )
-            .reduce(|| vec![0.0f64; n], |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            });
+            .reduce(
+                || vec![0.0f64; n],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
         self.generation += 1;
         let c = &self.config;
         let t = self.generation as i32;

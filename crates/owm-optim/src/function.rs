@@ -36,10 +36,13 @@ impl<F: Fn(&[f32]) -> f64 + Sync> Objective for FunctionObjective<F> {
 /// The Rastrigin function `10n + Σ (xᵢ² − 10 cos 2πxᵢ)`: minimum 0 at the origin, a lattice of local minima.
 pub fn rastrigin(x: &[f32]) -> f64 {
     let n = x.len() as f64;
-    10.0 * n + x.iter().map(|&v| {
-        let v = f64::from(v);
-        v * v - 10.0 * (std::f64::consts::TAU * v).cos()
-    }).sum::<f64>()
+    10.0 * n
+        + x.iter()
+            .map(|&v| {
+                let v = f64::from(v);
+                v * v - 10.0 * (std::f64::consts::TAU * v).cos()
+            })
+            .sum::<f64>()
 }
 
 /// The Rosenbrock function `Σ 100(xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)²`: minimum 0 at `(1, …, 1)`, in a curved valley.

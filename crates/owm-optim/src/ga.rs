@@ -267,11 +267,10 @@ impl Ga {
     fn select(&self, rng: &mut Rng) -> usize {
         let n = self.population.len();
         match self.config.selection {
-            Selection::Tournament { size } => {
-                (0..size).map(|_| rng.below(n as u64) as usize).min_by(|&a, &b| {
-                    self.population[a].loss.total_cmp(&self.population[b].loss).then(a.cmp(&b))
-                }).expect("size >= 1")
-            }
+            Selection::Tournament { size } => (0..size)
+                .map(|_| rng.below(n as u64) as usize)
+                .min_by(|&a, &b| self.population[a].loss.total_cmp(&self.population[b].loss).then(a.cmp(&b)))
+                .expect("size >= 1"),
             // The population is sorted best first, so rank i has weight n − i.
             Selection::Rank => pick(rng, (0..n).map(|i| (n - i) as f64)),
             Selection::Roulette => {
@@ -324,13 +323,7 @@ impl Ga {
                 ops.push(format!("self_adaptive({sigma:.4})"));
             }
         }
-        Individual {
-            genes,
-            loss: f64::INFINITY,
-            accuracy: None,
-            sigma,
-            lineage: Lineage { id, parents, operators: ops, born: self.generation },
-        }
+        Individual { genes, loss: f64::INFINITY, accuracy: None, sigma, lineage: Lineage { id, parents, operators: ops, born: self.generation } }
     }
 
     fn crossover_name(&self) -> String {
@@ -441,10 +434,7 @@ impl Search for Ga {
         if !self.population.is_empty() {
             let elites = self.config.elites;
             let first_id = self.next_id;
-            let children: Vec<Individual> = (0..self.config.population - elites)
-                .into_par_iter()
-                .map(|c| self.breed(c, first_id + c as u64))
-                .collect();
+            let children: Vec<Individual> = (0..self.config.population - elites).into_par_iter().map(|c| self.breed(c, first_id + c as u64)).collect();
             self.next_id += children.len() as u64;
             let mut pending: Vec<Individual> = self.population[..elites].to_vec();
             if !self.reevaluate_elites() {

@@ -3,8 +3,7 @@ use owm_core::{Control, LayerStats, Objective, ParamSet, TraceSink, Validate};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AdaGradConfig, AdamConfig, AdamWConfig, Chain, ChainConfig, EsConfig, Error, GaConfig, GdConfig, MomentumConfig,
-    Result, RmsPropConfig, SaConfig, SgdConfig,
+    AdaGradConfig, AdamConfig, AdamWConfig, Chain, ChainConfig, Error, EsConfig, GaConfig, GdConfig, MomentumConfig, Result, RmsPropConfig, SaConfig, SgdConfig,
 };
 
 /// Where a step sits in its phase.
@@ -88,8 +87,7 @@ pub trait Optimizer: Send {
     /// # Errors
     ///
     /// The objective's or the sink's error.
-    fn step(&mut self, params: ParamSet, objective: &mut dyn Objective, ctx: StepContext, sink: &mut dyn TraceSink)
-    -> Result<Stepped>;
+    fn step(&mut self, params: ParamSet, objective: &mut dyn Objective, ctx: StepContext, sink: &mut dyn TraceSink) -> Result<Stepped>;
 
     /// Called at the end of each round (epoch or generation) with its loss; stateful schedules listen here.
     fn end_round(&mut self, _loss: f64) {}
@@ -306,7 +304,13 @@ pub(crate) fn layer_stats(
                 grad_norm: f32_exact(g),
                 weight_norm: f32_exact(w),
                 update_norm: f32_exact(u),
-                update_ratio: f32_exact(if w0 > 0.0 { u / w0 } else if u == 0.0 { 0.0 } else { f64::INFINITY }),
+                update_ratio: f32_exact(if w0 > 0.0 {
+                    u / w0
+                } else if u == 0.0 {
+                    0.0
+                } else {
+                    f64::INFINITY
+                }),
                 sign_flips: f32_exact(v[4] / n),
                 zero_grads: f32_exact(1.0 - v[5] / n),
             }

@@ -65,8 +65,7 @@ impl PhaseConfig {
             let (optimizer, until) = phases.last_mut().expect("pushed above");
             for item in settings {
                 let (key, value) = item.split_once('=').ok_or_else(|| err(format!("`{item}` is not key=value")))?;
-                let value: serde_json::Value =
-                    serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+                let value: serde_json::Value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
                 match CRITERIA.iter().find(|(k, _)| *k == key) {
                     Some((_, field)) => set(until, field, value),
                     None => set(optimizer, key, value),
@@ -80,8 +79,7 @@ impl PhaseConfig {
             .into_iter()
             .map(|(optimizer, until)| {
                 let kind = optimizer["kind"].as_str().unwrap_or_default().to_owned();
-                let optimizer: OptimizerConfig =
-                    serde_json::from_value(optimizer).map_err(|e| err(format!("`{kind}`: {e}")))?;
+                let optimizer: OptimizerConfig = serde_json::from_value(optimizer).map_err(|e| err(format!("`{kind}`: {e}")))?;
                 let until = match until.as_object().is_some_and(|o| !o.is_empty()) {
                     true => serde_json::from_value(until).map_err(|e| err(format!("`{kind}` criteria: {e}")))?,
                     false => default_until.clone(),

@@ -48,11 +48,7 @@ impl RmsPropConfig {
         let (alpha, eps, centered, momentum) = (self.alpha, self.eps, self.centered, self.momentum);
         self.extras.wrap(
             self.lr,
-            vec![
-                Transform::WeightDecay { weight_decay: self.weight_decay },
-                Transform::RmsProp { alpha, eps, centered, momentum },
-                Transform::Lr,
-            ],
+            vec![Transform::WeightDecay { weight_decay: self.weight_decay }, Transform::RmsProp { alpha, eps, centered, momentum }, Transform::Lr],
         )
     }
 }

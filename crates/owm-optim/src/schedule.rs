@@ -164,11 +164,7 @@ impl Schedule {
                 let up_end = pct_start * total_steps as f64 - 1.0;
                 let down_end = total_steps as f64 - 1.0;
                 let cos = |start: f64, end: f64, pct: f64| end + (start - end) / 2.0 * ((PI * pct).cos() + 1.0);
-                if tf <= up_end {
-                    cos(initial, lr, tf / up_end)
-                } else {
-                    cos(lr, min, ((tf - up_end) / (down_end - up_end)).min(1.0))
-                }
+                if tf <= up_end { cos(initial, lr, tf / up_end) } else { cos(lr, min, ((tf - up_end) / (down_end - up_end)).min(1.0)) }
             }
         }
     }

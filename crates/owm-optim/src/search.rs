@@ -118,13 +118,7 @@ impl<S: Search + Serialize + DeserializeOwned> Optimizer for SearchOptimizer<S> 
         true
     }
 
-    fn step(
-        &mut self,
-        params: ParamSet,
-        objective: &mut dyn Objective,
-        ctx: StepContext,
-        sink: &mut dyn TraceSink,
-    ) -> Result<Stepped> {
+    fn step(&mut self, params: ParamSet, objective: &mut dyn Objective, ctx: StepContext, sink: &mut dyn TraceSink) -> Result<Stepped> {
         let device = params.device().unwrap_or_else(Device::flex);
         if !self.search.started() {
             self.search.start(params.to_host());
@@ -187,4 +181,3 @@ impl<S: Search + Serialize + DeserializeOwned> Optimizer for SearchOptimizer<S> 
         Ok(())
     }
 }
-

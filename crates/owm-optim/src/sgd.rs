@@ -62,10 +62,7 @@ impl SgdConfig {
 }
 
 fn sgd_chain(extras: &ChainExtras, lr: f64, weight_decay: f64, momentum: f64, dampening: f64, nesterov: bool) -> ChainConfig {
-    extras.wrap(
-        lr,
-        vec![Transform::WeightDecay { weight_decay }, Transform::Momentum { momentum, dampening, nesterov }, Transform::Lr],
-    )
+    extras.wrap(lr, vec![Transform::WeightDecay { weight_decay }, Transform::Momentum { momentum, dampening, nesterov }, Transform::Lr])
 }
 
 impl Validate for SgdConfig {

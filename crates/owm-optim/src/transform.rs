@@ -1,17 +1,12 @@
 use std::collections::BTreeMap;
 
 use burn::prelude::*;
-use owm_core::{
-    Control, Objective, ParamSet, StepRecord, TraceEvent, TraceSink, Validate, glob_match,
-};
+use owm_core::{Control, Objective, ParamSet, StepRecord, TraceEvent, TraceSink, Validate, glob_match};
 use serde::{Deserialize, Serialize};
 
 use crate::search::{from_data, to_data};
 
-use crate::{
-    Error, Optimizer, PlateauState, Result, Schedule, StepContext, Stepped, check_beta, check_eps, check_lr,
-    check_weight_decay, ensure, layer_stats,
-};
+use crate::{Error, Optimizer, PlateauState, Result, Schedule, StepContext, Stepped, check_beta, check_eps, check_lr, check_weight_decay, ensure, layer_stats};
 
 /// One gradient transformation of a [`ChainConfig`], applied in order to the updates (which start as the
 /// gradients), in the manner of Optax.
@@ -138,9 +133,7 @@ impl Validate for Transform {
             Transform::SkipNonFinite | Transform::Lr => Ok(()),
             Transform::Accumulate { steps } => ensure(steps >= 1, "steps", "must be at least 1", steps as f64),
             Transform::ClipByValue { max } => ensure(max.is_finite() && max > 0.0, "max", "must be finite and > 0", max),
-            Transform::ClipByGlobalNorm { max_norm } => {
-                ensure(max_norm.is_finite() && max_norm > 0.0, "max_norm", "must be finite and > 0", max_norm)
-            }
+            Transform::ClipByGlobalNorm { max_norm } => ensure(max_norm.is_finite() && max_norm > 0.0, "max_norm", "must be finite and > 0", max_norm),
             Transform::WeightDecay { weight_decay } => check_weight_decay(weight_decay),
             Transform::Momentum { momentum, dampening, nesterov } => {
                 if !(0.0..1.0).contains(&momentum) {
@@ -400,10 +393,7 @@ impl Chain {
                         notes.push(format!("accumulating {}/{steps}", n % steps));
                         return Flow::Skip;
                     }
-                    updates = paths
-                        .iter()
-                        .map(|p| self.slots.remove(&slot(p, "sum")).expect("accumulated").div_scalar(steps as f64))
-                        .collect();
+                    updates = paths.iter().map(|p| self.slots.remove(&slot(p, "sum")).expect("accumulated").div_scalar(steps as f64)).collect();
                 }
                 Transform::ClipByValue { max } => {
                     updates = updates.into_iter().map(|u| u.clamp(-max, max)).collect();
@@ -552,13 +542,7 @@ impl Optimizer for Chain {
         self.config.full_batch
     }
 
-    fn step(
-        &mut self,
-        params: ParamSet,
-        objective: &mut dyn Objective,
-        ctx: StepContext,
-        sink: &mut dyn TraceSink,
-    ) -> Result<Stepped> {
+    fn step(&mut self, params: ParamSet, objective: &mut dyn Objective, ctx: StepContext, sink: &mut dyn TraceSink) -> Result<Stepped> {
         let (gradient, privacy) = match &self.config.privacy {
             Some(dp) => dp.gradient(&params, objective, ctx.step).map(|(g, p)| (g, Some(p)))?,
             None => (objective.gradient(&params)?, None),
@@ -587,9 +571,7 @@ impl Optimizer for Chain {
                     (pg.transforms.clone().unwrap_or_else(|| self.config.transforms.clone()), pg.lr.unwrap_or(self.config.lr))
                 }
             };
-            let members: Vec<usize> = (0..metas.len())
-                .filter(|&i| gradient.grads[i].is_some() && group_of[i] == group)
-                .collect();
+            let members: Vec<usize> = (0..metas.len()).filter(|&i| gradient.grads[i].is_some() && group_of[i] == group).collect();
             if members.is_empty() {
                 continue;
             }
@@ -613,12 +595,8 @@ impl Optimizer for Chain {
         } else {
             Vec::new()
         };
-        let group_lrs = self
-            .config
-            .groups
-            .iter()
-            .map(|g| (g.pattern.clone(), if g.freeze { 0.0 } else { self.current_lr(g.lr.unwrap_or(self.config.lr)) }))
-            .collect();
+        let group_lrs =
+            self.config.groups.iter().map(|g| (g.pattern.clone(), if g.freeze { 0.0 } else { self.current_lr(g.lr.unwrap_or(self.config.lr)) })).collect();
         let record = StepRecord { group_lrs, layers, notes, privacy, ..StepRecord::from_gradient(ctx.step, &gradient, lr) };
         let control = sink.on_event(&TraceEvent::Step(record))?;
         Ok(Stepped::from_gradient(params.with_tensors(new_values)?, &gradient, applied, control))
@@ -631,12 +609,7 @@ impl Optimizer for Chain {
     }
 
     fn state(&self) -> serde_json::Value {
-        let state = ChainState {
-            updates: self.updates,
-            counts: self.counts.clone(),
-            slots: self.inspect(),
-            plateau: self.plateau.clone(),
-        };
+        let state = ChainState { updates: self.updates, counts: self.counts.clone(), slots: self.inspect(), plateau: self.plateau.clone() };
         to_data(&state)
     }
 

@@ -81,10 +81,8 @@ impl Objective for Net {
 }
 
 fn start(f: &Fixture, device: &Device) -> (ParamSet, Net) {
-    let metas: Vec<ParamMeta> = [("w1", vec![4, 5]), ("b1", vec![5]), ("w2", vec![5, 3]), ("b2", vec![3])]
-        .into_iter()
-        .map(|(p, s)| ParamMeta { path: p.into(), shape: s })
-        .collect();
+    let metas: Vec<ParamMeta> =
+        [("w1", vec![4, 5]), ("b1", vec![5]), ("w2", vec![5, 3]), ("b2", vec![3])].into_iter().map(|(p, s)| ParamMeta { path: p.into(), shape: s }).collect();
     let v = |d: &[f32]| Tensor::<1>::from_data(TensorData::new(d.to_vec(), [d.len()]), device);
     let values = vec![v(&f.init.w1), v(&f.init.b1), v(&f.init.w2), v(&f.init.b2)];
     let x = Tensor::<2>::from_data(TensorData::new(f.x.clone(), [8, 4]), device);

@@ -4,8 +4,7 @@
 use burn::prelude::*;
 use owm_core::{NullSink, ParamMeta, ParamSet, TraceEvent};
 use owm_optim::{
-    Cooling, Crossover, EsConfig, FunctionObjective, GaConfig, Mutation, Optimizer, OptimizerConfig, SaConfig, StepContext,
-    rastrigin, rosenbrock,
+    Cooling, Crossover, EsConfig, FunctionObjective, GaConfig, Mutation, Optimizer, OptimizerConfig, SaConfig, StepContext, rastrigin, rosenbrock,
 };
 
 const DIM: usize = 10;
@@ -39,7 +38,13 @@ fn ga_should_reach_the_optimum_of_rastrigin_and_never_lose_its_best() {
     let ga = GaConfig { population: 200, mutation: Mutation::Gaussian { std: 0.5, rate: 0.1 }, init_std: 3.0, ..GaConfig::default() };
     let (loss, trace) = run(&OptimizerConfig::Ga(ga), rastrigin, 3.0, 1000);
     assert!(loss < 1e-2, "rastrigin {loss}");
-    let best: Vec<f64> = trace.iter().filter_map(|e| match e { TraceEvent::Generation(g) => Some(g.loss), _ => None }).collect();
+    let best: Vec<f64> = trace
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Generation(g) => Some(g.loss),
+            _ => None,
+        })
+        .collect();
     assert!(best.windows(2).all(|w| w[1] <= w[0]), "elitism: the best loss never gets worse");
     let TraceEvent::Generation(last) = trace.last().unwrap() else { panic!() };
     let lineage = last.lineage.as_ref().unwrap();
@@ -112,11 +117,7 @@ fn a_search_state_from_other_settings_or_weights_should_be_refused() {
     let state = a.state();
     let mut other = ga(12).build(1).unwrap();
     assert!(matches!(other.load_state(&state, &params), Err(owm_optim::Error::State(m)) if m.contains("other settings")));
-    let wider = ParamSet::new(
-        vec![ParamMeta { path: "x".into(), shape: vec![DIM + 1] }],
-        vec![Tensor::<1>::zeros([DIM + 1], &Device::flex())],
-    )
-    .unwrap();
+    let wider = ParamSet::new(vec![ParamMeta { path: "x".into(), shape: vec![DIM + 1] }], vec![Tensor::<1>::zeros([DIM + 1], &Device::flex())]).unwrap();
     let err = ga(10).build(1).unwrap().load_state(&state, &wider).unwrap_err();
     assert!(err.to_string().contains("has 10 weights, the model 11"), "{err}");
     assert!(ga(10).build(1).unwrap().load_state(&state, &params).is_ok());

@@ -43,12 +43,7 @@ pub fn save_bundle<M: Module>(dir: impl AsRef<Path>, module: &M, manifest: Manif
 /// # Errors
 ///
 /// As [`save_bundle`].
-pub fn save_bundle_with<M: Module>(
-    dir: impl AsRef<Path>,
-    module: &M,
-    mut manifest: Manifest,
-    extra_files: &[(&str, &Path)],
-) -> Result<Manifest> {
+pub fn save_bundle_with<M: Module>(dir: impl AsRef<Path>, module: &M, mut manifest: Manifest, extra_files: &[(&str, &Path)]) -> Result<Manifest> {
     let dir = dir.as_ref();
     if dir.exists() {
         return Err(Error::Exists(dir.to_path_buf()));
@@ -181,7 +176,11 @@ pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::Veri
 /// # Errors
 ///
 /// As [`verify_bundle`].
-pub fn verify_bundle_with(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::VerifyingKey>, identities: Option<&crate::Identities>) -> Result<Verification> {
+pub fn verify_bundle_with(
+    dir: impl AsRef<Path>,
+    trusted: Option<&ed25519_dalek::VerifyingKey>,
+    identities: Option<&crate::Identities>,
+) -> Result<Verification> {
     let dir = dir.as_ref();
     let (mut v, _) = check(dir, false, identities)?;
     match crate::check_signature(dir, trusted) {
@@ -196,8 +195,8 @@ fn check(dir: &Path, keep: bool, identities: Option<&crate::Identities>) -> Resu
     let manifest_path = dir.join(MANIFEST_FILE);
     let weights_path = dir.join(WEIGHTS_FILE);
     let read = |path: &Path| std::fs::read(path).map_err(|source| Error::Io { op: "read", path: path.to_path_buf(), source });
-    let manifest: Manifest = serde_json::from_slice(&read(&manifest_path)?)
-        .map_err(|e| Error::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
+    let manifest: Manifest =
+        serde_json::from_slice(&read(&manifest_path)?).map_err(|e| Error::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
     let legacy = manifest.format == MANIFEST_FORMAT_V1;
     if !legacy && manifest.format != MANIFEST_FORMAT {
         let reason = format!("format `{}`, expected `{MANIFEST_FORMAT}` or `{MANIFEST_FORMAT_V1}`", manifest.format);
@@ -306,7 +305,10 @@ pub fn load_bundle_with(dir: impl AsRef<Path>, identities: Option<&crate::Identi
         return Err(verification.problems.remove(0));
     }
     if verification.encrypted && identities.is_none() {
-        return Err(Error::Encryption { path: dir.join(crate::ENCRYPTED_WEIGHTS_FILE), reason: "the weights are encrypted: give an identity (--identity FILE)".into() });
+        return Err(Error::Encryption {
+            path: dir.join(crate::ENCRYPTED_WEIGHTS_FILE),
+            reason: "the weights are encrypted: give an identity (--identity FILE)".into(),
+        });
     }
     Ok(Bundle { dir, manifest: verification.manifest, tensors })
 }
@@ -320,10 +322,10 @@ impl Bundle {
     pub fn load_into<M: Module>(&self, module: M) -> Result<M> {
         let mut used = 0usize;
         let module = replace_state(module, |path, shape| {
-            let data = self.tensors.get(path).ok_or_else(|| owm_core::Error::Param {
-                path: path.into(),
-                reason: "the bundle has no tensor for this parameter".into(),
-            })?;
+            let data = self
+                .tensors
+                .get(path)
+                .ok_or_else(|| owm_core::Error::Param { path: path.into(), reason: "the bundle has no tensor for this parameter".into() })?;
             if data.shape().as_slice() != shape {
                 return Err(owm_core::Error::Param {
                     path: path.into(),

@@ -17,8 +17,18 @@ pub const CARD_FILE: &str = "README.md";
 
 /// SPDX licence identifiers the Model Openness Framework accepts as open (code, weights and data licences).
 pub const OPEN_LICENSES: [&str; 12] = [
-    "MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "MPL-2.0", "GPL-3.0-only", "LGPL-3.0-only", "CC-BY-4.0",
-    "CC-BY-SA-4.0", "CC0-1.0", "CDLA-Permissive-2.0",
+    "MIT",
+    "Apache-2.0",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "ISC",
+    "MPL-2.0",
+    "GPL-3.0-only",
+    "LGPL-3.0-only",
+    "CC-BY-4.0",
+    "CC-BY-SA-4.0",
+    "CC0-1.0",
+    "CDLA-Permissive-2.0",
 ];
 
 /// A class of the Model Openness Framework.
@@ -117,19 +127,30 @@ pub fn model_card(manifest: &Manifest, name: &str) -> String {
             let _ = writeln!(y, "  - {}", q(&b.name));
         }
     }
-    let metrics: Vec<(&str, f64)> = ["accuracy", "macro_f1", "weighted_f1"]
-        .iter()
-        .filter_map(|m| manifest.evaluation.get(*m).and_then(|v| v.as_f64()).map(|v| (*m, v)))
-        .collect();
+    let metrics: Vec<(&str, f64)> =
+        ["accuracy", "macro_f1", "weighted_f1"].iter().filter_map(|m| manifest.evaluation.get(*m).and_then(|v| v.as_f64()).map(|v| (*m, v))).collect();
     if !metrics.is_empty() {
-        let _ = writeln!(y, "model-index:\n  - name: {}\n    results:\n      - task:\n          type: classification\n        dataset:\n          name: {}\n          type: {}\n        metrics:", q(name), q(dataset), q(dataset));
+        let _ = writeln!(
+            y,
+            "model-index:\n  - name: {}\n    results:\n      - task:\n          type: classification\n        dataset:\n          name: {}\n          type: {}\n        metrics:",
+            q(name),
+            q(dataset),
+            q(dataset)
+        );
         for (m, v) in &metrics {
             let _ = writeln!(y, "          - type: {m}\n            value: {v}");
         }
     }
     y.push_str("---\n\n");
     let _ = writeln!(y, "# {name}\n");
-    let _ = writeln!(y, "A `{model}` trained with OWM {} (Burn {}) on `{dataset}`, seed {}, backend `{}`.\n", manifest.owm_version, manifest.code.get("burn").map_or("?", String::as_str), manifest.seed, manifest.backend);
+    let _ = writeln!(
+        y,
+        "A `{model}` trained with OWM {} (Burn {}) on `{dataset}`, seed {}, backend `{}`.\n",
+        manifest.owm_version,
+        manifest.code.get("burn").map_or("?", String::as_str),
+        manifest.seed,
+        manifest.backend
+    );
     let _ = writeln!(y, "## Training\n\n- optimiser: `{}`\n- training: `{}`\n", manifest.optimizer, manifest.training);
     if !metrics.is_empty() {
         let _ = writeln!(y, "## Evaluation (held-out split)\n\n| metric | value |\n|---|---|");
@@ -160,7 +181,11 @@ pub fn model_card(manifest: &Manifest, name: &str) -> String {
     if let Some((class, missing)) = o.missing.iter().find(|(_, m)| !m.is_empty()) {
         let _ = writeln!(y, "Missing for {class}: {}.", missing.join("; "));
     }
-    let _ = writeln!(y, "\n## Verify\n\nWeights digest `{}`. Check every digest (and a signature) with `owm verify BUNDLE [--key PUB]`; the manifest's `bundle_digest` binds every section of `manifest.json`, each tensor and each file listed there, this card included.", manifest.weights_digest);
+    let _ = writeln!(
+        y,
+        "\n## Verify\n\nWeights digest `{}`. Check every digest (and a signature) with `owm verify BUNDLE [--key PUB]`; the manifest's `bundle_digest` binds every section of `manifest.json`, each tensor and each file listed there, this card included.",
+        manifest.weights_digest
+    );
     y
 }
 

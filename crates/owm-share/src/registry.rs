@@ -65,7 +65,9 @@ impl Registry {
     pub fn open(root: Option<&Path>) -> Result<Self> {
         let root = match root {
             Some(r) => r.to_path_buf(),
-            None => std::env::var_os(REGISTRY_ENV).map(PathBuf::from).ok_or_else(|| Error::Registry(format!("no registry: pass --registry DIR or set {REGISTRY_ENV}")))?,
+            None => std::env::var_os(REGISTRY_ENV)
+                .map(PathBuf::from)
+                .ok_or_else(|| Error::Registry(format!("no registry: pass --registry DIR or set {REGISTRY_ENV}")))?,
         };
         Ok(Self { root })
     }
@@ -183,12 +185,9 @@ impl Registry {
         }
         let entry = self.entry(name, version)?;
         let manifest_digest = entry.files.get(MANIFEST_FILE).ok_or_else(|| Error::Registry(format!("{name}@{version} has no manifest")))?;
-        let manifest: Manifest = serde_json::from_slice(&self.get(manifest_digest)?).map_err(|e| Error::Registry(format!("{name}@{version}: manifest: {e}")))?;
-        let weights = manifest
-            .tensors
-            .iter()
-            .map(|(path, t)| Ok((path.clone(), t.shape.clone(), self.get(&t.sha256)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let manifest: Manifest =
+            serde_json::from_slice(&self.get(manifest_digest)?).map_err(|e| Error::Registry(format!("{name}@{version}: manifest: {e}")))?;
+        let weights = manifest.tensors.iter().map(|(path, t)| Ok((path.clone(), t.shape.clone(), self.get(&t.sha256)?))).collect::<Result<Vec<_>>>()?;
         let tmp = Self::temp(out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
         std::fs::create_dir_all(&tmp).map_err(Self::io("create", &tmp))?;
         let result = (|| {

@@ -73,7 +73,10 @@ pub(crate) fn read_tensors_from(mut file: impl Read, file_len: u64, path: &Path,
         let (s, e) = info.data_offsets;
         let size = info.shape.iter().try_fold(info.dtype.bitsize(), |a, &d| a.checked_mul(d)).map(|bits| bits / 8);
         if s != end || size != e.checked_sub(s) {
-            return Err(bad(format!("tensor `{name}`: data_offsets [{s}, {e}] do not follow byte {end} with {size:?} bytes for {:?} {:?}", info.dtype, info.shape)));
+            return Err(bad(format!(
+                "tensor `{name}`: data_offsets [{s}, {e}] do not follow byte {end} with {size:?} bytes for {:?} {:?}",
+                info.dtype, info.shape
+            )));
         }
         end = e;
     }

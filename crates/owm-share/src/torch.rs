@@ -53,14 +53,18 @@ pub fn export_pytorch(bundle: &Bundle, out: &Path) -> Result<usize> {
     for (path, data) in &bundle.tensors {
         let owner = bundle.manifest.tensors.get(path).map_or("", |e| e.owner.as_str());
         let shape = data.shape().to_vec();
-        let values = data.clone().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Weights { path: out.into(), reason: format!("`{path}`: {e:?}") })?;
-        let (shape, values) = if transposed(path, owner, &shape) { (vec![shape[1], shape[0]], transpose(&values, shape[0], shape[1])) } else { (shape, values) };
+        let values =
+            data.clone().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Weights { path: out.into(), reason: format!("`{path}`: {e:?}") })?;
+        let (shape, values) =
+            if transposed(path, owner, &shape) { (vec![shape[1], shape[0]], transpose(&values, shape[0], shape[1])) } else { (shape, values) };
         tensors.insert(torch_name(path, owner), (shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()));
     }
     let views = tensors
         .iter()
         .map(|(name, (shape, bytes))| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.clone(), v)).map_err(|e| Error::Weights { path: out.into(), reason: format!("`{name}`: {e}") })
+            TensorView::new(Dtype::F32, shape.clone(), bytes)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| Error::Weights { path: out.into(), reason: format!("`{name}`: {e}") })
         })
         .collect::<Result<Vec<_>>>()?;
     let metadata = Some([("format".to_string(), "pt".to_string()), ("owm_layout".to_string(), "pytorch".to_string())].into());
@@ -96,7 +100,10 @@ pub fn load_pytorch_into<M: Module>(module: M, file: &Path) -> Result<M> {
         let values: Vec<f32> = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         let values = if transposed(path, owner, shape) {
             if view.shape() != [shape[1], shape[0]] {
-                return Err(owm_core::Error::Param { path: path.into(), reason: format!("`{name}` is {:?}, expected {:?}", view.shape(), [shape[1], shape[0]]) });
+                return Err(owm_core::Error::Param {
+                    path: path.into(),
+                    reason: format!("`{name}` is {:?}, expected {:?}", view.shape(), [shape[1], shape[0]]),
+                });
             }
             transpose(&values, shape[1], shape[0])
         } else {

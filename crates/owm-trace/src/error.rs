@@ -39,4 +39,3 @@ pub enum Error {
 
 /// `Result` with the trace [`enum@Error`].
 pub type Result<T> = std::result::Result<T, Error>;
-

@@ -124,7 +124,12 @@ pub fn explain(trace: &Trace) -> Explanation {
     let losses: Vec<f64> = steps.iter().map(|s| s.loss).collect();
     let tenth = (losses.len() / 10).max(1);
     if non_finite || losses.iter().any(|l| !l.is_finite()) {
-        findings.push(finding(Severity::Alarm, "diverged", None, "the loss became NaN or infinite: the run diverged (a learning rate far too high is the usual cause)".into()));
+        findings.push(finding(
+            Severity::Alarm,
+            "diverged",
+            None,
+            "the loss became NaN or infinite: the run diverged (a learning rate far too high is the usual cause)".into(),
+        ));
     } else if losses.len() >= 10 {
         let (first, last) = (mean(&losses[..tenth]), mean(&losses[losses.len() - tenth..]));
         if last > DIVERGED_RISE * first {
@@ -162,7 +167,12 @@ pub fn explain(trace: &Trace) -> Explanation {
         let got_gradient = l.grad.iter().any(|g| g.is_finite() && *g > 0.0);
         let moved = l.update.iter().any(|u| *u > 0.0);
         if !got_gradient && !moved {
-            findings.push(finding(Severity::Warning, "no_gradient", Some(path), format!("`{path}` never received a gradient and never changed: it does not influence the loss")));
+            findings.push(finding(
+                Severity::Warning,
+                "no_gradient",
+                Some(path),
+                format!("`{path}` never received a gradient and never changed: it does not influence the loss"),
+            ));
             continue;
         }
         if got_gradient && !moved {
@@ -170,15 +180,28 @@ pub fn explain(trace: &Trace) -> Explanation {
                 Severity::Warning,
                 "frozen",
                 Some(path),
-                format!("`{path}` received gradients (median ‖g‖ {:.2e}) but never changed: it is frozen (by a parameter group) or its learning rate is 0", median(l.grad.clone()).unwrap_or(f64::NAN)),
+                format!(
+                    "`{path}` received gradients (median ‖g‖ {:.2e}) but never changed: it is frozen (by a parameter group) or its learning rate is 0",
+                    median(l.grad.clone()).unwrap_or(f64::NAN)
+                ),
             ));
             continue;
         }
         if let Some(m) = median(l.ratio.iter().map(|r| r.1).filter(|r| r.is_finite()).collect()) {
             if m > LR_HIGH && all_ratios.len() > 1 && median(all_ratios.clone()).is_some_and(|g| g <= LR_HIGH) {
-                findings.push(finding(Severity::Warning, "update_ratio", Some(path), format!("`{path}` moves fast: median ‖Δw‖/‖w‖ {m:.2e}, far above the usual 1e-3")));
+                findings.push(finding(
+                    Severity::Warning,
+                    "update_ratio",
+                    Some(path),
+                    format!("`{path}` moves fast: median ‖Δw‖/‖w‖ {m:.2e}, far above the usual 1e-3"),
+                ));
             } else if (0.0..LAYER_LOW).contains(&m) {
-                findings.push(finding(Severity::Warning, "update_ratio", Some(path), format!("`{path}` barely moves: median ‖Δw‖/‖w‖ {m:.2e}, far below the usual 1e-3")));
+                findings.push(finding(
+                    Severity::Warning,
+                    "update_ratio",
+                    Some(path),
+                    format!("`{path}` barely moves: median ‖Δw‖/‖w‖ {m:.2e}, far below the usual 1e-3"),
+                ));
             }
         }
         // Exploding gradients: against the layer's own early median.
@@ -187,7 +210,12 @@ pub fn explain(trace: &Trace) -> Explanation {
             && let Some((i, g)) = l.grad.iter().enumerate().find(|(_, g)| !g.is_finite() || **g > EXPLODING_FACTOR * early)
         {
             let step = l.ratio.get(i).map_or(0, |r| r.0);
-            findings.push(finding(Severity::Alarm, "exploding_gradients", Some(path), format!("`{path}`'s gradient norm reached {g:.3e} at step {step}, over 1000× its early median {early:.3e}: gradients are exploding")));
+            findings.push(finding(
+                Severity::Alarm,
+                "exploding_gradients",
+                Some(path),
+                format!("`{path}`'s gradient norm reached {g:.3e} at step {step}, over 1000× its early median {early:.3e}: gradients are exploding"),
+            ));
         }
         if let Some(m) = median(l.grad.iter().copied().filter(|g| g.is_finite()).collect()) {
             grad_medians.push((path.clone(), m));
@@ -201,7 +229,10 @@ pub fn explain(trace: &Trace) -> Explanation {
                     Severity::Warning,
                     "dead_units",
                     Some(path),
-                    format!("{:.0}% of the units of `{path}` get no gradient from any item of a batch (median over the last fifth of the steps): dead ReLU units", z * 100.0),
+                    format!(
+                        "{:.0}% of the units of `{path}` get no gradient from any item of a batch (median over the last fifth of the steps): dead ReLU units",
+                        z * 100.0
+                    ),
                 ));
             }
         }
@@ -209,7 +240,12 @@ pub fn explain(trace: &Trace) -> Explanation {
     if let Some(top) = grad_medians.iter().map(|g| g.1).fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g)))) {
         for (path, m) in &grad_medians {
             if *m < VANISHING_FACTOR * top {
-                findings.push(finding(Severity::Warning, "vanishing_gradients", Some(path), format!("`{path}`'s median gradient norm {m:.2e} is below a millionth of the largest ({top:.2e}): its gradients vanish")));
+                findings.push(finding(
+                    Severity::Warning,
+                    "vanishing_gradients",
+                    Some(path),
+                    format!("`{path}`'s median gradient norm {m:.2e} is below a millionth of the largest ({top:.2e}): its gradients vanish"),
+                ));
             }
         }
     }

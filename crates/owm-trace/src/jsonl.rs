@@ -47,10 +47,7 @@ impl JsonlSink {
             let line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
             return Err(Error::Parse { path, line, reason: "torn last line; cannot append after it".into() });
         }
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|source| Error::Io { op: "open", path: path.clone(), source })?;
+        let file = std::fs::OpenOptions::new().append(true).open(&path).map_err(|source| Error::Io { op: "open", path: path.clone(), source })?;
         let events = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         let mut hasher = Sha256::new();
         hasher.update(&bytes);
@@ -88,10 +85,7 @@ impl TraceSink for JsonlSink {
         let mut line = serde_json::to_vec(event).map_err(|e| owm_core::Error::Sink(e.to_string()))?;
         line.push(b'\n');
         // One write of the whole line, then a flush: a crash tears at most the last line.
-        self.file
-            .write_all(&line)
-            .and_then(|()| self.file.flush())
-            .map_err(|source| owm_core::Error::Io { op: "write", path: self.path.clone(), source })?;
+        self.file.write_all(&line).and_then(|()| self.file.flush()).map_err(|source| owm_core::Error::Io { op: "write", path: self.path.clone(), source })?;
         self.hasher.update(&line);
         self.events += 1;
         Ok(Control::Continue)

@@ -41,7 +41,10 @@ fn svg(title: &str, draw: impl FnOnce(&Area<'_>) -> Drawn) -> String {
     let mut out = String::new();
     let result = {
         let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string()).and_then(|()| draw(&root).map_err(|e| e.to_string())).and_then(|()| root.present().map_err(|e| e.to_string()))
+        root.fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|()| draw(&root).map_err(|e| e.to_string()))
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
     };
     match result {
         Ok(()) => out,
@@ -75,8 +78,7 @@ fn span(values: impl Iterator<Item = f64>) -> Option<Range<f64>> {
 /// Renders a line chart as an SVG document (log-scaled y when `log_y`).
 pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], log_y: bool) -> String {
     let keep = |&&(x, y): &&(f64, f64)| x.is_finite() && y.is_finite() && (!log_y || y > 0.0);
-    let kept: Vec<(String, Vec<(f64, f64)>)> =
-        series.iter().map(|s| (s.name.clone(), decimate(s.points.iter().filter(keep).copied().collect()))).collect();
+    let kept: Vec<(String, Vec<(f64, f64)>)> = series.iter().map(|s| (s.name.clone(), decimate(s.points.iter().filter(keep).copied().collect()))).collect();
     let all = || kept.iter().flat_map(|(_, p)| p.iter());
     let (Some(xs), Some(ys)) = (span(all().map(|p| p.0)), span(all().map(|p| p.1))) else {
         return message_svg(title, "no data");
@@ -88,13 +90,7 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], 
         macro_rules! finish {
             ($chart:expr) => {{
                 let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc(x_label)
-                    .y_desc(y_label)
-                    .x_label_formatter(&|v| tick(*v))
-                    .light_line_style(RGBColor(235, 235, 235))
-                    .draw()?;
+                chart.configure_mesh().x_desc(x_label).y_desc(y_label).x_label_formatter(&|v| tick(*v)).light_line_style(RGBColor(235, 235, 235)).draw()?;
                 for (i, (name, points)) in kept.iter().enumerate() {
                     let color = PALETTE[i % PALETTE.len()];
                     let drawn = chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?;
@@ -338,8 +334,7 @@ pub fn histogram_chart(trace: &Trace, path: &str) -> String {
             col
         })
         .collect();
-    let rows: Vec<String> =
-        (0..BINS).rev().map(|b| format!("{:.3}", range.start + bin_width * (b as f64 + 0.5))).collect();
+    let rows: Vec<String> = (0..BINS).rev().map(|b| format!("{:.3}", range.start + bin_width * (b as f64 + 0.5))).collect();
     let values: Vec<Vec<f64>> = (0..BINS).rev().map(|b| columns.iter().map(|c| c[b]).collect()).collect();
     let labels: Vec<String> = records.iter().map(|d| d.step.to_string()).collect();
     let x = 0.0..records.len() as f64;

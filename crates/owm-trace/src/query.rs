@@ -31,8 +31,7 @@ pub enum Stat {
 
 impl Stat {
     /// Every statistic.
-    pub const ALL: [Stat; 8] =
-        [Stat::Loss, Stat::Lr, Stat::GradNorm, Stat::WeightNorm, Stat::UpdateNorm, Stat::UpdateRatio, Stat::SignFlips, Stat::ZeroGrads];
+    pub const ALL: [Stat; 8] = [Stat::Loss, Stat::Lr, Stat::GradNorm, Stat::WeightNorm, Stat::UpdateNorm, Stat::UpdateRatio, Stat::SignFlips, Stat::ZeroGrads];
 
     /// The name used in CSV files and on the command line.
     pub fn name(self) -> &'static str {
@@ -65,9 +64,7 @@ impl std::str::FromStr for Stat {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Stat::ALL.into_iter().find(|x| x.name() == s).ok_or_else(|| {
-            format!("unknown statistic `{s}`; one of {}", Stat::ALL.map(Stat::name).join(", "))
-        })
+        Stat::ALL.into_iter().find(|x| x.name() == s).ok_or_else(|| format!("unknown statistic `{s}`; one of {}", Stat::ALL.map(Stat::name).join(", ")))
     }
 }
 

@@ -151,7 +151,8 @@ impl Objective for OneBatch {
 
     fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
         let model = params.apply_to(self.model.clone())?;
-        let loss = CrossEntropyLossConfig::new().init(&self.images.device()).forward(model.forward(owm_core::Input::Image(self.images.clone())), self.labels.clone());
+        let loss =
+            CrossEntropyLossConfig::new().init(&self.images.device()).forward(model.forward(owm_core::Input::Image(self.images.clone())), self.labels.clone());
         let value = loss.clone().into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0]);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();

@@ -25,7 +25,11 @@ impl NamedWeights {
     /// A bundle that fails verification; [`Error::Checkpoint`] for a checkpoint whose run trace is missing or
     /// does not fit; [`Error::Run`] for a path that is none of these.
     pub fn load(path: &Path) -> Result<Self> {
-        let bundle = if path.join("manifest.json").is_file() { Some(path.to_path_buf()) } else { Some(path.join(files::BUNDLE)).filter(|b| b.join("manifest.json").is_file()) };
+        let bundle = if path.join("manifest.json").is_file() {
+            Some(path.to_path_buf())
+        } else {
+            Some(path.join(files::BUNDLE)).filter(|b| b.join("manifest.json").is_file())
+        };
         if let Some(dir) = bundle {
             let b = owm_share::load_bundle(&dir)?;
             let params = b

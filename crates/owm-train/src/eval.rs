@@ -38,7 +38,12 @@ pub fn evaluate_bundle(dir: &Path, backend: BackendKind, data: Option<DataConfig
 /// # Errors
 ///
 /// As [`evaluate_bundle`], and `owm_share::Error::Encryption` when no identity opens the weights.
-pub fn evaluate_bundle_with(dir: &Path, backend: BackendKind, data: Option<DataConfig>, identities: Option<&owm_share::Identities>) -> Result<BundleEvaluation> {
+pub fn evaluate_bundle_with(
+    dir: &Path,
+    backend: BackendKind,
+    data: Option<DataConfig>,
+    identities: Option<&owm_share::Identities>,
+) -> Result<BundleEvaluation> {
     let bundle = owm_share::load_bundle_with(dir, identities)?;
     let m = &bundle.manifest;
     let experiment: ExperimentConfig = section(dir, "experiment", &m.experiment)?;

@@ -312,10 +312,7 @@ impl Objective for DatasetObjective<'_> {
 
     fn evaluate(&mut self, candidates: &[Vec<f32>], sample: Sample) -> owm_core::Result<Vec<Fitness>> {
         let batches = self.batches(sample);
-        let sets = candidates
-            .iter()
-            .map(|c| self.eval_template.with_host(c, &self.device))
-            .collect::<owm_core::Result<Vec<_>>>()?;
+        let sets = candidates.iter().map(|c| self.eval_template.with_host(c, &self.device)).collect::<owm_core::Result<Vec<_>>>()?;
         let (model, task) = (&self.eval_model, self.data.task);
         sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, task, &batches))).collect()
     }

@@ -2,10 +2,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use indicatif::ProgressBar;
-use owm_core::{
-    Control, EpochRecord, Objective, ParamSet, Result as CoreResult, StopReason, TraceEvent, TraceSink, WeightsAt,
-    derive_seed, write_atomic,
-};
+use owm_core::{Control, EpochRecord, Objective, ParamSet, Result as CoreResult, StopReason, TraceEvent, TraceSink, WeightsAt, derive_seed, write_atomic};
 use owm_optim::{Convergence, ConvergenceConfig, Optimizer, PhaseConfig, Progress, StepContext};
 use serde::{Deserialize, Serialize};
 

@@ -12,8 +12,7 @@ use owm_trace::{JsonlSink, find_checkpoint, read_trace, truncate_after_checkpoin
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, ReportEvaluation, Result, RunPhases, Tee, host_digests,
-    run_phases, write_report_with,
+    Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, ReportEvaluation, Result, RunPhases, Tee, host_digests, run_phases, write_report_with,
 };
 
 /// File names inside a run folder.
@@ -239,16 +238,9 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         }
     };
     let start = ParamSet::of(&model);
-    let mut objective =
-        DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size).with_augment(config.data.augment);
+    let mut objective = DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size).with_augment(config.data.augment);
     let bar = progress_bar(options.progress, &phases, train_set.len().div_ceil(config.batch_size.max(1)));
-    let run = RunPhases {
-        batch_size: config.batch_size,
-        trace: &config.trace,
-        bar: &bar,
-        checkpoint: Some(run_dir.join(files::CHECKPOINT)),
-        resume,
-    };
+    let run = RunPhases { batch_size: config.batch_size, trace: &config.trace, bar: &bar, checkpoint: Some(run_dir.join(files::CHECKPOINT)), resume };
     let outcome = run_phases(&mut objective, start, &mut phases, &mut sink, run)?;
     let stop_reason = outcome.stop_reason.clone();
     let _ = sink.on_event(&TraceEvent::Stopped { reason: stop_reason.clone(), steps: outcome.steps, epochs: outcome.epochs })?;
@@ -416,10 +408,7 @@ fn progress_bar(show: bool, phases: &[Phase], steps_per_epoch: usize) -> Progres
     let total = phases.iter().map(budget).sum::<Option<u64>>();
     let bar = ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
     #[allow(clippy::expect_used, reason = "a constant, valid template")]
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps  {msg}")
-            .expect("valid template"),
-    );
+    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps  {msg}").expect("valid template"));
     bar
 }
 
@@ -433,10 +422,7 @@ fn verify_checkpoint(path: &Path, c: &Checkpoint, metas: &[ParamMeta]) -> Result
     let (record, _) = find_checkpoint(&trace, c.total_steps)?;
     for ((path, digest), (_, recorded)) in digests.iter().zip(&record.digests) {
         if digest != recorded {
-            return Err(err(format!(
-                "the weights of `{path}` are not those the trace recorded at step {} (altered after it was written?)",
-                c.total_steps
-            )));
+            return Err(err(format!("the weights of `{path}` are not those the trace recorded at step {} (altered after it was written?)", c.total_steps)));
         }
     }
     Ok(())

@@ -77,7 +77,9 @@ impl PrivacyConfig {
             let steps = match (p.until.max_steps, p.until.max_epochs) {
                 (Some(s), _) => s,
                 (None, Some(e)) => e * per_epoch,
-                (None, None) => return Err(Error::Privacy("every phase needs a step or epoch budget, so the noise for the target epsilon can be planned".into())),
+                (None, None) => {
+                    return Err(Error::Privacy("every phase needs a step or epoch budget, so the noise for the target epsilon can be planned".into()));
+                }
             };
             planned += steps;
         }

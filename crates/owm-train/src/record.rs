@@ -2,8 +2,8 @@
 //! parameters' statistics are kept.
 
 use owm_core::{
-    Control, DistributionRecord, ParamMeta, ParamSet, Result as CoreResult, SnapshotRecord, TraceEvent, TraceSink, Validate,
-    WeightsAt, WeightsRecord, glob_match,
+    Control, DistributionRecord, ParamMeta, ParamSet, Result as CoreResult, SnapshotRecord, TraceEvent, TraceSink, Validate, WeightsAt, WeightsRecord,
+    glob_match,
 };
 use serde::{Deserialize, Serialize};
 

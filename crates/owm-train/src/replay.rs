@@ -104,8 +104,7 @@ pub fn replay(run_dir: &Path, options: ReplayOptions) -> Result<ReplayReport> {
     let Some(TraceEvent::RunStarted { config, .. }) = trace.events.first() else {
         return Err(run_err("the trace does not start with the run's config".into()));
     };
-    let mut config: ExperimentConfig =
-        serde_json::from_value(config.clone()).map_err(|e| run_err(format!("the recorded config cannot be read: {e}")))?;
+    let mut config: ExperimentConfig = serde_json::from_value(config.clone()).map_err(|e| run_err(format!("the recorded config cannot be read: {e}")))?;
     let exact = options.backend.is_none_or(|b| b == config.backend);
     config.backend = options.backend.unwrap_or(config.backend);
     config.seed = options.seed.unwrap_or(config.seed);
@@ -178,11 +177,8 @@ impl Checker {
     }
 
     fn drift(&mut self, stat: &str, path: Option<&str>, recorded: f64, replayed: f64) {
-        let relative = if recorded == replayed || recorded.is_nan() && replayed.is_nan() {
-            0.0
-        } else {
-            (replayed - recorded).abs() / recorded.abs().max(1e-12)
-        };
+        let relative =
+            if recorded == replayed || recorded.is_nan() && replayed.is_nan() { 0.0 } else { (replayed - recorded).abs() / recorded.abs().max(1e-12) };
         let relative = if relative.is_nan() { f64::INFINITY } else { relative };
         match self.drift.iter_mut().find(|d| d.stat == stat) {
             Some(d) if d.max_relative >= relative => {}

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use owm_core::{TraceEvent, WeightsAt, write_atomic};
 use owm_eval::Evaluation;
 use owm_trace::{
-    Explanation, Severity, Trace, accuracy_chart, escape, explain, grad_norm_chart, heatmap, histogram_chart, loss_chart, lr_chart,
-    update_ratio_chart, weight_norm_chart,
+    Explanation, Severity, Trace, accuracy_chart, escape, explain, grad_norm_chart, heatmap, histogram_chart, loss_chart, lr_chart, update_ratio_chart,
+    weight_norm_chart,
 };
 
 use crate::{Error, ExperimentConfig, Result, files};
@@ -32,10 +32,9 @@ pub struct ReportEvaluation<'a> {
 pub fn write_report(run_dir: &Path, trace: &Trace) -> Result<PathBuf> {
     let eval_path = run_dir.join(files::EVALUATION_JSON);
     let evaluation: Option<Evaluation> = match std::fs::read(&eval_path) {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| Error::Run {
-            dir: run_dir.to_path_buf(),
-            reason: format!("`{}`: {e}", eval_path.display()),
-        })?),
+        Ok(bytes) => {
+            Some(serde_json::from_slice(&bytes).map_err(|e| Error::Run { dir: run_dir.to_path_buf(), reason: format!("`{}`: {e}", eval_path.display()) })?)
+        }
         Err(_) => None,
     };
     let class_names: Vec<String> = std::fs::read(run_dir.join(files::BUNDLE).join("manifest.json"))
@@ -204,7 +203,8 @@ fn histogram_paths(trace: &Trace) -> Vec<String> {
 fn evaluation_html(e: ReportEvaluation<'_>) -> String {
     let r = &e.evaluation.report;
     let name = |i: usize| e.class_names.get(i).map_or_else(|| i.to_string(), |n| escape(n));
-    let mut out = String::from("<h2>Evaluation</h2>\n<table id=\"metrics\"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
+    let mut out =
+        String::from("<h2>Evaluation</h2>\n<table id=\"metrics\"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
     for (i, m) in r.per_class.iter().enumerate() {
         let _ = writeln!(out, "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>", name(i), m.precision, m.recall, m.f1, m.support);
     }
@@ -215,9 +215,14 @@ fn evaluation_html(e: ReportEvaluation<'_>) -> String {
     );
     let labels: Vec<String> = (0..r.confusion.len()).map(|i| e.class_names.get(i).cloned().unwrap_or_else(|| i.to_string())).collect();
     let values: Vec<Vec<f64>> = r.confusion.iter().map(|row| row.iter().map(|&n| n as f64).collect()).collect();
-    let chart = heatmap("Confusion matrix (rows: true class, columns: predicted)", "predicted", &labels, Some(&labels), 0.0..labels.len() as f64, &values, "items");
+    let chart =
+        heatmap("Confusion matrix (rows: true class, columns: predicted)", "predicted", &labels, Some(&labels), 0.0..labels.len() as f64, &values, "items");
     let _ = writeln!(out, "<figure id=\"confusion\">{chart}</figure>");
-    let _ = writeln!(out, "<table id=\"confusion-table\"><tr><th>true \\ predicted</th>{}</tr>", labels.iter().map(|l| format!("<th>{}</th>", escape(l))).collect::<String>());
+    let _ = writeln!(
+        out,
+        "<table id=\"confusion-table\"><tr><th>true \\ predicted</th>{}</tr>",
+        labels.iter().map(|l| format!("<th>{}</th>", escape(l))).collect::<String>()
+    );
     for (t, row) in r.confusion.iter().enumerate() {
         let _ = writeln!(out, "<tr><th>{}</th>{}</tr>", name(t), row.iter().map(|n| format!("<td>{n}</td>")).collect::<String>());
     }
@@ -232,10 +237,15 @@ fn evaluation_html(e: ReportEvaluation<'_>) -> String {
     }
     if let Some(rk) = &ev.ranking {
         let k = rk.model.k;
-        let _ = writeln!(out, "<table id=\"ranking\"><tr><th>{} users</th><th>NDCG@{k}</th><th>HitRate@{k}</th><th>Recall@{k}</th><th>MAP@{k}</th></tr>", rk.groups);
+        let _ = writeln!(
+            out,
+            "<table id=\"ranking\"><tr><th>{} users</th><th>NDCG@{k}</th><th>HitRate@{k}</th><th>Recall@{k}</th><th>MAP@{k}</th></tr>",
+            rk.groups
+        );
         let rows = std::iter::once(("model", &rk.model)).chain(rk.baseline.as_ref().map(|(n, m)| (n.as_str(), m)));
         for (n, m) in rows {
-            let _ = writeln!(out, "<tr><th>{}</th><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>", escape(n), m.ndcg, m.hit_rate, m.recall, m.map);
+            let _ =
+                writeln!(out, "<tr><th>{}</th><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>", escape(n), m.ndcg, m.hit_rate, m.recall, m.map);
         }
         out.push_str("</table>\n");
     }

@@ -100,10 +100,8 @@ fn wgpu_should_run_a_ga_then_adam() {
         convergence: ConvergenceConfig::steps(3),
         ..ExperimentConfig::default()
     };
-    config.then = vec![owm_optim::PhaseConfig {
-        optimizer: owm_optim::OptimizerConfig::Adam(owm_optim::AdamConfig::new(1e-3)),
-        until: ConvergenceConfig::epochs(2),
-    }];
+    config.then =
+        vec![owm_optim::PhaseConfig { optimizer: owm_optim::OptimizerConfig::Adam(owm_optim::AdamConfig::new(1e-3)), until: ConvergenceConfig::epochs(2) }];
     let report = train(&config, &dir.path().join("run"), false).unwrap();
     assert_eq!(report.training.phases.len(), 2);
     // Three small generations then two epochs: far from converged, but well above chance (0.1).

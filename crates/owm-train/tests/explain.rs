@@ -25,11 +25,8 @@ fn the_default_run_should_raise_nothing_alarming() {
 
 #[test]
 fn a_learning_rate_far_too_high_should_be_flagged_as_diverging() {
-    let config = ExperimentConfig {
-        optimizer: OptimizerConfig::Sgd(SgdConfig::new(5.0)),
-        convergence: ConvergenceConfig::epochs(3),
-        ..ExperimentConfig::default()
-    };
+    let config =
+        ExperimentConfig { optimizer: OptimizerConfig::Sgd(SgdConfig::new(5.0)), convergence: ConvergenceConfig::epochs(3), ..ExperimentConfig::default() };
     let e = explained(&config);
     let diverged = fired(&e, "diverged");
     assert!(diverged.iter().any(|f| f.severity == Severity::Alarm), "{e:#?}");
@@ -40,11 +37,7 @@ fn a_learning_rate_far_too_high_should_be_flagged_as_diverging() {
 fn a_frozen_layer_should_be_named() {
     let mut adam = AdamConfig::new(1e-3);
     adam.extras.groups = vec![PathGroup::freeze("layers.0.*")];
-    let config = ExperimentConfig {
-        optimizer: OptimizerConfig::Adam(adam),
-        convergence: ConvergenceConfig::epochs(3),
-        ..ExperimentConfig::default()
-    };
+    let config = ExperimentConfig { optimizer: OptimizerConfig::Adam(adam), convergence: ConvergenceConfig::epochs(3), ..ExperimentConfig::default() };
     let e = explained(&config);
     let frozen: Vec<Option<&str>> = fired(&e, "frozen").iter().map(|f| f.path.as_deref()).collect();
     assert_eq!(frozen, [Some("layers.0.weight"), Some("layers.0.bias")], "{e:#?}");

@@ -2,8 +2,8 @@
 //! accuracy targets, phases chain, and runs checkpointed at step k resume to the uninterrupted result.
 
 use owm_core::{Control, Result as CoreResult, StopReason, TraceEvent, TraceSink};
-use owm_optim::{AdamConfig, ConvergenceConfig, EsConfig, GaConfig, OptimizerConfig, PhaseConfig, SaConfig};
 use owm_models::ModelConfig;
+use owm_optim::{AdamConfig, ConvergenceConfig, EsConfig, GaConfig, OptimizerConfig, PhaseConfig, SaConfig};
 use owm_train::{ExperimentConfig, Phase, TraceConfig, TrainOptions, files, train, train_with};
 
 /// The network: an MLP with one hidden layer of 32.
@@ -46,10 +46,14 @@ fn ga_then_adam_should_record_both_phases() {
     assert_eq!(phases[1].stop_reason, StopReason::MaxEpochs { max_epochs: 5 });
     assert!(report.evaluation.report.accuracy >= 0.9, "{}", report.evaluation.report.accuracy);
     let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
-    let started: Vec<String> = trace.events.iter().filter_map(|e| match e {
-        TraceEvent::PhaseStarted { optimizer, .. } => Some(optimizer.clone()),
-        _ => None,
-    }).collect();
+    let started: Vec<String> = trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::PhaseStarted { optimizer, .. } => Some(optimizer.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(started, ["ga", "adam"]);
     assert_eq!(trace.events.iter().filter(|e| matches!(e, TraceEvent::Generation(_))).count(), 10);
     assert_eq!(trace.steps().count() as u64, phases[1].steps);

@@ -31,7 +31,11 @@ fn default_run_should_reach_95_percent_and_reload_identically() {
     // Loss, accuracy, learning rate, update-ratio heatmap, weight and gradient norms, one histogram chart per
     // parameter (4) and the confusion matrix.
     assert_eq!(html.matches("<svg").count(), 6 + 4 + 1);
-    assert_eq!(html.matches("<tr><th>").count(), 3 + 10 + 3, "table header, macro row, confusion header, ten confusion rows, interval header and two intervals");
+    assert_eq!(
+        html.matches("<tr><th>").count(),
+        3 + 10 + 3,
+        "table header, macro row, confusion header, ten confusion rows, interval header and two intervals"
+    );
     let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
     assert!(!trace.torn_tail);
     assert_eq!(trace.steps().count() as u64, report.training.steps);

@@ -37,8 +37,7 @@ fn the_trace_should_hold_what_the_trace_config_asks_for() {
             _ => None,
         })
         .collect();
-    let expected: Vec<(u64, &str, u64)> =
-        [0, 20, 40, 45].iter().flat_map(|&s| [(s, "layers.1.weight", 1280), (s, "layers.1.bias", 10)]).collect();
+    let expected: Vec<(u64, &str, u64)> = [0, 20, 40, 45].iter().flat_map(|&s| [(s, "layers.1.weight", 1280), (s, "layers.1.bias", 10)]).collect();
     assert_eq!(histograms, expected);
     // Digests at 0, 30 and the end; snapshots at 0 (zero biases) and 10.
     let digests: Vec<(u64, WeightsAt)> = trace

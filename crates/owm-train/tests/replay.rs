@@ -61,12 +61,7 @@ fn altered_data_should_diverge_at_the_first_step_that_reads_the_altered_item() {
     let dir = owm_testkit::tempdir();
     let data = dir.path().join("mnist");
     let pixels = write_mnist(&data, 120);
-    let config = ExperimentConfig {
-        data: DataConfig::new(DataSource::Mnist { dir: data.clone() }),
-        normalize: false,
-        batch_size: 10,
-        ..small(2)
-    };
+    let config = ExperimentConfig { data: DataConfig::new(DataSource::Mnist { dir: data.clone() }), normalize: false, batch_size: 10, ..small(2) };
     let run = train(&config, &dir.path().join("run"), false).unwrap();
 
     // Alter one pixel of training item 57 in a copy of the data.

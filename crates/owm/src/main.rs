@@ -14,8 +14,7 @@ use owm::data::{DataConfig, DataSource};
 use owm::models::ModelConfig;
 use owm::optim::{PhaseConfig, Schedule};
 use owm::train::{
-    ExperimentConfig, NamedWeights, ReplayOptions, RunReport, TrainOptions, diff_weights, files, lenet_throughput,
-    replay, train_with, write_report,
+    ExperimentConfig, NamedWeights, ReplayOptions, RunReport, TrainOptions, diff_weights, files, lenet_throughput, replay, train_with, write_report,
 };
 
 #[derive(Parser)]
@@ -561,7 +560,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 recipients.push(owm::share::Recipient::Passphrase(read_passphrase(p)?));
             }
             let record = owm::share::encrypt_bundle(&bundle_dir(&bundle), &out, &recipients)?;
-            println!("wrote {} (weights encrypted for {}; ciphertext SHA-256 {}); sign it again if it was signed", out.display(), record.recipients.join(", "), record.sha256);
+            println!(
+                "wrote {} (weights encrypted for {}; ciphertext SHA-256 {}); sign it again if it was signed",
+                out.display(),
+                record.recipients.join(", "),
+                record.sha256
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Decrypt { bundle, out, identity, passphrase_file } => {
@@ -621,7 +625,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sign { bundle, key } => {
             let dir = bundle_dir(&bundle);
             let signature = owm::share::sign_bundle(&dir, &owm::share::read_secret_key(&key)?)?;
-            println!("signed {} ({} files, bundle digest {}) with key {}", dir.display(), signature.statement.files.len(), signature.statement.bundle_digest, signature.public_key);
+            println!(
+                "signed {} ({} files, bundle digest {}) with key {}",
+                dir.display(),
+                signature.statement.files.len(),
+                signature.statement.bundle_digest,
+                signature.public_key
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { run, device, seed, data_dir, quiet } => replay_command(&run, device, seed, data_dir, quiet),
@@ -649,7 +659,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 for p in &diff.params {
                     println!(
                         "{:<22} {:>12.4e} {:>12.4e} {:>12.4e} {:>10.3e} {:>9.5} {:>7.1}%",
-                        p.path, p.norm_a, p.diff_norm, p.relative, p.max_abs, p.cosine, p.changed * 100.0
+                        p.path,
+                        p.norm_a,
+                        p.diff_norm,
+                        p.relative,
+                        p.max_abs,
+                        p.cosine,
+                        p.changed * 100.0
                     );
                 }
                 for line in diff.explain() {
@@ -709,8 +725,7 @@ fn train_command(args: TrainArgs) -> Result<ExitCode> {
 
 /// Continues a killed run from its last checkpoint, or from the start when it died before its first one.
 fn resume_command(run: &Path, quiet: bool) -> Result<ExitCode> {
-    let config = ExperimentConfig::load(&run.join(files::CONFIG))
-        .with_context(|| format!("{} is not a run folder that can be resumed", run.display()))?;
+    let config = ExperimentConfig::load(&run.join(files::CONFIG)).with_context(|| format!("{} is not a run folder that can be resumed", run.display()))?;
     if run.join(files::BUNDLE).join("manifest.json").is_file() {
         bail!("{} is complete (it has its bundle); nothing to resume", run.display());
     }
@@ -831,11 +846,8 @@ fn task_source(task: TaskKind, path: PathBuf, args: &TrainArgs) -> Result<DataSo
             DataSource::Text { path, test: args.test_data.clone(), text }
         }
         TaskKind::Recsys => {
-            let mut options = owm::data::InteractionOptions {
-                user_features: args.user_features.clone(),
-                item_features: args.item_features.clone(),
-                ..Default::default()
-            };
+            let mut options =
+                owm::data::InteractionOptions { user_features: args.user_features.clone(), item_features: args.item_features.clone(), ..Default::default() };
             if args.chronological {
                 options.split = owm::data::InteractionSplit::Chronological;
             }
@@ -861,7 +873,9 @@ fn print_scores(e: &owm::eval::Evaluation) {
         println!("ROC AUC {:.4}  average precision {:.4}  log loss {:.4}", s.roc_auc, s.average_precision, s.log_loss);
     }
     if let Some(r) = &e.ranking {
-        let line = |m: &owm::eval::RankingMetrics| format!("NDCG@{k} {:.4}  HitRate@{k} {:.4}  Recall@{k} {:.4}  MAP@{k} {:.4}", m.ndcg, m.hit_rate, m.recall, m.map, k = m.k);
+        let line = |m: &owm::eval::RankingMetrics| {
+            format!("NDCG@{k} {:.4}  HitRate@{k} {:.4}  Recall@{k} {:.4}  MAP@{k} {:.4}", m.ndcg, m.hit_rate, m.recall, m.map, k = m.k)
+        };
         println!("ranking over {} users: {}", r.groups, line(&r.model));
         if let Some((name, m)) = &r.baseline {
             println!("{name} baseline: {}", line(m));
@@ -1052,10 +1066,7 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
 
 /// `optimizer` with each `(key, value)` set where the optimiser has that setting (the rest is kept), and the
 /// keys that were set.
-fn patched<'a>(
-    optimizer: &owm::optim::OptimizerConfig,
-    patch: &[(&'a str, serde_json::Value)],
-) -> Result<(owm::optim::OptimizerConfig, Vec<&'a str>)> {
+fn patched<'a>(optimizer: &owm::optim::OptimizerConfig, patch: &[(&'a str, serde_json::Value)]) -> Result<(owm::optim::OptimizerConfig, Vec<&'a str>)> {
     let mut json = serde_json::to_value(optimizer)?;
     let known: Vec<String> = json.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
     let mut took = Vec::new();
@@ -1225,10 +1236,9 @@ fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>, identiti
     print_scores(&result.report);
     let trained_on = result.bundle.manifest.backend.as_str();
     match result.recorded.as_ref().map(|e| &e.report) {
-        Some(rec) if trained_on != backend.name() => println!(
-            "trained on {trained_on}, evaluated on {backend}: recorded accuracy {:.4} (kernels may round differently)",
-            rec.accuracy
-        ),
+        Some(rec) if trained_on != backend.name() => {
+            println!("trained on {trained_on}, evaluated on {backend}: recorded accuracy {:.4} (kernels may round differently)", rec.accuracy)
+        }
         Some(rec) if result.same_test_data && rec.accuracy == r.accuracy => {
             println!("matches the accuracy recorded at training time ({:.4})", rec.accuracy)
         }

@@ -109,7 +109,10 @@ fn overrides_should_change_only_what_they_name() {
     assert!(out.status.success(), "{}", text(&out));
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/config.json")).unwrap()).unwrap();
     let o = &saved["optimizer"];
-    assert_eq!((o["lr"].as_f64(), o["momentum"].as_f64(), o["nesterov"].as_bool(), o["weight_decay"].as_f64()), (Some(0.05), Some(0.5), Some(true), Some(0.01)));
+    assert_eq!(
+        (o["lr"].as_f64(), o["momentum"].as_f64(), o["nesterov"].as_bool(), o["weight_decay"].as_f64()),
+        (Some(0.05), Some(0.5), Some(true), Some(0.01))
+    );
     assert_eq!((saved["convergence"]["max_epochs"].as_u64(), saved["convergence"]["max_steps"].as_u64()), (Some(2), Some(7)));
     assert!(String::from_utf8_lossy(&out.stdout).contains("reached the step budget (7)"), "{}", text(&out));
 
@@ -120,7 +123,8 @@ fn overrides_should_change_only_what_they_name() {
 #[test]
 fn schedule_should_print_and_plot_a_curve() {
     let dir = owm_testkit::tempdir();
-    let out = owm(dir.path(), &["schedule", "cosine:t_max=90:warmup=10:warmup_factor=0.1", "--lr", "0.1", "--steps", "100", "--every", "10", "--svg", "lr.svg"]);
+    let out =
+        owm(dir.path(), &["schedule", "cosine:t_max=90:warmup=10:warmup_factor=0.1", "--lr", "0.1", "--steps", "100", "--every", "10", "--svg", "lr.svg"]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("       1  1.000000e-2"), "{stdout}");

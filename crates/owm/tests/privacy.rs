@@ -16,7 +16,27 @@ fn text(out: &Output) -> String {
 fn should_train_privately_and_record_the_guarantee() {
     let dir = owm_testkit::tempdir();
     let d = dir.path();
-    let out = owm(d, &["train", "--dp-epsilon", "3", "--dp-delta", "1e-6", "--dp-clip", "0.5", "--epochs", "2", "--batch-size", "64", "--lr", "0.01", "--out", "run", "--quiet"]);
+    let out = owm(
+        d,
+        &[
+            "train",
+            "--dp-epsilon",
+            "3",
+            "--dp-delta",
+            "1e-6",
+            "--dp-clip",
+            "0.5",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "64",
+            "--lr",
+            "0.01",
+            "--out",
+            "run",
+            "--quiet",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("not standardised"), "{}", text(&out));
     let line = text(&out).lines().find(|l| l.starts_with("privacy: ")).map(str::to_string).unwrap_or_default();

@@ -90,7 +90,10 @@ fn ten_publishers_at_once_should_leave_a_consistent_registry() {
     // A version holds one bundle.
     let out = owm(dir.path(), &["publish", "b", "--name", "digits", "--version", "1.0", "--registry", "reg"]);
     assert!(!out.status.success() && text(&out).contains("already published"), "{}", text(&out));
-    assert!(owm(dir.path(), &["publish", "a", "--name", "digits", "--version", "1.0", "--registry", "reg"]).status.success(), "the same bundle again is a no-op");
+    assert!(
+        owm(dir.path(), &["publish", "a", "--name", "digits", "--version", "1.0", "--registry", "reg"]).status.success(),
+        "the same bundle again is a no-op"
+    );
 
     // An altered blob is caught on pull.
     let m = manifest(&dir.path().join("a/bundle"));
@@ -116,7 +119,10 @@ fn lineage_should_print_the_tree_of_base_models() {
     let out = owm(dir.path(), &["lineage", "head@2", "--registry", "reg"]);
     let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines[0].starts_with("head@2 ") && lines[1].starts_with("  digits@1 ") && lines[2].contains("elsewhere") && lines[2].contains("not published here"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("head@2 ") && lines[1].starts_with("  digits@1 ") && lines[2].contains("elsewhere") && lines[2].contains("not published here"),
+        "{lines:?}"
+    );
     let out = owm(dir.path(), &["lineage", "head@2"]);
     assert!(!out.status.success() && text(&out).contains("OWM_REGISTRY"), "{}", text(&out));
 }

@@ -26,7 +26,13 @@ fn flipped(bundle: &Path, into: &Path, file: &str, offset: i64) -> PathBuf {
     let path = into.join(file);
     let mut bytes = std::fs::read(&path).unwrap();
     let i = if offset < 0 { (bytes.len() as i64 + offset) as usize } else { offset as usize };
-    bytes[i] = if bytes[i] == b'1' { b'2' } else if bytes[i].is_ascii_digit() { b'1' } else { bytes[i] ^ 0x01 };
+    bytes[i] = if bytes[i] == b'1' {
+        b'2'
+    } else if bytes[i].is_ascii_digit() {
+        b'1'
+    } else {
+        bytes[i] ^ 0x01
+    };
     std::fs::write(&path, bytes).unwrap();
     into.to_path_buf()
 }

@@ -39,6 +39,24 @@ fn should_transfer_from_a_run_folder_freeze_and_report() {
     assert!(std::fs::read_to_string(d.join("adapt/transfer.md")).unwrap().contains("new head: 5 → 3 outputs"));
 
     // Renaming into a model with another hidden layer count: what matches is loaded, the rest listed.
-    let renamed = owm(d, &["train", "--classes", "5,6,7,8,9", "--hidden", "32,16", "--max-steps", "5", "--quiet", "--transfer-from", "base", "--transfer-map", "layers.1.=unused.", "--out", "deeper"]);
+    let renamed = owm(
+        d,
+        &[
+            "train",
+            "--classes",
+            "5,6,7,8,9",
+            "--hidden",
+            "32,16",
+            "--max-steps",
+            "5",
+            "--quiet",
+            "--transfer-from",
+            "base",
+            "--transfer-map",
+            "layers.1.=unused.",
+            "--out",
+            "deeper",
+        ],
+    );
     assert!(text(&renamed).contains("2 applied, 0 adapted, 0 skipped, 4 missing, 2 unused"), "{}", text(&renamed));
 }

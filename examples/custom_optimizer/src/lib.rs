@@ -44,13 +44,7 @@ impl Optimizer for Lion {
         serde_json::json!({ "lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "weight_decay": self.weight_decay })
     }
 
-    fn step(
-        &mut self,
-        params: ParamSet,
-        objective: &mut dyn Objective,
-        ctx: StepContext,
-        sink: &mut dyn TraceSink,
-    ) -> owm::optim::Result<Stepped> {
+    fn step(&mut self, params: ParamSet, objective: &mut dyn Objective, ctx: StepContext, sink: &mut dyn TraceSink) -> owm::optim::Result<Stepped> {
         let gradient = objective.gradient(&params)?;
         let mut values = params.tensors().to_vec();
         if gradient.loss.is_finite() {
@@ -73,8 +67,7 @@ impl Optimizer for Lion {
     }
 
     fn load_state(&mut self, state: &serde_json::Value, params: &ParamSet) -> owm::optim::Result<()> {
-        let saved: BTreeMap<String, Vec<f32>> =
-            serde_json::from_value(state.clone()).map_err(|e| owm::optim::Error::State(e.to_string()))?;
+        let saved: BTreeMap<String, Vec<f32>> = serde_json::from_value(state.clone()).map_err(|e| owm::optim::Error::State(e.to_string()))?;
         let device = params.device().unwrap_or_else(Device::flex);
         let mut momentum = BTreeMap::new();
         for (path, v) in saved {

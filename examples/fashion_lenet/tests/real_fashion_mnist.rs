@@ -14,16 +14,7 @@ fn data() -> Option<PathBuf> {
 /// Seed 1; docs/applications.md lists the accuracy of this recipe over seeds 1, 2, 3 and 42 (0.8885 to
 /// 0.8935) beside PyTorch's (`tools/torch_fashion_lenet.py`).
 fn config(dir: PathBuf, out: &Path, device: BackendKind) -> Config {
-    Config {
-        data_dir: dir,
-        out: out.join("run"),
-        epochs: 5,
-        train_limit: None,
-        test_limit: None,
-        device,
-        seed: 1,
-        quiet: true,
-    }
+    Config { data_dir: dir, out: out.join("run"), epochs: 5, train_limit: None, test_limit: None, device, seed: 1, quiet: true }
 }
 
 #[test]

@@ -20,8 +20,7 @@ use owm::optim::{AdamConfig, ConvergenceConfig, OptimizerConfig};
 use owm::train::{ExperimentConfig, RunReport};
 
 /// The 14 columns of `processed.cleveland.data`, in file order.
-pub const COLUMNS: [&str; 14] =
-    ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang", "oldpeak", "slope", "ca", "thal", "num"];
+pub const COLUMNS: [&str; 14] = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang", "oldpeak", "slope", "ca", "thal", "num"];
 
 /// The example's settings.
 #[derive(Debug, Clone, clap::Parser)]

@@ -70,16 +70,9 @@ pub fn parse_tokenizer(s: &str) -> Result<Tokenizer, String> {
 
 /// The experiment this example runs.
 pub fn experiment(config: &Config) -> ExperimentConfig {
-    let text = TextSource {
-        options: TextOptions { tokenizer: config.tokenizer, ..TextOptions::default() },
-        max_len: config.max_len,
-        ..TextSource::default()
-    };
-    let model = if config.cnn {
-        ModelConfig::TextCnn { dim: config.dim, filters: 64, widths: vec![2, 3, 4] }
-    } else {
-        ModelConfig::EmbeddingBag { dim: config.dim }
-    };
+    let text = TextSource { options: TextOptions { tokenizer: config.tokenizer, ..TextOptions::default() }, max_len: config.max_len, ..TextSource::default() };
+    let model =
+        if config.cnn { ModelConfig::TextCnn { dim: config.dim, filters: 64, widths: vec![2, 3, 4] } } else { ModelConfig::EmbeddingBag { dim: config.dim } };
     ExperimentConfig {
         name: "news-text".into(),
         seed: config.seed,

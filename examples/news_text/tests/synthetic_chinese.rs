@@ -63,7 +63,10 @@ fn corpus() -> owm_testkit::TempDir {
 fn embedding_bag_over_jieba_words_should_reach_095() {
     let dir = corpus();
     let report = run(&config(dir.path(), BackendKind::Flex, Tokenizer::Jieba, false)).unwrap();
-    eprintln!("news text, embedding bag over jieba words: accuracy {:.4}, macro F1 {:.4}", report.evaluation.report.accuracy, report.evaluation.report.macro_f1);
+    eprintln!(
+        "news text, embedding bag over jieba words: accuracy {:.4}, macro F1 {:.4}",
+        report.evaluation.report.accuracy, report.evaluation.report.macro_f1
+    );
     assert!(report.evaluation.report.accuracy >= 0.95, "test accuracy {}", report.evaluation.report.accuracy);
     let mut classes = report.class_names.clone();
     classes.sort();
