@@ -47,6 +47,28 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// `OWM_MAX_MEMORY` is not a size.
+    #[error("{env}=`{value}` is not a size such as 512M, 8G or 1073741824")]
+    MemoryBudget {
+        /// The variable.
+        env: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A request would not fit in the memory budget ([`crate::memory_budget`]).
+    #[error("{what} needs about {} MiB, more than the {} MiB budget ({why}): {hint}", needs >> 20, budget >> 20)]
+    TooLarge {
+        /// What asked.
+        what: String,
+        /// Bytes it needs (an estimate, stated where it is made).
+        needs: u64,
+        /// Bytes allowed.
+        budget: u64,
+        /// Where the budget comes from.
+        why: String,
+        /// What to do.
+        hint: String,
+    },
 }
 
 /// `Result` with the core [`enum@Error`].
@@ -66,11 +88,16 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let io = |op, source| Error::Io { op, path: path.to_path_buf(), source };
     let mut file = std::fs::File::create(&tmp).map_err(|e| io("create", e))?;
-    file.write_all(bytes).map_err(|e| io("write", e))?;
-    file.sync_all().map_err(|e| io("sync", e))?;
+    // A failed write (a full disk, a file-size limit) removes its temporary file: the old file stays as it was.
+    let written = file.write_all(bytes).map_err(|e| io("write", e)).and_then(|()| file.sync_all().map_err(|e| io("sync", e)));
     drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| {
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io("rename", e))) {
         let _ = std::fs::remove_file(&tmp);
-        io("rename", e)
-    })
+        return Err(e);
+    }
+    // The rename itself reaches the disk with the folder's entry.
+    if let Ok(folder) = std::fs::File::open(dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(())
 }

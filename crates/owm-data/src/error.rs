@@ -161,6 +161,14 @@ pub enum Error {
     /// No CSV row is left after cleaning.
     #[error("`{0}`: no rows left after cleaning")]
     TableEmpty(PathBuf),
+    /// A file that would not fit in the memory budget.
+    #[error("`{path}`: {source}")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// [`owm_core::Error::TooLarge`] or a bad `OWM_MAX_MEMORY`.
+        source: owm_core::Error,
+    },
 }
 
 /// `Result` with the data [`enum@Error`].

@@ -1,6 +1,6 @@
 //! The IDX format of MNIST and Fashion-MNIST (<http://yann.lecun.com/exdb/mnist/>), raw or gzip-compressed.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
@@ -26,8 +26,52 @@ pub struct IdxArray {
 /// [`Error::Io`] if the file cannot be read; [`Error::Format`] with the byte offset for a corrupt gzip stream,
 /// a wrong magic number, an unexpected element type or rank, a truncated header or body, or trailing bytes.
 pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray> {
-    let bytes = maybe_gunzip(path, crate::error::read_file(path)?)?;
+    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let mut buffered = std::io::BufReader::new(file);
+    let gzip = buffered.fill_buf().map_err(|source| Error::Io { path: path.to_path_buf(), source })?.starts_with(&[0x1f, 0x8b]);
+    let mut reader: Box<dyn Read> = if gzip { Box::new(flate2::bufread::GzDecoder::new(buffered)) } else { Box::new(buffered) };
+    // The header first: the body is read only up to the size it declares, and only once that size fits the
+    // memory budget (a small gzip stream can claim, or inflate to, gigabytes).
+    let header_len = 4 + 4 * rank;
+    let mut bytes = Vec::new();
+    read_up_to(path, &mut reader, &mut bytes, header_len as u64)?;
+    let Ok(n) = declared_len(path, &bytes, rank) else { return parse_idx(path, &bytes, rank) };
+    // Pixels are kept as bytes while reading, then as f32 in the dataset.
+    owm_core::check_memory(|| format!("IDX data of {n} values"), (n as u128) * 5, "read a smaller file, or set OWM_MAX_MEMORY if the budget is wrong")
+        .map_err(|source| Error::TooLarge { path: path.to_path_buf(), source })?;
+    read_up_to(path, &mut reader, &mut bytes, n as u64)?;
+    let trailing = std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| gzip_error(path, bytes.len(), &e))?;
+    if trailing > 0 {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            offset: bytes.len() as u64,
+            reason: format!("{trailing} trailing bytes after the data of the declared dimensions"),
+        });
+    }
     parse_idx(path, &bytes, rank)
+}
+
+/// Appends up to `limit` more bytes of `reader` to `bytes`.
+fn read_up_to(path: &Path, reader: &mut dyn Read, bytes: &mut Vec<u8>, limit: u64) -> Result<()> {
+    let before = bytes.len();
+    reader.take(limit).read_to_end(bytes).map_err(|e| gzip_error(path, before, &e))?;
+    Ok(())
+}
+
+fn gzip_error(path: &Path, at: usize, e: &std::io::Error) -> Error {
+    Error::Format { path: path.to_path_buf(), offset: at as u64, reason: format!("corrupt gzip stream after {at} decompressed bytes: {e}") }
+}
+
+/// The number of values a complete header declares (`Err` for a header `parse_idx` refuses).
+fn declared_len(path: &Path, bytes: &[u8], rank: usize) -> Result<usize> {
+    let header_len = 4 + 4 * rank;
+    if bytes.len() < header_len || bytes[..4] != [0, 0, IDX_U8, rank as u8] {
+        return Err(Error::Format { path: path.to_path_buf(), offset: 0, reason: "bad header".into() });
+    }
+    (0..rank)
+        .map(|i| u32::from_be_bytes([bytes[4 + 4 * i], bytes[5 + 4 * i], bytes[6 + 4 * i], bytes[7 + 4 * i]]) as usize)
+        .try_fold(1usize, usize::checked_mul)
+        .ok_or_else(|| Error::Format { path: path.to_path_buf(), offset: 4, reason: "dimensions overflow".into() })
 }
 
 pub(crate) fn maybe_gunzip(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {

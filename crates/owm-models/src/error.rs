@@ -43,6 +43,14 @@ pub enum Error {
         /// Index of the hidden layer.
         layer: usize,
     },
+    /// A size in the config that must be positive is zero.
+    #[error("model `{model}`: `{field}` must be positive, got 0")]
+    ZeroSize {
+        /// The model.
+        model: &'static str,
+        /// The config field.
+        field: String,
+    },
     /// The input is too small (or misshapen) for the architecture.
     #[error("input {input:?} does not fit: {reason}")]
     InputTooSmall {

@@ -46,7 +46,7 @@ pub use resnet::*;
 pub use text::*;
 
 use burn::prelude::*;
-use owm_core::{Input, InputSpec};
+use owm_core::{Input, InputSpec, Validate};
 use serde::{Deserialize, Serialize};
 
 /// Which model to build.
@@ -122,6 +122,63 @@ impl ModelConfig {
         }
     }
 
+    /// How many values the model built by [`ModelConfig::init`] for `input` and `outputs` stores (parameters
+    /// and buffers such as batch-norm statistics), computed without building it, so that a model too large
+    /// for memory is refused before anything is allocated; saturates instead of overflowing. `None` when the
+    /// model cannot read this input (as `init` would refuse it).
+    pub fn stored_values(&self, input: &InputSpec, outputs: usize) -> Option<u128> {
+        let u = |n: usize| n as u128;
+        let linear = |a: u128, b: u128| a.saturating_mul(b).saturating_add(b);
+        Some(match (self, input) {
+            (ModelConfig::Mlp { hidden }, InputSpec::Dense { .. } | InputSpec::Image { .. }) => {
+                let widths: Vec<u128> = std::iter::once(input.item_len()).chain(hidden.iter().copied()).chain([outputs]).map(u).collect();
+                widths.windows(2).fold(0u128, |acc, w| acc.saturating_add(linear(w[0], w[1])))
+            }
+            (ModelConfig::Logistic, InputSpec::Dense { .. } | InputSpec::Image { .. }) => linear(u(input.item_len()), u(outputs)),
+            (ModelConfig::Logistic, InputSpec::Ids { cardinalities }) => {
+                cardinalities.iter().fold(u(outputs), |acc, &c| acc.saturating_add(u(c).saturating_mul(u(outputs))))
+            }
+            (ModelConfig::LeNet5 { conv1_padding }, InputSpec::Image { shape: [c, h, w] }) => {
+                let side = |n: usize| (u(n) + 2 * u(*conv1_padding)).saturating_sub(4) / 2;
+                let (oh, ow) = (side(*h).saturating_sub(4) / 2, side(*w).saturating_sub(4) / 2);
+                [linear(u(*c) * 25, 6), linear(6 * 25, 16), linear(16u128.saturating_mul(oh).saturating_mul(ow), 120), linear(120, 84), linear(84, u(outputs))]
+                    .into_iter()
+                    .fold(0u128, u128::saturating_add)
+            }
+            (ModelConfig::ResNet { depth, width }, InputSpec::Image { shape }) => {
+                // Conv2d without bias; a batch norm keeps 4 values per channel (scale, shift, running mean
+                // and variance).
+                let conv = |a: u128, b: u128, k: u128| a.saturating_mul(b).saturating_mul(k * k);
+                let bn = |c: u128| c.saturating_mul(4);
+                let (n, w) = (u(depth.saturating_sub(2) / 6), u(*width));
+                let mut total = conv(u(shape[0]), w, 3).saturating_add(bn(w));
+                let mut c_in = w;
+                for stage in 0..3u32 {
+                    let c_out = w.saturating_mul(1 << stage);
+                    for b in 0..n {
+                        let projection = if b == 0 && c_in != c_out { conv(c_in, c_out, 1).saturating_add(bn(c_out)) } else { 0 };
+                        let block = conv(c_in, c_out, 3).saturating_add(conv(c_out, c_out, 3)).saturating_add(bn(c_out) * 2).saturating_add(projection);
+                        total = total.saturating_add(block);
+                        c_in = c_out;
+                    }
+                }
+                total.saturating_add(linear(w.saturating_mul(4), u(outputs)))
+            }
+            (ModelConfig::EmbeddingBag { dim }, InputSpec::Tokens { vocab, .. }) => u(*vocab).saturating_mul(u(*dim)).saturating_add(linear(u(*dim), u(outputs))),
+            (ModelConfig::TextCnn { dim, filters, widths }, InputSpec::Tokens { vocab, .. }) => {
+                let convs = widths.iter().fold(0u128, |acc, &k| acc.saturating_add(linear(u(*dim).saturating_mul(u(k)), u(*filters))));
+                u(*vocab).saturating_mul(u(*dim)).saturating_add(convs).saturating_add(linear(u(*filters).saturating_mul(u(widths.len())), u(outputs)))
+            }
+            (ModelConfig::MatrixFactorization { dim }, InputSpec::Ids { cardinalities }) => {
+                cardinalities.iter().fold(1u128, |acc, &c| acc.saturating_add(u(c).saturating_mul(u(*dim) + 1)))
+            }
+            (ModelConfig::FactorizationMachine { dim }, InputSpec::Ids { cardinalities }) => {
+                cardinalities.iter().fold(1u128, |acc, &c| acc.saturating_add(u(c).saturating_mul(u(*dim) + 1)))
+            }
+            _ => return None,
+        })
+    }
+
     /// Builds the model for items described by `input`, with `outputs` logits per item (the number of
     /// classes, or 1 for a binary task), on `device`.
     ///
@@ -169,6 +226,49 @@ impl ModelConfig {
                 return Err(wrong("it reads categorical ids"));
             }
         })
+    }
+}
+
+/// The rules a model config must follow whatever data it meets (checked before a run writes anything); what
+/// depends on the data (input kind, sequence length, image size) is checked by [`ModelConfig::init`].
+impl Validate for ModelConfig {
+    type Error = Error;
+
+    fn check(&self) -> Result<()> {
+        let zero = |field: String| Err(Error::ZeroSize { model: self.name(), field });
+        match self {
+            ModelConfig::Mlp { hidden } => match hidden.iter().position(|&w| w == 0) {
+                Some(layer) => Err(Error::ZeroWidth { layer }),
+                None => Ok(()),
+            },
+            ModelConfig::LeNet5 { .. } | ModelConfig::Logistic => Ok(()),
+            ModelConfig::ResNet { depth, width } => {
+                if *depth < 8 || !(depth - 2).is_multiple_of(6) {
+                    Err(Error::Depth(*depth))
+                } else if *width == 0 {
+                    zero("width".into())
+                } else {
+                    Ok(())
+                }
+            }
+            ModelConfig::EmbeddingBag { dim } | ModelConfig::MatrixFactorization { dim } | ModelConfig::FactorizationMachine { dim } if *dim == 0 => {
+                zero("dim".into())
+            }
+            ModelConfig::EmbeddingBag { .. } | ModelConfig::MatrixFactorization { .. } | ModelConfig::FactorizationMachine { .. } => Ok(()),
+            ModelConfig::TextCnn { dim, filters, widths } => {
+                if *dim == 0 {
+                    zero("dim".into())
+                } else if *filters == 0 {
+                    zero("filters".into())
+                } else if widths.is_empty() {
+                    zero("widths (the number of window widths)".into())
+                } else if let Some(i) = widths.iter().position(|&w| w == 0) {
+                    zero(format!("widths[{i}]"))
+                } else {
+                    Ok(())
+                }
+            }
+        }
     }
 }
 
@@ -248,6 +348,61 @@ mod tests {
             assert_eq!(serde_json::from_str::<ModelConfig>(&json).unwrap(), c);
         }
         assert_eq!(serde_json::from_str::<ModelConfig>(r#"{"kind":"lenet5"}"#).unwrap(), ModelConfig::LeNet5 { conv1_padding: 0 });
+    }
+
+    #[test]
+    fn should_count_the_values_a_model_stores_without_building_it() {
+        let device = Device::flex();
+        let image = InputSpec::Image { shape: [3, 20, 18] };
+        let tokens = InputSpec::Tokens { len: 7, vocab: 50 };
+        let ids = InputSpec::Ids { cardinalities: vec![5, 9] };
+        let cases = [
+            (ModelConfig::Mlp { hidden: vec![7, 5] }, image.clone(), 4),
+            (ModelConfig::Mlp { hidden: vec![] }, InputSpec::Dense { features: 6 }, 3),
+            (ModelConfig::Logistic, ids.clone(), 3),
+            (ModelConfig::LeNet5 { conv1_padding: 2 }, image.clone(), 10),
+            (ModelConfig::ResNet { depth: 14, width: 4 }, image, 10),
+            (ModelConfig::EmbeddingBag { dim: 6 }, tokens.clone(), 4),
+            (ModelConfig::TextCnn { dim: 6, filters: 3, widths: vec![2, 3] }, tokens, 4),
+            (ModelConfig::MatrixFactorization { dim: 4 }, ids.clone(), 1),
+            (ModelConfig::FactorizationMachine { dim: 4 }, ids, 1),
+        ];
+        for (config, input, outputs) in cases {
+            let model = config.init(&input, outputs, &device).unwrap();
+            let stored: usize = owm_core::state_data(&model).iter().map(|(_, d)| d.num_elements()).sum();
+            assert_eq!(config.stored_values(&input, outputs), Some(stored as u128), "{config:?}");
+        }
+        // What `init` refuses has no count, and an absurd request saturates instead of overflowing.
+        assert_eq!(ModelConfig::LeNet5 { conv1_padding: 0 }.stored_values(&InputSpec::Dense { features: 4 }, 2), None);
+        let huge = ModelConfig::Mlp { hidden: vec![usize::MAX; 3] };
+        assert_eq!(huge.stored_values(&InputSpec::Dense { features: usize::MAX }, 2), Some(u128::MAX));
+    }
+
+    #[test]
+    fn check_should_refuse_a_zero_hidden_width() {
+        assert!(matches!(ModelConfig::Mlp { hidden: vec![8, 0] }.check(), Err(Error::ZeroWidth { layer: 1 })));
+    }
+
+    #[test]
+    fn check_should_refuse_a_resnet_depth_not_6n_plus_2() {
+        assert!(matches!(ModelConfig::ResNet { depth: 10, width: 16 }.check(), Err(Error::Depth(10))));
+        assert!(matches!(ModelConfig::ResNet { depth: 2, width: 16 }.check(), Err(Error::Depth(2))));
+    }
+
+    #[test]
+    fn check_should_refuse_zero_sizes() {
+        let zero = |c: ModelConfig| match c.check() {
+            Err(Error::ZeroSize { field, .. }) => field,
+            other => panic!("{c:?}: {other:?}"),
+        };
+        assert_eq!(zero(ModelConfig::ResNet { depth: 8, width: 0 }), "width");
+        assert_eq!(zero(ModelConfig::EmbeddingBag { dim: 0 }), "dim");
+        assert_eq!(zero(ModelConfig::MatrixFactorization { dim: 0 }), "dim");
+        assert_eq!(zero(ModelConfig::FactorizationMachine { dim: 0 }), "dim");
+        assert_eq!(zero(ModelConfig::TextCnn { dim: 4, filters: 0, widths: vec![2] }), "filters");
+        assert_eq!(zero(ModelConfig::TextCnn { dim: 4, filters: 2, widths: vec![] }), "widths (the number of window widths)");
+        assert_eq!(zero(ModelConfig::TextCnn { dim: 4, filters: 2, widths: vec![2, 0] }), "widths[1]");
+        assert!(ModelConfig::TextCnn { dim: 4, filters: 2, widths: vec![2, 3] }.check().is_ok());
     }
 
     #[test]

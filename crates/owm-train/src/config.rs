@@ -150,6 +150,7 @@ impl Validate for ExperimentConfig {
 
     fn check(&self) -> Result<()> {
         self.data.check()?;
+        self.model.check()?;
         self.init.check()?;
         if let Some(transfer) = &self.transfer {
             transfer.check()?;

@@ -34,6 +34,24 @@ pub enum Error {
     /// The batch size must be at least 1.
     #[error("batch_size must be at least 1")]
     BatchSize,
+    /// A batch larger than the training split.
+    #[error("batch_size {batch} is larger than the {items} training items of `{dataset}`: choose at most {items}")]
+    BatchLarger {
+        /// The batch size.
+        batch: usize,
+        /// Training items.
+        items: usize,
+        /// The dataset.
+        dataset: String,
+    },
+    /// A training split with fewer than two classes: nothing to learn.
+    #[error("the training split of `{dataset}` holds one class only ({class}): a classifier needs at least two")]
+    OneClass {
+        /// The dataset.
+        dataset: String,
+        /// The only class present (or `none` for an empty split).
+        class: String,
+    },
     /// A bundle's manifest lacks a section needed to rebuild the run.
     #[error("bundle `{dir}`: manifest section `{section}` is missing or invalid: {reason}")]
     Manifest {

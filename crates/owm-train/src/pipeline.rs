@@ -125,7 +125,6 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let device = config.backend.device()?;
     device.seed(config.seed);
     let autodiff = device.clone().autodiff();
-    std::fs::create_dir_all(run_dir).map_err(|source| owm_core::Error::Io { op: "create", path: run_dir.into(), source })?;
     let resume = options.resume.map(|path| Checkpoint::load(&path).map(|c| (path, c))).transpose()?;
 
     let splits = config.data.load(config.seed)?;
@@ -147,7 +146,15 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         .then(|| inherited.map_or_else(|| Normalizer::fit_by(&splits.train, config.normalize_by), Ok))
         .transpose()?;
     let (train_set, test_set) = (&splits.train, &splits.test);
+    check_training_split(train_set, config.batch_size)?;
     let outputs = train_set.task.outputs(train_set.num_classes());
+    // Weights, gradients and up to two optimiser slots per value, in f32: refused before any is allocated.
+    let values = config.model.stored_values(&train_set.input_spec(), outputs).unwrap_or(0);
+    owm_core::check_memory(
+        || format!("model `{}` ({values} values, with gradients and optimiser state)", config.model.name()),
+        values.saturating_mul(16),
+        "choose a smaller model, or set OWM_MAX_MEMORY if the budget is wrong",
+    )?;
     let model = config.model.init(&train_set.input_spec(), outputs, &autodiff)?;
     // Bundles named by `Pretrained` rules, verified before any tensor is taken from them.
     let mut bases: Vec<owm_share::Bundle> = config
@@ -190,6 +197,8 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         }
         None => false,
     };
+    // Everything above only reads: a config, data or model that fails leaves no run folder behind.
+    std::fs::create_dir_all(run_dir).map_err(|source| owm_core::Error::Io { op: "create", path: run_dir.into(), source })?;
     let mut jsonl = match &resume {
         Some((_, c)) if continuing => {
             let _ = truncate_after_checkpoint(&trace_path, c.total_steps)?;
@@ -327,6 +336,22 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
 pub fn predict(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<usize> {
     let outputs = data.task.outputs(data.num_classes());
     logits(model, data, norm, device, batch).chunks(outputs).map(|row| data.task.probabilities(row).1).collect()
+}
+
+/// What the data must hold for the config to make sense: at least two classes, and a batch no larger than
+/// the split (PyTorch would quietly train on one short batch per epoch; a mistyped batch size is likelier).
+fn check_training_split(train: &Dataset, batch: usize) -> Result<()> {
+    let mut present = train.labels().iter().copied().collect::<Vec<_>>();
+    present.sort_unstable();
+    present.dedup();
+    if present.len() < 2 {
+        let class = present.first().and_then(|&c| train.class_names.get(c)).map_or_else(|| "none".to_string(), Clone::clone);
+        return Err(crate::Error::OneClass { dataset: train.name.clone(), class });
+    }
+    if batch > train.len() {
+        return Err(crate::Error::BatchLarger { batch, items: train.len(), dataset: train.name.clone() });
+    }
+    Ok(())
 }
 
 /// Logits of every item of `data`, row-major `[items, outputs]`, computed in batches of `batch` on `device`.
