@@ -45,8 +45,12 @@ pub fn read_batches(name: &str, files: &[PathBuf]) -> Result<Dataset> {
     // Each file is held as bytes while it is checked, and its pixels as f32 in the dataset.
     for path in files {
         let len = std::fs::metadata(path).map_err(|source| Error::Io { path: path.clone(), source })?.len();
-        owm_core::check_memory(|| format!("a CIFAR-10 batch of {len} bytes"), u128::from(len) * 5, "read fewer batches, or set OWM_MAX_MEMORY if the budget is wrong")
-            .map_err(|source| Error::TooLarge { path: path.clone(), source })?;
+        owm_core::check_memory(
+            || format!("a CIFAR-10 batch of {len} bytes"),
+            u128::from(len) * 5,
+            "read fewer batches, or set OWM_MAX_MEMORY if the budget is wrong",
+        )
+        .map_err(|source| Error::TooLarge { path: path.clone(), source })?;
     }
     // Files are read and checked in parallel, then joined in file order.
     let parts = files

@@ -67,7 +67,7 @@ pub enum Error {
         n_labels: usize,
     },
     /// None of the files a dataset needs was found.
-    #[error("no `{expected}` in `{dir}` (looked for: {tried})")]
+    #[error("no `{expected}` in `{dir}` (looked for: {tried}): put the dataset's files there, or point the data folder at where they are")]
     Missing {
         /// The folder searched.
         dir: PathBuf,

@@ -164,7 +164,9 @@ impl ModelConfig {
                 }
                 total.saturating_add(linear(w.saturating_mul(4), u(outputs)))
             }
-            (ModelConfig::EmbeddingBag { dim }, InputSpec::Tokens { vocab, .. }) => u(*vocab).saturating_mul(u(*dim)).saturating_add(linear(u(*dim), u(outputs))),
+            (ModelConfig::EmbeddingBag { dim }, InputSpec::Tokens { vocab, .. }) => {
+                u(*vocab).saturating_mul(u(*dim)).saturating_add(linear(u(*dim), u(outputs)))
+            }
             (ModelConfig::TextCnn { dim, filters, widths }, InputSpec::Tokens { vocab, .. }) => {
                 let convs = widths.iter().fold(0u128, |acc, &k| acc.saturating_add(linear(u(*dim).saturating_mul(u(k)), u(*filters))));
                 u(*vocab).saturating_mul(u(*dim)).saturating_add(convs).saturating_add(linear(u(*filters).saturating_mul(u(widths.len())), u(outputs)))

@@ -199,6 +199,8 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     };
     // Everything above only reads: a config, data or model that fails leaves no run folder behind.
     std::fs::create_dir_all(run_dir).map_err(|source| owm_core::Error::Io { op: "create", path: run_dir.into(), source })?;
+    // The config first: a run killed at any later moment can be resumed (or restarted) from its folder.
+    write_atomic(&run_dir.join(files::CONFIG), config.to_json().as_bytes())?;
     let mut jsonl = match &resume {
         Some((_, c)) if continuing => {
             let _ = truncate_after_checkpoint(&trace_path, c.total_steps)?;
@@ -227,7 +229,6 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     if let Some((_, c)) = &resume {
         let _ = sink.on_event(&TraceEvent::Resumed { step: c.total_steps })?;
     }
-    write_atomic(&run_dir.join(files::CONFIG), config.to_json().as_bytes())?;
 
     let mut dp = None;
     let mut phases = match options.phases {
