@@ -34,6 +34,12 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
 /// parameters): the last segment of a buffer's path.
 pub const BUFFER_NAMES: [&str; 2] = ["running_mean", "running_var"];
 
+/// The values of `data` as `f32`, read back on the host (converted first, so reading them cannot fail).
+#[allow(clippy::expect_used, reason = "the data was converted to f32 just before it is read as f32")]
+pub fn host_f32(data: TensorData) -> Vec<f32> {
+    data.convert::<f32>().try_into_vec::<f32>().expect("data converted to f32 reads as f32")
+}
+
 /// Whether `path` names a buffer — state a forward pass updates (batch-norm running statistics), not a weight
 /// an optimiser trains. Buffers are left out of [`param_infos`], [`ParamSet`], gradients, init plans and
 /// traces, and kept in bundles and checkpoints ([`state_data`], [`replace_state`]).
@@ -396,7 +402,7 @@ impl ParamSet {
 
     /// All weights read back to the host as one vector (one transfer), in module order.
     pub fn to_host(&self) -> Vec<f32> {
-        self.to_vector().map_or_else(Vec::new, |v| v.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default())
+        self.to_vector().map_or_else(Vec::new, |v| host_f32(v.into_data()))
     }
 
     /// The same paths with values from a host vector laid out as [`ParamSet::to_host`], on `device`.

@@ -17,8 +17,8 @@ use std::sync::OnceLock;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Device;
-use owm_data::tabular::{TabularOptions, TabularPrep, read_table};
-use owm_share::{Identities, Manifest, Recipient, Registry};
+use owm::data::tabular::{TabularOptions, TabularPrep, read_table};
+use owm::share::{Identities, Manifest, Recipient, Registry};
 
 /// One fuzz target: its name (the `fuzz/fuzz_targets/NAME.rs` file and corpus folder) and harness.
 pub struct Target {
@@ -72,10 +72,10 @@ fn file(name: &str, data: &[u8]) -> PathBuf {
 pub fn idx(data: &[u8]) {
     let path = file("data-idx-ubyte", data);
     for rank in [1, 3] {
-        if let Ok(array) = owm_data::read_idx(&path, rank) {
+        if let Ok(array) = owm::data::read_idx(&path, rank) {
             assert_eq!(array.dims.len(), rank);
             assert_eq!(array.data.len(), array.dims.iter().product::<usize>());
-            let _ = owm_data::check_labels(&path, &array, 10);
+            let _ = owm::data::check_labels(&path, &array, 10);
         }
     }
 }
@@ -83,7 +83,7 @@ pub fn idx(data: &[u8]) {
 /// CIFAR-10 batch reader.
 pub fn cifar(data: &[u8]) {
     let path = file("data_batch_1.bin", data);
-    if let Ok(set) = owm_data::read_batches("cifar", &[path]) {
+    if let Ok(set) = owm::data::read_batches("cifar", &[path]) {
         assert_eq!(set.len() * 3073, data.len());
     }
 }
@@ -93,7 +93,7 @@ pub fn cifar(data: &[u8]) {
 pub fn digits(data: &[u8]) {
     let Some((cut, rest)) = data.split_first_chunk::<2>() else { return };
     let (images, labels) = rest.split_at(usize::from(u16::from_be_bytes(*cut)).min(rest.len()));
-    if let Ok(set) = owm_data::decode_digits(images, labels) {
+    if let Ok(set) = owm::data::decode_digits(images, labels) {
         assert!(set.labels().iter().all(|&l| l < 10));
     }
 }
@@ -101,9 +101,9 @@ pub fn digits(data: &[u8]) {
 /// Experiment config reader with its rule check.
 pub fn config(data: &[u8]) {
     let path = file("config.json", data);
-    if let Ok(config) = owm_train::ExperimentConfig::load(&path) {
+    if let Ok(config) = owm::train::ExperimentConfig::load(&path) {
         // What was accepted serialises and reads back the same.
-        let again: owm_train::ExperimentConfig = serde_json::from_str(&config.to_json()).expect("accepted config re-reads");
+        let again: owm::train::ExperimentConfig = serde_json::from_str(&config.to_json()).expect("accepted config re-reads");
         assert_eq!(again.to_json(), config.to_json());
     }
 }
@@ -131,14 +131,14 @@ fn fixture() -> &'static Fixture {
         let device = Device::flex();
         let net = Net { fc: LinearConfig::new(4, 3).init(&device), out: LinearConfig::new(3, 2).init(&device) };
         let bundle = root.join("bundle");
-        owm_share::save_bundle(&bundle, &net, Manifest::new(7)).expect("fixture bundle");
-        let (secret, public_key) = owm_share::generate_keypair(&root.join("signing")).expect("fixture keys");
-        let key = owm_share::read_secret_key(&secret).expect("fixture key");
-        owm_share::sign_bundle(&bundle, &key).expect("fixture signature");
+        owm::share::save_bundle(&bundle, &net, Manifest::new(7)).expect("fixture bundle");
+        let (secret, public_key) = owm::share::generate_keypair(&root.join("signing")).expect("fixture keys");
+        let key = owm::share::read_secret_key(&secret).expect("fixture key");
+        owm::share::sign_bundle(&bundle, &key).expect("fixture signature");
         let identity = root.join("age.key");
-        let recipient = owm_share::generate_age_key(&identity).expect("fixture age key");
+        let recipient = owm::share::generate_age_key(&identity).expect("fixture age key");
         let encrypted = root.join("encrypted");
-        owm_share::encrypt_bundle(&bundle, &encrypted, &[Recipient::Key(recipient)]).expect("fixture encryption");
+        owm::share::encrypt_bundle(&bundle, &encrypted, &[Recipient::Key(recipient)]).expect("fixture encryption");
         let registry = root.join("registry");
         Registry::open(Some(&registry)).and_then(|r| r.publish(&bundle, "net", "1.0.0")).expect("fixture registry");
         Fixture { bundle, public_key, encrypted, identity, registry }
@@ -168,8 +168,8 @@ fn copy_dir(src: &Path, dst: &Path) {
 
 /// Verifies and loads a bundle; whatever verifies must load and must have been the fixture's tensors.
 fn check_bundle(dir: &Path, identities: Option<&Identities>) {
-    let verified = owm_share::verify_bundle_with(dir, None, identities).is_ok_and(|v| v.ok());
-    let loaded = owm_share::load_bundle_with(dir, identities);
+    let verified = owm::share::verify_bundle_with(dir, None, identities).is_ok_and(|v| v.ok());
+    let loaded = owm::share::load_bundle_with(dir, identities);
     if verified {
         assert!(loaded.is_ok(), "a bundle that verifies loads");
     }
@@ -179,7 +179,7 @@ fn check_bundle(dir: &Path, identities: Option<&Identities>) {
 pub fn manifest(data: &[u8]) {
     let dir = mutated(&fixture().bundle, "manifest", "manifest.json", data);
     check_bundle(&dir, None);
-    let _ = owm_share::check_signature(&dir, None);
+    let _ = owm::share::check_signature(&dir, None);
 }
 
 /// A bundle's weights.safetensors.
@@ -191,13 +191,13 @@ pub fn safetensors(data: &[u8]) {
 /// Trace JSON Lines.
 pub fn trace(data: &[u8]) {
     let path = file("trace.jsonl", data);
-    if let Ok(trace) = owm_trace::read_trace(&path) {
+    if let Ok(trace) = owm::trace::read_trace(&path) {
         let _ = trace.steps().count() + trace.epochs().count();
         if let Some(step) = trace.steps().last().map(|s| s.step) {
-            let _ = owm_trace::find_checkpoint(&path, step);
+            let _ = owm::trace::find_checkpoint(&path, step);
         }
     }
-    let _ = owm_trace::file_digest(&path);
+    let _ = owm::trace::file_digest(&path);
 }
 
 /// Tabular CSV: read, fit the preprocessing on it, transform it.
@@ -218,21 +218,21 @@ pub fn csv(data: &[u8]) {
 /// Labelled text files and the tokeniser.
 pub fn text(data: &[u8]) {
     let path = file("news.txt", data);
-    let options = owm_data::text::TextOptions::default();
-    if let Ok(items) = owm_data::text::read_labelled_text(&path) {
-        let docs: Vec<Vec<String>> = items.iter().map(|t| owm_data::text::tokenize(&t.text, &options)).collect();
-        let vocab = owm_data::text::Vocab::fit(&docs, 1, Some(1000));
+    let options = owm::data::text::TextOptions::default();
+    if let Ok(items) = owm::data::text::read_labelled_text(&path) {
+        let docs: Vec<Vec<String>> = items.iter().map(|t| owm::data::text::tokenize(&t.text, &options)).collect();
+        let vocab = owm::data::text::Vocab::fit(&docs, 1, Some(1000));
         for doc in &docs {
             assert!(vocab.encode(doc, 16).iter().all(|&id| (id as usize) < vocab.len().max(2)));
         }
     }
-    let _ = owm_data::text::read_labelled_csv(&path, "label", "text");
+    let _ = owm::data::text::read_labelled_csv(&path, "label", "text");
 }
 
 /// Click-through interactions CSV and its splits.
 pub fn interactions(data: &[u8]) {
     let path = file("clicks.csv", data);
-    if let Ok(set) = owm_data::interactions::read_interactions(&path) {
+    if let Ok(set) = owm::data::interactions::read_interactions(&path) {
         let (train, test) = set.random_split(0.25, 1);
         assert_eq!(train.len() + test.len(), set.rows.len());
         let _ = set.chronological_split(0.25, &path);
@@ -249,7 +249,7 @@ pub fn registry(data: &[u8]) {
     if registry.entry("net", "1.0.0").is_ok() {
         let out = root.join("pulled");
         if registry.pull("net", "1.0.0", &out).is_ok() {
-            assert!(owm_share::verify_bundle(&out, None).is_ok_and(|v| v.ok()), "a pulled bundle verifies");
+            assert!(owm::share::verify_bundle(&out, None).is_ok_and(|v| v.ok()), "a pulled bundle verifies");
         }
     }
 }
@@ -257,26 +257,26 @@ pub fn registry(data: &[u8]) {
 /// A bundle's signature and a public key file.
 pub fn signature(data: &[u8]) {
     let fixture = fixture();
-    let dir = mutated(&fixture.bundle, "signature", owm_share::SIGNATURE_FILE, data);
-    let trusted = owm_share::read_public_key(&fixture.public_key).ok();
-    let _ = owm_share::check_signature(&dir, trusted.as_ref());
-    let _ = owm_share::read_public_key(&file("key.pub", data));
-    let _ = owm_share::read_secret_key(&file("key", data));
+    let dir = mutated(&fixture.bundle, "signature", owm::share::SIGNATURE_FILE, data);
+    let trusted = owm::share::read_public_key(&fixture.public_key).ok();
+    let _ = owm::share::check_signature(&dir, trusted.as_ref());
+    let _ = owm::share::read_public_key(&file("key.pub", data));
+    let _ = owm::share::read_secret_key(&file("key", data));
 }
 
 /// An encrypted bundle's ciphertext (first byte even) or encryption record (odd), verified and decrypted.
 pub fn encrypted(data: &[u8]) {
     let fixture = fixture();
     let Some((&which, rest)) = data.split_first() else { return };
-    let name = if which % 2 == 0 { "weights.safetensors.age" } else { owm_share::ENCRYPTION_FILE };
+    let name = if which % 2 == 0 { "weights.safetensors.age" } else { owm::share::ENCRYPTION_FILE };
     let dir = mutated(&fixture.encrypted, "encrypted", name, rest);
     let Ok(identities) = Identities::from_file(&fixture.identity) else { return };
-    let _ = owm_share::encryption_record(&dir);
+    let _ = owm::share::encryption_record(&dir);
     check_bundle(&dir, Some(&identities));
     let out = dir.with_extension("plain");
     let _ = std::fs::remove_dir_all(&out);
-    if owm_share::decrypt_bundle(&dir, &out, &identities).is_ok() {
-        assert!(owm_share::verify_bundle(&out, None).is_ok_and(|v| v.ok()), "a decrypted bundle verifies");
+    if owm::share::decrypt_bundle(&dir, &out, &identities).is_ok() {
+        assert!(owm::share::verify_bundle(&out, None).is_ok_and(|v| v.ok()), "a decrypted bundle verifies");
     }
     let _ = Identities::from_file(&file("identity", rest));
 }
@@ -290,7 +290,7 @@ pub fn image(data: &[u8]) {
         std::fs::write(root.join(class).join("x.png"), data).expect("fuzz image");
         std::fs::write(root.join(class).join("y.png"), data).expect("fuzz image");
     }
-    let _ = owm_data::load_image_folder(&root, true, 0.5, 1);
+    let _ = owm::data::load_image_folder(&root, true, 0.5, 1);
 }
 
 /// Seed inputs of a target, made the way the tests make their fixtures: the writers' own encoders, a real
@@ -305,22 +305,22 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         std::io::Write::write_all(&mut encoder, bytes).and_then(|()| encoder.finish()).expect("gzip in memory")
     };
     let read = |path: PathBuf| std::fs::read(&path).unwrap_or_else(|e| panic!("fuzz seed {}: {e}", path.display()));
-    let labels = owm_data::encode_idx(&[3], &[0, 1, 9]);
-    let images = owm_data::encode_idx(&[3, 2, 2], &[0, 16, 3, 7, 1, 2, 3, 4, 16, 0, 0, 5]);
+    let labels = owm::data::encode_idx(&[3], &[0, 1, 9]);
+    let images = owm::data::encode_idx(&[3, 2, 2], &[0, 16, 3, 7, 1, 2, 3, 4, 16, 0, 0, 5]);
     match target {
         "idx" => vec![labels.clone(), images.clone(), gzip(&labels), gzip(&images)],
-        "cifar" => vec![owm_data::encode_cifar_batch(&[(3, vec![7; 3072]), (9, (0..3072).map(|i| (i % 251) as u8).collect())])],
+        "cifar" => vec![owm::data::encode_cifar_batch(&[(3, vec![7; 3072]), (9, (0..3072).map(|i| (i % 251) as u8).collect())])],
         "digits" => [(gzip(&images), gzip(&labels)), (images.clone(), labels.clone())]
             .into_iter()
             .map(|(i, l)| [&(i.len() as u16).to_be_bytes()[..], &i, &l].concat())
             .collect(),
         "config" => {
             let optimizer = serde_json::from_str(r#"{"kind": "ga", "population": 8}"#).expect("ga config");
-            let ga = owm_train::ExperimentConfig { optimizer, ..Default::default() };
-            vec![owm_train::ExperimentConfig::default().to_json().into_bytes(), ga.to_json().into_bytes(), read(run().join("config.json"))]
+            let ga = owm::train::ExperimentConfig { optimizer, ..Default::default() };
+            vec![owm::train::ExperimentConfig::default().to_json().into_bytes(), ga.to_json().into_bytes(), read(run().join("config.json"))]
         }
-        "manifest" => vec![read(fixture().bundle.join(owm_share::MANIFEST_FILE))],
-        "safetensors" => vec![read(fixture().bundle.join(owm_share::WEIGHTS_FILE))],
+        "manifest" => vec![read(fixture().bundle.join(owm::share::MANIFEST_FILE))],
+        "safetensors" => vec![read(fixture().bundle.join(owm::share::WEIGHTS_FILE))],
         "trace" => vec![read(run().join("trace.jsonl"))],
         "csv" => vec![b"age,sex,chol,target\n63,m,233,yes\n37,f,?,no\n41,f,204,no\n\"5,5\",m,1e3,yes\n".to_vec()],
         "text" => vec![
@@ -329,10 +329,10 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         ],
         "interactions" => vec![b"user,item,label,timestamp\nu1,i1,1,100\nu1,i2,0,101\nu2,i1,1,99\n".to_vec(), b"u1,i1,1\nu2,i2,0\n".to_vec()],
         "registry" => vec![read(fixture().registry.join("names/net/1.0.0.json"))],
-        "signature" => vec![read(fixture().bundle.join(owm_share::SIGNATURE_FILE)), read(fixture().public_key.clone())],
+        "signature" => vec![read(fixture().bundle.join(owm::share::SIGNATURE_FILE)), read(fixture().public_key.clone())],
         "encrypted" => vec![
-            [&[0u8][..], &read(fixture().encrypted.join(owm_share::ENCRYPTED_WEIGHTS_FILE))].concat(),
-            [&[1u8][..], &read(fixture().encrypted.join(owm_share::ENCRYPTION_FILE))].concat(),
+            [&[0u8][..], &read(fixture().encrypted.join(owm::share::ENCRYPTED_WEIGHTS_FILE))].concat(),
+            [&[1u8][..], &read(fixture().encrypted.join(owm::share::ENCRYPTION_FILE))].concat(),
         ],
         "image" => {
             let mut png = std::io::Cursor::new(Vec::new());
@@ -349,9 +349,9 @@ fn run() -> &'static Path {
     RUN.get_or_init(|| {
         let dir = scratch().join("run");
         let _ = std::fs::remove_dir_all(&dir);
-        let mut config = owm_train::ExperimentConfig { convergence: owm_optim::ConvergenceConfig::steps(4), ..owm_train::ExperimentConfig::default() };
+        let mut config = owm::train::ExperimentConfig { convergence: owm::optim::ConvergenceConfig::steps(4), ..owm::train::ExperimentConfig::default() };
         config.trace.checkpoint_every = 2;
-        owm_train::train(&config, &dir, false).expect("fuzz seed run");
+        owm::train::train(&config, &dir, false).expect("fuzz seed run");
         dir
     })
 }

@@ -526,7 +526,7 @@ fn scalar(t: Tensor<1>) -> f64 {
 }
 
 fn host(t: &Tensor<1>) -> Vec<f32> {
-    t.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+    owm_core::host_f32(t.clone().into_data())
 }
 
 impl Optimizer for Chain {

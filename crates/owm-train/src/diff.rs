@@ -37,7 +37,7 @@ impl NamedWeights {
                 .into_iter()
                 .map(|(p, data)| {
                     let shape = data.shape().to_vec();
-                    let values = data.convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+                    let values = owm_core::host_f32(data);
                     (p, shape, values)
                 })
                 .collect();

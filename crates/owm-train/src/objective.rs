@@ -128,7 +128,7 @@ impl<'a> DatasetObjective<'a> {
         owm_core::state_data(&self.model.valid())
             .into_iter()
             .filter(|(path, _)| owm_core::is_buffer(path))
-            .map(|(path, data)| (path, data.convert::<f32>().try_into_vec::<f32>().unwrap_or_default()))
+            .map(|(path, data)| (path, owm_core::host_f32(data)))
             .collect()
     }
 

@@ -342,7 +342,7 @@ pub fn predict(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, de
 /// What the data must hold for the config to make sense: at least two classes, and a batch no larger than
 /// the split (PyTorch would quietly train on one short batch per epoch; a mistyped batch size is likelier).
 fn check_training_split(train: &Dataset, batch: usize) -> Result<()> {
-    let mut present = train.labels().iter().copied().collect::<Vec<_>>();
+    let mut present = train.labels().to_vec();
     present.sort_unstable();
     present.dedup();
     if present.len() < 2 {
