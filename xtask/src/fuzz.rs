@@ -55,6 +55,11 @@ pub fn run(args: &[String]) -> Result<()> {
     if !status.success() {
         bail!("cargo fuzz build failed");
     }
+    // The targets run as built here (not through `cargo fuzz run`, which would rebuild them when the sources
+    // change during a long run).
+    let metadata = Command::new("cargo").current_dir(&fuzz).args(["+nightly", "metadata", "--format-version", "1", "--no-deps"]).output()?;
+    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).context("cargo metadata of fuzz/")?;
+    let bin_dir = Path::new(metadata["target_directory"].as_str().context("target_directory")?).join("x86_64-unknown-linux-gnu/release");
     let mut outcomes = Vec::new();
     for batch in targets.chunks(jobs.max(1)) {
         let children = batch
@@ -62,11 +67,13 @@ pub fn run(args: &[String]) -> Result<()> {
             .map(|target| {
                 let log = root.join(format!("target/fuzz/{target}.log"));
                 std::fs::create_dir_all(root.join("target/fuzz"))?;
-                let child = Command::new("cargo")
+                let artifacts = fuzz.join("artifacts").join(target);
+                std::fs::create_dir_all(&artifacts)?;
+                let child = Command::new(bin_dir.join(target))
                     .current_dir(&root)
-                    .args(["+nightly", "fuzz", "run", "-s", "none", "-a", target])
                     .arg(corpus.join(target))
-                    .args(["--", &format!("-max_total_time={seconds}"), "-timeout=20", "-rss_limit_mb=2048", "-max_len=65536"])
+                    .arg(format!("-artifact_prefix={}/", artifacts.display()))
+                    .args([&format!("-max_total_time={seconds}"), "-timeout=20", "-rss_limit_mb=2048", "-max_len=65536"])
                     .stdout(std::fs::File::create(&log)?)
                     .stderr(std::fs::File::options().append(true).open(&log)?)
                     .spawn()?;

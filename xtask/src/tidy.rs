@@ -24,6 +24,7 @@ pub fn run() -> Result<()> {
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let mut problems = check_graph(&workspace_graph(&metadata));
     problems.extend(check_no_fs(&crate::workspace_root())?);
+    problems.extend(check_fuzzed(&crate::workspace_root())?);
     if problems.is_empty() {
         println!("tidy: architecture invariants hold");
         Ok(())
@@ -98,9 +99,88 @@ fn check_no_fs(root: &Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
+/// Readers named `read_*`, `parse_*`, `decode_*`, `load_*`, `load`, `open` or `from_file` that the fuzz
+/// harnesses (`crates/owm-fuzz/src/lib.rs`) need not call, and why.
+pub const NOT_FUZZED: [(&str, &str); 14] = [
+    ("load_digits", "decodes its embedded bytes with decode_digits, which is fuzzed"),
+    ("load_idx_split", "reads through read_idx"),
+    ("load_mnist", "reads through read_idx"),
+    ("load_fashion_mnist", "reads through read_idx"),
+    ("load_cifar10", "reads through read_batches"),
+    ("load_tabular", "reads through read_table and TabularPrep"),
+    ("load_text", "reads through read_labelled_text and read_labelled_csv"),
+    ("load_interactions", "reads through read_interactions"),
+    ("load_image_folder", "covered by the image target"),
+    ("DataConfig::load", "dispatches to the loaders above"),
+    ("load_bundle", "is load_bundle_with without identities"),
+    ("parse_idx", "is what read_idx and decode_digits end in"),
+    ("Identities::from_file", "called by the encrypted target"),
+    ("Registry::open", "called by the registry target"),
+];
+
+/// Every public reader of the library crates is called by a fuzz harness, or listed in [`NOT_FUZZED`].
+fn check_fuzzed(root: &Path) -> Result<Vec<String>> {
+    let harness = std::fs::read_to_string(root.join("crates/owm-fuzz/src/lib.rs"))?;
+    let mut problems = Vec::new();
+    for krate in LEAVES.iter().chain(&["owm-core", "owm-train"]) {
+        let src = root.join("crates").join(krate).join("src");
+        for entry in std::fs::read_dir(&src).with_context(|| format!("reading {}", src.display()))? {
+            let path = entry?.path();
+            let text = std::fs::read_to_string(&path)?;
+            for reader in readers(text.split("#[cfg(test)]").next().unwrap_or_default()) {
+                let name = reader.rsplit("::").next().unwrap_or(&reader);
+                let called = if reader.contains("::") {
+                    harness.contains(&format!("{reader}(")) || harness.contains(&format!(".{name}("))
+                } else {
+                    harness.contains(&format!("{name}("))
+                };
+                if !called && !NOT_FUZZED.iter().any(|(n, _)| *n == reader) {
+                    problems.push(format!("{reader} ({}) reads outside bytes but no fuzz harness calls it: add it to crates/owm-fuzz", path.display()));
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// The public readers defined in `code`: free functions by name, associated functions as `Type::name`.
+pub fn readers(code: &str) -> Vec<String> {
+    let is_reader = |name: &str| ["read", "parse", "decode", "load", "open", "from_file"].iter().any(|p| name == *p || name.starts_with(&format!("{p}_")));
+    let mut current_impl = None;
+    let mut out = Vec::new();
+    for line in code.lines() {
+        if let Some(rest) = line.strip_prefix("impl") {
+            // `impl X {`, `impl<T> X<T> {`, `impl Trait for X {`: the type is the last path before `{`.
+            let head = rest.split('{').next().unwrap_or_default();
+            let ty = head.rsplit(" for ").next().unwrap_or(head).trim();
+            let ty = if ty.starts_with('<') { ty.split_once('>').map_or(ty, |(_, t)| t.trim()) } else { ty };
+            current_impl = Some(ty.split('<').next().unwrap_or(ty).trim().to_string());
+        } else if line.starts_with('}') {
+            current_impl = None;
+        }
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("pub fn ") {
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if is_reader(&name) {
+                match (&current_impl, line.starts_with("    ")) {
+                    (Some(ty), true) => out.push(format!("{ty}::{name}")),
+                    _ => out.push(name),
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readers_should_be_found_with_their_types() {
+        let code = "pub fn read_idx(p: &Path) {}\nimpl<'a> Registry {\n    pub fn open(root: &Path) {}\n    pub fn openness(&self) {}\n}\nimpl Validate for Checkpoint {\n    pub fn load(p: &Path) {}\n}\npub fn write_bundle() {}\n";
+        assert_eq!(readers(code), ["read_idx", "Registry::open", "Checkpoint::load"]);
+    }
 
     fn graph(edges: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
         edges.iter().map(|(n, ds)| (n.to_string(), ds.iter().map(|d| d.to_string()).collect())).collect()

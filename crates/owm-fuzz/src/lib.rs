@@ -46,6 +46,9 @@ pub const TARGETS: &[Target] = &[
     Target { name: "signature", reads: "a bundle's signature file and a public key file", run: signature },
     Target { name: "encrypted", reads: "an encrypted bundle's weights.safetensors.age and encryption.json", run: encrypted },
     Target { name: "image", reads: "an image-folder PNG", run: image },
+    Target { name: "pytorch", reads: "a PyTorch state_dict (safetensors) imported into a model", run: pytorch },
+    Target { name: "checkpoint", reads: "a run's checkpoint.json (resume, diff)", run: checkpoint },
+    Target { name: "specs", reads: "command-line specs: transfer rules, optimiser phases, registry references, sizes", run: specs },
 ];
 
 /// A scratch folder of this process, created once.
@@ -115,23 +118,31 @@ struct Fixture {
     encrypted: PathBuf,
     identity: PathBuf,
     registry: PathBuf,
+    pytorch: PathBuf,
+}
+
+/// The model of the fixture bundle.
+#[derive(Module, Debug)]
+struct Net {
+    fc: Linear,
+    out: Linear,
+}
+
+fn net() -> Net {
+    let device = Device::flex();
+    Net { fc: LinearConfig::new(4, 3).init(&device), out: LinearConfig::new(3, 2).init(&device) }
 }
 
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        #[derive(Module, Debug)]
-        struct Net {
-            fc: Linear,
-            out: Linear,
-        }
         let root = scratch().join("fixture");
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("fixture folder");
-        let device = Device::flex();
-        let net = Net { fc: LinearConfig::new(4, 3).init(&device), out: LinearConfig::new(3, 2).init(&device) };
         let bundle = root.join("bundle");
-        owm::share::save_bundle(&bundle, &net, Manifest::new(7)).expect("fixture bundle");
+        owm::share::save_bundle(&bundle, &net(), Manifest::new(7)).expect("fixture bundle");
+        let pytorch = root.join("state.safetensors");
+        owm::share::load_bundle(&bundle).and_then(|b| owm::share::export_pytorch(&b, &pytorch)).expect("fixture export");
         let (secret, public_key) = owm::share::generate_keypair(&root.join("signing")).expect("fixture keys");
         let key = owm::share::read_secret_key(&secret).expect("fixture key");
         owm::share::sign_bundle(&bundle, &key).expect("fixture signature");
@@ -141,7 +152,7 @@ fn fixture() -> &'static Fixture {
         owm::share::encrypt_bundle(&bundle, &encrypted, &[Recipient::Key(recipient)]).expect("fixture encryption");
         let registry = root.join("registry");
         Registry::open(Some(&registry)).and_then(|r| r.publish(&bundle, "net", "1.0.0")).expect("fixture registry");
-        Fixture { bundle, public_key, encrypted, identity, registry }
+        Fixture { bundle, public_key, encrypted, identity, registry, pytorch }
     })
 }
 
@@ -172,6 +183,9 @@ fn check_bundle(dir: &Path, identities: Option<&Identities>) {
     let loaded = owm::share::load_bundle_with(dir, identities);
     if verified {
         assert!(loaded.is_ok(), "a bundle that verifies loads");
+    }
+    if let Ok(bundle) = loaded {
+        let _ = bundle.load_into(net());
     }
 }
 
@@ -293,6 +307,27 @@ pub fn image(data: &[u8]) {
     let _ = owm::data::load_image_folder(&root, true, 0.5, 1);
 }
 
+/// A PyTorch `state_dict` file imported into the fixture's model.
+pub fn pytorch(data: &[u8]) {
+    let _ = owm::share::load_pytorch_into(net(), &file("state.safetensors", data));
+}
+
+/// A checkpoint file, as `owm train --resume` and `owm diff` read it.
+pub fn checkpoint(data: &[u8]) {
+    let path = file("checkpoint.json", data);
+    let _ = owm::train::Checkpoint::load(&path);
+    let _ = owm::train::NamedWeights::load(&path);
+}
+
+/// Command-line specs (UTF-8): a transfer rule, optimiser phases, a registry reference, a memory size.
+pub fn specs(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = owm::init::PathRule::parse(text);
+    let _ = owm::optim::PhaseConfig::parse_list(text, &owm::optim::ConvergenceConfig::default());
+    let _ = owm::share::parse_ref(text);
+    let _ = owm::core::parse_size(text);
+}
+
 /// Seed inputs of a target, made the way the tests make their fixtures: the writers' own encoders, a real
 /// bundle, signature, encrypted bundle and registry entry, and the trace and config of a real training run.
 ///
@@ -339,6 +374,20 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             image::GrayImage::from_fn(4, 3, |x, y| image::Luma([(x * 60 + y) as u8])).write_to(&mut png, image::ImageFormat::Png).expect("png in memory");
             vec![png.into_inner()]
         }
+        "pytorch" => vec![read(fixture().pytorch.clone())],
+        "checkpoint" => vec![read(run().join("checkpoint.json"))],
+        "specs" => [
+            "layers.0.=body.",
+            "re:^layers\\.(\\d+)\\.=l$1.",
+            "conv*.weight=features.*.w",
+            "ga:generations=30:population=40,adam",
+            "sgd:lr=0.1:momentum=0.9",
+            "m@1.0.0",
+            "512M",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect(),
         other => panic!("no fuzz target `{other}`"),
     }
 }

@@ -27,6 +27,7 @@ fn refused(out: &Output, what: &str) -> String {
     assert!(!out.status.success(), "{what}: was accepted\n{t}");
     assert!(out.status.code().is_some_and(|c| c != 101), "{what}: did not exit cleanly ({:?})\n{t}", out.status);
     assert!(!t.contains("panicked"), "{what}: panicked\n{t}");
+    println!("{what}: {}", t.trim());
     t
 }
 
