@@ -39,6 +39,13 @@ fn with_file_limit(kib: u64) -> Command {
     c
 }
 
+/// `owm` with the memory budget `OWM_MAX_MEMORY=value`.
+fn with_budget(value: &str) -> Command {
+    let mut c = bin();
+    c.env("OWM_MAX_MEMORY", value);
+    c
+}
+
 /// `owm` without the root privilege of ignoring file modes (tests run as root in CI).
 fn unprivileged() -> Command {
     let root = std::fs::read_to_string("/proc/self/status")
@@ -131,9 +138,7 @@ fn an_unreadable_input_should_name_the_file() {
 #[test]
 fn a_model_larger_than_the_memory_budget_should_be_refused_before_the_run_folder() {
     let dir = owm_testkit::tempdir();
-    let mut c = bin();
-    c.env("OWM_MAX_MEMORY", "1M");
-    let t = refused(&run(c, dir.path(), &["train", "--hidden", "4096,4096", "--out", "run"]), "a model too large");
+    let t = refused(&run(with_budget("1M"), dir.path(), &["train", "--hidden", "4096,4096", "--out", "run"]), "a model too large");
     assert!(t.contains("model `mlp`") && t.contains("MiB budget (OWM_MAX_MEMORY=1M)"), "{t}");
     assert!(!dir.path().join("run").exists());
 }
@@ -156,9 +161,7 @@ fn a_dataset_larger_than_the_memory_budget_should_be_refused_naming_the_file() {
     std::fs::write(data.join("train-images-idx3-ubyte.gz"), gzip(&header)).unwrap();
     let labels = [&[0, 0, 8, 1][..], &60_000u32.to_be_bytes(), &[0; 60_000]].concat();
     std::fs::write(data.join("train-labels-idx1-ubyte.gz"), gzip(&labels)).unwrap();
-    let mut c = bin();
-    c.env("OWM_MAX_MEMORY", "64M");
-    let t = refused(&run(c, dir.path(), &["train", "--data", "mnist", "--data-dir", "mnist", "--out", "run"]), "a dataset too large");
+    let t = refused(&run(with_budget("64M"), dir.path(), &["train", "--data", "mnist", "--data-dir", "mnist", "--out", "run"]), "a dataset too large");
     assert!(t.contains("train-images-idx3-ubyte.gz") && t.contains("IDX data of 47040000 values"), "{t}");
     assert!(!dir.path().join("run").exists());
 }
@@ -166,9 +169,7 @@ fn a_dataset_larger_than_the_memory_budget_should_be_refused_naming_the_file() {
 #[test]
 fn an_unreadable_memory_budget_should_name_the_variable() {
     let dir = owm_testkit::tempdir();
-    let mut c = bin();
-    c.env("OWM_MAX_MEMORY", "lots");
-    let t = refused(&run(c, dir.path(), &["train", "--out", "run"]), "a bad budget");
+    let t = refused(&run(with_budget("lots"), dir.path(), &["train", "--out", "run"]), "a bad budget");
     assert!(t.contains("OWM_MAX_MEMORY=`lots` is not a size"), "{t}");
 }
 
