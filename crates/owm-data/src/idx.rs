@@ -40,12 +40,15 @@ pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray> {
     owm_core::check_memory(|| format!("IDX data of {n} values"), (n as u128) * 5, "read a smaller file, or set OWM_MAX_MEMORY if the budget is wrong")
         .map_err(|source| Error::TooLarge { path: path.to_path_buf(), source })?;
     read_up_to(path, &mut reader, &mut bytes, n as u64)?;
-    let trailing = std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| gzip_error(path, bytes.len(), &e))?;
+    // Trailing bytes are counted up to 1 MiB, so that a stream inflating without end is not read to its end.
+    const COUNTED: u64 = 1 << 20;
+    let trailing = std::io::copy(&mut reader.take(COUNTED + 1), &mut std::io::sink()).map_err(|e| gzip_error(path, bytes.len(), &e))?;
     if trailing > 0 {
+        let count = if trailing > COUNTED { "more than 1 MiB of".to_string() } else { trailing.to_string() };
         return Err(Error::Format {
             path: path.to_path_buf(),
             offset: bytes.len() as u64,
-            reason: format!("{trailing} trailing bytes after the data of the declared dimensions"),
+            reason: format!("{count} trailing bytes after the data of the declared dimensions"),
         });
     }
     parse_idx(path, &bytes, rank)
@@ -199,6 +202,20 @@ mod tests {
         let mut bytes = encode_idx(&[2], &[0, 1]);
         bytes.push(9);
         assert!(matches!(parse_idx(p(), &bytes, 1), Err(Error::Format { offset: 10, .. })));
+    }
+
+    #[test]
+    fn should_stop_reading_a_gzip_stream_at_its_declared_size() {
+        // 2 labels, then 64 MiB of zeros that inflate from a few kilobytes.
+        let mut bytes = encode_idx(&[2], &[0, 1]);
+        bytes.resize(bytes.len() + (64 << 20), 0);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &bytes).unwrap();
+        let dir = owm_testkit::tempdir();
+        let path = dir.path().join("bomb-idx1-ubyte.gz");
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        let err = read_idx(&path, 1).unwrap_err();
+        assert!(matches!(err, Error::Format { offset: 10, .. }) && err.to_string().contains("more than 1 MiB of trailing bytes"), "{err}");
     }
 
     #[test]
