@@ -354,7 +354,13 @@ impl TabularPrep {
                                 *fill
                             }
                         };
-                        out.features.push(((value - shift) / scale) as f32);
+                        let scaled = (value - shift) / scale;
+                        // The difference overflows for values near f64::MAX of opposite signs; the quotients do not.
+                        let feature = (if scaled.is_finite() { scaled } else { value / scale - shift / scale }) as f32;
+                        if !feature.is_finite() {
+                            return Err(row_err(line, format!("column `{name}`: `{value}` scales to {feature}, outside what f32 features hold")));
+                        }
+                        out.features.push(feature);
                     }
                     ColumnPrep::Categorical { name, categories, fill, encoding } => {
                         let value = match row[i].as_deref() {
@@ -382,7 +388,9 @@ impl TabularPrep {
 
 fn numeric_prep(name: &str, sorted: &[f64], options: &TabularOptions) -> ColumnPrep {
     let n = sorted.len().max(1) as f64;
-    let mean = sorted.iter().sum::<f64>() / n;
+    // Values near f64::MAX overflow the plain sum: then each term is divided first.
+    let naive = sorted.iter().sum::<f64>() / n;
+    let mean = if naive.is_finite() { naive } else { sorted.iter().map(|v| v / n).sum::<f64>() };
     let quantile = |q: f64| {
         if sorted.is_empty() {
             return 0.0;
@@ -396,7 +404,17 @@ fn numeric_prep(name: &str, sorted: &[f64], options: &TabularOptions) -> ColumnP
     let nonzero = |s: f64| if s > 0.0 && s.is_finite() { s } else { 1.0 };
     let (shift, scale) = match options.scaling {
         Scaling::None => (0.0, 1.0),
-        Scaling::Standard => (mean, nonzero((sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt())),
+        Scaling::Standard => {
+            let naive = (sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+            // Where deviations overflow, they are computed on the values divided by the largest magnitude.
+            let largest = sorted.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let std = if naive.is_finite() || largest == 0.0 {
+                naive
+            } else {
+                largest * (sorted.iter().map(|v| (v / largest - mean / largest).powi(2)).sum::<f64>() / n).sqrt()
+            };
+            (mean, nonzero(std))
+        }
         Scaling::MinMax => {
             let (lo, hi) = (sorted.first().copied().unwrap_or(0.0), sorted.last().copied().unwrap_or(0.0));
             (lo, nonzero(hi - lo))

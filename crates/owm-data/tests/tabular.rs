@@ -135,3 +135,20 @@ fn a_stratified_split_should_keep_class_proportions_and_be_seeded() {
     assert_eq!(stratified_split(&labels, 0.2, 5), (train.clone(), test.clone()));
     assert_ne!(stratified_split(&labels, 0.2, 6).1, test);
 }
+
+#[test]
+fn values_near_the_float_limits_should_standardise_or_be_refused_by_line() {
+    // Their sum and squared deviations overflow f64 when computed naively.
+    let (_dir, path) = write("huge.csv", "x,y\n1.5e308,a\n1.6e308,b\n-1.7e308,a\n");
+    let options = TabularOptions { target: "y".into(), ..TabularOptions::default() };
+    let table = read_table(&path, &options).unwrap();
+    let prep = TabularPrep::fit(&table, &options).unwrap();
+    let data = prep.transform(&table, &options).unwrap();
+    assert!(data.features.iter().all(|v| v.is_finite() && v.abs() < 2.0), "{:?}", data.features);
+    // Unscaled, 1e39 does not fit an f32 feature: refused naming the line and column.
+    let (_dir, path) = write("wide.csv", "x,y\n1e39,a\n1,b\n");
+    let options = TabularOptions { target: "y".into(), scaling: Scaling::None, ..TabularOptions::default() };
+    let table = read_table(&path, &options).unwrap();
+    let err = TabularPrep::fit(&table, &options).unwrap().transform(&table, &options).unwrap_err();
+    assert!(matches!(err, Error::TableRow { line: 2, .. }) && err.to_string().contains("column `x`"), "{err}");
+}
