@@ -172,7 +172,9 @@ fn copy_dir(src: &Path, dst: &Path) {
         if entry.path().is_dir() {
             copy_dir(&entry.path(), &to);
         } else {
-            std::fs::copy(entry.path(), to).expect("fuzz copy");
+            // Read and write, not `fs::copy`: libFuzzer's timer signal interrupts `copy_file_range` (EINTR), which
+            // `fs::copy` returns, while `read` and `write` retry it.
+            std::fs::read(entry.path()).and_then(|bytes| std::fs::write(to, bytes)).expect("fuzz copy");
         }
     }
 }
