@@ -111,7 +111,8 @@ pub fn config(data: &[u8]) {
     }
 }
 
-/// A small valid bundle (signed, with a trace) made once per process, and a copy of it to mutate.
+/// The valid material the bundle targets mutate, made once per process: a signed bundle of [`Net`], its public
+/// key, an encrypted copy with its age identity, a registry holding it, and its PyTorch export.
 struct Fixture {
     bundle: PathBuf,
     public_key: PathBuf,
@@ -179,7 +180,7 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
-/// Verifies and loads a bundle; whatever verifies must load and must have been the fixture's tensors.
+/// Verifies and loads a bundle (into [`Net`] when it loads); whatever verifies must load.
 fn check_bundle(dir: &Path, identities: Option<&Identities>) {
     let verified = owm::share::verify_bundle_with(dir, None, identities).is_ok_and(|v| v.ok());
     let loaded = owm::share::load_bundle_with(dir, identities);
