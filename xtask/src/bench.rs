@@ -18,19 +18,25 @@ pub fn run(args: &[String]) -> Result<()> {
         ("--tracing-epochs", 10),
         ("--tracing-items", 50_000),
         ("--bundle-mb", 100),
+        ("--e2e-runs", 5),
+        ("--e2e-epochs", 1),
     ];
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(slot) = settings.iter_mut().find(|(name, _)| name == flag) else { bail!("unknown option {flag}") };
         slot.1 = it.next().context("missing value")?.parse()?;
     }
-    let [(_, batch), (_, steps), (_, warmup), (_, generations), (_, tracing_epochs), (_, tracing_items), (_, bundle_mb)] = settings;
+    let [(_, batch), (_, steps), (_, warmup), (_, generations), (_, tracing_epochs), (_, tracing_items), (_, bundle_mb), (_, e2e_runs), (_, e2e_epochs)] =
+        settings;
     let root = crate::workspace_root();
     let status = Command::new(crate::cargo()).args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"]).current_dir(&root).status()?;
     if !status.success() {
         bail!("building owm failed");
     }
     let binary = target_dir()?.join("release").join("owm");
+    let dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    end_to_end(&binary, e2e_runs, e2e_epochs, &root, &dir)?;
     let mut rows: Vec<Value> = Vec::new();
     for device in ["flex", "ndarray", "wgpu"] {
         eprintln!("bench: OWM LeNet-5 on {device} ...");
@@ -72,13 +78,155 @@ pub fn run(args: &[String]) -> Result<()> {
         "host": host(),
         "results": rows,
     });
-    let dir = root.join("target").join("bench");
-    std::fs::create_dir_all(&dir)?;
     write_json(&dir.join("lenet.json"), &report)?;
     ga(&binary, generations, &root, &dir)?;
     tracing(&binary, tracing_epochs, tracing_items, &dir)?;
     bundle(&binary, bundle_mb, &dir)?;
     dp(&binary, batch, steps, warmup, &root, &dir)
+}
+
+/// Where the end-to-end rows read Fashion-MNIST (Debian's `dataset-fashion-mnist`), unless `OWM_FASHION_MNIST` says.
+const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// End to end, the way users run it: `owm train` on the real Fashion-MNIST (LeNet-5, and an MLP 784-256-10;
+/// Adam, batch 64, `epochs` epochs, default tracing) beside `xtask/bench/train_torch.py` doing the same in
+/// PyTorch on the same threads, `runs` times each, alternating. Medians of the whole process's wall time, of
+/// the training loop (images per second, milliseconds per step), of peak RSS, and the test accuracies.
+fn end_to_end(binary: &std::path::Path, runs: usize, epochs: usize, root: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    if runs == 0 {
+        return Ok(());
+    }
+    let data = std::env::var("OWM_FASHION_MNIST").unwrap_or_else(|_| FASHION_MNIST.into());
+    if !std::path::Path::new(&data).join("train-images-idx3-ubyte.gz").is_file() {
+        println!("END-TO-END ROWS NOT RUN: no Fashion-MNIST in {data} (apt install dataset-fashion-mnist, or set OWM_FASHION_MNIST)");
+        return Ok(());
+    }
+    let torch_ok = Command::new("python3").args(["-c", "import torch, numpy"]).output().is_ok_and(|o| o.status.success());
+    if !torch_ok {
+        println!("END-TO-END PYTORCH COLUMN NOT RUN: python3 -c 'import torch, numpy' failed (pip install torch numpy)");
+    }
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).to_string();
+    let scratch = std::env::temp_dir().join(format!("owm-bench-e2e-{}", std::process::id()));
+    let epochs_arg = epochs.to_string();
+    let mut models = Vec::new();
+    for (model, hidden) in [("lenet", None), ("mlp", Some("256"))] {
+        let name = hidden.map_or("LeNet-5".to_string(), |h| format!("MLP 784-{h}-10"));
+        let (mut owm, mut torch) = (Vec::new(), Vec::new());
+        for run in 0..runs {
+            eprintln!("bench: end to end, {name}, run {}/{runs}: owm train ...", run + 1);
+            let _ = std::fs::remove_dir_all(&scratch);
+            let mut cmd = Command::new(binary);
+            cmd.args(["train", "--quiet", "--json", "--data", "fashion-mnist", "--data-dir", &data, "--model", model, "--optimizer", "adam"]);
+            cmd.args(["--batch-size", "64", "--epochs", &epochs_arg, "--out"]).arg(&scratch);
+            if let Some(h) = hidden {
+                cmd.args(["--hidden", h]);
+            }
+            owm.push(timed(&mut cmd)?);
+            if torch_ok {
+                eprintln!("bench: end to end, {name}, run {}/{runs}: PyTorch ...", run + 1);
+                let mut cmd = Command::new("python3");
+                cmd.arg(root.join("xtask/bench/train_torch.py")).arg(&data).args(["--model", model, "--epochs", &epochs_arg, "--threads", &threads]);
+                cmd.args(["--hidden", hidden.unwrap_or("256")]);
+                torch.push(timed(&mut cmd)?);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+        let owm = summary(&owm, epochs);
+        let torch = torch_ok.then(|| summary(&torch, epochs));
+        let ratio = |k: &str, higher_is_better: bool| {
+            let (a, b) = (owm[k].as_f64()?, torch.as_ref()?[k].as_f64()?);
+            Some(if higher_is_better { a / b } else { b / a })
+        };
+        let (whole, per_step) = (ratio("wall_seconds", false), ratio("images_per_second", true));
+        let memory = ratio("peak_rss_bytes", false);
+        models.push(
+            json!({ "model": name, "owm": owm, "pytorch": torch, "speed_ratio_end_to_end": whole, "speed_ratio_per_step": per_step, "memory_ratio": memory }),
+        );
+    }
+    println!("End to end on Fashion-MNIST (60,000 train, 10,000 test): Adam lr 1e-3, batch 64, {epochs} epoch(s), {threads} threads, median of {runs} runs");
+    println!("{:<14} {:<8} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}", "model", "engine", "wall s", "train img/s", "ms/step", "peak MB", "accuracy", "runs");
+    let cell = |v: &Value, k: &str, scale: f64, digits: usize| v[k].as_f64().map_or("-".to_string(), |x| format!("{:.*}", digits, x * scale));
+    for m in &models {
+        for (engine, v) in [("owm", &m["owm"]), ("pytorch", &m["pytorch"])] {
+            if v.is_null() {
+                continue;
+            }
+            println!(
+                "{:<14} {:<8} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}",
+                m["model"].as_str().unwrap_or("?"),
+                engine,
+                cell(v, "wall_seconds", 1.0, 2),
+                cell(v, "images_per_second", 1.0, 0),
+                cell(v, "ms_per_step", 1.0, 2),
+                cell(v, "peak_rss_bytes", 1e-6, 0),
+                cell(v, "accuracy", 1.0, 4),
+                v["runs"]
+            );
+        }
+        let shown = |k: &str| m[k].as_f64().map_or("-".to_string(), |r| format!("{r:.2}x"));
+        let met = |k: &str, target: f64| m[k].as_f64().map_or("-", |r| if r >= target { "met" } else { "NOT met" });
+        println!(
+            "  {}: OWM speed / PyTorch's: end to end {} (>= 1.0x {}, >= 1.5x {}), per step {} (>= 1.0x {}, >= 1.5x {}); PyTorch's peak memory / OWM's {} (>= 1.0x {})",
+            m["model"].as_str().unwrap_or("?"),
+            shown("speed_ratio_end_to_end"),
+            met("speed_ratio_end_to_end", 1.0),
+            met("speed_ratio_end_to_end", 1.5),
+            shown("speed_ratio_per_step"),
+            met("speed_ratio_per_step", 1.0),
+            met("speed_ratio_per_step", 1.5),
+            shown("memory_ratio"),
+            met("memory_ratio", 1.0)
+        );
+    }
+    let report = json!({
+        "benchmark": "end-to-end-fashion-mnist",
+        "data": data,
+        "epochs": epochs,
+        "runs": runs,
+        "threads": threads,
+        "host": host(),
+        "models": models,
+        "targets": { "speed_ratio": [1.0, 1.5], "memory_ratio": 1.0 },
+    });
+    write_json(&dir.join("endtoend.json"), &report)
+}
+
+/// Runs `cmd` to completion and returns the JSON line it printed last, with the whole process's wall time
+/// (`wall_seconds`) added.
+fn timed(cmd: &mut Command) -> Result<Value> {
+    let started = std::time::Instant::now();
+    let out = cmd.output()?;
+    let wall = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output"));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut v = stdout.lines().rev().find_map(|l| serde_json::from_str::<Value>(l).ok()).with_context(|| format!("{cmd:?} printed no JSON line"))?;
+    v["wall_seconds"] = json!(wall);
+    Ok(v)
+}
+
+/// Medians over runs of one engine's end-to-end measurements; images per second and milliseconds per step
+/// come from the training loop's own time (`train_seconds`), the same span on both sides.
+fn summary(runs: &[Value], epochs: usize) -> Value {
+    let median = |f: &dyn Fn(&Value) -> Option<f64>| {
+        let mut v: Vec<f64> = runs.iter().filter_map(f).collect();
+        v.sort_by(f64::total_cmp);
+        (!v.is_empty()).then(|| if v.len() % 2 == 1 { v[v.len() / 2] } else { (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0 })
+    };
+    let field = |k: &'static str| move |v: &Value| v[k].as_f64();
+    let images = |v: &Value| Some(v["train_items"].as_f64()? * epochs as f64 / v["train_seconds"].as_f64()?);
+    let per_step = |v: &Value| Some(1e3 * v["train_seconds"].as_f64()? / v["steps"].as_f64()?);
+    json!({
+        "runs": runs.len(),
+        "wall_seconds": median(&field("wall_seconds")),
+        "train_seconds": median(&field("train_seconds")),
+        "images_per_second": median(&images),
+        "ms_per_step": median(&per_step),
+        "peak_rss_bytes": median(&field("peak_rss_bytes")),
+        "accuracy": median(&field("accuracy")),
+        "each": runs,
+    })
 }
 
 /// DP-SGD training throughput beside plain training, OWM's and Opacus's in the same run (target: OWM's DP-SGD

@@ -4,7 +4,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::{Error, Result};
+use crate::{Error, Result, kernels};
 
 /// LeNet-5 as in the reference design: conv 5×5 (C→6), max-pool 2, conv 5×5 (6→16), max-pool 2,
 /// linear (16·h·w → 120 → 84 → classes), ReLU activations.
@@ -65,8 +65,9 @@ impl LeNet5 {
     ///
     /// `[batch, C, H, W]` → `[batch, classes]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.pool.forward(relu(self.conv1.forward(images))); // [batch, 6, (H-4)/2, (W-4)/2]
-        let x = self.pool.forward(relu(self.conv2.forward(x))); // [batch, 16, h, w]
+        // `pool(relu(conv(x)))` through OWM's CPU kernels on flex (`kernels.rs`), Burn's modules elsewhere.
+        let x = kernels::relu_max_pool2(kernels::conv2d(&self.conv1, images)); // [batch, 6, (H-4)/2, (W-4)/2]
+        let x = kernels::relu_max_pool2(kernels::conv2d(&self.conv2, x)); // [batch, 16, h, w]
         let x: Tensor<2> = x.flatten(1, 3); // [batch, 16·h·w]
         let x = relu(self.fc1.forward(x));
         let x = relu(self.fc2.forward(x));

@@ -31,6 +31,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
+pub mod kernels;
 mod lenet;
 mod mlp;
 mod per_example;

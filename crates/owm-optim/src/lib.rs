@@ -50,6 +50,7 @@ mod dp;
 mod error;
 mod es;
 mod function;
+mod fused;
 mod ga;
 mod gd;
 mod optimizer;

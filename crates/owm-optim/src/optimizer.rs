@@ -273,20 +273,10 @@ pub(crate) fn layer_stats(
     after: Vec<(String, Tensor<1>)>,
 ) -> owm_core::Result<Vec<LayerStats>> {
     const PER: usize = 6;
-    let Some(device) = after.first().map(|(_, t)| t.device()) else { return Ok(Vec::new()) };
-    let sq = |t: Tensor<1>| t.square().sum();
-    // Counts through sign(): |sign(min(a·b, 0))| is 1 exactly where a and b have opposite signs.
-    let nonzero = |t: Tensor<1>| t.sign().abs().sum();
-    let nan = || Tensor::<1>::full([1], f32::NAN, &device);
-    let mut sums = Vec::with_capacity(after.len() * PER);
-    for (((_, b), (_, g)), (_, a)) in before.iter().zip(&grads).zip(&after) {
-        sums.push(g.clone().map_or_else(nan, sq));
-        sums.push(sq(a.clone()));
-        sums.push(sq(a.clone() - b.clone()));
-        sums.push(sq(b.clone()));
-        sums.push(nonzero((a.clone() * b.clone()).clamp_max(0.0)));
-        sums.push(g.clone().map_or_else(nan, nonzero));
+    if after.is_empty() {
+        return Ok(Vec::new());
     }
+    let sums: Vec<Tensor<1>> = before.iter().zip(&grads).zip(&after).map(|(((_, b), (_, g)), (_, a))| crate::fused::layer_sums(b, g.as_ref(), a)).collect();
     let values = Tensor::cat(sums, 0).into_data().convert::<f64>().try_to_vec::<f64>().map_err(|e| owm_core::Error::Param {
         path: after.first().map_or_else(String::new, |(p, _)| p.clone()),
         reason: format!("per-layer statistics could not be read back: {e:?}"),

@@ -434,24 +434,19 @@ impl Chain {
                     *count += 1;
                     let step = *count as i32;
                     let (bc1, bc2) = (1.0 - beta1.powi(step), 1.0 - beta2.powi(step));
+                    let scalars =
+                        crate::fused::AdamScalars { one_minus_beta1: 1.0 - beta1, beta2, one_minus_beta2: 1.0 - beta2, bc2_sqrt: bc2.sqrt(), bc1, eps };
                     updates = paths
                         .iter()
                         .zip(updates)
                         .map(|(p, g)| {
                             let (sm, sv) = (slot(p, "m"), slot(p, "v"));
-                            let m = match self.slots.remove(&sm) {
-                                Some(m) => m.clone() + (g.clone() - m).mul_scalar(1.0 - beta1),
-                                None => g.clone().mul_scalar(1.0 - beta1),
-                            };
-                            let g2 = g.square().mul_scalar(1.0 - beta2);
-                            let v = match self.slots.remove(&sv) {
-                                Some(v) => v.mul_scalar(beta2) + g2,
-                                None => g2,
-                            };
-                            self.slots.insert(sm, m.clone());
-                            self.slots.insert(sv, v.clone());
-                            let denom = v.sqrt().div_scalar(bc2.sqrt()).add_scalar(eps);
-                            m.div_scalar(bc1) / denom
+                            let moments = self.slots.remove(&sm).zip(self.slots.remove(&sv));
+                            // m ← m + (g − m)(1 − β₁), v ← β₂v + (1 − β₂)g², update m̂ / (√v̂ + ε).
+                            let (update, m, v) = crate::fused::adam(g, moments, scalars);
+                            self.slots.insert(sm, m);
+                            self.slots.insert(sv, v);
+                            update
                         })
                         .collect();
                 }

@@ -531,10 +531,18 @@ struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Print the run's summary as one JSON line (accuracy, macro F1, steps, seconds of the run and of its
+    /// training loop, weights digest, folders) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    // The command runs on a thread of the tensor kernels' pool (see `owm::train::on_pool`), with the main
+    // thread's stack size.
+    let _ = rayon::ThreadPoolBuilder::new().stack_size(8 << 20).build_global();
+    match owm::train::on_pool(|| run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", message(&e));
@@ -718,7 +726,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn train_command(args: TrainArgs) -> Result<ExitCode> {
     if let Some(run) = &args.resume {
-        return resume_command(run, args.quiet);
+        return resume_command(run, args.quiet, args.json);
     }
     let config = experiment(&args)?;
     let run_dir = match &args.out {
@@ -736,11 +744,11 @@ fn train_command(args: TrainArgs) -> Result<ExitCode> {
     );
     let ids = identities(args.identity.as_deref(), args.passphrase_file.as_deref())?;
     let report = train_with(&config, &run_dir, TrainOptions { progress: !args.quiet, identities: ids.as_ref(), ..TrainOptions::default() })?;
-    print_run(&report)
+    print_run(&report, args.json)
 }
 
 /// Continues a killed run from its last checkpoint, or from the start when it died before its first one.
-fn resume_command(run: &Path, quiet: bool) -> Result<ExitCode> {
+fn resume_command(run: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
     let config = ExperimentConfig::load(&run.join(files::CONFIG)).with_context(|| format!("{} is not a run folder that can be resumed", run.display()))?;
     if run.join(files::BUNDLE).join("manifest.json").is_file() {
         bail!("{} is complete (it has its bundle); nothing to resume", run.display());
@@ -759,18 +767,39 @@ fn resume_command(run: &Path, quiet: bool) -> Result<ExitCode> {
         None
     };
     let report = train_with(&config, run, TrainOptions { progress: !quiet, resume, ..TrainOptions::default() })?;
-    print_run(&report)
+    print_run(&report, json)
 }
 
-fn print_run(report: &RunReport) -> Result<ExitCode> {
+fn print_run(report: &RunReport, json: bool) -> Result<ExitCode> {
     let e = &report.evaluation;
+    let code = if report.training.stop_reason.is_failure() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    if json {
+        let summary = serde_json::json!({
+            "accuracy": e.report.accuracy,
+            "macro_f1": e.report.macro_f1,
+            "test_items": e.report.total,
+            "steps": report.training.steps,
+            "epochs": report.training.epochs,
+            "train_items": report.training.train_items,
+            "final_train_loss": report.training.final_train_loss,
+            "stop_reason": report.training.stop_reason.to_string(),
+            "seconds": report.seconds,
+            "train_seconds": report.train_seconds,
+            "weights_digest": report.manifest.weights_digest,
+            "peak_rss_bytes": peak_rss_bytes(),
+            "run_dir": report.run_dir,
+            "bundle_dir": report.bundle_dir,
+        });
+        println!("{summary}");
+        return Ok(code);
+    }
     for (i, p) in report.training.phases.iter().enumerate() {
         println!("phase {} {}: {} steps, {} evaluations, stopped: {}", i + 1, p.optimizer, p.steps, p.evaluations, p.stop_reason);
     }
     println!("stopped: {}", report.training.stop_reason);
     println!(
-        "test accuracy {:.4}  macro F1 {:.4}  ({} items, {} steps, {:.1} s)",
-        e.report.accuracy, e.report.macro_f1, e.report.total, report.training.steps, report.seconds
+        "test accuracy {:.4}  macro F1 {:.4}  ({} items, {} steps, {:.1} s, of which training {:.1} s)",
+        e.report.accuracy, e.report.macro_f1, e.report.total, report.training.steps, report.seconds, report.train_seconds
     );
     print_scores(e);
     if let Some(p) = &report.privacy {
@@ -785,7 +814,15 @@ fn print_run(report: &RunReport) -> Result<ExitCode> {
     println!("weights digest {}", report.manifest.weights_digest);
     println!("run folder {}  (report.html, trace.jsonl, loss.svg, update_ratio.svg, evaluation.md)", report.run_dir.display());
     println!("bundle {}", report.bundle_dir.display());
-    Ok(if report.training.stop_reason.is_failure() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(code)
+}
+
+/// This process's peak resident memory (`VmHWM`, the kernel's high-water mark that `getrusage` reports as
+/// `ru_maxrss`), where `/proc` has it.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()?;
+    Some(kb * 1024)
 }
 
 /// The data source of `--task` on `path`, with the task's flags.

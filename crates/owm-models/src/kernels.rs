@@ -1,0 +1,421 @@
+//! OWM's own CPU kernels for the convolution layers, on Burn's `flex` backend, through Burn's
+//! backend-extension API (`#[backend_extension]`, with a hand-written backward pass): no fork of Burn.
+//!
+//! Profiling `owm train` of LeNet-5 on Fashion-MNIST put most of a step in flex's direct convolution (its
+//! weight gradient is a second convolution, its input gradient a transposed one) and in its general 3-D
+//! max-pool with indices. Here a stride-1 convolution is one im2col copy and one GEMM (flex's own matmul)
+//! forward, two GEMMs and a col2im backward; a 2×2 max-pool is fused with the ReLU before it (`max(0, ·)`
+//! commutes with max) and remembers each window's winner in one byte.
+//!
+//! Every other device, and every layer these kernels do not cover (strides, dilation, groups, `Same`
+//! padding, no bias), goes through Burn's own modules, so results elsewhere are unchanged. The kernels are
+//! deterministic: every sum runs in a fixed order whatever the thread count, so the same seed still gives
+//! bit-identical weights on the CPU.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use rayon::prelude::*;
+
+/// The operations, per backend: flex runs them, autodiff-on-flex records their backward pass.
+#[backend_extension(Flex, Autodiff)]
+pub trait OwmKernels: Backend {
+    /// Stride-1 convolution of `x` `[batch, C, H, W]` by `weight` `[O, C, kh, kw]` plus `bias` `[O]`, with
+    /// `padding` zeros on every side.
+    fn owm_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, padding: usize) -> FloatTensor<Self>;
+    /// `max(0, ·)` over 2×2 windows at stride 2 (a last odd row or column is dropped, as in PyTorch).
+    fn owm_relu_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// `layer.forward(x)`, through [`OwmKernels::owm_conv2d`] where it applies (an f32 tensor on flex; stride 1,
+/// no dilation, one group, a bias, the same padding on every side).
+pub fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let padding = match layer.padding {
+        PaddingConfig2d::Valid => Some(0),
+        PaddingConfig2d::Explicit(t, l, b, r) if t == l && l == b && b == r => Some(t),
+        _ => None,
+    };
+    match (padding, &layer.bias) {
+        (Some(p), Some(bias)) if on_flex(&x) && layer.stride == [1, 1] && layer.dilation == [1, 1] && layer.groups == 1 => {
+            let [_, _, h, w] = x.dims();
+            let [_, _, kh, kw] = layer.weight.dims();
+            if h + 2 * p < kh || w + 2 * p < kw {
+                return layer.forward(x);
+            }
+            let out = <Dispatch as OwmKernels>::owm_conv2d(x.into_dispatch(), layer.weight.val().into_dispatch(), bias.val().into_dispatch(), p);
+            Tensor::from_dispatch(out)
+        }
+        _ => layer.forward(x),
+    }
+}
+
+/// `max_pool2d(relu(x), 2, stride 2)`, through [`OwmKernels::owm_relu_max_pool2`] on flex.
+pub fn relu_max_pool2(x: Tensor<4>) -> Tensor<4> {
+    if on_flex(&x) {
+        Tensor::from_dispatch(<Dispatch as OwmKernels>::owm_relu_max_pool2(x.into_dispatch()))
+    } else {
+        burn::nn::pool::MaxPool2dConfig::new([2, 2]).init().forward(relu(x))
+    }
+}
+
+fn on_flex(x: &Tensor<4>) -> bool {
+    x.dtype() == burn::tensor::DType::F32 && x.device().without_autodiff() == Device::flex()
+}
+
+/// Shapes of one convolution.
+#[derive(Debug, Clone, Copy)]
+struct ConvShape {
+    batch: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+    out_channels: usize,
+    kernel: [usize; 2],
+    padding: usize,
+    out: [usize; 2],
+}
+
+impl ConvShape {
+    fn new(x: &FlexTensor, weight: &FlexTensor, padding: usize) -> Self {
+        let (xs, ws) = (x.layout().shape(), weight.layout().shape());
+        let kernel = [ws[2], ws[3]];
+        let out = [xs[2] + 2 * padding + 1 - kernel[0], xs[3] + 2 * padding + 1 - kernel[1]];
+        Self { batch: xs[0], channels: xs[1], height: xs[2], width: xs[3], out_channels: ws[0], kernel, padding, out }
+    }
+    /// Rows of the im2col matrix (`C·kh·kw`).
+    fn rows(&self) -> usize {
+        self.channels * self.kernel[0] * self.kernel[1]
+    }
+    /// Output positions per item.
+    fn plane(&self) -> usize {
+        self.out[0] * self.out[1]
+    }
+    /// Columns of the im2col matrix (`batch·OH·OW`).
+    fn cols(&self) -> usize {
+        self.batch * self.plane()
+    }
+}
+
+fn values(t: &FlexTensor) -> FlexTensor {
+    t.to_contiguous()
+}
+
+fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
+}
+
+/// The im2col matrix `[C·kh·kw, batch·OH·OW]`: row `(c, i, j)`, column `(b, oh, ow)` holds
+/// `x[b, c, oh + i − p, ow + j − p]` (zero outside).
+fn im2col(x: &FlexTensor, s: ConvShape) -> Vec<f32> {
+    let x = values(x);
+    let x = x.storage::<f32>();
+    let (plane, cols) = (s.plane(), s.cols());
+    let mut out = vec![0f32; s.rows() * cols];
+    out.par_chunks_mut(cols).enumerate().for_each(|(row, dst)| {
+        let (c, i, j) = (row / (s.kernel[0] * s.kernel[1]), row / s.kernel[1] % s.kernel[0], row % s.kernel[1]);
+        for b in 0..s.batch {
+            let src = &x[(b * s.channels + c) * s.height * s.width..][..s.height * s.width];
+            let dst = &mut dst[b * plane..][..plane];
+            for oh in 0..s.out[0] {
+                let Some(ih) = (oh + i).checked_sub(s.padding).filter(|&ih| ih < s.height) else { continue };
+                let row = &mut dst[oh * s.out[1]..][..s.out[1]];
+                // Output columns whose input column `ow + j − p` lies inside the image.
+                let lo = s.padding.saturating_sub(j);
+                let hi = (s.width + s.padding).saturating_sub(j).min(s.out[1]);
+                if lo < hi {
+                    let start = ih * s.width + lo + j - s.padding;
+                    row[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                }
+            }
+        }
+    });
+    out
+}
+
+/// The adjoint of [`im2col`]: sums each entry of `cols` back onto the input position it was copied from.
+fn col2im(cols: &[f32], s: ConvShape) -> Vec<f32> {
+    let (plane, ncols, k) = (s.plane(), s.cols(), s.kernel[0] * s.kernel[1]);
+    let mut dx = vec![0f32; s.batch * s.channels * s.height * s.width];
+    dx.par_chunks_mut(s.height * s.width).enumerate().for_each(|(bc, dst)| {
+        let (b, c) = (bc / s.channels, bc % s.channels);
+        for i in 0..s.kernel[0] {
+            for j in 0..s.kernel[1] {
+                let src = &cols[(c * k + i * s.kernel[1] + j) * ncols + b * plane..][..plane];
+                for oh in 0..s.out[0] {
+                    let Some(ih) = (oh + i).checked_sub(s.padding).filter(|&ih| ih < s.height) else { continue };
+                    let lo = s.padding.saturating_sub(j);
+                    let hi = (s.width + s.padding).saturating_sub(j).min(s.out[1]);
+                    if lo < hi {
+                        let start = ih * s.width + lo + j - s.padding;
+                        for (d, g) in dst[start..start + (hi - lo)].iter_mut().zip(&src[oh * s.out[1] + lo..oh * s.out[1] + hi]) {
+                            *d += g;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    dx
+}
+
+/// Forward convolution; returns the output `[batch, O, OH, OW]` and the im2col matrix (kept for backward).
+fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding: usize) -> (FlexTensor, FlexTensor) {
+    let s = ConvShape::new(x, weight, padding);
+    let cols = tensor(im2col(x, s), &[s.rows(), s.cols()]);
+    let w = values(weight).reshape([s.out_channels, s.rows()].into());
+    let y = values(&Flex::float_matmul(w, cols.clone())); // [O, batch·OH·OW]
+    let (y, bias) = (y.storage::<f32>(), values(bias));
+    let bias = bias.storage::<f32>();
+    let plane = s.plane();
+    let mut out = vec![0f32; s.batch * s.out_channels * plane];
+    out.par_chunks_mut(plane).enumerate().for_each(|(bo, dst)| {
+        let (b, o) = (bo / s.out_channels, bo % s.out_channels);
+        for (d, v) in dst.iter_mut().zip(&y[o * s.cols() + b * plane..][..plane]) {
+            *d = v + bias[o];
+        }
+    });
+    (tensor(out, &[s.batch, s.out_channels, s.out[0], s.out[1]]), cols)
+}
+
+/// `grad` `[batch, O, OH, OW]` as the matrix `[O, batch·OH·OW]` the forward GEMM produced.
+fn grad_matrix(grad: &FlexTensor, s: ConvShape) -> Vec<f32> {
+    let grad = values(grad);
+    let g = grad.storage::<f32>();
+    let plane = s.plane();
+    let mut out = vec![0f32; s.out_channels * s.cols()];
+    out.par_chunks_mut(s.cols()).enumerate().for_each(|(o, dst)| {
+        for b in 0..s.batch {
+            dst[b * plane..][..plane].copy_from_slice(&g[(b * s.out_channels + o) * plane..][..plane]);
+        }
+    });
+    out
+}
+
+#[derive(Debug)]
+struct ConvBackward;
+
+/// What the convolution's backward pass needs: the im2col matrix, the weight and the shapes.
+#[derive(Debug, Clone)]
+struct ConvState {
+    cols: FlexTensor,
+    weight: FlexTensor,
+    shape: ConvShape,
+}
+
+impl Backward<Flex, 3> for ConvBackward {
+    type State = ConvState;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let ConvState { cols, weight, shape: s } = ops.state;
+        let g = grad_matrix(&grad, s);
+        if let Some(node) = node_b {
+            let db: Vec<f32> = g.par_chunks(s.cols()).map(|row| row.iter().sum()).collect();
+            grads.register::<Flex>(node.id, tensor(db, &[s.out_channels]));
+        }
+        let g = tensor(g, &[s.out_channels, s.cols()]);
+        if let Some(node) = node_w {
+            let dw = Flex::float_matmul(g.clone(), cols.transpose(0, 1)); // [O, C·kh·kw]
+            grads.register::<Flex>(node.id, values(&dw).reshape([s.out_channels, s.channels, s.kernel[0], s.kernel[1]].into()));
+        }
+        if let Some(node) = node_x {
+            let w = values(&weight).reshape([s.out_channels, s.rows()].into());
+            let dcols = values(&Flex::float_matmul(w.transpose(0, 1), g)); // [C·kh·kw, batch·OH·OW]
+            grads.register::<Flex>(node.id, tensor(col2im(dcols.storage::<f32>(), s), &[s.batch, s.channels, s.height, s.width]));
+        }
+    }
+}
+
+/// Forward of the fused ReLU and 2×2 max-pool; with `keep`, also each output's winner (0–3 within its
+/// window, 4 when the ReLU clipped it).
+fn pool_forward(x: &FlexTensor, keep: bool) -> (FlexTensor, Vec<u8>, [usize; 4]) {
+    let x = values(x);
+    let dims: [usize; 4] = [x.layout().shape()[0], x.layout().shape()[1], x.layout().shape()[2], x.layout().shape()[3]];
+    let [b, c, h, w] = dims;
+    let (oh, ow) = (h / 2, w / 2);
+    let src = x.storage::<f32>();
+    let mut out = vec![0f32; b * c * oh * ow];
+    let mut arg = vec![0u8; if keep { out.len() } else { 0 }];
+    let plane = oh * ow;
+    let work = |(bc, (dst, arg)): (usize, (&mut [f32], &mut [u8]))| {
+        let src = &src[bc * h * w..][..h * w];
+        for i in 0..oh {
+            let (top, bottom) = (&src[2 * i * w..][..w], &src[(2 * i + 1) * w..][..w]);
+            for j in 0..ow {
+                // The first maximum wins a tie, in PyTorch's order: row by row.
+                let window = [top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1]];
+                let (mut best, mut at) = (window[0], 0u8);
+                for (k, &v) in window.iter().enumerate().skip(1) {
+                    if v > best || v.is_nan() && !best.is_nan() {
+                        (best, at) = (v, k as u8);
+                    }
+                }
+                // ReLU: NaN stays NaN, a non-positive maximum becomes 0 with no gradient.
+                let (value, at) = if best > 0.0 || best.is_nan() { (best, at) } else { (0.0, 4) };
+                dst[i * ow + j] = value;
+                if !arg.is_empty() {
+                    arg[i * ow + j] = at;
+                }
+            }
+        }
+    };
+    if keep {
+        out.par_chunks_mut(plane).zip(arg.par_chunks_mut(plane)).enumerate().for_each(work);
+    } else {
+        out.par_chunks_mut(plane).map(|d| (d, &mut [][..])).enumerate().for_each(work);
+    }
+    (tensor(out, &[b, c, oh, ow]), arg, dims)
+}
+
+#[derive(Debug)]
+struct PoolBackward;
+
+impl Backward<Flex, 1> for PoolBackward {
+    type State = (std::sync::Arc<Vec<u8>>, [usize; 4]);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let Some(node) = node else { return };
+        let (arg, [b, c, h, w]) = ops.state;
+        let grad = values(&grad);
+        let g = grad.storage::<f32>();
+        let (oh, ow) = (h / 2, w / 2);
+        let mut dx = vec![0f32; b * c * h * w];
+        dx.par_chunks_mut(h * w).enumerate().for_each(|(bc, dst)| {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let o = bc * oh * ow + i * ow + j;
+                    let at = usize::from(arg[o]);
+                    if at < 4 {
+                        dst[(2 * i + at / 2) * w + 2 * j + at % 2] = g[o];
+                    }
+                }
+            }
+        });
+        grads.register::<Flex>(node.id, tensor(dx, &[b, c, h, w]));
+    }
+}
+
+impl OwmKernels for Flex {
+    fn owm_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, padding: usize) -> FloatTensor<Self> {
+        conv_forward(&x, &weight, &bias, padding).0
+    }
+
+    fn owm_relu_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        pool_forward(&x, false).0
+    }
+}
+
+impl<C: CheckpointStrategy> OwmKernels for Autodiff<Flex, C> {
+    fn owm_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, padding: usize) -> FloatTensor<Self> {
+        match ConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, cols) = conv_forward(x.primitive(), weight.primitive(), bias.primitive(), padding);
+                let shape = ConvShape::new(x.primitive(), weight.primitive(), padding);
+                prep.finish(ConvState { cols, weight: weight.primitive().clone(), shape }, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(conv_forward(x.primitive(), weight.primitive(), bias.primitive(), padding).0),
+        }
+    }
+
+    fn owm_relu_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match PoolBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, arg, dims) = pool_forward(x.primitive(), true);
+                prep.finish((std::sync::Arc::new(arg), dims), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(pool_forward(x.primitive(), false).0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+
+    fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    fn assert_close(name: &str, a: &[f32], b: &[f32], tolerance: f32) {
+        assert_eq!(a.len(), b.len(), "{name}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= tolerance * (1.0 + y.abs()), "{name}[{i}]: {x} against Burn's {y}");
+        }
+    }
+
+    /// OWM's layer and Burn's on the same input and weights: outputs and the gradients of every input agree
+    /// to 1e-5 (relative, plus 1e-5 absolute: only the order of the sums differs).
+    fn check(input: [usize; 4], out_channels: usize, kernel: usize, padding: usize) {
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        let conv = Conv2dConfig::new([input[1], out_channels], [kernel, kernel])
+            .with_padding(PaddingConfig2d::Explicit(padding, padding, padding, padding))
+            .init(&device);
+        let x = Tensor::<4>::random(input, Distribution::Normal(0.0, 1.0), &device).require_grad();
+        assert!(on_flex(&x), "the kernels' path is taken");
+        let ours = relu_max_pool2(conv2d(&conv, x.clone()));
+        let burns = burn::nn::pool::MaxPool2dConfig::new([2, 2]).init().forward(relu(conv.forward(x.clone())));
+        assert_eq!(ours.dims(), burns.dims());
+        // A weighted sum, so that every output's gradient differs.
+        let weights = Tensor::<4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &device);
+        let (g_ours, g_burns) = ((ours.clone() * weights.clone()).sum().backward(), (burns.clone() * weights).sum().backward());
+        assert_close("output", &host(ours), &host(burns), 1e-5);
+        assert_close("input gradient", &host(x.grad(&g_ours).unwrap()), &host(x.grad(&g_burns).unwrap()), 1e-5);
+        let w = conv.weight.val();
+        assert_close("weight gradient", &host(w.grad(&g_ours).unwrap()), &host(w.grad(&g_burns).unwrap()), 1e-5);
+        let b = conv.bias.as_ref().unwrap().val();
+        assert_close("bias gradient", &host(b.grad(&g_ours).unwrap()), &host(b.grad(&g_burns).unwrap()), 1e-5);
+    }
+
+    #[test]
+    fn lenet_first_layer_on_mnist_should_match_burns_layers() {
+        check([4, 1, 28, 28], 6, 5, 2);
+    }
+
+    #[test]
+    fn lenet_second_layer_should_match_burns_layers() {
+        check([3, 6, 14, 14], 16, 5, 0);
+    }
+
+    #[test]
+    fn odd_sides_and_padding_wider_than_the_kernel_reach_should_match_burns_layers() {
+        check([2, 3, 9, 7], 4, 3, 3);
+    }
+
+    #[test]
+    fn one_by_one_kernels_should_match_burns_layers() {
+        check([2, 5, 6, 6], 3, 1, 0);
+    }
+
+    #[test]
+    fn without_autodiff_the_kernels_should_give_the_same_outputs() {
+        let device = Device::flex();
+        let conv = Conv2dConfig::new([2, 3], [3, 3]).init(&device);
+        let x = Tensor::<4>::random([2, 2, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+        let ours = host(relu_max_pool2(conv2d(&conv, x.clone())));
+        let burns = host(burn::nn::pool::MaxPool2dConfig::new([2, 2]).init().forward(relu(conv.forward(x))));
+        assert_close("output", &ours, &burns, 1e-5);
+    }
+
+    #[test]
+    fn layers_the_kernels_do_not_cover_should_go_through_burn() {
+        let device = Device::flex();
+        let conv = Conv2dConfig::new([2, 3], [3, 3]).with_stride([2, 2]).init(&device);
+        let x = Tensor::<4>::random([1, 2, 9, 9], Distribution::Normal(0.0, 1.0), &device);
+        assert_eq!(host(conv2d(&conv, x.clone())), host(conv.forward(x)));
+    }
+}

@@ -1,0 +1,175 @@
+//! Fused per-parameter work on Burn's `flex` backend: Adam's moments and update, and the per-layer
+//! statistics, each one pass over host memory instead of a dozen tensor operations (each with its own
+//! allocation and thread hand-off). Through Burn's backend-extension API; no fork of Burn.
+//!
+//! Architecture Invariant: a fused kernel computes the same IEEE operations in the same order as the tensor
+//! expression it replaces (Adam), or sums in a fixed order whatever the thread count (statistics), so a seed
+//! still gives bit-identical weights on the CPU and other devices keep the tensor expressions.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, ExtensionType, Flex, backend_extension};
+use burn::prelude::*;
+use rayon::prelude::*;
+
+/// Items per parallel task: below this a pass runs on the calling thread.
+const CHUNK: usize = 1 << 15;
+
+/// Adam's inputs and outputs for one parameter: the incoming update (the gradient) and the two moments.
+#[derive(ExtensionType)]
+pub struct AdamTensors<B: Backend> {
+    /// The gradient (in), the bias-corrected update `m̂ / (√v̂ + ε)` (out).
+    pub update: FloatTensor<B>,
+    /// First moment.
+    pub m: FloatTensor<B>,
+    /// Second moment.
+    pub v: FloatTensor<B>,
+}
+
+/// Adam's scalars, as the tensor expression uses them (each rounded to f32 once).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AdamScalars {
+    /// `1 − β₁`.
+    pub one_minus_beta1: f64,
+    /// `β₂`.
+    pub beta2: f64,
+    /// `1 − β₂`.
+    pub one_minus_beta2: f64,
+    /// `√(1 − β₂ᵗ)`.
+    pub bc2_sqrt: f64,
+    /// `1 − β₁ᵗ`.
+    pub bc1: f64,
+    /// `ε`.
+    pub eps: f64,
+}
+
+/// The fused kernels, run by flex.
+#[backend_extension(Flex)]
+pub trait FusedKernels: Backend {
+    /// One Adam step of one parameter (`first`: no moments yet; `m` and `v` are then ignored).
+    fn owm_adam(#[extension_type] t: AdamTensors<Self>, first: bool, s: [f64; 6]) -> AdamTensors<Self>;
+    /// The six sums of [`crate::layer_stats`] for one parameter: ‖g‖², ‖after‖², ‖after − before‖²,
+    /// ‖before‖², the count of sign flips and of non-zero gradient entries.
+    fn owm_layer_sums(before: FloatTensor<Self>, grad: FloatTensor<Self>, after: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+fn host(t: &FlexTensor) -> FlexTensor {
+    t.to_contiguous()
+}
+
+fn tensor(values: Vec<f32>) -> FlexTensor {
+    let n = values.len();
+    FlexTensor::from_data(TensorData::new(values, [n]))
+}
+
+impl FusedKernels for Flex {
+    fn owm_adam(t: AdamTensors<Self>, first: bool, s: [f64; 6]) -> AdamTensors<Self> {
+        let [c1, b2, c2, s2, b1c, e] = s.map(|x| x as f32);
+        let g = host(&t.update);
+        let g = g.storage::<f32>();
+        let (mut m, mut v, mut u) = (vec![0f32; g.len()], vec![0f32; g.len()], vec![0f32; g.len()]);
+        let (m0, v0) = (host(&t.m), host(&t.v));
+        let (m0, v0): (&[f32], &[f32]) = if first { (&[], &[]) } else { (m0.storage::<f32>(), v0.storage::<f32>()) };
+        // The tensor expression, operation by operation (see `Transform::Adam` in transform.rs).
+        let step = |(i, ((m, v), u)): (usize, ((&mut [f32], &mut [f32]), &mut [f32]))| {
+            let start = i * CHUNK;
+            for k in 0..m.len() {
+                let gi = g[start + k];
+                let mi = if first { gi * c1 } else { m0[start + k] + (gi - m0[start + k]) * c1 };
+                let g2 = gi * gi * c2;
+                let vi = if first { g2 } else { v0[start + k] * b2 + g2 };
+                m[k] = mi;
+                v[k] = vi;
+                u[k] = (mi / b1c) / (vi.sqrt() / s2 + e);
+            }
+        };
+        let chunks = m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)).zip(u.par_chunks_mut(CHUNK)).enumerate();
+        if g.len() > CHUNK {
+            chunks.for_each(step);
+        } else {
+            m.chunks_mut(CHUNK).zip(v.chunks_mut(CHUNK)).zip(u.chunks_mut(CHUNK)).enumerate().for_each(step);
+        }
+        AdamTensors { update: tensor(u), m: tensor(m), v: tensor(v) }
+    }
+
+    fn owm_layer_sums(before: FloatTensor<Self>, grad: FloatTensor<Self>, after: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (b, g, a) = (host(&before), host(&grad), host(&after));
+        let (b, g, a) = (b.storage::<f32>(), g.storage::<f32>(), a.storage::<f32>());
+        // Fixed chunks summed in order: the same sums whatever the thread count.
+        let part = |i: usize| {
+            let r = i * CHUNK..((i + 1) * CHUNK).min(a.len());
+            let mut s = [0f64; 6];
+            for ((&b, &g), &a) in b[r.clone()].iter().zip(&g[r.clone()]).zip(&a[r]) {
+                let (b, g, a) = (f64::from(b), f64::from(g), f64::from(a));
+                s[0] += g * g;
+                s[1] += a * a;
+                s[2] += (a - b) * (a - b);
+                s[3] += b * b;
+                s[4] += f64::from(u8::from(a * b < 0.0));
+                s[5] += f64::from(u8::from(g != 0.0));
+            }
+            s
+        };
+        let parts: Vec<[f64; 6]> = if a.len() > CHUNK { (0..a.len().div_ceil(CHUNK)).into_par_iter().map(part).collect() } else { vec![part(0)] };
+        let sums = parts.iter().fold([0f64; 6], |mut acc, p| {
+            acc.iter_mut().zip(p).for_each(|(a, p)| *a += p);
+            acc
+        });
+        tensor(sums.map(|s| s as f32).to_vec())
+    }
+}
+
+fn on_flex(t: &Tensor<1>) -> bool {
+    t.dtype() == burn::tensor::DType::F32 && t.device() == Device::flex()
+}
+
+/// One Adam step of one parameter: the update `m̂ / (√v̂ + ε)` and the new moments. Fused on flex; the tensor
+/// expression elsewhere.
+pub(crate) fn adam(g: Tensor<1>, moments: Option<(Tensor<1>, Tensor<1>)>, s: AdamScalars) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+    let first = moments.is_none();
+    if on_flex(&g) && moments.as_ref().is_none_or(|(m, v)| on_flex(m) && on_flex(v)) {
+        let (m, v) = moments.unwrap_or_else(|| (g.clone(), g.clone()));
+        let scalars = [s.one_minus_beta1, s.beta2, s.one_minus_beta2, s.bc2_sqrt, s.bc1, s.eps];
+        let out = <Dispatch as FusedKernels>::owm_adam(AdamTensors { update: g.into_dispatch(), m: m.into_dispatch(), v: v.into_dispatch() }, first, scalars);
+        return (Tensor::from_dispatch(out.update), Tensor::from_dispatch(out.m), Tensor::from_dispatch(out.v));
+    }
+    let m = match &moments {
+        Some((m, _)) => m.clone() + (g.clone() - m.clone()).mul_scalar(s.one_minus_beta1),
+        None => g.clone().mul_scalar(s.one_minus_beta1),
+    };
+    let g2 = g.square().mul_scalar(s.one_minus_beta2);
+    let v = match moments {
+        Some((_, v)) => v.mul_scalar(s.beta2) + g2,
+        None => g2,
+    };
+    let denom = v.clone().sqrt().div_scalar(s.bc2_sqrt).add_scalar(s.eps);
+    (m.clone().div_scalar(s.bc1) / denom, m, v)
+}
+
+/// The six sums of [`crate::layer_stats`] for one parameter, as a `[6]` tensor: fused on flex, tensor
+/// reductions elsewhere (`None` for a parameter without a gradient: its two gradient sums are NaN).
+pub(crate) fn layer_sums(before: &Tensor<1>, grad: Option<&Tensor<1>>, after: &Tensor<1>) -> Tensor<1> {
+    let device = after.device();
+    if let Some(g) = grad.filter(|g| on_flex(g) && on_flex(before) && on_flex(after)) {
+        return Tensor::from_dispatch(<Dispatch as FusedKernels>::owm_layer_sums(
+            before.clone().into_dispatch(),
+            g.clone().into_dispatch(),
+            after.clone().into_dispatch(),
+        ));
+    }
+    let sq = |t: Tensor<1>| t.square().sum();
+    // Counts through sign(): |sign(min(a·b, 0))| is 1 exactly where a and b have opposite signs.
+    let nonzero = |t: Tensor<1>| t.sign().abs().sum();
+    let nan = || Tensor::<1>::full([1], f32::NAN, &device);
+    Tensor::cat(
+        vec![
+            grad.cloned().map_or_else(nan, sq),
+            sq(after.clone()),
+            sq(after.clone() - before.clone()),
+            sq(before.clone()),
+            nonzero((after.clone() * before.clone()).clamp_max(0.0)),
+            grad.cloned().map_or_else(nan, nonzero),
+        ],
+        0,
+    )
+}
