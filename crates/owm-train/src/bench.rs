@@ -1,10 +1,8 @@
 use std::time::Instant;
 
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::prelude::*;
-use owm_core::{BackendKind, Fitness, Gradient, NullSink, Objective, ParamMeta, ParamSet, Rng, Sample, flat_grads};
-use owm_models::{Classifier, ModelConfig};
+use owm_core::{BackendKind, NullSink, ParamSet, Rng, Sample};
+use owm_models::ModelConfig;
 use owm_optim::{AdamConfig, OptimizerConfig, StepContext};
 use serde::{Deserialize, Serialize};
 
@@ -27,45 +25,124 @@ pub struct Throughput {
     pub images_per_second: f64,
 }
 
-/// Measures LeNet-5 training throughput on CIFAR-shaped input (`[batch, 3, 32, 32]`, ten classes) with Adam at
-/// lr 1e-3: forward, cross-entropy, backward and update per step, without per-layer statistics.
+/// A kernel-level workload of `owm bench` and `cargo xtask bench`: a model and the input it trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// LeNet-5 on CIFAR-shaped input `[3, 32, 32]` (the backend comparison).
+    LeNetCifar,
+    /// LeNet-5 on Fashion-MNIST-shaped input `[1, 28, 28]`, first convolution padded by 2.
+    LeNet,
+    /// An MLP 784-256-10 on Fashion-MNIST-shaped input.
+    Mlp,
+    /// The CIFAR residual network (depth 8, width 16, batch norm) on `[3, 32, 32]`.
+    ResNet,
+}
+
+impl Workload {
+    /// Every workload, by the name `owm bench --model` takes.
+    pub const ALL: [(&'static str, Workload); 4] =
+        [("lenet-cifar", Workload::LeNetCifar), ("lenet", Workload::LeNet), ("mlp", Workload::Mlp), ("resnet", Workload::ResNet)];
+
+    /// The name `owm bench --model` takes.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, w)| *w == self).map_or("?", |(n, _)| n)
+    }
+
+    fn model(self) -> (ModelConfig, [usize; 3]) {
+        match self {
+            Workload::LeNetCifar => (ModelConfig::LeNet5 { conv1_padding: 0 }, [3, 32, 32]),
+            Workload::LeNet => (ModelConfig::LeNet5 { conv1_padding: 2 }, [1, 28, 28]),
+            Workload::Mlp => (ModelConfig::Mlp { hidden: vec![256] }, [1, 28, 28]),
+            Workload::ResNet => (ModelConfig::ResNet { depth: 8, width: 16 }, [3, 32, 32]),
+        }
+    }
+}
+
+/// Measures the training throughput of `workload` with Adam at lr 1e-3, the way `owm train` steps: shuffled
+/// batches of a (random, seeded) training split through the pipeline's objective, forward, cross-entropy,
+/// backward and update per step, with `layer_stats` (the per-layer statistics `owm train` traces at every
+/// step) or without.
 ///
-/// Inputs are drawn once from a seeded generator, outside the timed loop; `warmup` untimed steps come first;
-/// the timed loop ends by reading the last loss back, so queued GPU work is included.
+/// `warmup` untimed steps come first; the timed loop ends by reading the parameters back, so queued GPU work is
+/// included.
 ///
 /// # Errors
 ///
 /// [`crate::Error::Core`] when the backend is not compiled in.
-pub fn lenet_throughput(backend: BackendKind, batch_size: usize, steps: usize, warmup: usize) -> Result<Throughput> {
-    let device = backend.device()?;
-    device.seed(0);
-    let autodiff = device.autodiff();
-    let mut rng = Rng::new(0);
-    let images: Vec<f32> = (0..batch_size * 3 * 32 * 32).map(|_| rng.normal(0.0, 1.0) as f32).collect();
-    let labels: Vec<i64> = (0..batch_size).map(|_| rng.below(10) as i64).collect();
-    let images = Tensor::<4>::from_data(TensorData::new(images, [batch_size, 3, 32, 32]), &autodiff);
-    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &autodiff);
-    let model = ModelConfig::LeNet5 { conv1_padding: 0 }.init(&owm_core::InputSpec::Image { shape: [3, 32, 32] }, 10, &autodiff)?;
-    let mut params = ParamSet::of(&model);
-    let mut objective = OneBatch { params: params.metas().to_vec(), model, images, labels };
-    let mut optim = OptimizerConfig::Adam(AdamConfig::new(1e-3)).build(0)?;
-    let mut started = Instant::now();
-    for step in 0..warmup + steps {
-        if step == warmup {
-            started = Instant::now();
+pub fn step_throughput(backend: BackendKind, workload: Workload, batch_size: usize, steps: usize, warmup: usize, layer_stats: bool) -> Result<Throughput> {
+    crate::on_pool(|| {
+        let device = backend.device()?;
+        device.seed(0);
+        let autodiff = device.clone().autodiff();
+        let (config, shape) = workload.model();
+        let data = random_split(batch_size * 20, shape)?;
+        let model = config.init(&data.input_spec(), 10, &autodiff)?;
+        let mut params = ParamSet::of(&model);
+        let mut objective = crate::DatasetObjective::new(model, &data, None, &device, 0, batch_size);
+        let mut optim = OptimizerConfig::Adam(AdamConfig::new(1e-3)).build(0)?;
+        let mut started = Instant::now();
+        for step in 0..warmup + steps {
+            if step == warmup {
+                started = Instant::now();
+            }
+            let ctx = StepContext { step: step as u64 + 1, layer_stats };
+            params = optim.step(params, &mut objective, ctx, &mut NullSink)?.params;
         }
-        let ctx = StepContext { step: step as u64 + 1, layer_stats: false };
-        params = optim.step(params, &mut objective, ctx, &mut NullSink)?.params;
-    }
-    let _ = params.to_host();
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(Throughput {
-        name: "lenet5-cifar-adam".into(),
-        backend: backend.name().into(),
-        batch_size,
-        steps,
-        seconds,
-        images_per_second: (batch_size * steps) as f64 / seconds,
+        let _ = params.to_host();
+        let seconds = started.elapsed().as_secs_f64();
+        Ok(Throughput {
+            name: format!("{}-adam", workload.name()),
+            backend: backend.name().into(),
+            batch_size,
+            steps,
+            seconds,
+            images_per_second: (batch_size * steps) as f64 / seconds,
+        })
+    })
+}
+
+/// `items` standard-normal images of `shape` with labels below 10, from the seeded generator 0.
+fn random_split(items: usize, shape: [usize; 3]) -> Result<owm_data::Dataset> {
+    let mut rng = Rng::new(0);
+    let pixels: Vec<f32> = (0..items * shape.iter().product::<usize>()).map(|_| rng.normal(0.0, 1.0) as f32).collect();
+    let labels: Vec<usize> = (0..items).map(|_| rng.below(10) as usize).collect();
+    Ok(owm_data::Dataset::new("bench", shape, (0..10).map(|c| c.to_string()).collect(), pixels, labels)?)
+}
+
+/// Measures evaluation throughput of `workload` (forward passes of `batch_size` images without autodiff, the
+/// way `owm eval` and the pipeline's evaluation run), reading the last logits back.
+///
+/// # Errors
+///
+/// [`crate::Error::Core`] when the backend is not compiled in.
+pub fn eval_throughput(backend: BackendKind, workload: Workload, batch_size: usize, steps: usize, warmup: usize) -> Result<Throughput> {
+    crate::on_pool(|| {
+        let device = backend.device()?;
+        device.seed(0);
+        let (config, shape) = workload.model();
+        let [c, h, w] = shape;
+        let mut rng = Rng::new(0);
+        let pixels: Vec<f32> = (0..batch_size * c * h * w).map(|_| rng.normal(0.0, 1.0) as f32).collect();
+        let images = Tensor::<4>::from_data(TensorData::new(pixels, [batch_size, c, h, w]), &device);
+        let model = config.init(&owm_core::InputSpec::Image { shape }, 10, &device)?;
+        let mut started = Instant::now();
+        let mut last = None;
+        for step in 0..warmup + steps {
+            if step == warmup {
+                started = Instant::now();
+            }
+            last = Some(model.forward(owm_core::Input::Image(images.clone())));
+        }
+        let _ = last.map(|l| l.into_data());
+        let seconds = started.elapsed().as_secs_f64();
+        Ok(Throughput {
+            name: format!("{}-eval", workload.name()),
+            backend: backend.name().into(),
+            batch_size,
+            steps,
+            seconds,
+            images_per_second: (batch_size * steps) as f64 / seconds,
+        })
     })
 }
 
@@ -96,11 +173,8 @@ pub fn dp_throughput(backend: BackendKind, batch_size: usize, steps: usize, warm
     let device = backend.device()?;
     device.seed(0);
     let autodiff = device.clone().autodiff();
-    let mut rng = Rng::new(0);
     let items = batch_size * 20;
-    let pixels: Vec<f32> = (0..items * 3 * 32 * 32).map(|_| rng.normal(0.0, 1.0) as f32).collect();
-    let labels: Vec<usize> = (0..items).map(|_| rng.below(10) as usize).collect();
-    let data = owm_data::Dataset::new("bench", [3, 32, 32], (0..10).map(|c| c.to_string()).collect(), pixels, labels)?;
+    let data = random_split(items, [3, 32, 32])?;
     let model = ModelConfig::LeNet5 { conv1_padding: 0 }.init(&data.input_spec(), 10, &autodiff)?;
     let rate = batch_size as f64 / items as f64;
     let mut rates = [0.0; 2];
@@ -133,41 +207,6 @@ pub fn dp_throughput(backend: BackendKind, batch_size: usize, steps: usize, warm
         private_images_per_second: private,
         slowdown: plain / private,
     })
-}
-
-/// The same batch at every step: forward, cross-entropy, backward (the loss is read back, as a training loop
-/// that logs it does).
-struct OneBatch {
-    params: Vec<ParamMeta>,
-    model: Classifier,
-    images: Tensor<4>,
-    labels: Tensor<1, Int>,
-}
-
-impl Objective for OneBatch {
-    fn params(&self) -> &[ParamMeta] {
-        &self.params
-    }
-
-    fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
-        let model = params.apply_to(self.model.clone())?;
-        let loss =
-            CrossEntropyLossConfig::new().init(&self.images.device()).forward(model.forward(owm_core::Input::Image(self.images.clone())), self.labels.clone());
-        let value = loss.clone().into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0]);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
-        self.model = model;
-        let items = self.labels.dims()[0];
-        Ok(Gradient { loss: value, grads, items, correct: None, epoch: 1, epoch_end: false, batch: None })
-    }
-
-    fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
-        Err(owm_core::Error::Sink("the throughput objective only takes gradients".into()))
-    }
-
-    fn train_items(&self) -> usize {
-        self.labels.dims()[0]
-    }
 }
 
 /// The genetic algorithm of the PyGAD comparison (`tools/pygad_digits.py`): population 50, 2 elites,

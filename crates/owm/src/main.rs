@@ -13,9 +13,7 @@ use owm::core::BackendKind;
 use owm::data::{DataConfig, DataSource};
 use owm::models::ModelConfig;
 use owm::optim::{PhaseConfig, Schedule};
-use owm::train::{
-    ExperimentConfig, NamedWeights, ReplayOptions, RunReport, TrainOptions, diff_weights, files, lenet_throughput, replay, train_with, write_report,
-};
+use owm::train::{ExperimentConfig, NamedWeights, ReplayOptions, RunReport, TrainOptions, diff_weights, files, replay, train_with, write_report};
 
 #[derive(Parser)]
 #[command(name = "owm", version, about = "Open Weight Model: train, evaluate and share verifiable neural-network weights")]
@@ -246,6 +244,16 @@ enum Command {
         /// Training images for `--tracing`.
         #[arg(long, default_value_t = 50_000)]
         train_items: usize,
+        /// The training-step workload: lenet-cifar (LeNet-5 on CIFAR-shaped input), lenet (on
+        /// Fashion-MNIST-shaped input), mlp (784-256-10) or resnet (depth 8, CIFAR-shaped).
+        #[arg(long, default_value = "lenet-cifar")]
+        model: String,
+        /// With the per-layer statistics `owm train` traces at every step.
+        #[arg(long)]
+        stats: bool,
+        /// Measure evaluation (forward passes without autodiff) instead of training steps.
+        #[arg(long)]
+        eval: bool,
         /// Backend to measure.
         #[arg(long, default_value = "cpu")]
         device: String,
@@ -716,8 +724,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}", serde_json::to_string(&owm::train::ga_throughput(device.parse()?, generations)?)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { device, batch_size, steps, warmup, .. } => {
-            let result = lenet_throughput(device.parse()?, batch_size, steps, warmup)?;
+        Command::Bench { device, batch_size, steps, warmup, model, stats, eval, .. } => {
+            let Some((_, workload)) = owm::train::Workload::ALL.into_iter().find(|(name, _)| *name == model) else {
+                bail!("--model {model}: one of {}", owm::train::Workload::ALL.map(|(name, _)| name).join(", "));
+            };
+            let result = if eval {
+                owm::train::eval_throughput(device.parse()?, workload, batch_size, steps, warmup)?
+            } else {
+                owm::train::step_throughput(device.parse()?, workload, batch_size, steps, warmup, stats)?
+            };
             println!("{}", serde_json::to_string(&result)?);
             Ok(ExitCode::SUCCESS)
         }
