@@ -20,14 +20,25 @@ pub fn run(args: &[String]) -> Result<()> {
         ("--bundle-mb", 100),
         ("--e2e-runs", 5),
         ("--e2e-epochs", 1),
+        ("--kernel-runs", 5),
     ];
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(slot) = settings.iter_mut().find(|(name, _)| name == flag) else { bail!("unknown option {flag}") };
         slot.1 = it.next().context("missing value")?.parse()?;
     }
-    let [(_, batch), (_, steps), (_, warmup), (_, generations), (_, tracing_epochs), (_, tracing_items), (_, bundle_mb), (_, e2e_runs), (_, e2e_epochs)] =
-        settings;
+    let [
+        (_, batch),
+        (_, steps),
+        (_, warmup),
+        (_, generations),
+        (_, tracing_epochs),
+        (_, tracing_items),
+        (_, bundle_mb),
+        (_, e2e_runs),
+        (_, e2e_epochs),
+        (_, kernel_runs),
+    ] = settings;
     let root = crate::workspace_root();
     let status = Command::new(crate::cargo()).args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"]).current_dir(&root).status()?;
     if !status.success() {
@@ -37,6 +48,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let dir = root.join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
     end_to_end(&binary, e2e_runs, e2e_epochs, &root, &dir)?;
+    kernels(&binary, kernel_runs, steps, warmup, &root, &dir)?;
     let mut rows: Vec<Value> = Vec::new();
     for device in ["flex", "ndarray", "wgpu"] {
         eprintln!("bench: OWM LeNet-5 on {device} ...");
@@ -191,6 +203,82 @@ fn end_to_end(binary: &std::path::Path, runs: usize, epochs: usize, root: &std::
     write_json(&dir.join("endtoend.json"), &report)
 }
 
+/// Kernel-level rows: training steps (with the per-layer statistics `owm train` traces) and evaluation
+/// passes of each workload, `owm bench --model` (flex) beside `xtask/bench/lenet_torch.py`, `runs` times each,
+/// alternating; medians of images per second and of each process's peak RSS.
+fn kernels(binary: &std::path::Path, runs: usize, steps: usize, warmup: usize, root: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    if runs == 0 {
+        return Ok(());
+    }
+    let torch_ok = Command::new("python3").args(["-c", "import torch"]).output().is_ok_and(|o| o.status.success());
+    if !torch_ok {
+        println!("KERNEL-LEVEL PYTORCH COLUMN NOT RUN: python3 -c 'import torch' failed (pip install torch)");
+    }
+    // (workload, batch, evaluation)
+    let rows = [
+        ("lenet", 64, false),
+        ("lenet", 256, false),
+        ("mlp", 64, false),
+        ("resnet", 64, false),
+        ("lenet", 1024, true),
+        ("mlp", 1024, true),
+        ("resnet", 256, true),
+    ];
+    let mut results = Vec::new();
+    for (model, batch, eval) in rows {
+        let what = format!("{model} {} batch {batch}", if eval { "evaluation" } else { "training step" });
+        let (mut owm, mut torch) = (Vec::new(), Vec::new());
+        for run in 0..runs {
+            eprintln!("bench: kernel level, {what}, run {}/{runs} ...", run + 1);
+            let mut cmd = Command::new(binary);
+            cmd.args(["bench", "--device", "flex", "--model", model, "--batch-size", &batch.to_string(), "--steps", &steps.to_string()]);
+            cmd.args(["--warmup", &warmup.to_string(), if eval { "--eval" } else { "--stats" }]);
+            owm.push(timed(&mut cmd)?);
+            if torch_ok {
+                let mut cmd = Command::new("python3");
+                cmd.arg(root.join("xtask/bench/lenet_torch.py")).args(["--model", model, "--batch-size", &batch.to_string(), "--steps", &steps.to_string()]);
+                cmd.args(["--warmup", &warmup.to_string()]);
+                if eval {
+                    cmd.arg("--eval");
+                }
+                torch.push(timed(&mut cmd)?);
+            }
+        }
+        let median_of = |v: &[Value], k: &str| median(v.iter().filter_map(|r| r[k].as_f64()).collect());
+        let (o, t) = (median_of(&owm, "images_per_second"), torch_ok.then(|| median_of(&torch, "images_per_second")).flatten());
+        let (om, tm) = (median_of(&owm, "peak_rss_bytes"), torch_ok.then(|| median_of(&torch, "peak_rss_bytes")).flatten());
+        results.push(json!({
+            "workload": model, "batch_size": batch, "evaluation": eval,
+            "owm_images_per_second": o, "pytorch_images_per_second": t, "speed_ratio": o.zip(t).map(|(a, b)| a / b),
+            "owm_peak_rss_bytes": om, "pytorch_peak_rss_bytes": tm, "memory_ratio": om.zip(tm).map(|(a, b)| b / a),
+            "owm": owm, "pytorch": torch,
+        }));
+    }
+    println!("Kernel level (owm bench --model, flex, per-layer statistics on in training; median of {runs} runs, {steps} steps)");
+    println!("{:<10} {:>6} {:<6} {:>12} {:>12} {:>8} {:>10} {:>10}", "workload", "batch", "kind", "OWM img/s", "torch img/s", "ratio", "OWM MB", "torch MB");
+    for r in &results {
+        let f = |k: &str, scale: f64, d: usize| r[k].as_f64().map_or("-".to_string(), |v| format!("{:.*}", d, v * scale));
+        println!(
+            "{:<10} {:>6} {:<6} {:>12} {:>12} {:>8} {:>10} {:>10}",
+            r["workload"].as_str().unwrap_or("?"),
+            r["batch_size"],
+            if r["evaluation"].as_bool().unwrap_or(false) { "eval" } else { "train" },
+            f("owm_images_per_second", 1.0, 0),
+            f("pytorch_images_per_second", 1.0, 0),
+            f("speed_ratio", 1.0, 2),
+            f("owm_peak_rss_bytes", 1e-6, 0),
+            f("pytorch_peak_rss_bytes", 1e-6, 0)
+        );
+    }
+    let report = json!({ "benchmark": "kernel-level", "runs": runs, "steps": steps, "host": host(), "results": results });
+    write_json(&dir.join("kernels.json"), &report)
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    (!v.is_empty()).then(|| if v.len() % 2 == 1 { v[v.len() / 2] } else { (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0 })
+}
+
 /// Runs `cmd` to completion and returns the JSON line it printed last, with the whole process's wall time
 /// (`wall_seconds`) added.
 fn timed(cmd: &mut Command) -> Result<Value> {
@@ -209,11 +297,7 @@ fn timed(cmd: &mut Command) -> Result<Value> {
 /// Medians over runs of one engine's end-to-end measurements; images per second and milliseconds per step
 /// come from the training loop's own time (`train_seconds`), the same span on both sides.
 fn summary(runs: &[Value], epochs: usize) -> Value {
-    let median = |f: &dyn Fn(&Value) -> Option<f64>| {
-        let mut v: Vec<f64> = runs.iter().filter_map(f).collect();
-        v.sort_by(f64::total_cmp);
-        (!v.is_empty()).then(|| if v.len() % 2 == 1 { v[v.len() / 2] } else { (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0 })
-    };
+    let median = |f: &dyn Fn(&Value) -> Option<f64>| median(runs.iter().filter_map(f).collect());
     let field = |k: &'static str| move |v: &Value| v[k].as_f64();
     let images = |v: &Value| Some(v["train_items"].as_f64()? * epochs as f64 / v["train_seconds"].as_f64()?);
     let per_step = |v: &Value| Some(1e3 * v["train_seconds"].as_f64()? / v["steps"].as_f64()?);

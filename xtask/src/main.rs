@@ -1,13 +1,17 @@
 //! `cargo xtask`: the project's one task runner.
 //!
 //! - `cargo xtask tidy`: checks the architecture invariants of `docs/ARCHITECTURE.md` against `cargo metadata`.
-//! - `cargo xtask bench [--steps N] [--batch-size N]`: LeNet-5 training throughput on every compiled backend and,
-//!   when `python3 -c "import torch"` works, in PyTorch in the same run; prints img/s and ratios and writes
-//!   `target/bench/lenet.json`; then genetic-algorithm generations per second on the digits MLP beside PyGAD
-//!   (`--generations N`, target ≥ 5×), written to `target/bench/ga.json`; then what default tracing costs on
-//!   whole `owm train` runs of LeNet-5 on random CIFAR-10-sized data (`--tracing-epochs N`, default 10, 0 to
-//!   skip; `--tracing-items N`), with the trace's size and its report's time, written to
-//!   `target/bench/tracing.json`.
+//! - `cargo xtask bench [--e2e-runs N] [--e2e-epochs N] [--kernel-runs N] [--steps N] [--batch-size N] ...`:
+//!   first, end to end, `owm train` on the real Fashion-MNIST (LeNet-5 and an MLP 784-256-10, Adam, batch 64)
+//!   beside `xtask/bench/train_torch.py` doing the same in PyTorch on the same threads, medians of N runs with
+//!   wall time, training-loop images/s, ms per step, peak RSS and test accuracy (`target/bench/endtoend.json`);
+//!   then kernel-level training steps and evaluation of each workload (`owm bench --model`) beside
+//!   `xtask/bench/lenet_torch.py` (`target/bench/kernels.json`); then LeNet-5 training throughput on every
+//!   compiled backend (`target/bench/lenet.json`); genetic-algorithm generations per second on the digits MLP
+//!   beside PyGAD (`--generations N`, target ≥ 5×, `target/bench/ga.json`); what default tracing costs on
+//!   whole `owm train` runs (`--tracing-epochs N`, default 10, 0 to skip; `--tracing-items N`,
+//!   `target/bench/tracing.json`); bundle save, load and verify (`--bundle-mb N`); DP-SGD beside plain
+//!   training and beside Opacus (`target/bench/dp.json`).
 //! - `cargo xtask fuzz [--seconds N] [--jobs N] [TARGET...]`: every fuzz target under libFuzzer for N seconds
 //!   (nightly and cargo-fuzz), from seeds made by `owm-fuzz`; a summary in `target/fuzz/summary.json`.
 
@@ -24,7 +28,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask <tidy | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N]>"
+            "usage: cargo xtask <tidy | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--e2e-runs N] [--e2e-epochs N] [--kernel-runs N] [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N] [--bundle-mb N]>"
         ),
     }
 }

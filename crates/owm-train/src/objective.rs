@@ -271,10 +271,10 @@ impl Objective for DatasetObjective<'_> {
         let batch = Some(owm_core::batch_digest(&chunk));
         let (loss, correct) = self.data.task.loss_and_correct(model.forward(x), y);
         let loss = loss.div_scalar(n as f64);
-        let value = read_f64(loss.clone());
-        let correct = read_usize(correct);
+        // The backward pass is queued before the loss is read: on a GPU the read no longer stalls it.
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
+        let (value, correct) = (read_f64(loss), read_usize(correct));
         self.model = model;
         Ok(Gradient { loss: value, grads, items: n, correct: Some(correct), epoch, epoch_end, batch })
     }

@@ -733,7 +733,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 owm::train::step_throughput(device.parse()?, workload, batch_size, steps, warmup, stats)?
             };
-            println!("{}", serde_json::to_string(&result)?);
+            let mut result = serde_json::to_value(&result)?;
+            result["peak_rss_bytes"] = serde_json::json!(peak_rss_bytes());
+            println!("{result}");
             Ok(ExitCode::SUCCESS)
         }
     }
