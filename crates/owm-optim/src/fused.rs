@@ -62,6 +62,9 @@ fn tensor(values: Vec<f32>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [n]))
 }
 
+/// A chunk's index and its slices of the new first moment, second moment and update.
+type Chunk<'a> = (usize, ((&'a mut [f32], &'a mut [f32]), &'a mut [f32]));
+
 impl FusedKernels for Flex {
     fn owm_adam(t: AdamTensors<Self>, first: bool, s: [f64; 6]) -> AdamTensors<Self> {
         let [c1, b2, c2, s2, b1c, e] = s.map(|x| x as f32);
@@ -71,7 +74,7 @@ impl FusedKernels for Flex {
         let (m0, v0) = (host(&t.m), host(&t.v));
         let (m0, v0): (&[f32], &[f32]) = if first { (&[], &[]) } else { (m0.storage::<f32>(), v0.storage::<f32>()) };
         // The tensor expression, operation by operation (see `Transform::Adam` in transform.rs).
-        let step = |(i, ((m, v), u)): (usize, ((&mut [f32], &mut [f32]), &mut [f32]))| {
+        let step = |(i, ((m, v), u)): Chunk<'_>| {
             let start = i * CHUNK;
             for k in 0..m.len() {
                 let gi = g[start + k];
