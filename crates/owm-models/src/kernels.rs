@@ -119,6 +119,13 @@ fn values(t: &FlexTensor) -> FlexTensor {
     t.to_contiguous()
 }
 
+/// The values of `t`, which must be contiguous (the output of `to_contiguous`), within its own range of the
+/// buffer (a view may start inside a larger one).
+#[allow(clippy::expect_used, reason = "every caller passes the output of `to_contiguous`")]
+fn read(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous tensor")
+}
+
 fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
 }
@@ -127,7 +134,7 @@ fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
 /// holds `x[b, c, oh + i − p, ow + j − p]` (zero outside).
 fn im2col(x: &FlexTensor, s: ConvShape) -> Vec<f32> {
     let x = values(x);
-    let x = x.storage::<f32>();
+    let x = read(&x);
     let (plane, image) = (s.plane(), s.height * s.width);
     let mut out = vec![0f32; s.batch * s.rows() * plane];
     out.par_chunks_mut(s.rows() * plane).enumerate().for_each(|(b, item)| {
@@ -187,9 +194,11 @@ fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding:
     // One small GEMM per item, `[O, C·kh·kw] @ [C·kh·kw, OH·OW]`, the batch split across threads by flex.
     let mut y = values(&Flex::float_matmul(w, cols.clone())); // [batch, O, OH·OW]
     let bias = values(bias);
-    let bias = bias.storage::<f32>();
+    let bias = read(&bias);
     let plane = s.plane();
-    y.storage_mut::<f32>().par_chunks_mut(plane).enumerate().for_each(|(bo, row)| row.iter_mut().for_each(|v| *v += bias[bo % s.out_channels]));
+    // A fresh matmul output: its own buffer, from offset 0.
+    let n = s.batch * s.out_channels * plane;
+    y.storage_mut::<f32>()[..n].par_chunks_mut(plane).enumerate().for_each(|(bo, row)| row.iter_mut().for_each(|v| *v += bias[bo % s.out_channels]));
     (y.reshape([s.batch, s.out_channels, s.out[0], s.out[1]].into()), cols)
 }
 
@@ -216,7 +225,7 @@ impl Backward<Flex, 3> for ConvBackward {
         // Sums over the batch in item order: the same whatever the thread count.
         let batch_sum = |t: &FlexTensor, len: usize| {
             let t = values(t);
-            let v = t.storage::<f32>();
+            let v = read(&t);
             let mut out = vec![0f32; len];
             for item in v.chunks(len) {
                 out.iter_mut().zip(item).for_each(|(a, b)| *a += b);
@@ -224,7 +233,7 @@ impl Backward<Flex, 3> for ConvBackward {
             out
         };
         if let Some(node) = node_b {
-            let per_item: Vec<f32> = g.storage::<f32>().chunks(s.plane()).map(|row| row.iter().sum()).collect();
+            let per_item: Vec<f32> = read(&g).chunks(s.plane()).map(|row| row.iter().sum()).collect();
             grads.register::<Flex>(node.id, tensor(batch_sum(&tensor(per_item, &[s.batch * o]), o), &[o]));
         }
         if let Some(node) = node_w {
@@ -234,7 +243,7 @@ impl Backward<Flex, 3> for ConvBackward {
         if let Some(node) = node_x {
             let w = values(&weight).reshape([1, o, k].into());
             let dcols = values(&Flex::float_matmul(w.transpose(1, 2), g)); // [batch, C·kh·kw, OH·OW]
-            grads.register::<Flex>(node.id, tensor(col2im(dcols.storage::<f32>(), s), &[s.batch, s.channels, s.height, s.width]));
+            grads.register::<Flex>(node.id, tensor(col2im(read(&dcols), s), &[s.batch, s.channels, s.height, s.width]));
         }
     }
 }
@@ -246,7 +255,7 @@ fn pool_forward(x: &FlexTensor, keep: bool) -> (FlexTensor, Vec<u8>, [usize; 4])
     let dims: [usize; 4] = [x.layout().shape()[0], x.layout().shape()[1], x.layout().shape()[2], x.layout().shape()[3]];
     let [b, c, h, w] = dims;
     let (oh, ow) = (h / 2, w / 2);
-    let src = x.storage::<f32>();
+    let src = read(&x);
     let mut out = vec![0f32; b * c * oh * ow];
     let mut arg = vec![0u8; if keep { out.len() } else { 0 }];
     let plane = oh * ow;
@@ -290,7 +299,7 @@ impl Backward<Flex, 1> for PoolBackward {
         let Some(node) = node else { return };
         let (arg, [b, c, h, w]) = ops.state;
         let grad = values(&grad);
-        let g = grad.storage::<f32>();
+        let g = read(&grad);
         let (oh, ow) = (h / 2, w / 2);
         let mut dx = vec![0f32; b * c * h * w];
         dx.par_chunks_mut(h * w).enumerate().for_each(|(bc, dst)| {

@@ -57,6 +57,13 @@ fn host(t: &FlexTensor) -> FlexTensor {
     t.to_contiguous()
 }
 
+/// The values of `t`, which must be contiguous (the output of `to_contiguous`), within its own range of the
+/// buffer (a view may start inside a larger one).
+#[allow(clippy::expect_used, reason = "every caller passes the output of `to_contiguous`")]
+fn read(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous tensor")
+}
+
 fn tensor(values: Vec<f32>) -> FlexTensor {
     let n = values.len();
     FlexTensor::from_data(TensorData::new(values, [n]))
@@ -69,10 +76,10 @@ impl FusedKernels for Flex {
     fn owm_adam(t: AdamTensors<Self>, first: bool, s: [f64; 6]) -> AdamTensors<Self> {
         let [c1, b2, c2, s2, b1c, e] = s.map(|x| x as f32);
         let g = host(&t.update);
-        let g = g.storage::<f32>();
+        let g = read(&g);
         let (mut m, mut v, mut u) = (vec![0f32; g.len()], vec![0f32; g.len()], vec![0f32; g.len()]);
         let (m0, v0) = (host(&t.m), host(&t.v));
-        let (m0, v0): (&[f32], &[f32]) = if first { (&[], &[]) } else { (m0.storage::<f32>(), v0.storage::<f32>()) };
+        let (m0, v0): (&[f32], &[f32]) = if first { (&[], &[]) } else { (read(&m0), read(&v0)) };
         // The tensor expression, operation by operation (see `Transform::Adam` in transform.rs).
         let step = |(i, ((m, v), u)): Chunk<'_>| {
             let start = i * CHUNK;
@@ -97,7 +104,7 @@ impl FusedKernels for Flex {
 
     fn owm_layer_sums(before: FloatTensor<Self>, grad: FloatTensor<Self>, after: FloatTensor<Self>) -> FloatTensor<Self> {
         let (b, g, a) = (host(&before), host(&grad), host(&after));
-        let (b, g, a) = (b.storage::<f32>(), g.storage::<f32>(), a.storage::<f32>());
+        let (b, g, a) = (read(&b), read(&g), read(&a));
         // Fixed chunks summed in order: the same sums whatever the thread count.
         let part = |i: usize| {
             let r = i * CHUNK..((i + 1) * CHUNK).min(a.len());
