@@ -63,8 +63,13 @@ class ResNet(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+def LeNet5():
+    """LeNet-5 on CIFAR-shaped input (`dp_opacus.py` imports it)."""
+    return lenet(3, 0)
+
+
 WORKLOADS = {
-    "lenet-cifar": (lambda: lenet(3, 0), (3, 32, 32)),
+    "lenet-cifar": (LeNet5, (3, 32, 32)),
     "lenet": (lambda: lenet(1, 2), (1, 28, 28)),
     "mlp": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)), (1, 28, 28)),
     "resnet": (ResNet, (3, 32, 32)),
