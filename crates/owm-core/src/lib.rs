@@ -42,6 +42,7 @@
 
 mod backend;
 mod error;
+pub mod flex;
 mod input;
 pub mod json;
 mod memory;

@@ -25,6 +25,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use owm_core::flex::{contiguous, on_flex, read, tensor};
 use rayon::prelude::*;
 
 /// The operations, per backend: flex runs them, autodiff-on-flex records their backward pass.
@@ -66,10 +67,6 @@ pub fn relu_max_pool2(x: Tensor<4>) -> Tensor<4> {
     } else {
         burn::nn::pool::MaxPool2dConfig::new([2, 2]).init().forward(relu(x))
     }
-}
-
-fn on_flex(x: &Tensor<4>) -> bool {
-    x.dtype() == burn::tensor::DType::F32 && x.device().without_autodiff() == Device::flex()
 }
 
 /// Shapes of one convolution.
@@ -115,25 +112,10 @@ impl ConvShape {
     }
 }
 
-fn values(t: &FlexTensor) -> FlexTensor {
-    t.to_contiguous()
-}
-
-/// The values of `t`, which must be contiguous (the output of `to_contiguous`), within its own range of the
-/// buffer (a view may start inside a larger one).
-#[allow(clippy::expect_used, reason = "every caller passes the output of `to_contiguous`")]
-fn read(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("a contiguous tensor")
-}
-
-fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
-}
-
 /// Each item's im2col matrix, `[batch, C·kh·kw, OH·OW]`: row `(c, i, j)`, column `(oh, ow)` of item `b`
 /// holds `x[b, c, oh + i − p, ow + j − p]` (zero outside).
 fn im2col(x: &FlexTensor, s: ConvShape) -> Vec<f32> {
-    let x = values(x);
+    let x = contiguous(x);
     let x = read(&x);
     let (plane, image) = (s.plane(), s.height * s.width);
     let mut out = vec![0f32; s.batch * s.rows() * plane];
@@ -186,20 +168,20 @@ fn col2im(cols: &[f32], s: ConvShape) -> Vec<f32> {
     dx
 }
 
-/// Forward convolution; returns the output `[batch, O, OH, OW]` and the im2col matrices (kept for backward).
-fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding: usize, stride: usize) -> (FlexTensor, FlexTensor) {
+/// Forward convolution; returns the output `[batch, O, OH, OW]`, and what the backward pass keeps.
+fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding: usize, stride: usize) -> (FlexTensor, ConvState) {
     let s = ConvShape::new(x, weight, padding, stride);
     let cols = tensor(im2col(x, s), &[s.batch, s.rows(), s.plane()]);
-    let w = values(weight).reshape([1, s.out_channels, s.rows()].into());
+    let w = contiguous(weight).reshape([1, s.out_channels, s.rows()].into());
     // One small GEMM per item, `[O, C·kh·kw] @ [C·kh·kw, OH·OW]`, the batch split across threads by flex.
-    let mut y = values(&Flex::float_matmul(w, cols.clone())); // [batch, O, OH·OW]
-    let bias = values(bias);
+    let mut y = contiguous(&Flex::float_matmul(w, cols.clone())); // [batch, O, OH·OW]
+    let bias = contiguous(bias);
     let bias = read(&bias);
     let plane = s.plane();
     // A fresh matmul output: its own buffer, from offset 0.
     let n = s.batch * s.out_channels * plane;
     y.storage_mut::<f32>()[..n].par_chunks_mut(plane).enumerate().for_each(|(bo, row)| row.iter_mut().for_each(|v| *v += bias[bo % s.out_channels]));
-    (y.reshape([s.batch, s.out_channels, s.out[0], s.out[1]].into()), cols)
+    (y.reshape([s.batch, s.out_channels, s.out[0], s.out[1]].into()), ConvState { cols, weight: weight.clone(), shape: s })
 }
 
 #[derive(Debug)]
@@ -221,28 +203,26 @@ impl Backward<Flex, 3> for ConvBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let ConvState { cols, weight, shape: s } = ops.state;
         let (o, k) = (s.out_channels, s.rows());
-        let g = values(&grad).reshape([s.batch, o, s.plane()].into());
+        let g = contiguous(&grad).reshape([s.batch, o, s.plane()].into());
         // Sums over the batch in item order: the same whatever the thread count.
-        let batch_sum = |t: &FlexTensor, len: usize| {
-            let t = values(t);
-            let v = read(&t);
+        let batch_sum = |per_item: &[f32], len: usize| {
             let mut out = vec![0f32; len];
-            for item in v.chunks(len) {
+            for item in per_item.chunks(len) {
                 out.iter_mut().zip(item).for_each(|(a, b)| *a += b);
             }
             out
         };
         if let Some(node) = node_b {
             let per_item: Vec<f32> = read(&g).chunks(s.plane()).map(|row| row.iter().sum()).collect();
-            grads.register::<Flex>(node.id, tensor(batch_sum(&tensor(per_item, &[s.batch * o]), o), &[o]));
+            grads.register::<Flex>(node.id, tensor(batch_sum(&per_item, o), &[o]));
         }
         if let Some(node) = node_w {
-            let per_item = Flex::float_matmul(g.clone(), cols.transpose(1, 2)); // [batch, O, C·kh·kw]
-            grads.register::<Flex>(node.id, tensor(batch_sum(&per_item, o * k), &[o, s.channels, s.kernel[0], s.kernel[1]]));
+            let per_item = contiguous(&Flex::float_matmul(g.clone(), cols.transpose(1, 2))); // [batch, O, C·kh·kw]
+            grads.register::<Flex>(node.id, tensor(batch_sum(read(&per_item), o * k), &[o, s.channels, s.kernel[0], s.kernel[1]]));
         }
         if let Some(node) = node_x {
-            let w = values(&weight).reshape([1, o, k].into());
-            let dcols = values(&Flex::float_matmul(w.transpose(1, 2), g)); // [batch, C·kh·kw, OH·OW]
+            let w = contiguous(&weight).reshape([1, o, k].into());
+            let dcols = contiguous(&Flex::float_matmul(w.transpose(1, 2), g)); // [batch, C·kh·kw, OH·OW]
             grads.register::<Flex>(node.id, tensor(col2im(read(&dcols), s), &[s.batch, s.channels, s.height, s.width]));
         }
     }
@@ -251,8 +231,9 @@ impl Backward<Flex, 3> for ConvBackward {
 /// Forward of the fused ReLU and 2×2 max-pool; with `keep`, also each output's winner (0–3 within its
 /// window, 4 when the ReLU clipped it).
 fn pool_forward(x: &FlexTensor, keep: bool) -> (FlexTensor, Vec<u8>, [usize; 4]) {
-    let x = values(x);
-    let dims: [usize; 4] = [x.layout().shape()[0], x.layout().shape()[1], x.layout().shape()[2], x.layout().shape()[3]];
+    let x = contiguous(x);
+    let shape = x.layout().shape();
+    let dims = [shape[0], shape[1], shape[2], shape[3]];
     let [b, c, h, w] = dims;
     let (oh, ow) = (h / 2, w / 2);
     let src = read(&x);
@@ -298,7 +279,7 @@ impl Backward<Flex, 1> for PoolBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let Some(node) = node else { return };
         let (arg, [b, c, h, w]) = ops.state;
-        let grad = values(&grad);
+        let grad = contiguous(&grad);
         let g = read(&grad);
         let (oh, ow) = (h / 2, w / 2);
         let mut dx = vec![0f32; b * c * h * w];
@@ -331,9 +312,8 @@ impl<C: CheckpointStrategy> OwmKernels for Autodiff<Flex, C> {
     fn owm_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, padding: usize, stride: usize) -> FloatTensor<Self> {
         match ConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let (out, cols) = conv_forward(x.primitive(), weight.primitive(), bias.primitive(), padding, stride);
-                let shape = ConvShape::new(x.primitive(), weight.primitive(), padding, stride);
-                prep.finish(ConvState { cols, weight: weight.primitive().clone(), shape }, out)
+                let (out, state) = conv_forward(x.primitive(), weight.primitive(), bias.primitive(), padding, stride);
+                prep.finish(state, out)
             }
             OpsKind::UnTracked(prep) => prep.finish(conv_forward(x.primitive(), weight.primitive(), bias.primitive(), padding, stride).0),
         }
@@ -358,6 +338,11 @@ mod tests {
 
     fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    /// Burn's `pool(relu(conv(x)))`, which the kernels replace.
+    fn burns(conv: &burn::nn::conv::Conv2d, x: Tensor<4>) -> Tensor<4> {
+        burn::nn::pool::MaxPool2dConfig::new([2, 2]).init().forward(relu(conv.forward(x)))
     }
 
     fn assert_close(name: &str, a: &[f32], b: &[f32], tolerance: f32) {
@@ -385,7 +370,7 @@ mod tests {
         let x = Tensor::<4>::random(input, Distribution::Normal(0.0, 1.0), &device).require_grad();
         assert!(on_flex(&x), "the kernels' path is taken");
         let ours = relu_max_pool2(conv2d(&conv, x.clone()));
-        let burns = burn::nn::pool::MaxPool2dConfig::new([2, 2]).init().forward(relu(conv.forward(x.clone())));
+        let burns = burns(&conv, x.clone());
         assert_eq!(ours.dims(), burns.dims());
         // A weighted sum, so that every output's gradient differs.
         let weights = Tensor::<4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &device);
@@ -441,7 +426,7 @@ mod tests {
         let conv = Conv2dConfig::new([2, 3], [3, 3]).init(&device);
         let x = Tensor::<4>::random([2, 2, 8, 8], Distribution::Normal(0.0, 1.0), &device);
         let ours = host(relu_max_pool2(conv2d(&conv, x.clone())));
-        let burns = host(burn::nn::pool::MaxPool2dConfig::new([2, 2]).init().forward(relu(conv.forward(x))));
+        let burns = host(burns(&conv, x));
         assert_close("output", &ours, &burns, 1e-5);
     }
 

@@ -6,10 +6,10 @@
 //! expression it replaces (Adam), or sums in a fixed order whatever the thread count (statistics), so a seed
 //! still gives bit-identical weights on the CPU and other devices keep the tensor expressions.
 
-use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, ExtensionType, Flex, backend_extension};
 use burn::prelude::*;
+use owm_core::flex::{contiguous, read, tensor};
 use rayon::prelude::*;
 
 /// Items per parallel task: below this a pass runs on the calling thread.
@@ -53,32 +53,16 @@ pub trait FusedKernels: Backend {
     fn owm_layer_sums(before: FloatTensor<Self>, grad: FloatTensor<Self>, after: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-fn host(t: &FlexTensor) -> FlexTensor {
-    t.to_contiguous()
-}
-
-/// The values of `t`, which must be contiguous (the output of `to_contiguous`), within its own range of the
-/// buffer (a view may start inside a larger one).
-#[allow(clippy::expect_used, reason = "every caller passes the output of `to_contiguous`")]
-fn read(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("a contiguous tensor")
-}
-
-fn tensor(values: Vec<f32>) -> FlexTensor {
-    let n = values.len();
-    FlexTensor::from_data(TensorData::new(values, [n]))
-}
-
 /// A chunk's index and its slices of the new first moment, second moment and update.
 type Chunk<'a> = (usize, ((&'a mut [f32], &'a mut [f32]), &'a mut [f32]));
 
 impl FusedKernels for Flex {
     fn owm_adam(t: AdamTensors<Self>, first: bool, s: [f64; 6]) -> AdamTensors<Self> {
         let [c1, b2, c2, s2, b1c, e] = s.map(|x| x as f32);
-        let g = host(&t.update);
+        let g = contiguous(&t.update);
         let g = read(&g);
         let (mut m, mut v, mut u) = (vec![0f32; g.len()], vec![0f32; g.len()], vec![0f32; g.len()]);
-        let (m0, v0) = (host(&t.m), host(&t.v));
+        let (m0, v0) = (contiguous(&t.m), contiguous(&t.v));
         let (m0, v0): (&[f32], &[f32]) = if first { (&[], &[]) } else { (read(&m0), read(&v0)) };
         // The tensor expression, operation by operation (see `Transform::Adam` in transform.rs).
         let step = |(i, ((m, v), u)): Chunk<'_>| {
@@ -99,11 +83,12 @@ impl FusedKernels for Flex {
         } else {
             m.chunks_mut(CHUNK).zip(v.chunks_mut(CHUNK)).zip(u.chunks_mut(CHUNK)).enumerate().for_each(step);
         }
-        AdamTensors { update: tensor(u), m: tensor(m), v: tensor(v) }
+        let n = [g.len()];
+        AdamTensors { update: tensor(u, &n), m: tensor(m, &n), v: tensor(v, &n) }
     }
 
     fn owm_layer_sums(before: FloatTensor<Self>, grad: FloatTensor<Self>, after: FloatTensor<Self>) -> FloatTensor<Self> {
-        let (b, g, a) = (host(&before), host(&grad), host(&after));
+        let (b, g, a) = (contiguous(&before), contiguous(&grad), contiguous(&after));
         let (b, g, a) = (read(&b), read(&g), read(&a));
         // Fixed chunks summed in order: the same sums whatever the thread count.
         let part = |i: usize| {
@@ -125,12 +110,13 @@ impl FusedKernels for Flex {
             acc.iter_mut().zip(p).for_each(|(a, p)| *a += p);
             acc
         });
-        tensor(sums.map(|s| s as f32).to_vec())
+        tensor(sums.map(|s| s as f32).to_vec(), &[6])
     }
 }
 
+/// Whether the fused kernels take `t`: f32 on flex without autodiff (the optimiser's own tensors).
 fn on_flex(t: &Tensor<1>) -> bool {
-    t.dtype() == burn::tensor::DType::F32 && t.device() == Device::flex()
+    owm_core::flex::on_flex(t) && !t.device().is_autodiff()
 }
 
 /// One Adam step of one parameter: the update `m̂ / (√v̂ + ε)` and the new moments. Fused on flex; the tensor

@@ -25,6 +25,12 @@ pub struct Throughput {
     pub images_per_second: f64,
 }
 
+impl Throughput {
+    fn new(name: String, backend: BackendKind, batch_size: usize, steps: usize, seconds: f64) -> Self {
+        Self { name, backend: backend.name().into(), batch_size, steps, seconds, images_per_second: (batch_size * steps) as f64 / seconds }
+    }
+}
+
 /// A kernel-level workload of `owm bench` and `cargo xtask bench`: a model and the input it trains on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
@@ -89,15 +95,7 @@ pub fn step_throughput(backend: BackendKind, workload: Workload, batch_size: usi
             params = optim.step(params, &mut objective, ctx, &mut NullSink)?.params;
         }
         let _ = params.to_host();
-        let seconds = started.elapsed().as_secs_f64();
-        Ok(Throughput {
-            name: format!("{}-adam", workload.name()),
-            backend: backend.name().into(),
-            batch_size,
-            steps,
-            seconds,
-            images_per_second: (batch_size * steps) as f64 / seconds,
-        })
+        Ok(Throughput::new(format!("{}-adam", workload.name()), backend, batch_size, steps, started.elapsed().as_secs_f64()))
     })
 }
 
@@ -134,15 +132,7 @@ pub fn eval_throughput(backend: BackendKind, workload: Workload, batch_size: usi
             last = Some(model.forward(owm_core::Input::Image(images.clone())));
         }
         let _ = last.map(|l| l.into_data());
-        let seconds = started.elapsed().as_secs_f64();
-        Ok(Throughput {
-            name: format!("{}-eval", workload.name()),
-            backend: backend.name().into(),
-            batch_size,
-            steps,
-            seconds,
-            images_per_second: (batch_size * steps) as f64 / seconds,
-        })
+        Ok(Throughput::new(format!("{}-eval", workload.name()), backend, batch_size, steps, started.elapsed().as_secs_f64()))
     })
 }
 

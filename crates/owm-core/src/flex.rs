@@ -1,0 +1,27 @@
+//! Host access to tensors of Burn's `flex` backend, for OWM's own CPU kernels (`owm-models`' convolutions,
+//! `owm-optim`'s fused optimiser passes), written through Burn's backend-extension API.
+
+use burn::backend::flex::FlexTensor;
+use burn::prelude::*;
+
+/// Whether `t` holds f32 values on flex, with or without autodiff.
+pub fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
+    t.dtype() == burn::tensor::DType::F32 && t.device().without_autodiff() == Device::flex()
+}
+
+/// `t` laid out contiguously (itself when it already is).
+pub fn contiguous(t: &FlexTensor) -> FlexTensor {
+    t.to_contiguous()
+}
+
+/// The f32 values of `t`, which must be contiguous (the output of [`contiguous`]), within its own range of
+/// the buffer (a view may start inside a larger one).
+#[allow(clippy::expect_used, reason = "every caller passes the output of `contiguous`")]
+pub fn read(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous tensor")
+}
+
+/// A flex tensor of `shape` holding `values`.
+pub fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
+}
