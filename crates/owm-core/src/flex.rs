@@ -21,6 +21,23 @@ pub fn read(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("a contiguous tensor")
 }
 
+/// `t` as a contiguous tensor that alone owns its whole buffer, so that [`values_mut`] writes in place: `t`
+/// itself when it already is one, else a copy.
+pub fn owned(t: FlexTensor) -> FlexTensor {
+    let n = t.layout().num_elements();
+    if t.is_unique() && t.is_contiguous() && t.layout().start_offset() == 0 && t.bytes().len() == n * size_of::<f32>() {
+        t
+    } else {
+        let shape = t.layout().shape().to_vec();
+        tensor(read(&contiguous(&t)).to_vec(), &shape)
+    }
+}
+
+/// The f32 values of `t`, to write in place (the output of [`owned`]; any other tensor is copied first).
+pub fn values_mut(t: &mut FlexTensor) -> &mut [f32] {
+    t.storage_mut::<f32>()
+}
+
 /// A flex tensor of `shape` holding `values`.
 pub fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape.to_vec()))

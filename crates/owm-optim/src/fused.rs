@@ -9,11 +9,19 @@
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, ExtensionType, Flex, backend_extension};
 use burn::prelude::*;
-use owm_core::flex::{contiguous, read, tensor};
+use owm_core::flex::{contiguous, owned, read, tensor, values_mut};
 use rayon::prelude::*;
 
 /// Items per parallel task: below this a pass runs on the calling thread.
 const CHUNK: usize = 1 << 15;
+
+/// Partial sums per statistic in [`FusedKernels::owm_layer_sums`].
+const LANES: usize = 8;
+
+/// Whether `a` and `b` have opposite signs (a sign flip from `b` to `a`; zeros and NaN never flip).
+fn flip(a: f32, b: f32) -> bool {
+    ((a < 0.0) & (b > 0.0)) | ((a > 0.0) & (b < 0.0))
+}
 
 /// Adam's inputs and outputs for one parameter: the incoming update (the gradient) and the two moments.
 #[derive(ExtensionType)]
@@ -53,57 +61,81 @@ pub trait FusedKernels: Backend {
     fn owm_layer_sums(before: FloatTensor<Self>, grad: FloatTensor<Self>, after: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// A chunk's index and its slices of the new first moment, second moment and update.
-type Chunk<'a> = (usize, ((&'a mut [f32], &'a mut [f32]), &'a mut [f32]));
-
 impl FusedKernels for Flex {
     fn owm_adam(t: AdamTensors<Self>, first: bool, s: [f64; 6]) -> AdamTensors<Self> {
         let [c1, b2, c2, s2, b1c, e] = s.map(|x| x as f32);
         let g = contiguous(&t.update);
         let g = read(&g);
-        let (mut m, mut v, mut u) = (vec![0f32; g.len()], vec![0f32; g.len()], vec![0f32; g.len()]);
-        let (m0, v0) = (contiguous(&t.m), contiguous(&t.v));
-        let (m0, v0): (&[f32], &[f32]) = if first { (&[], &[]) } else { (read(&m0), read(&v0)) };
-        // The tensor expression, operation by operation (see `Transform::Adam` in transform.rs).
-        let step = |(i, ((m, v), u)): Chunk<'_>| {
-            let start = i * CHUNK;
-            for k in 0..m.len() {
-                let gi = g[start + k];
-                let mi = if first { gi * c1 } else { m0[start + k] + (gi - m0[start + k]) * c1 };
-                let g2 = gi * gi * c2;
-                let vi = if first { g2 } else { v0[start + k] * b2 + g2 };
-                m[k] = mi;
-                v[k] = vi;
-                u[k] = (mi / b1c) / (vi.sqrt() / s2 + e);
+        let n = [g.len()];
+        // The moments are updated in place when the optimiser's state alone holds them (it hands them over).
+        let zeros = || tensor(vec![0f32; g.len()], &n);
+        let (mut m, mut v) = if first { (zeros(), zeros()) } else { (owned(t.m), owned(t.v)) };
+        let mut u = vec![0f32; g.len()];
+        // The tensor expression, operation by operation (see `Transform::Adam` in transform.rs), over zipped
+        // slices: no bounds checks, so the loops vectorise (the same IEEE operations, lane by lane).
+        let step = |((m, v), (u, g)): ((&mut [f32], &mut [f32]), (&mut [f32], &[f32]))| {
+            let update = |m: f32, v: f32| (m / b1c) / (v.sqrt() / s2 + e);
+            // Two loops, not one with a branch inside: each vectorises.
+            let slices = m.iter_mut().zip(v.iter_mut()).zip(u.iter_mut()).zip(g);
+            if first {
+                for (((m, v), u), &g) in slices {
+                    (*m, *v) = (g * c1, g * g * c2);
+                    *u = update(*m, *v);
+                }
+            } else {
+                for (((m, v), u), &g) in slices {
+                    (*m, *v) = (*m + (g - *m) * c1, *v * b2 + g * g * c2);
+                    *u = update(*m, *v);
+                }
             }
         };
-        let chunks = m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)).zip(u.par_chunks_mut(CHUNK)).enumerate();
+        let (ms, vs) = (values_mut(&mut m), values_mut(&mut v));
         if g.len() > CHUNK {
-            chunks.for_each(step);
+            ms.par_chunks_mut(CHUNK).zip(vs.par_chunks_mut(CHUNK)).zip(u.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK))).for_each(step);
         } else {
-            m.chunks_mut(CHUNK).zip(v.chunks_mut(CHUNK)).zip(u.chunks_mut(CHUNK)).enumerate().for_each(step);
+            step(((ms, vs), (&mut u, g)));
         }
-        let n = [g.len()];
-        AdamTensors { update: tensor(u, &n), m: tensor(m, &n), v: tensor(v, &n) }
+        AdamTensors { update: tensor(u, &n), m, v }
     }
 
     fn owm_layer_sums(before: FloatTensor<Self>, grad: FloatTensor<Self>, after: FloatTensor<Self>) -> FloatTensor<Self> {
         let (b, g, a) = (contiguous(&before), contiguous(&grad), contiguous(&after));
         let (b, g, a) = (read(&b), read(&g), read(&a));
-        // Fixed chunks summed in order: the same sums whatever the thread count.
+        // Fixed chunks summed in order: the same sums whatever the thread count. Within a chunk, blocks of
+        // `LANES²` items go through `LANES` f32 (and integer) partial sums, which vectorise; each block's lanes
+        // are then added, in order, to f64 sums, so rounding stays that of a few f32 additions per item.
         let part = |i: usize| {
             let r = i * CHUNK..((i + 1) * CHUNK).min(a.len());
-            let mut s = [0f64; 6];
-            for ((&b, &g), &a) in b[r.clone()].iter().zip(&g[r.clone()]).zip(&a[r]) {
-                let (b, g, a) = (f64::from(b), f64::from(g), f64::from(a));
-                s[0] += g * g;
-                s[1] += a * a;
-                s[2] += (a - b) * (a - b);
-                s[3] += b * b;
-                s[4] += f64::from(u8::from(a * b < 0.0));
-                s[5] += f64::from(u8::from(g != 0.0));
+            let (b, g, a) = (&b[r.clone()], &g[r.clone()], &a[r]);
+            let mut sums = [0f64; 6];
+            let whole = a.len() / (LANES * LANES) * (LANES * LANES);
+            let (bb, gb, ab) = (b[..whole].as_chunks::<LANES>().0, g[..whole].as_chunks::<LANES>().0, a[..whole].as_chunks::<LANES>().0);
+            for ((b, g), a) in bb.chunks_exact(LANES).zip(gb.chunks_exact(LANES)).zip(ab.chunks_exact(LANES)) {
+                let (mut squares, mut counts) = ([[0f32; LANES]; 4], [[0u32; LANES]; 2]);
+                for ((b, g), a) in b.iter().zip(g).zip(a) {
+                    for k in 0..LANES {
+                        let (b, g, a) = (b[k], g[k], a[k]);
+                        squares[0][k] += g * g;
+                        squares[1][k] += a * a;
+                        squares[2][k] += (a - b) * (a - b);
+                        squares[3][k] += b * b;
+                        counts[0][k] += u32::from(flip(a, b));
+                        counts[1][k] += u32::from(g != 0.0);
+                    }
+                }
+                squares.iter().enumerate().for_each(|(q, l)| sums[q] += l.iter().map(|&x| f64::from(x)).sum::<f64>());
+                counts.iter().enumerate().for_each(|(q, l)| sums[4 + q] += f64::from(l.iter().sum::<u32>()));
             }
-            s
+            for ((&b, &g), &a) in b[whole..].iter().zip(&g[whole..]).zip(&a[whole..]) {
+                let (b64, g64, a64) = (f64::from(b), f64::from(g), f64::from(a));
+                sums[0] += g64 * g64;
+                sums[1] += a64 * a64;
+                sums[2] += (a64 - b64) * (a64 - b64);
+                sums[3] += b64 * b64;
+                sums[4] += f64::from(u8::from(flip(a, b)));
+                sums[5] += f64::from(u8::from(g != 0.0));
+            }
+            sums
         };
         let parts: Vec<[f64; 6]> = if a.len() > CHUNK { (0..a.len().div_ceil(CHUNK)).into_par_iter().map(part).collect() } else { vec![part(0)] };
         let sums = parts.iter().fold([0f64; 6], |mut acc, p| {
