@@ -201,3 +201,74 @@ pub(crate) fn layer_sums(before: &Tensor<1>, grad: Option<&Tensor<1>>, after: &T
         0,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(t: Tensor<1>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    /// Values in [-1, 1] from a fixed linear congruential sequence, every `zero_every`-th an exact zero.
+    fn values(n: usize, seed: u64, zero_every: usize) -> Vec<f32> {
+        let mut x = seed;
+        (0..n)
+            .map(|i| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                if i % zero_every == 0 { 0.0 } else { (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0 }
+            })
+            .collect()
+    }
+
+    /// The fused sums against plain f64 sums, on a length that spans parallel chunks, whole blocks of lanes
+    /// and a tail: the four squared norms within 1e-6 (relative; f32 lanes per block), the counts exactly.
+    #[test]
+    fn fused_layer_sums_should_match_f64_sums() {
+        let device = Device::flex();
+        let n = 2 * CHUNK + 3 * LANES * LANES + 5;
+        let (b, g, a) = (values(n, 1, 7), values(n, 2, 5), values(n, 3, 11));
+        let t = |v: &[f32]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [n]), &device);
+        let fused = host(layer_sums(&t(&b), Some(&t(&g)), &t(&a)));
+        let mut want = [0f64; 6];
+        for i in 0..n {
+            let (b, g, a) = (f64::from(b[i]), f64::from(g[i]), f64::from(a[i]));
+            want[0] += g * g;
+            want[1] += a * a;
+            want[2] += (a - b) * (a - b);
+            want[3] += b * b;
+            want[4] += f64::from(u8::from(a * b < 0.0));
+            want[5] += f64::from(u8::from(g != 0.0));
+        }
+        for (i, (got, want)) in fused.iter().zip(want).enumerate() {
+            let tolerance = if i < 4 { 1e-6 * want } else { 0.0 };
+            assert!((f64::from(*got) - want).abs() <= tolerance, "sum {i}: {got} against {want}");
+        }
+    }
+
+    /// Adam writes its moments in place only when nothing else holds them: a clone kept elsewhere (a
+    /// checkpoint, say) keeps its values, and the step equals the tensor expression, bit for bit.
+    #[test]
+    fn fused_adam_should_leave_moments_held_elsewhere_untouched() {
+        let device = Device::flex();
+        let n = CHUNK + 3;
+        let (g, m, v) = (values(n, 4, 9), values(n, 5, 13), values(n, 6, 17).iter().map(|x| x.abs()).collect::<Vec<_>>());
+        let t = |v: &[f32]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [n]), &device);
+        let (kept_m, kept_v) = (t(&m), t(&v));
+        let s = AdamScalars {
+            one_minus_beta1: 0.1,
+            beta2: 0.999,
+            one_minus_beta2: 0.001,
+            bc2_sqrt: (1.0f64 - 0.999f64.powi(3)).sqrt(),
+            bc1: 1.0 - 0.9f64.powi(3),
+            eps: 1e-8,
+        };
+        let (update, new_m, new_v) = adam(t(&g), Some((kept_m.clone(), kept_v.clone())), s);
+        assert_eq!((host(kept_m), host(kept_v)), (m.clone(), v.clone()), "the held moments are unchanged");
+        let [c1, b2, c2, s2, b1c, e] = [s.one_minus_beta1, s.beta2, s.one_minus_beta2, s.bc2_sqrt, s.bc1, s.eps].map(|x| x as f32);
+        let want_m: Vec<f32> = m.iter().zip(&g).map(|(m, g)| m + (g - m) * c1).collect();
+        let want_v: Vec<f32> = v.iter().zip(&g).map(|(v, g)| v * b2 + g * g * c2).collect();
+        let want_u: Vec<f32> = want_m.iter().zip(&want_v).map(|(m, v)| (m / b1c) / (v.sqrt() / s2 + e)).collect();
+        assert_eq!((host(new_m), host(new_v), host(update)), (want_m, want_v, want_u));
+    }
+}
