@@ -61,6 +61,9 @@ pub trait FusedKernels: Backend {
     fn owm_layer_sums(before: FloatTensor<Self>, grad: FloatTensor<Self>, after: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
+/// One chunk's slices of the first moment, second moment, update and gradient.
+type Chunk<'a> = ((&'a mut [f32], &'a mut [f32]), (&'a mut [f32], &'a [f32]));
+
 impl FusedKernels for Flex {
     fn owm_adam(t: AdamTensors<Self>, first: bool, s: [f64; 6]) -> AdamTensors<Self> {
         let [c1, b2, c2, s2, b1c, e] = s.map(|x| x as f32);
@@ -73,7 +76,7 @@ impl FusedKernels for Flex {
         let mut u = vec![0f32; g.len()];
         // The tensor expression, operation by operation (see `Transform::Adam` in transform.rs), over zipped
         // slices: no bounds checks, so the loops vectorise (the same IEEE operations, lane by lane).
-        let step = |((m, v), (u, g)): ((&mut [f32], &mut [f32]), (&mut [f32], &[f32]))| {
+        let step = |((m, v), (u, g)): Chunk<'_>| {
             let update = |m: f32, v: f32| (m / b1c) / (v.sqrt() / s2 + e);
             // Two loops, not one with a branch inside: each vectorises.
             let slices = m.iter_mut().zip(v.iter_mut()).zip(u.iter_mut()).zip(g);
