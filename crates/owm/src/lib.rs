@@ -32,7 +32,8 @@
 //!
 //! # Feature flags
 //!
-//! - `wgpu` (default): the GPU backend, `--device wgpu`.
+//! - `wgpu`: the GPU backend, `--device wgpu`. Off by default: the default binary has the CPU backend `flex`
+//!   only, which keeps a first build free of the GPU stack.
 //! - `ndarray`: the deprecated ndarray CPU backend, `--device ndarray`.
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
