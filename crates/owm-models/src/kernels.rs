@@ -3,8 +3,11 @@
 //!
 //! Profiling `owm train` of LeNet-5 on Fashion-MNIST put most of a step in flex's direct convolution (its
 //! weight gradient a second convolution, its input gradient a transposed one) and in its general 3-D
-//! max-pool with indices. Here a convolution is a per-item im2col copy and one batched GEMM (flex's own
-//! matmul) forward, two batched GEMMs and a col2im backward; a 2×2 max-pool is fused with the ReLU before it
+//! max-pool with indices. Here a convolution runs item by item across threads: forward, an im2col copy into
+//! a scratch matrix the thread reuses and one GEMM into the item's output rows; backward, the im2col matrix
+//! rebuilt (cheaper than keeping it) for the weight gradient's GEMM, and a GEMM and a col2im for the input
+//! gradient. The GEMMs are flex's own kernels called on OWM's buffers ([`owm_core::flex::matmul`]), without
+//! a fresh zero-filled and re-aligned output per call. A 2×2 max-pool is fused with the ReLU before it
 //! (`max(0, ·)` commutes with max) and remembers each window's winner in one byte.
 //!
 //! The kernels win on LeNet-5's few channels and large images; on the residual network's 3×3 layers of
@@ -18,14 +21,13 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use owm_core::flex::{contiguous, on_flex, read, tensor};
+use owm_core::flex::{Strided, contiguous, matmul, on_flex, read, tensor};
 use rayon::prelude::*;
 
 /// The operations, per backend: flex runs them, autodiff-on-flex records their backward pass.
@@ -112,85 +114,86 @@ impl ConvShape {
     }
 }
 
-/// Each item's im2col matrix, `[batch, C·kh·kw, OH·OW]`: row `(c, i, j)`, column `(oh, ow)` of item `b`
-/// holds `x[b, c, oh + i − p, ow + j − p]` (zero outside).
-fn im2col(x: &FlexTensor, s: ConvShape) -> Vec<f32> {
-    let x = contiguous(x);
-    let x = read(&x);
+/// Item `b`'s im2col matrix `[C·kh·kw, OH·OW]` into `cols`: row `(c, i, j)`, column `(oh, ow)` holds
+/// `x[b, c, oh + i − p, ow + j − p]`. Only positions inside the image are written; the rest (padding) must
+/// already hold zeros, as they do in a scratch buffer only ever filled by this function for one shape.
+fn im2col_item(x: &[f32], b: usize, s: ConvShape, cols: &mut [f32]) {
     let (plane, image) = (s.plane(), s.height * s.width);
-    let mut out = vec![0f32; s.batch * s.rows() * plane];
-    out.par_chunks_mut(s.rows() * plane).enumerate().for_each(|(b, item)| {
-        for (row, dst) in item.chunks_mut(plane).enumerate() {
-            let (c, i, j) = (row / (s.kernel[0] * s.kernel[1]), row / s.kernel[1] % s.kernel[0], row % s.kernel[1]);
-            let src = &x[(b * s.channels + c) * image..][..image];
-            let cols = s.inside(j);
-            for oh in 0..s.out[0] {
-                let Some(ih) = s.input_row(oh, i) else { continue };
-                let out = &mut dst[oh * s.out[1]..][..s.out[1]];
-                if s.stride > 1 {
-                    s.columns(j).for_each(|(ow, iw)| out[ow] = src[ih * s.width + iw]);
-                } else if cols.start < cols.end {
-                    let start = ih * s.width + cols.start + j - s.padding;
-                    out[cols.clone()].copy_from_slice(&src[start..start + cols.len()]);
-                }
+    for (row, dst) in cols.chunks_mut(plane).enumerate() {
+        let (c, i, j) = (row / (s.kernel[0] * s.kernel[1]), row / s.kernel[1] % s.kernel[0], row % s.kernel[1]);
+        let src = &x[(b * s.channels + c) * image..][..image];
+        let inside = s.inside(j);
+        for oh in 0..s.out[0] {
+            let Some(ih) = s.input_row(oh, i) else { continue };
+            let out = &mut dst[oh * s.out[1]..][..s.out[1]];
+            if s.stride > 1 {
+                s.columns(j).for_each(|(ow, iw)| out[ow] = src[ih * s.width + iw]);
+            } else if inside.start < inside.end {
+                let start = ih * s.width + inside.start + j - s.padding;
+                out[inside.clone()].copy_from_slice(&src[start..start + inside.len()]);
             }
         }
-    });
-    out
+    }
 }
 
-/// The adjoint of [`im2col`]: sums each entry of `cols` `[batch, C·kh·kw, OH·OW]` back onto the input
-/// position it was copied from, in a fixed order.
-fn col2im(cols: &[f32], s: ConvShape) -> Vec<f32> {
+/// The adjoint of [`im2col_item`]: adds each entry of one item's `cols` `[C·kh·kw, OH·OW]` onto the input
+/// position `dx` `[C, H, W]` it was copied from, in a fixed order.
+fn col2im_item(cols: &[f32], s: ConvShape, dx: &mut [f32]) {
     let (plane, image) = (s.plane(), s.height * s.width);
-    let mut dx = vec![0f32; s.batch * s.channels * image];
-    dx.par_chunks_mut(image).enumerate().for_each(|(bc, dst)| {
-        let (b, c) = (bc / s.channels, bc % s.channels);
+    for (c, dst) in dx.chunks_mut(image).enumerate() {
         for i in 0..s.kernel[0] {
             for j in 0..s.kernel[1] {
-                let row = (b * s.channels + c) * s.kernel[0] * s.kernel[1] + i * s.kernel[1] + j;
-                let src = &cols[row * plane..][..plane];
-                let range = s.inside(j);
+                let src = &cols[((c * s.kernel[0] + i) * s.kernel[1] + j) * plane..][..plane];
+                let inside = s.inside(j);
                 for oh in 0..s.out[0] {
                     let Some(ih) = s.input_row(oh, i) else { continue };
                     if s.stride > 1 {
                         s.columns(j).for_each(|(ow, iw)| dst[ih * s.width + iw] += src[oh * s.out[1] + ow]);
-                    } else if range.start < range.end {
-                        let start = ih * s.width + range.start + j - s.padding;
-                        for (d, g) in dst[start..start + range.len()].iter_mut().zip(&src[oh * s.out[1]..][range.clone()]) {
+                    } else if inside.start < inside.end {
+                        let start = ih * s.width + inside.start + j - s.padding;
+                        for (d, g) in dst[start..start + inside.len()].iter_mut().zip(&src[oh * s.out[1]..][inside.clone()]) {
                             *d += g;
                         }
                     }
                 }
             }
         }
-    });
-    dx
+    }
+}
+
+/// A zeroed scratch matrix `[C·kh·kw, OH·OW]` for one item, made once per rayon job and reused across its items.
+fn scratch(s: ConvShape) -> Vec<f32> {
+    vec![0f32; s.rows() * s.plane()]
 }
 
 /// Forward convolution; returns the output `[batch, O, OH, OW]`, and what the backward pass keeps.
 fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding: usize, stride: usize) -> (FlexTensor, ConvState) {
     let s = ConvShape::new(x, weight, padding, stride);
-    let cols = tensor(im2col(x, s), &[s.batch, s.rows(), s.plane()]);
-    let w = contiguous(weight).reshape([1, s.out_channels, s.rows()].into());
-    // One small GEMM per item, `[O, C·kh·kw] @ [C·kh·kw, OH·OW]`, the batch split across threads by flex.
-    let mut y = contiguous(&Flex::float_matmul(w, cols.clone())); // [batch, O, OH·OW]
-    let bias = contiguous(bias);
-    let bias = read(&bias);
-    let plane = s.plane();
-    // A fresh matmul output: its own buffer, from offset 0.
-    let n = s.batch * s.out_channels * plane;
-    y.storage_mut::<f32>()[..n].par_chunks_mut(plane).enumerate().for_each(|(bo, row)| row.iter_mut().for_each(|v| *v += bias[bo % s.out_channels]));
-    (y.reshape([s.batch, s.out_channels, s.out[0], s.out[1]].into()), ConvState { cols, weight: weight.clone(), shape: s })
+    let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
+    let (xs, w, bias_values) = (read(&x), read(&weight), read(&bias));
+    let (o, plane) = (s.out_channels, s.plane());
+    let mut y = vec![0f32; s.batch * o * plane];
+    // Per item: its im2col matrix in a reused scratch buffer, then `[O, C·kh·kw] @ [C·kh·kw, OH·OW]`
+    // straight into its output rows, and the bias.
+    y.par_chunks_mut(o * plane).enumerate().for_each_init(
+        || scratch(s),
+        |cols, (b, out)| {
+            im2col_item(xs, b, s, cols);
+            matmul(out, (w, Strided::row_major(o, s.rows())), (cols, Strided::row_major(s.rows(), plane)), false);
+            out.chunks_mut(plane).zip(bias_values).for_each(|(row, b)| row.iter_mut().for_each(|v| *v += b));
+        },
+    );
+    (tensor(y, &[s.batch, o, s.out[0], s.out[1]]), ConvState { x, weight, shape: s })
 }
 
 #[derive(Debug)]
 struct ConvBackward;
 
-/// What the convolution's backward pass needs: the im2col matrices, the weight and the shapes.
+/// What the convolution's backward pass needs: the input (its im2col matrices are rebuilt item by item,
+/// cheaper than keeping `C·kh·kw` copies of it), the weight and the shapes.
 #[derive(Debug, Clone)]
 struct ConvState {
-    cols: FlexTensor,
+    x: FlexTensor,
     weight: FlexTensor,
     shape: ConvShape,
 }
@@ -201,9 +204,10 @@ impl Backward<Flex, 3> for ConvBackward {
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
-        let ConvState { cols, weight, shape: s } = ops.state;
-        let (o, k) = (s.out_channels, s.rows());
-        let g = contiguous(&grad).reshape([s.batch, o, s.plane()].into());
+        let ConvState { x, weight, shape: s } = ops.state;
+        let (o, k, plane) = (s.out_channels, s.rows(), s.plane());
+        let grad = contiguous(&grad);
+        let g = read(&grad);
         // Sums over the batch in item order: the same whatever the thread count.
         let batch_sum = |per_item: &[f32], len: usize| {
             let mut out = vec![0f32; len];
@@ -213,19 +217,40 @@ impl Backward<Flex, 3> for ConvBackward {
             out
         };
         if let Some(node) = node_b {
-            let per_item: Vec<f32> = read(&g).chunks(s.plane()).map(|row| row.iter().sum()).collect();
+            let per_item: Vec<f32> = g.chunks(plane).map(|row| row.iter().sum()).collect();
             grads.register::<Flex>(node.id, tensor(batch_sum(&per_item, o), &[o]));
         }
+        // Per item, each wanted gradient: the weight's `[O, OH·OW] @ colsᵀ` (its im2col matrix rebuilt), the
+        // input's `Wᵀ @ [O, OH·OW]` folded back by col2im.
+        let (dw_len, dx_len) = (if node_w.is_some() { o * k } else { 0 }, if node_x.is_some() { s.channels * s.height * s.width } else { 0 });
+        let (mut dw, mut dx) = (vec![0f32; s.batch * dw_len], vec![0f32; s.batch * dx_len]);
+        let (xs, w) = (read(&x), read(&weight));
+        per_item_chunks(&mut dw, dw_len, s.batch).into_par_iter().zip(per_item_chunks(&mut dx, dx_len, s.batch)).enumerate().for_each_init(
+            || (scratch(s), scratch(s)),
+            |(cols, dcols), (b, (dw, dx))| {
+                let g = (&g[b * o * plane..][..o * plane], Strided::row_major(o, plane));
+                if !dw.is_empty() {
+                    im2col_item(xs, b, s, cols);
+                    matmul(dw, g, (cols, Strided::row_major(k, plane).t()), false);
+                }
+                if !dx.is_empty() {
+                    matmul(dcols, (w, Strided::row_major(o, k).t()), g, false);
+                    col2im_item(dcols, s, dx);
+                }
+            },
+        );
         if let Some(node) = node_w {
-            let per_item = contiguous(&Flex::float_matmul(g.clone(), cols.transpose(1, 2))); // [batch, O, C·kh·kw]
-            grads.register::<Flex>(node.id, tensor(batch_sum(read(&per_item), o * k), &[o, s.channels, s.kernel[0], s.kernel[1]]));
+            grads.register::<Flex>(node.id, tensor(batch_sum(&dw, o * k), &[o, s.channels, s.kernel[0], s.kernel[1]]));
         }
         if let Some(node) = node_x {
-            let w = contiguous(&weight).reshape([1, o, k].into());
-            let dcols = contiguous(&Flex::float_matmul(w.transpose(1, 2), g)); // [batch, C·kh·kw, OH·OW]
-            grads.register::<Flex>(node.id, tensor(col2im(read(&dcols), s), &[s.batch, s.channels, s.height, s.width]));
+            grads.register::<Flex>(node.id, tensor(dx, &[s.batch, s.channels, s.height, s.width]));
         }
     }
+}
+
+/// `values` cut into `batch` chunks of `len` (empty chunks when `len` is 0: that gradient is not wanted).
+fn per_item_chunks(values: &mut [f32], len: usize, batch: usize) -> Vec<&mut [f32]> {
+    if len == 0 { (0..batch).map(|_| &mut [][..]).collect() } else { values.chunks_mut(len).collect() }
 }
 
 /// Forward of the fused ReLU and 2×2 max-pool; with `keep`, also each output's winner (0–3 within its
