@@ -3,7 +3,7 @@
 //! by `owm-fuzz`'s `seed-corpus`, and writes what each did to `target/fuzz/summary.json`.
 //!
 //! Needs the nightly toolchain and `cargo install cargo-fuzz`. Targets are built without a sanitizer
-//! (`-s none`: OWM forbids `unsafe`, so what is sought is panics, hangs, overflows and runaway allocation)
+//! (`-s none`: OWM's one `unsafe` call, a bounds-checked GEMM, is on no parsing path, so what is sought is panics, hangs, overflows and runaway allocation)
 //! and with debug assertions (`-a`: integer overflow panics). A finding is left in `fuzz/artifacts/TARGET/`
 //! and fails the command; keep it as a regression in `fuzz/regressions/TARGET/` once fixed.
 

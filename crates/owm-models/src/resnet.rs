@@ -53,10 +53,10 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = relu(self.bn1.forward(self.conv1.forward(x.clone())));
-        let y = self.bn2.forward(self.conv2.forward(y));
+        let y = relu(self.bn1.forward(crate::kernels::conv2d(&self.conv1, x.clone())));
+        let y = self.bn2.forward(crate::kernels::conv2d(&self.conv2, y));
         let identity = match &self.shortcut {
-            Some(p) => p.bn.forward(p.conv.forward(x)),
+            Some(p) => p.bn.forward(crate::kernels::conv2d(&p.conv, x)),
             None => x,
         };
         relu(y + identity)
@@ -126,7 +126,7 @@ impl ResNet {
     ///
     /// `[batch, channels, height, width]` → `[batch, outputs]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = relu(self.stem_bn.forward(self.stem.forward(images)));
+        let mut x = relu(self.stem_bn.forward(crate::kernels::conv2d(&self.stem, images)));
         for block in &self.blocks {
             x = block.forward(x);
         }
