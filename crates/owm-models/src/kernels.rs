@@ -39,26 +39,52 @@ pub trait OwmKernels: Backend {
     fn owm_relu_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// `layer.forward(x)`, through [`OwmKernels::owm_conv2d`] where it applies (an f32 tensor on flex; the same
-/// stride along both axes, no dilation, one group, the same padding on every side); Burn's module elsewhere.
-pub fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+/// Per-example gradients on flex, computed after a backward pass (so not recorded by autodiff).
+#[backend_extension(Flex)]
+pub trait PerExampleKernels: Backend {
+    /// Each item's convolution-kernel gradient `gᵢ @ im2col(xᵢ)ᵀ`, `[batch, O·C·kh·kw]`, for the input `x`
+    /// `[batch, C, H, W]` and the loss gradient `grad` `[batch, O, OH, OW]` at the output.
+    fn owm_conv2d_weight_grads(x: FloatTensor<Self>, grad: FloatTensor<Self>, kernel: [usize; 2], padding: usize, stride: usize) -> FloatTensor<Self>;
+}
+
+/// The padding on every side when [`OwmKernels::owm_conv2d`] covers `layer` on an input of `height × width`
+/// (the same stride along both axes, no dilation, one group, the same padding on every side).
+fn covered_padding(layer: &Conv2d, [height, width]: [usize; 2]) -> Option<usize> {
     let padding = match layer.padding {
         PaddingConfig2d::Valid => Some(0),
         PaddingConfig2d::Explicit(t, l, b, r) if t == l && l == b && b == r => Some(t),
         _ => None,
-    };
-    let [_, _, h, w] = x.dims();
-    let [o, _, kh, kw] = layer.weight.dims();
+    }?;
+    let [_, _, kh, kw] = layer.weight.dims();
     let [stride, across] = layer.stride;
-    match padding {
-        Some(p) if on_flex(&x) && stride == across && stride > 0 && layer.dilation == [1, 1] && layer.groups == 1 && h + 2 * p >= kh && w + 2 * p >= kw => {
+    let covered = stride == across && stride > 0 && layer.dilation == [1, 1] && layer.groups == 1 && height + 2 * padding >= kh && width + 2 * padding >= kw;
+    covered.then_some(padding)
+}
+
+/// `layer.forward(x)`, through [`OwmKernels::owm_conv2d`] where it applies (an f32 tensor on flex, a layer
+/// [`covered_padding`] accepts); Burn's module elsewhere.
+pub fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    match covered_padding(layer, [h, w]) {
+        Some(p) if on_flex(&x) => {
             // No bias: zeros, untracked, so no gradient is recorded for them.
-            let bias = layer.bias.as_ref().map_or_else(|| Tensor::<1>::zeros([o], &x.device()), |b| b.val());
-            let out = <Dispatch as OwmKernels>::owm_conv2d(x.into_dispatch(), layer.weight.val().into_dispatch(), bias.into_dispatch(), p, stride);
+            let bias = layer.bias.as_ref().map_or_else(|| Tensor::<1>::zeros([layer.weight.dims()[0]], &x.device()), |b| b.val());
+            let out = <Dispatch as OwmKernels>::owm_conv2d(x.into_dispatch(), layer.weight.val().into_dispatch(), bias.into_dispatch(), p, layer.stride[0]);
             Tensor::from_dispatch(out)
         }
         _ => layer.forward(x),
     }
+}
+
+/// Per-example kernel gradients `[batch, O·C·kh·kw]` of `layer` from its input `x` and the loss gradient
+/// `grad` at its output, through [`PerExampleKernels::owm_conv2d_weight_grads`] where it applies (tensors on
+/// flex without autodiff); `None` elsewhere.
+pub(crate) fn conv2d_weight_grads(layer: &Conv2d, x: Tensor<4>, grad: Tensor<4>) -> Option<Tensor<2>> {
+    let [batch, _, h, w] = x.dims();
+    let [o, c, kh, kw] = layer.weight.dims();
+    let padding = covered_padding(layer, [h, w]).filter(|_| on_flex(&x) && !x.device().is_autodiff())?;
+    let out = <Dispatch as PerExampleKernels>::owm_conv2d_weight_grads(x.into_dispatch(), grad.into_dispatch(), [kh, kw], padding, layer.stride[0]);
+    Some(Tensor::<2>::from_dispatch(out).reshape([batch, o * c * kh * kw]))
 }
 
 /// `max_pool2d(relu(x), 2, stride 2)`, through [`OwmKernels::owm_relu_max_pool2`] on flex.
@@ -85,11 +111,11 @@ struct ConvShape {
 }
 
 impl ConvShape {
-    fn new(x: &FlexTensor, weight: &FlexTensor, padding: usize, stride: usize) -> Self {
-        let (xs, ws) = (x.layout().shape(), weight.layout().shape());
-        let kernel = [ws[2], ws[3]];
+    /// For the input `x` `[batch, C, H, W]` and `out_channels` kernels of `kernel` (`[kh, kw]`).
+    fn new(x: &FlexTensor, out_channels: usize, kernel: [usize; 2], padding: usize, stride: usize) -> Self {
+        let xs = x.layout().shape();
         let out = [(xs[2] + 2 * padding - kernel[0]) / stride + 1, (xs[3] + 2 * padding - kernel[1]) / stride + 1];
-        Self { batch: xs[0], channels: xs[1], height: xs[2], width: xs[3], out_channels: ws[0], kernel, padding, stride, out }
+        Self { batch: xs[0], channels: xs[1], height: xs[2], width: xs[3], out_channels, kernel, padding, stride, out }
     }
     /// Rows of each item's im2col matrix (`C·kh·kw`).
     fn rows(&self) -> usize {
@@ -167,7 +193,8 @@ fn scratch(s: ConvShape) -> Vec<f32> {
 
 /// Forward convolution; returns the output `[batch, O, OH, OW]`, and what the backward pass keeps.
 fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding: usize, stride: usize) -> (FlexTensor, ConvState) {
-    let s = ConvShape::new(x, weight, padding, stride);
+    let ws = weight.layout().shape();
+    let s = ConvShape::new(x, ws[0], [ws[2], ws[3]], padding, stride);
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
     let (xs, w, bias_values) = (read(&x), read(&weight), read(&bias));
     let (o, plane) = (s.out_channels, s.plane());
@@ -219,38 +246,40 @@ impl Backward<Flex, 3> for ConvBackward {
             let per_item: Vec<f32> = g.chunks(plane).map(|row| row.iter().sum()).collect();
             grads.register::<Flex>(node.id, tensor(batch_sum(&per_item, o), &[o]));
         }
-        // Per item, each wanted gradient: the weight's `[O, OH·OW] @ colsᵀ` (its im2col matrix rebuilt), the
-        // input's `Wᵀ @ [O, OH·OW]` folded back by col2im.
-        let (dw_len, dx_len) = (if node_w.is_some() { o * k } else { 0 }, if node_x.is_some() { s.channels * s.height * s.width } else { 0 });
-        let (mut dw, mut dx) = (vec![0f32; s.batch * dw_len], vec![0f32; s.batch * dx_len]);
         let (xs, w) = (read(&x), read(&weight));
-        per_item_chunks(&mut dw, dw_len, s.batch).into_par_iter().zip(per_item_chunks(&mut dx, dx_len, s.batch)).enumerate().for_each_init(
-            || (scratch(s), scratch(s)),
-            |(cols, dcols), (b, (dw, dx))| {
-                let g = (&g[b * o * plane..][..o * plane], Strided::row_major(o, plane));
-                if !dw.is_empty() {
-                    im2col_item(xs, b, s, cols);
-                    matmul(dw, g, (cols, Strided::row_major(k, plane).t()), false);
-                }
-                if !dx.is_empty() {
-                    matmul(dcols, (w, Strided::row_major(o, k).t()), g, false);
-                    col2im_item(dcols, s, dx);
-                }
-            },
-        );
         if let Some(node) = node_w {
-            grads.register::<Flex>(node.id, tensor(batch_sum(&dw, o * k), &[o, s.channels, s.kernel[0], s.kernel[1]]));
+            grads.register::<Flex>(node.id, tensor(batch_sum(&weight_grads(xs, g, s), o * k), &[o, s.channels, s.kernel[0], s.kernel[1]]));
         }
         if let Some(node) = node_x {
+            // Per item, `Wᵀ @ [O, OH·OW]` folded back by col2im.
+            let mut dx = vec![0f32; s.batch * s.channels * s.height * s.width];
+            dx.par_chunks_mut(s.channels * s.height * s.width).enumerate().for_each_init(
+                || scratch(s),
+                |dcols, (b, dx)| {
+                    matmul(dcols, (w, Strided::row_major(o, k).t()), (&g[b * o * plane..][..o * plane], Strided::row_major(o, plane)), false);
+                    col2im_item(dcols, s, dx);
+                },
+            );
             grads.register::<Flex>(node.id, tensor(dx, &[s.batch, s.channels, s.height, s.width]));
         }
     }
 }
 
-/// `values` cut into `batch` chunks of `len` (empty chunks when `len` is 0: that gradient is not wanted).
-fn per_item_chunks(values: &mut [f32], len: usize, batch: usize) -> Vec<&mut [f32]> {
-    if len == 0 { (0..batch).map(|_| &mut [][..]).collect() } else { values.chunks_mut(len).collect() }
+/// Each item's kernel gradient `[O, OH·OW] @ im2col(xᵢ)ᵀ`, `[batch, O·C·kh·kw]`, for the input values `xs`
+/// and the loss gradient `g` at the output; the im2col matrices are rebuilt item by item.
+fn weight_grads(xs: &[f32], g: &[f32], s: ConvShape) -> Vec<f32> {
+    let (o, k, plane) = (s.out_channels, s.rows(), s.plane());
+    let mut dw = vec![0f32; s.batch * o * k];
+    dw.par_chunks_mut(o * k).enumerate().for_each_init(
+        || scratch(s),
+        |cols, (b, dw)| {
+            im2col_item(xs, b, s, cols);
+            matmul(dw, (&g[b * o * plane..][..o * plane], Strided::row_major(o, plane)), (cols, Strided::row_major(k, plane).t()), false);
+        },
+    );
+    dw
 }
+
 
 /// Forward of the fused ReLU and 2×2 max-pool; with `keep`, also each output's winner (0–3 within its
 /// window, 4 when the ReLU clipped it).
@@ -329,6 +358,15 @@ impl OwmKernels for Flex {
 
     fn owm_relu_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self> {
         pool_forward(&x, false).0
+    }
+}
+
+impl PerExampleKernels for Flex {
+    fn owm_conv2d_weight_grads(x: FloatTensor<Self>, grad: FloatTensor<Self>, kernel: [usize; 2], padding: usize, stride: usize) -> FloatTensor<Self> {
+        let (x, grad) = (contiguous(&x), contiguous(&grad));
+        let s = ConvShape::new(&x, grad.layout().shape()[1], kernel, padding, stride);
+        let (o, k) = (s.out_channels, s.rows());
+        tensor(weight_grads(read(&x), read(&grad), s), &[s.batch, o * k])
     }
 }
 
@@ -413,6 +451,30 @@ mod tests {
         check_with([2, 4, 16, 16], 8, 3, 1, 2, false);
         check_with([2, 4, 15, 15], 8, 1, 0, 2, false);
         check_with([2, 3, 12, 12], 4, 3, 1, 1, false);
+    }
+
+    /// Each item's kernel gradient from [`conv2d_weight_grads`] against Burn's convolution module run on that
+    /// item alone, to 1e-4 (relative, plus as much absolute), padded and strided.
+    #[test]
+    fn per_example_kernel_gradients_should_match_burns_on_each_item_alone() {
+        for (input, out, kernel, padding, stride) in [([3, 2, 9, 9], 4, 3, 1, 2), ([2, 1, 12, 12], 6, 5, 2, 1)] {
+            let device = Device::flex().autodiff();
+            device.seed(11);
+            let conv = Conv2dConfig::new([input[1], out], [kernel, kernel])
+                .with_padding(PaddingConfig2d::Explicit(padding, padding, padding, padding))
+                .with_stride([stride, stride])
+                .init(&device);
+            let x = Tensor::<4>::random(input, Distribution::Normal(0.0, 1.0), &device);
+            let g = Tensor::<4>::random(conv.forward(x.clone()).dims(), Distribution::Normal(0.0, 1.0), &device);
+            let ours = host(conv2d_weight_grads(&conv, x.clone().inner(), g.clone().inner()).expect("the kernels' path"));
+            let size = out * input[1] * kernel * kernel;
+            for b in 0..input[0] {
+                let item = |t: Tensor<4>| t.clone().slice([b..b + 1, 0..t.dims()[1], 0..t.dims()[2], 0..t.dims()[3]]);
+                let grads = (conv.forward(item(x.clone())) * item(g.clone())).sum().backward();
+                let burns = host(conv.weight.val().grad(&grads).unwrap());
+                assert_close("per-example kernel gradient", &ours[b * size..][..size], &burns, 1e-4);
+            }
+        }
     }
 
     #[test]

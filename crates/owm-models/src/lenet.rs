@@ -79,10 +79,10 @@ impl LeNet5 {
     /// convolution's padding has no formula. Needs an autodiff device.
     pub fn per_example_grads(&self, images: Tensor<4>, loss: impl FnOnce(Tensor<2>) -> Tensor<1>) -> Option<Vec<Tensor<2>>> {
         use crate::per_example::{conv2d, linear, tap};
-        let (x, t1) = tap(&images, self.conv1.forward(images.clone()));
-        let x = self.pool.forward(relu(x));
-        let (x, t2) = tap(&x, self.conv2.forward(x.clone()));
-        let x: Tensor<2> = self.pool.forward(relu(x)).flatten(1, 3);
+        let (x, t1) = tap(&images, kernels::conv2d(&self.conv1, images.clone()));
+        let x = kernels::relu_max_pool2(x);
+        let (x, t2) = tap(&x, kernels::conv2d(&self.conv2, x.clone()));
+        let x: Tensor<2> = kernels::relu_max_pool2(x).flatten(1, 3);
         let (x, t3) = tap(&x, self.fc1.forward(x.clone()));
         let x = relu(x);
         let (x, t4) = tap(&x, self.fc2.forward(x.clone()));

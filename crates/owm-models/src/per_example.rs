@@ -53,9 +53,12 @@ pub(crate) fn conv2d(layer: &Conv2d, tap: Tap<4, 4>, grads: &Gradients) -> Optio
     }
     let g = tap.output_grad(grads);
     let [batch, out, h, w] = g.dims();
-    let columns = unfold4d(tap.input, layer.kernel_size, UnfoldOptions::new(layer.stride, padding, layer.dilation)); // [B, C·kh·kw, h·w]
+    // OWM's kernel on flex (item by item, im2col in a reused scratch matrix); Burn's unfold and matmul elsewhere.
+    let weight = crate::kernels::conv2d_weight_grads(layer, tap.input.clone(), g.clone()).unwrap_or_else(|| {
+        let columns = unfold4d(tap.input, layer.kernel_size, UnfoldOptions::new(layer.stride, padding, layer.dilation)); // [B, C·kh·kw, h·w]
+        let patch = columns.dims()[1];
+        g.clone().reshape([batch, out, h * w]).matmul(columns.swap_dims(1, 2)).reshape([batch, out * patch])
+    });
     let g = g.reshape([batch, out, h * w]);
-    let patch = columns.dims()[1];
-    let weight = g.clone().matmul(columns.swap_dims(1, 2)).reshape([batch, out * patch]);
     Some(if layer.bias.is_some() { vec![weight, g.sum_dim(2).reshape([batch, out])] } else { vec![weight] })
 }
