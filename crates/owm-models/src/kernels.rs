@@ -280,7 +280,6 @@ fn weight_grads(xs: &[f32], g: &[f32], s: ConvShape) -> Vec<f32> {
     dw
 }
 
-
 /// Forward of the fused ReLU and 2×2 max-pool; with `keep`, also each output's winner (0–3 within its
 /// window, 4 when the ReLU clipped it).
 fn pool_forward(x: &FlexTensor, keep: bool) -> (FlexTensor, Vec<u8>, [usize; 4]) {
