@@ -2,7 +2,8 @@
 //! algorithm generations per second on the digits MLP beside PyGAD (target: at least 5×); what default
 //! tracing costs on whole `owm train` runs, with the trace's size and its report's time; bundle save, load and
 //! verify throughput (target: verify at least 1 GB/s on one core); DP-SGD training throughput beside plain
-//! training and beside Opacus (target: at most 3× slower than plain).
+//! training and beside Opacus (target: at most 3× slower than plain); data-parallel training over MPI on 1, 2
+//! and 4 ranks.
 
 use std::process::Command;
 
@@ -21,6 +22,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ("--e2e-runs", 5),
         ("--e2e-epochs", 1),
         ("--kernel-runs", 5),
+        ("--mpi-steps", 300),
     ];
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -38,9 +40,13 @@ pub fn run(args: &[String]) -> Result<()> {
         (_, e2e_runs),
         (_, e2e_epochs),
         (_, kernel_runs),
+        (_, mpi_steps),
     ] = settings;
     let root = crate::workspace_root();
-    let status = Command::new(crate::cargo()).args(["build", "--release", "-p", "owm", "--features", "ndarray,wgpu"]).current_dir(&root).status()?;
+    // The `mpi` feature needs an MPI library (its compiler wrapper) and a launcher.
+    let has_mpi = ["mpicc", "mpirun"].iter().all(|tool| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let features = if has_mpi { "ndarray,wgpu,mpi" } else { "ndarray,wgpu" };
+    let status = Command::new(crate::cargo()).args(["build", "--release", "-p", "owm", "--features", features]).current_dir(&root).status()?;
     if !status.success() {
         bail!("building owm failed");
     }
@@ -94,7 +100,63 @@ pub fn run(args: &[String]) -> Result<()> {
     ga(&binary, generations, &root, &dir)?;
     tracing(&binary, tracing_epochs, tracing_items, &dir)?;
     bundle(&binary, bundle_mb, &dir)?;
-    dp(&binary, batch, steps, warmup, &root, &dir)
+    dp(&binary, batch, steps, warmup, &root, &dir)?;
+    scale_out(has_mpi.then_some(binary.as_path()), mpi_steps, &dir)
+}
+
+/// Data-parallel training over MPI on this machine: `mpirun -np N owm train` for N = 1, 2, 4 on the digits MLP
+/// (64-128-10) and, when Fashion-MNIST is here, the MLP 784-256-10; steps per second of the training loop,
+/// the share of it rank 0 spent in all-reduces, and the bytes each rank sends into the all-reduce per step.
+/// The machine's cores are split between the ranks (`RAYON_NUM_THREADS`), at least one each.
+fn scale_out(binary: Option<&std::path::Path>, steps: usize, dir: &std::path::Path) -> Result<()> {
+    let Some(binary) = binary else {
+        println!("MPI ROWS NOT RUN: no mpicc/mpirun (apt install openmpi-bin libopenmpi-dev libclang-dev)");
+        return Ok(());
+    };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let data = std::env::var("OWM_FASHION_MNIST").unwrap_or_else(|_| FASHION_MNIST.into());
+    let mut workloads: Vec<(&str, Vec<String>, usize)> = vec![("digits MLP 64-128-10", vec![], 64 * 128 + 128 + 128 * 10 + 10)];
+    if std::path::Path::new(&data).join("train-images-idx3-ubyte.gz").is_file() {
+        let args = ["--data", "fashion-mnist", "--data-dir", &data, "--model", "mlp", "--hidden", "256"].map(String::from).to_vec();
+        workloads.push(("Fashion-MNIST MLP 784-256-10", args, 784 * 256 + 256 + 256 * 10 + 10));
+    }
+    let scratch = std::env::temp_dir().join(format!("owm-bench-mpi-{}", std::process::id()));
+    let mut rows = Vec::new();
+    println!("Data-parallel training over MPI (mpirun, this machine, {cores} cores split between ranks), Adam, batch 64, {steps} steps");
+    println!("{:<30} {:>5} {:>10} {:>14} {:>16} {:>12}", "workload", "ranks", "steps/s", "vs 1 rank", "all-reduce share", "bytes/step");
+    for (name, args, params) in &workloads {
+        let mut alone = None;
+        for np in [1usize, 2, 4] {
+            eprintln!("bench: mpirun -np {np} owm train ({name}) ...");
+            let _ = std::fs::remove_dir_all(&scratch);
+            let out = Command::new("mpirun")
+                .args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string()])
+                .args(["-x", &format!("RAYON_NUM_THREADS={}", (cores / np).max(1))])
+                .arg(binary)
+                .args(["train", "--quiet", "--json", "--optimizer", "adam", "--max-steps", &steps.to_string(), "--out"])
+                .arg(&scratch)
+                .args(args)
+                .output()?;
+            let rank0 = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| v["rank"].as_u64().unwrap_or(0) == 0);
+            let Some(v) = rank0.filter(|_| out.status.success()) else {
+                println!("{name:<30} {np:>5} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output"));
+                continue;
+            };
+            let train = v["train_seconds"].as_f64().unwrap_or(f64::NAN);
+            let rate = v["steps"].as_f64().unwrap_or(f64::NAN) / train;
+            let share = v["all_reduce_seconds"].as_f64().unwrap_or(0.0) / train;
+            // One f64 per weight plus the loss, the correct count and one flag per tensor.
+            let bytes = if np > 1 { 8 * (params + 2 + 4) } else { 0 };
+            let speedup = rate / *alone.get_or_insert(rate);
+            println!("{name:<30} {np:>5} {rate:>10.1} {speedup:>13.2}x {:>15.1}% {bytes:>12}", 100.0 * share);
+            rows.push(json!({ "workload": name, "ranks": np, "steps_per_second": rate, "speedup": speedup, "all_reduce_share": share, "bytes_per_step": bytes, "train_seconds": train }));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    write_json(&dir.join("mpi.json"), &json!({ "benchmark": "data-parallel-mpi", "steps": steps, "cores": cores, "host": host(), "results": rows }))
 }
 
 /// Where the end-to-end rows read Fashion-MNIST (Debian's `dataset-fashion-mnist`), unless `OWM_FASHION_MNIST` says.

@@ -11,7 +11,8 @@
 //!   beside PyGAD (`--generations N`, target ≥ 5×, `target/bench/ga.json`); what default tracing costs on
 //!   whole `owm train` runs (`--tracing-epochs N`, default 10, 0 to skip; `--tracing-items N`,
 //!   `target/bench/tracing.json`); bundle save, load and verify (`--bundle-mb N`); DP-SGD beside plain
-//!   training and beside Opacus (`target/bench/dp.json`).
+//!   training and beside Opacus (`target/bench/dp.json`); data-parallel steps per second over MPI for 1, 2 and
+//!   4 ranks with the all-reduce share (`--mpi-steps N`, `target/bench/mpi.json`; needs OpenMPI).
 //! - `cargo xtask fuzz [--seconds N] [--jobs N] [TARGET...]`: every fuzz target under libFuzzer for N seconds
 //!   (nightly and cargo-fuzz), from seeds made by `owm-fuzz`; a summary in `target/fuzz/summary.json`.
 

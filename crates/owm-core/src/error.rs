@@ -34,6 +34,9 @@ pub enum Error {
     /// A trace sink failed to record an event.
     #[error("trace sink failed: {0}")]
     Sink(String),
+    /// The ranks of a distributed run can no longer work together (one died, or they disagree).
+    #[error("distributed run: {0}")]
+    Collective(String),
     /// An objective cannot provide what an optimiser asks of it.
     #[error("the objective cannot provide {0}")]
     Unsupported(&'static str),

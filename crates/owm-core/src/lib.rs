@@ -41,6 +41,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod backend;
+mod collective;
 mod error;
 pub mod flex;
 mod input;
@@ -54,6 +55,7 @@ mod trace;
 mod validate;
 
 pub use backend::*;
+pub use collective::*;
 pub use error::*;
 pub use input::*;
 pub use memory::*;

@@ -131,6 +131,9 @@ pub struct RunEnv {
     pub backend: String,
     /// Threads of the CPU thread pool.
     pub threads: usize,
+    /// Processes training the run together (data-parallel ranks), when more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<usize>,
 }
 
 /// Why a [`WeightsRecord`] was written.

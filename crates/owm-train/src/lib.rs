@@ -50,6 +50,9 @@
 //!
 //! - `wgpu`: the GPU backend (`BackendKind::Wgpu`).
 //! - `ndarray`: the deprecated ndarray CPU backend (`BackendKind::NdArray`).
+//! - `mpi`: `mpi::Mpi`, the ranks `mpirun` launched as an [`owm_core::Collective`], for
+//!   [`TrainOptions::collective`] (data-parallel gradients, populations shared across ranks). Needs an MPI
+//!   library and libclang to build.
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -58,6 +61,8 @@ mod config;
 mod diff;
 mod error;
 mod eval;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 mod objective;
 mod phases;
 mod pipeline;

@@ -1,6 +1,8 @@
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use owm_core::{Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, flat_grads};
+use std::sync::Arc;
+
+use owm_core::{Collective, Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, flat_grads, shard};
 use owm_data::{Augment, Dataset, Normalizer};
 use owm_models::Classifier;
 use rayon::prelude::*;
@@ -28,6 +30,13 @@ pub struct DataCursor {
 /// [`DataCursor`] sees the batches the uninterrupted run saw. Candidates are evaluated in parallel with
 /// rayon, each on its own copy of the model; each candidate's loss is computed alone, so the result does not
 /// depend on the thread count.
+///
+/// With a [`Collective`] of several ranks ([`DatasetObjective::with_collective`]) every rank walks the same
+/// seeded order: of each batch, rank `r` takes its contiguous [`shard`], takes the gradient of its items'
+/// summed loss divided by the whole batch's size, and one all-reduce of a single flat buffer (loss, correct
+/// count, every gradient) adds the shards up — the batch mean's gradient, on every rank. Of each population,
+/// rank `r` evaluates its shard of the candidates and the all-reduce gathers every fitness: the same values
+/// as in one process, bit for bit.
 pub struct DatasetObjective<'a> {
     model: Classifier,
     eval_model: Classifier,
@@ -43,6 +52,7 @@ pub struct DatasetObjective<'a> {
     order: Vec<usize>,
     full: Option<Vec<(Input, Tensor<1, Int>)>>,
     augment: Option<Augment>,
+    collective: Option<Arc<dyn Collective>>,
 }
 
 impl<'a> DatasetObjective<'a> {
@@ -66,7 +76,14 @@ impl<'a> DatasetObjective<'a> {
             order: Vec::new(),
             full: None,
             augment: None,
+            collective: None,
         }
+    }
+
+    /// Shares every batch and every population with the other ranks of `collective` (see the type's docs).
+    pub fn with_collective(mut self, collective: Option<Arc<dyn Collective>>) -> Self {
+        self.collective = collective.filter(|c| c.world() > 1);
+        self
     }
 
     /// Augments the images of every gradient batch (evaluations see the images as they are), from the
@@ -231,6 +248,39 @@ impl<'a> DatasetObjective<'a> {
     }
 }
 
+/// Sums one rank's share of a batch — its loss, correct count and gradients (`None`: not reached, or an empty
+/// shard) — over every rank, in one all-reduce of one flat buffer: `[loss, correct, one flag per parameter,
+/// every gradient's values]`. A parameter gets a gradient when any rank's reached it.
+fn all_reduce_gradient(
+    c: &dyn Collective,
+    params: &[ParamMeta],
+    device: &Device,
+    loss: f64,
+    correct: usize,
+    grads: Vec<Option<Tensor<1>>>,
+) -> owm_core::Result<(f64, usize, Vec<Option<Tensor<1>>>)> {
+    let sizes: Vec<usize> = params.iter().map(|m| m.shape.iter().product()).collect();
+    let mut buffer = Vec::with_capacity(2 + sizes.len() + sizes.iter().sum::<usize>());
+    buffer.extend([loss, correct as f64]);
+    buffer.extend(grads.iter().map(|g| f64::from(u8::from(g.is_some()))));
+    for (g, &size) in grads.into_iter().zip(&sizes) {
+        match g {
+            Some(g) => buffer.extend(owm_core::host_f32(g.into_data()).into_iter().map(f64::from)),
+            None => buffer.extend(std::iter::repeat_n(0.0, size)),
+        }
+    }
+    c.all_reduce_sum(&mut buffer)?;
+    let (head, mut values) = buffer.split_at(2 + sizes.len());
+    let mut grads = Vec::with_capacity(sizes.len());
+    for (&flag, &size) in head[2..].iter().zip(&sizes) {
+        let (these, rest) = values.split_at(size);
+        values = rest;
+        let these: Vec<f32> = these.iter().map(|&v| v as f32).collect();
+        grads.push((flag > 0.0).then(|| Tensor::<1>::from_data(TensorData::new(these, [size]), device)));
+    }
+    Ok((head[0], head[1].round() as usize, grads))
+}
+
 fn read_f64(t: Tensor<1>) -> f64 {
     t.into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0])
 }
@@ -259,23 +309,34 @@ impl Objective for DatasetObjective<'_> {
     fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
         let model = params.apply_to(self.model.clone())?;
         let (chunk, epoch, epoch_end) = self.next_indices(self.batch_size);
-        let (x, y) = match &self.augment {
-            Some(aug) => {
-                let at = self.cursor.offset - chunk.len();
-                let mut rng = Rng::derived(self.seed, &format!("augment/epoch-{epoch}/at-{at}"));
-                self.data.batch_augmented(&chunk, self.norm, &self.autodiff, Some((aug, &mut rng)))
-            }
-            None => self.data.batch(&chunk, self.norm, &self.autodiff),
-        };
         let n = chunk.len();
         let batch = Some(owm_core::batch_digest(&chunk));
-        let (loss, correct) = self.data.task.loss_and_correct(model.forward(x), y);
-        let loss = loss.div_scalar(n as f64);
-        // The backward pass is queued before the loss is read: on a GPU the read no longer stalls it.
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let grads = flat_grads(&model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
-        let (value, correct) = (read_f64(loss), read_usize(correct));
+        // This rank's items: the whole batch in one process.
+        let mine = self.collective.as_ref().map_or(0..n, |c| shard(n, c.rank(), c.world()));
+        let (mut value, mut correct, mut grads) = (0.0, 0, vec![None; self.params.len()]);
+        if !mine.is_empty() {
+            let (x, y) = match &self.augment {
+                Some(aug) => {
+                    // Across ranks each shard draws from its own place in the order (the same for every run with
+                    // this many ranks; another rank count augments differently).
+                    let at = self.cursor.offset - n + mine.start;
+                    let mut rng = Rng::derived(self.seed, &format!("augment/epoch-{epoch}/at-{at}"));
+                    self.data.batch_augmented(&chunk[mine.clone()], self.norm, &self.autodiff, Some((aug, &mut rng)))
+                }
+                None => self.data.batch(&chunk[mine.clone()], self.norm, &self.autodiff),
+            };
+            let (loss, right) = self.data.task.loss_and_correct(model.forward(x), y);
+            // Divided by the whole batch: the shards' gradients add up to the batch mean's.
+            let loss = loss.div_scalar(n as f64);
+            // The backward pass is queued before the loss is read: on a GPU the read no longer stalls it.
+            let g = GradientsParams::from_grads(loss.backward(), &model);
+            grads = flat_grads(&model, &g).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
+            (value, correct) = (read_f64(loss), read_usize(right));
+        }
         self.model = model;
+        if let Some(c) = &self.collective {
+            (value, correct, grads) = all_reduce_gradient(c.as_ref(), &self.params, &self.device, value, correct, grads)?;
+        }
         Ok(Gradient { loss: value, grads, items: n, correct: Some(correct), epoch, epoch_end, batch })
     }
 
@@ -284,6 +345,9 @@ impl Objective for DatasetObjective<'_> {
     /// ([`Classifier::per_example_grads`]), else with one backward pass per item — clips each to
     /// `sample.clip` over all parameters and sums. A round of `1 / rate` batches counts as an epoch.
     fn private_gradient(&mut self, params: &ParamSet, sample: PrivateSample) -> owm_core::Result<PrivateGradient> {
+        if self.collective.is_some() {
+            return Err(owm_core::Error::Unsupported("differentially private training across several processes"));
+        }
         let model = params.apply_to(self.model.clone())?;
         let k = self.cursor.private_steps;
         self.cursor.private_steps += 1;
@@ -312,9 +376,19 @@ impl Objective for DatasetObjective<'_> {
 
     fn evaluate(&mut self, candidates: &[Vec<f32>], sample: Sample) -> owm_core::Result<Vec<Fitness>> {
         let batches = self.batches(sample);
-        let sets = candidates.iter().map(|c| self.eval_template.with_host(c, &self.device)).collect::<owm_core::Result<Vec<_>>>()?;
+        let mine = self.collective.as_ref().map_or(0..candidates.len(), |c| shard(candidates.len(), c.rank(), c.world()));
+        let sets = candidates[mine.clone()].iter().map(|c| self.eval_template.with_host(c, &self.device)).collect::<owm_core::Result<Vec<_>>>()?;
         let (model, task) = (&self.eval_model, self.data.task);
-        sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, task, &batches))).collect()
+        let fitnesses: Vec<Fitness> = sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, task, &batches))).collect::<owm_core::Result<_>>()?;
+        let Some(c) = &self.collective else { return Ok(fitnesses) };
+        // Each candidate's (loss, accuracy, has accuracy), zeros where another rank evaluated it: adding zeros
+        // leaves every value as its rank computed it.
+        let mut buffer = vec![0f64; 3 * candidates.len()];
+        for (i, f) in mine.zip(&fitnesses) {
+            buffer[3 * i..3 * i + 3].copy_from_slice(&[f.loss, f.accuracy.unwrap_or(0.0), f64::from(u8::from(f.accuracy.is_some()))]);
+        }
+        c.all_reduce_sum(&mut buffer)?;
+        Ok(buffer.chunks(3).map(|f| Fitness { loss: f[0], accuracy: (f[2] > 0.0).then_some(f[1]) }).collect())
     }
 
     fn train_items(&self) -> usize {

@@ -102,6 +102,10 @@ pub struct TrainOptions<'a> {
     /// Keys for the encrypted bundles the config starts from (a transfer's base, `Pretrained` sources):
     /// their weights are decrypted in memory.
     pub identities: Option<&'a owm_share::Identities>,
+    /// Train together with the other ranks of this group (data-parallel gradients, shared populations; see
+    /// [`DatasetObjective`]). Every rank calls [`train_with`] with the same config; rank 0 writes `run_dir`,
+    /// the others their copy of the run into a scratch folder they remove. `None` or a group of one: alone.
+    pub collective: Option<std::sync::Arc<dyn owm_core::Collective>>,
 }
 
 /// Runs `config` into the new folder `run_dir`: train, evaluate, write the trace, plots, evaluation and bundle.
@@ -138,6 +142,26 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     rayon::join(f, || ()).0
 }
 
+/// The scratch run folder of a rank other than 0, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(rank: usize) -> Self {
+        // Unique within the process too: ranks may be threads of one process (`ThreadGroup`).
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("owm-rank-{rank}-{}-{run}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// [`train`] with user phases (optimisers), extra sinks, checkpoints or a resume.
 ///
 /// # Errors
@@ -146,6 +170,16 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptions<'_>) -> Result<RunReport> {
     let started = Instant::now();
     config.check()?;
+    let collective = options.collective.filter(|c| c.world() > 1);
+    if collective.is_some() && config.privacy.is_some() {
+        return Err(crate::Error::Privacy("differentially private training runs in one process".into()));
+    }
+    // Ranks other than 0 run the same steps into a scratch folder, removed when this function returns.
+    let scratch = match &collective {
+        Some(c) if c.rank() > 0 => Some(Scratch::new(c.rank())),
+        _ => None,
+    };
+    let run_dir = scratch.as_ref().map_or(run_dir, |s| s.0.as_path());
     let device = config.backend.device()?;
     device.seed(config.seed);
     let autodiff = device.clone().autodiff();
@@ -243,6 +277,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
             burn: owm_core::BURN_VERSION.into(),
             backend: config.backend.name().into(),
             threads: rayon::current_num_threads(),
+            processes: collective.as_ref().map(|c| c.world()),
         };
         let started = TraceEvent::RunStarted { config: config_json.clone(), seed: config.seed, params: metas, env: Some(env) };
         let _ = sink.on_event(&started)?;
@@ -272,8 +307,9 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         }
     };
     let start = ParamSet::of(&model);
-    let mut objective = DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size).with_augment(config.data.augment);
-    let bar = progress_bar(options.progress, &phases, train_set.len().div_ceil(config.batch_size.max(1)));
+    let mut objective = DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size).with_augment(config.data.augment)
+        .with_collective(collective.clone());
+    let bar = progress_bar(options.progress && scratch.is_none(), &phases, train_set.len().div_ceil(config.batch_size.max(1)));
     let run = RunPhases { batch_size: config.batch_size, trace: &config.trace, bar: &bar, checkpoint: Some(run_dir.join(files::CHECKPOINT)), resume };
     let loop_started = Instant::now();
     let outcome = run_phases(&mut objective, start, &mut phases, &mut sink, run)?;

@@ -746,22 +746,84 @@ fn train_command(args: TrainArgs) -> Result<ExitCode> {
         return resume_command(run, args.quiet, args.json);
     }
     let config = experiment(&args)?;
+    let ranks = Ranks::launched()?;
     let run_dir = match &args.out {
         Some(dir) => dir.clone(),
         None => free_dir(&Path::new("runs").join(format!("{}-s{}", config.name, config.seed))),
     };
-    eprintln!(
-        "owm: training {} on {} with {} ({}), seed {} -> {}",
-        config.model.name(),
-        config.data.name(),
-        config.optimizer_names(),
-        config.backend,
-        config.seed,
-        run_dir.display()
-    );
+    let (rank, processes) = ranks.place().unwrap_or((0, 1));
+    if rank == 0 {
+        let across = if processes > 1 { format!(" across {processes} processes") } else { String::new() };
+        eprintln!(
+            "owm: training {} on {} with {} ({}){across}, seed {} -> {}",
+            config.model.name(),
+            config.data.name(),
+            config.optimizer_names(),
+            config.backend,
+            config.seed,
+            run_dir.display()
+        );
+    }
     let ids = identities(args.identity.as_deref(), args.passphrase_file.as_deref())?;
-    let report = train_with(&config, &run_dir, TrainOptions { progress: !args.quiet, identities: ids.as_ref(), ..TrainOptions::default() })?;
-    print_run(&report, args.json)
+    let options = TrainOptions { progress: !args.quiet, identities: ids.as_ref(), collective: ranks.collective(), ..TrainOptions::default() };
+    let report = train_with(&config, &run_dir, options)?;
+    ranks.finish();
+    print_run(&report, args.json, &ranks)
+}
+
+/// The ranks `mpirun` launched this process among (with the `mpi` feature), or this process alone.
+struct Ranks {
+    #[cfg(feature = "mpi")]
+    mpi: Option<std::sync::Arc<owm::train::mpi::Mpi>>,
+}
+
+impl Ranks {
+    /// MPI's ranks when an MPI launcher started this process; alone otherwise. Without the `mpi` feature a
+    /// launch by `mpirun` is refused: every process would train the whole run into the same folder.
+    fn launched() -> Result<Self> {
+        #[cfg(feature = "mpi")]
+        {
+            let mpi = owm::train::mpi::launched().then(owm::train::mpi::Mpi::init).transpose()?.map(std::sync::Arc::new);
+            Ok(Self { mpi })
+        }
+        #[cfg(not(feature = "mpi"))]
+        {
+            if ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].iter().any(|v| std::env::var_os(v).is_some()) {
+                bail!("started by an MPI launcher, but this owm was built without the `mpi` feature: rebuild with `--features mpi` (docs/scaling.md)");
+            }
+            Ok(Self {})
+        }
+    }
+
+    fn collective(&self) -> Option<std::sync::Arc<dyn owm::core::Collective>> {
+        #[cfg(feature = "mpi")]
+        if let Some(mpi) = &self.mpi {
+            return Some(mpi.clone());
+        }
+        None
+    }
+
+    /// (rank, processes), when there are several.
+    fn place(&self) -> Option<(usize, usize)> {
+        self.collective().filter(|c| c.world() > 1).map(|c| (c.rank(), c.world()))
+    }
+
+    /// Seconds this rank spent in all-reduces (MPI runs).
+    fn all_reduce_seconds(&self) -> Option<f64> {
+        #[cfg(feature = "mpi")]
+        if let Some(mpi) = &self.mpi {
+            return Some(mpi.all_reduce_seconds());
+        }
+        None
+    }
+
+    /// Finalises MPI after a successful run.
+    fn finish(&self) {
+        #[cfg(feature = "mpi")]
+        if let Some(mpi) = &self.mpi {
+            mpi.finish();
+        }
+    }
 }
 
 /// Continues a killed run from its last checkpoint, or from the start when it died before its first one.
@@ -771,6 +833,7 @@ fn resume_command(run: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
         bail!("{} is complete (it has its bundle); nothing to resume", run.display());
     }
     let checkpoint = run.join(files::CHECKPOINT);
+    let ranks = Ranks::launched()?;
     let resume = if checkpoint.is_file() {
         let step = owm::train::Checkpoint::load(&checkpoint)?.total_steps;
         eprintln!("owm: resuming {} from its checkpoint at step {step}", run.display());
@@ -778,18 +841,26 @@ fn resume_command(run: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
     } else {
         eprintln!("owm: {} has no checkpoint yet; training it again from the start", run.display());
         let trace = run.join(files::TRACE);
-        if trace.exists() {
+        // Rank 0 alone writes the run folder.
+        if trace.exists() && ranks.place().is_none_or(|(rank, _)| rank == 0) {
             std::fs::remove_file(&trace).with_context(|| format!("removing {}", trace.display()))?;
         }
         None
     };
-    let report = train_with(&config, run, TrainOptions { progress: !quiet, resume, ..TrainOptions::default() })?;
-    print_run(&report, json)
+    let report = train_with(&config, run, TrainOptions { progress: !quiet, resume, collective: ranks.collective(), ..TrainOptions::default() })?;
+    ranks.finish();
+    print_run(&report, json, &ranks)
 }
 
-fn print_run(report: &RunReport, json: bool) -> Result<ExitCode> {
+fn print_run(report: &RunReport, json: bool, ranks: &Ranks) -> Result<ExitCode> {
     let e = &report.evaluation;
     let code = if report.training.stop_reason.is_failure() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    let place = ranks.place();
+    if let Some((rank, processes)) = place.filter(|&(rank, _)| rank > 0 && !json) {
+        // The other ranks' run folders were scratch; rank 0 prints the run.
+        println!("rank {rank} of {processes}: weights digest {}", report.manifest.weights_digest);
+        return Ok(code);
+    }
     if json {
         let summary = serde_json::json!({
             "accuracy": e.report.accuracy,
@@ -807,6 +878,12 @@ fn print_run(report: &RunReport, json: bool) -> Result<ExitCode> {
             "run_dir": report.run_dir,
             "bundle_dir": report.bundle_dir,
         });
+        let mut summary = summary;
+        if let Some((rank, processes)) = place {
+            summary["rank"] = serde_json::json!(rank);
+            summary["processes"] = serde_json::json!(processes);
+            summary["all_reduce_seconds"] = serde_json::json!(ranks.all_reduce_seconds());
+        }
         println!("{summary}");
         return Ok(code);
     }
