@@ -8,8 +8,8 @@
 //! the run's files.
 //!
 //! OWM's implementations: [`Solo`] (one process, nothing exchanged), [`ThreadGroup`] (ranks as threads of
-//! one process, for tests and for checking a distributed run's arithmetic without a launcher), and MPI in
-//! the `owm-mpi` crate.
+//! one process, for tests and for checking a distributed run's arithmetic without a launcher), and
+//! `owm_train::mpi::Mpi` (the ranks `mpirun` launched, behind `owm-train`'s `mpi` feature).
 
 use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex};

@@ -241,6 +241,10 @@ enum Command {
         /// Measure DP-SGD training throughput beside plain training (LeNet-5, Adam, random CIFAR-sized data).
         #[arg(long)]
         dp: bool,
+        /// Measure one all-reduce of N f64 values among the ranks `mpirun` launched (an owm built with the `mpi`
+        /// feature): seconds per call over `--steps` calls after `--warmup`, printed by rank 0.
+        #[arg(long)]
+        all_reduce: Option<usize>,
         /// Training images for `--tracing`.
         #[arg(long, default_value_t = 50_000)]
         train_items: usize,
@@ -708,6 +712,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Trace { run, steps, paths, stats, csv } => trace_command(&run, steps, paths, stats, csv),
         Command::Schedule { schedule, lr, steps, every, svg } => schedule_command(&schedule, lr, steps, every, svg),
+        Command::Bench { all_reduce: Some(values), steps, warmup, .. } => {
+            let ranks = Ranks::launched()?;
+            let Some(group) = ranks.collective() else {
+                bail!("--all-reduce measures MPI ranks: run it under mpirun, with an owm built with `--features mpi`");
+            };
+            let mut buffer = vec![1.0f64; values];
+            for _ in 0..warmup {
+                group.all_reduce_sum(&mut buffer)?;
+            }
+            let started = std::time::Instant::now();
+            for _ in 0..steps {
+                group.all_reduce_sum(&mut buffer)?;
+            }
+            let seconds = started.elapsed().as_secs_f64() / steps.max(1) as f64;
+            if group.rank() == 0 {
+                let bytes = 8 * values;
+                println!("{}", serde_json::json!({ "values": values, "bytes": bytes, "processes": group.world(), "seconds_per_call": seconds, "bytes_per_second": bytes as f64 / seconds }));
+            }
+            drop(group);
+            ranks.finish();
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench { bundle: Some(mb), .. } => {
             println!("{}", serde_json::to_string(&owm::train::bundle_throughput(mb, &std::env::temp_dir())?)?);
             Ok(ExitCode::SUCCESS)
