@@ -145,7 +145,8 @@ fn scale_out(binary: Option<&std::path::Path>, steps: usize, dir: &std::path::Pa
         };
         cmd.args(["train", "--quiet", "--json", "--optimizer", "adam", "--batch-size", &batch.to_string(), "--max-steps", &steps.to_string(), "--out"]);
         let out = cmd.arg(&scratch).args(args).output().ok()?;
-        let rank0 = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["rank"].as_u64().unwrap_or(0) == 0);
+        let rank0 =
+            String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["rank"].as_u64().unwrap_or(0) == 0);
         if !out.status.success() {
             eprintln!("bench: {cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output"));
         }
@@ -181,7 +182,11 @@ fn scale_out(binary: Option<&std::path::Path>, steps: usize, dir: &std::path::Pa
                     .arg(binary)
                     .args(["bench", "--all-reduce", &values.to_string(), "--steps", "200", "--warmup", "20"])
                     .output()?;
-                String::from_utf8_lossy(&out.stdout).lines().find_map(|l| serde_json::from_str::<Value>(l).ok()).and_then(|v| v["seconds_per_call"].as_f64()).unwrap_or(f64::NAN)
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .find_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .and_then(|v| v["seconds_per_call"].as_f64())
+                    .unwrap_or(f64::NAN)
             } else {
                 0.0
             };
@@ -191,11 +196,7 @@ fn scale_out(binary: Option<&std::path::Path>, steps: usize, dir: &std::path::Pa
             let n = np as f64;
             let ring = if np > 1 { 2.0 * (n - 1.0) / n * bytes as f64 / 1.25e9 + 2.0 * (n - 1.0) * 10e-6 } else { 0.0 };
             let nodes = 1.0 / (shard_whole + ring);
-            println!(
-                "{name:<30} {np:>5} {rate:>10.1} {speedup:>9.2}x {:>10.1}% {bytes:>11} {here:>12.1} {:>12.3} {nodes:>14.1}",
-                100.0 * share,
-                1e3 * shard
-            );
+            println!("{name:<30} {np:>5} {rate:>10.1} {speedup:>9.2}x {:>10.1}% {bytes:>11} {here:>12.1} {:>12.3} {nodes:>14.1}", 100.0 * share, 1e3 * shard);
             rows.push(json!({
                 "workload": name, "ranks": np, "threads_per_rank": threads, "steps_per_second": rate, "speedup": speedup,
                 "all_reduce_share": share, "bytes_per_step": bytes, "all_reduce_seconds_alone": all_reduce,

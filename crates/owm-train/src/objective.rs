@@ -379,7 +379,8 @@ impl Objective for DatasetObjective<'_> {
         let mine = self.collective.as_ref().map_or(0..candidates.len(), |c| shard(candidates.len(), c.rank(), c.world()));
         let sets = candidates[mine.clone()].iter().map(|c| self.eval_template.with_host(c, &self.device)).collect::<owm_core::Result<Vec<_>>>()?;
         let (model, task) = (&self.eval_model, self.data.task);
-        let fitnesses: Vec<Fitness> = sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, task, &batches))).collect::<owm_core::Result<_>>()?;
+        let fitnesses: Vec<Fitness> =
+            sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, task, &batches))).collect::<owm_core::Result<_>>()?;
         let Some(c) = &self.collective else { return Ok(fitnesses) };
         // Each candidate's (loss, accuracy, has accuracy), zeros where another rank evaluated it: adding zeros
         // leaves every value as its rank computed it.

@@ -307,7 +307,8 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         }
     };
     let start = ParamSet::of(&model);
-    let mut objective = DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size).with_augment(config.data.augment)
+    let mut objective = DatasetObjective::new(model, train_set, norm.as_ref(), &device, config.seed, config.batch_size)
+        .with_augment(config.data.augment)
         .with_collective(collective.clone());
     let bar = progress_bar(options.progress && scratch.is_none(), &phases, train_set.len().div_ceil(config.batch_size.max(1)));
     let run = RunPhases { batch_size: config.batch_size, trace: &config.trace, bar: &bar, checkpoint: Some(run_dir.join(files::CHECKPOINT)), resume };

@@ -728,7 +728,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let seconds = started.elapsed().as_secs_f64() / steps.max(1) as f64;
             if group.rank() == 0 {
                 let bytes = 8 * values;
-                println!("{}", serde_json::json!({ "values": values, "bytes": bytes, "processes": group.world(), "seconds_per_call": seconds, "bytes_per_second": bytes as f64 / seconds }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "values": values, "bytes": bytes, "processes": group.world(), "seconds_per_call": seconds, "bytes_per_second": bytes as f64 / seconds })
+                );
             }
             drop(group);
             ranks.finish();

@@ -108,7 +108,11 @@ fn a_killed_rank_should_end_the_job_and_the_run_should_resume_from_its_checkpoin
     let took = killed_at.elapsed();
     let stderr = std::io::read_to_string(job.stderr.take().unwrap()).unwrap();
     let at = owm::train::Checkpoint::load(&run.join("checkpoint.json")).map(|c| c.total_steps).unwrap_or(0);
-    eprintln!("killed rank pid {} (checkpoint at step {at}); mpirun ended after {took:?}: {}", ranks[1], stderr.lines().find(|l| l.contains("signal")).unwrap_or(""));
+    eprintln!(
+        "killed rank pid {} (checkpoint at step {at}); mpirun ended after {took:?}: {}",
+        ranks[1],
+        stderr.lines().find(|l| l.contains("signal")).unwrap_or("")
+    );
     assert!(at < 3000, "the rank was killed before the run's end");
     assert!(!status.success(), "the job must fail");
     assert!(took < Duration::from_secs(20), "the other rank took {took:?} to stop");
