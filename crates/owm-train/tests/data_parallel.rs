@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use owm_core::{Collective, ThreadGroup};
+use owm_core::{Collective, Control, Result as CoreResult, ThreadGroup, TraceEvent, TraceSink};
 use owm_models::ModelConfig;
 use owm_optim::{AdamConfig, ConvergenceConfig, GaConfig, OptimizerConfig};
 use owm_train::{ExperimentConfig, NamedWeights, RunReport, TraceConfig, TrainOptions, train_with};
@@ -21,16 +21,38 @@ fn adam_run() -> ExperimentConfig {
 
 /// `config` trained by `world` ranks, one thread each; every rank's report, rank 0 first.
 fn run(config: &ExperimentConfig, world: usize, dir: &std::path::Path) -> Vec<RunReport> {
+    run_with(config, world, dir, None, None)
+}
+
+/// [`run`], each rank stopping after `stop_at` steps, or resuming from `resume`.
+fn run_with(config: &ExperimentConfig, world: usize, dir: &std::path::Path, stop_at: Option<usize>, resume: Option<&std::path::Path>) -> Vec<RunReport> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = ThreadGroup::new(world)
             .into_iter()
             .map(|member| {
                 let member: Arc<dyn Collective> = Arc::new(member);
-                scope.spawn(move || train_with(config, dir, TrainOptions { collective: Some(member), ..TrainOptions::default() }).unwrap())
+                scope.spawn(move || {
+                    let mut stop = StopAt { at: stop_at.unwrap_or(usize::MAX), seen: 0 };
+                    let options = TrainOptions { collective: Some(member), sinks: vec![&mut stop], resume: resume.map(Into::into), ..TrainOptions::default() };
+                    train_with(config, dir, options).unwrap()
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
+}
+
+/// Asks to stop after `at` steps.
+struct StopAt {
+    at: usize,
+    seen: usize,
+}
+
+impl TraceSink for StopAt {
+    fn on_event(&mut self, event: &TraceEvent) -> CoreResult<Control> {
+        self.seen += usize::from(matches!(event, TraceEvent::Step(_)));
+        Ok(if self.seen == self.at { Control::Stop } else { Control::Continue })
+    }
 }
 
 fn largest_difference(a: &NamedWeights, b: &NamedWeights) -> f32 {
@@ -63,6 +85,23 @@ fn data_parallel_adam_should_match_one_process_and_repeat_bit_for_bit() {
         let trace = std::fs::read_to_string(reports[0].run_dir.join(owm_train::files::TRACE)).unwrap();
         assert!(trace.lines().next().unwrap().contains(&format!("\"processes\":{world}")), "the run_started event records {world} processes");
     }
+}
+
+/// A run checkpointed on 2 ranks resumes on 4 (the checkpoint holds the global data position) to the weights
+/// of the uninterrupted single-process run, within 1e-5.
+#[test]
+fn a_checkpoint_written_on_2_ranks_should_resume_on_4() {
+    let dir = owm_testkit::tempdir();
+    let config = adam_run();
+    let alone = NamedWeights::load(&run(&config, 1, &dir.path().join("alone"))[0].bundle_dir).unwrap();
+    let checkpointed = ExperimentConfig { trace: TraceConfig { checkpoint_every: 25, ..config.trace.clone() }, ..config.clone() };
+    let cut = run_with(&checkpointed, 2, &dir.path().join("cut"), Some(25), None);
+    assert_eq!(cut[0].training.steps, 25);
+    let checkpoint = dir.path().join("cut").join(owm_train::files::CHECKPOINT);
+    let resumed = run_with(&config, 4, &dir.path().join("resumed"), None, Some(&checkpoint));
+    assert_eq!(resumed[0].training.steps, 60);
+    let diff = largest_difference(&NamedWeights::load(&resumed[0].bundle_dir).unwrap(), &alone);
+    assert!(diff <= 1e-5, "resumed on 4 ranks against one process: largest weight difference {diff}");
 }
 
 /// A genetic algorithm whose population is evaluated by 2 ranks gives the weights of one process, bit for bit.
