@@ -1,7 +1,7 @@
-use burn::optim::GradientsParams;
-use burn::prelude::*;
 use std::sync::Arc;
 
+use burn::optim::GradientsParams;
+use burn::prelude::*;
 use owm_core::{Collective, Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, flat_grads, shard};
 use owm_data::{Augment, Dataset, Normalizer};
 use owm_models::Classifier;
