@@ -128,15 +128,17 @@ fn scale_out(binary: Option<&std::path::Path>, steps: usize, dir: &std::path::Pa
         workloads.push(("Fashion-MNIST MLP 784-256-10", args, 784 * 256 + 256 + 256 * 10 + 10));
     }
     let scratch = std::env::temp_dir().join(format!("owm-bench-mpi-{}", std::process::id()));
+    // `owm` under `mpirun` on `np` ranks of `threads` threads each.
+    let mpirun = |np: usize, threads: usize| {
+        let mut c = Command::new("mpirun");
+        c.args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), "-x", &format!("RAYON_NUM_THREADS={threads}")]).arg(binary);
+        c
+    };
     // `owm train` (under mpirun with `np` ranks, or alone), `threads` per process: rank 0's JSON line.
     let train = |np: Option<usize>, threads: usize, batch: usize, args: &[String]| -> Option<Value> {
         let _ = std::fs::remove_dir_all(&scratch);
         let mut cmd = match np {
-            Some(np) => {
-                let mut c = Command::new("mpirun");
-                c.args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), "-x", &format!("RAYON_NUM_THREADS={threads}")]).arg(binary);
-                c
-            }
+            Some(np) => mpirun(np, threads),
             None => {
                 let mut c = Command::new(binary);
                 c.env("RAYON_NUM_THREADS", threads.to_string());
@@ -177,11 +179,7 @@ fn scale_out(binary: Option<&std::path::Path>, steps: usize, dir: &std::path::Pa
             let shard = train(None, threads, 64 / np, args).map(|v| per_step(&v)).unwrap_or(f64::NAN);
             let shard_whole = train(None, cores, 64 / np, args).map(|v| per_step(&v)).unwrap_or(f64::NAN);
             let all_reduce = if np > 1 {
-                let out = Command::new("mpirun")
-                    .args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), "-x", &format!("RAYON_NUM_THREADS={threads}")])
-                    .arg(binary)
-                    .args(["bench", "--all-reduce", &values.to_string(), "--steps", "200", "--warmup", "20"])
-                    .output()?;
+                let out = mpirun(np, threads).args(["bench", "--all-reduce", &values.to_string(), "--steps", "200", "--warmup", "20"]).output()?;
                 String::from_utf8_lossy(&out.stdout)
                     .lines()
                     .find_map(|l| serde_json::from_str::<Value>(l).ok())

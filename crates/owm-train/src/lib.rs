@@ -61,7 +61,6 @@ mod config;
 mod diff;
 mod error;
 mod eval;
-#[cfg(feature = "mpi")]
 pub mod mpi;
 mod objective;
 mod phases;

@@ -817,7 +817,7 @@ impl Ranks {
         }
         #[cfg(not(feature = "mpi"))]
         {
-            if ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].iter().any(|v| std::env::var_os(v).is_some()) {
+            if owm::train::mpi::launched() {
                 bail!("started by an MPI launcher, but this owm was built without the `mpi` feature: rebuild with `--features mpi` (docs/scaling.md)");
             }
             Ok(Self {})
@@ -891,7 +891,7 @@ fn print_run(report: &RunReport, json: bool, ranks: &Ranks) -> Result<ExitCode> 
         return Ok(code);
     }
     if json {
-        let summary = serde_json::json!({
+        let mut summary = serde_json::json!({
             "accuracy": e.report.accuracy,
             "macro_f1": e.report.macro_f1,
             "test_items": e.report.total,
@@ -907,7 +907,6 @@ fn print_run(report: &RunReport, json: bool, ranks: &Ranks) -> Result<ExitCode> 
             "run_dir": report.run_dir,
             "bundle_dir": report.bundle_dir,
         });
-        let mut summary = summary;
         if let Some((rank, processes)) = place {
             summary["rank"] = serde_json::json!(rank);
             summary["processes"] = serde_json::json!(processes);
