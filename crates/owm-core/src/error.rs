@@ -21,8 +21,35 @@ pub enum Error {
         reason: String,
     },
     /// A backend name could not be parsed.
-    #[error("unknown backend `{0}`: expected one of cpu, flex, ndarray, wgpu")]
+    #[error("unknown backend `{0}`: expected one of cpu, flex, ndarray, wgpu, remote:ws://HOST:PORT")]
     UnknownBackend(String),
+    /// A remote device's address is not `ws://HOST:PORT`.
+    #[error("remote device `{url}`: {reason}")]
+    RemoteUrl {
+        /// The address as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A remote device's server could not be reached, refused the client, or failed.
+    #[error("remote device `{url}`: {reason}")]
+    Remote {
+        /// The server's address.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+    /// A device failed while running or reading back an operation.
+    #[error("the device failed: {0} (on a remote device, its server may have stopped: `owm train --resume RUN` continues from the last checkpoint)")]
+    Device(String),
+    /// A token file holds no usable token.
+    #[error("token file `{path}`: {reason}")]
+    RemoteToken {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A parameter replacement did not match the module.
     #[error("parameter `{path}`: {reason}")]
     Param {

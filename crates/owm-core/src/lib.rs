@@ -35,6 +35,8 @@
 //!
 //! - `wgpu`: enables [`BackendKind::Wgpu`] (Burn's `wgpu` backend; Vulkan, Metal or lavapipe at run time).
 //! - `ndarray`: enables [`BackendKind::NdArray`] (deprecated upstream, kept selectable).
+//! - `remote`: enables [`BackendKind::Remote`], a device another process serves (`remote::serve`, `owm serve`),
+//!   over Burn's remote backend (WebSocket).
 //!
 //! The `flex` CPU backend is always compiled in.
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
@@ -49,6 +51,7 @@ pub mod json;
 mod memory;
 mod objective;
 mod params;
+pub mod remote;
 mod seed;
 pub mod serde_float;
 mod trace;
@@ -61,6 +64,7 @@ pub use input::*;
 pub use memory::*;
 pub use objective::*;
 pub use params::*;
+pub use remote::{REMOTE_PREFIX, RemoteDevice};
 pub use seed::*;
 pub use trace::*;
 pub use validate::*;

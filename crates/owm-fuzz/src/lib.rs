@@ -48,7 +48,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "image", reads: "an image-folder PNG", run: image },
     Target { name: "pytorch", reads: "a PyTorch state_dict (safetensors) imported into a model", run: pytorch },
     Target { name: "checkpoint", reads: "a run's checkpoint.json (resume, diff)", run: checkpoint },
-    Target { name: "specs", reads: "command-line specs: transfer rules, optimiser phases, registry references, sizes", run: specs },
+    Target { name: "specs", reads: "command-line specs: devices, transfer rules, optimiser phases, registry references, sizes; token files", run: specs },
 ];
 
 /// A scratch folder of this process, created once.
@@ -329,6 +329,13 @@ pub fn specs(data: &[u8]) {
     let _ = owm::optim::PhaseConfig::parse_list(text, &owm::optim::ConvergenceConfig::default());
     let _ = owm::share::parse_ref(text);
     let _ = owm::core::parse_size(text);
+    // A device, and a token file: what is accepted names itself the same way again, and a token is never blank.
+    if let Ok(device) = text.parse::<owm::core::BackendKind>() {
+        assert_eq!(device.to_string().parse::<owm::core::BackendKind>().ok(), Some(device));
+    }
+    if let Ok(token) = owm::core::remote::read_token(&file("token", data)) {
+        assert!(!token.is_empty() && token.trim() == token);
+    }
 }
 
 /// Seed inputs of a target, made the way the tests make their fixtures: the writers' own encoders, a real
@@ -387,6 +394,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             "sgd:lr=0.1:momentum=0.9",
             "m@1.0.0",
             "512M",
+            "remote:ws://127.0.0.1:3000",
+            "wgpu",
         ]
         .iter()
         .map(|s| s.as_bytes().to_vec())

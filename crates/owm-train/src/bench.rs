@@ -315,7 +315,7 @@ pub fn tracing_cost(backend: BackendKind, train_items: usize, epochs: u64) -> Re
     owm_core::write_atomic(&data.join("test_batch.bin"), &batch(1000))?;
     let traced = crate::ExperimentConfig {
         name: "tracing-bench".into(),
-        backend,
+        backend: backend.clone(),
         data: owm_data::DataConfig::new(owm_data::DataSource::Cifar10 { dir: data }),
         model: ModelConfig::LeNet5 { conv1_padding: 0 },
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),

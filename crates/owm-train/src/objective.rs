@@ -187,7 +187,9 @@ impl<'a> DatasetObjective<'a> {
         let task = self.data.task;
         let per = model.per_example_grads(x, |logits| {
             let (loss, c) = task.loss_and_correct(logits, y);
-            (loss_sum, correct) = (read_f64(loss.clone()), read_usize(c));
+            // Inside Burn's per-example closure a failed read cannot return: it shows as a NaN loss, which
+            // stops the run as diverged.
+            (loss_sum, correct) = (read_f64(loss.clone()).unwrap_or(f64::NAN), read_usize(c).unwrap_or(0));
             loss
         })?;
         // Each example's norm over all parameters, read back once; then the scaled rows summed on the device.
@@ -216,12 +218,12 @@ impl<'a> DatasetObjective<'a> {
                 None => self.data.batch(&[i], self.norm, &self.autodiff),
             };
             let (loss, c) = self.data.task.loss_and_correct(model.forward(x), y);
-            loss_sum += read_f64(loss.clone());
-            correct += read_usize(c);
+            loss_sum += read_f64(loss.clone()).unwrap_or(f64::NAN);
+            correct += read_usize(c).unwrap_or(0);
             let grads = GradientsParams::from_grads(loss.backward(), model);
             let grads: Vec<Option<Tensor<1>>> = flat_grads(model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
             let squares = grads.iter().flatten().map(|g| g.clone().square().sum()).reduce(|a, b| a + b);
-            let norm = squares.map_or(0.0, |t| read_f64(t).sqrt());
+            let norm = squares.map_or(0.0, |t| read_f64(t).unwrap_or(f64::NAN).sqrt());
             let scale = if norm > clip { clip / norm } else { 1.0 };
             clipped += usize::from(scale < 1.0);
             for (s, g) in sum.iter_mut().zip(grads) {
@@ -281,24 +283,29 @@ fn all_reduce_gradient(
     Ok((head[0], head[1].round() as usize, grads))
 }
 
-fn read_f64(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0])
+/// The one value of `t`, read back from its device: an error, not a panic, when the device fails (a remote
+/// device whose server stopped, say).
+fn read_f64(t: Tensor<1>) -> owm_core::Result<f64> {
+    let data = t.try_into_data().map_err(|e| owm_core::Error::Device(e.to_string()))?;
+    Ok(data.convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0]))
 }
 
-fn read_usize(t: Tensor<1, Int>) -> usize {
-    t.into_data().convert::<i64>().try_into_vec::<i64>().map_or(0, |v| v[0] as usize)
+/// As [`read_f64`], for a count.
+fn read_usize(t: Tensor<1, Int>) -> owm_core::Result<usize> {
+    let data = t.try_into_data().map_err(|e| owm_core::Error::Device(e.to_string()))?;
+    Ok(data.convert::<i64>().try_into_vec::<i64>().map_or(0, |v| v[0] as usize))
 }
 
-fn fitness(model: &Classifier, task: Task, batches: &[(Input, Tensor<1, Int>)]) -> Fitness {
+fn fitness(model: &Classifier, task: Task, batches: &[(Input, Tensor<1, Int>)]) -> owm_core::Result<Fitness> {
     let (mut loss, mut correct, mut items) = (0.0, 0usize, 0usize);
     for (x, y) in batches {
         items += y.dims()[0];
         let (l, c) = task.loss_and_correct(model.forward(x.clone()), y.clone());
-        loss += read_f64(l);
-        correct += read_usize(c);
+        loss += read_f64(l)?;
+        correct += read_usize(c)?;
     }
     let items = items.max(1) as f64;
-    Fitness { loss: loss / items, accuracy: Some(correct as f64 / items) }
+    Ok(Fitness { loss: loss / items, accuracy: Some(correct as f64 / items) })
 }
 
 impl Objective for DatasetObjective<'_> {
@@ -331,7 +338,7 @@ impl Objective for DatasetObjective<'_> {
             // The backward pass is queued before the loss is read: on a GPU the read no longer stalls it.
             let g = GradientsParams::from_grads(loss.backward(), &model);
             grads = flat_grads(&model, &g).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
-            (value, correct) = (read_f64(loss), read_usize(right));
+            (value, correct) = (read_f64(loss)?, read_usize(right)?);
         }
         self.model = model;
         if let Some(c) = &self.collective {
@@ -380,7 +387,7 @@ impl Objective for DatasetObjective<'_> {
         let sets = candidates[mine.clone()].iter().map(|c| self.eval_template.with_host(c, &self.device)).collect::<owm_core::Result<Vec<_>>>()?;
         let (model, task) = (&self.eval_model, self.data.task);
         let fitnesses: Vec<Fitness> =
-            sets.par_iter().map(|set| set.apply_to(model.clone()).map(|m| fitness(&m, task, &batches))).collect::<owm_core::Result<_>>()?;
+            sets.par_iter().map(|set| set.apply_to(model.clone()).and_then(|m| fitness(&m, task, &batches))).collect::<owm_core::Result<_>>()?;
         let Some(c) = &self.collective else { return Ok(fitnesses) };
         // Each candidate's (loss, accuracy, has accuracy), zeros where another rank evaluated it: adding zeros
         // leaves every value as its rank computed it.

@@ -105,8 +105,10 @@ pub fn replay(run_dir: &Path, options: ReplayOptions) -> Result<ReplayReport> {
         return Err(run_err("the trace does not start with the run's config".into()));
     };
     let mut config: ExperimentConfig = serde_json::from_value(config.clone()).map_err(|e| run_err(format!("the recorded config cannot be read: {e}")))?;
-    let exact = options.backend.is_none_or(|b| b == config.backend);
-    config.backend = options.backend.unwrap_or(config.backend);
+    let exact = options.backend.as_ref().is_none_or(|b| *b == config.backend);
+    if let Some(backend) = options.backend {
+        config.backend = backend;
+    }
     config.seed = options.seed.unwrap_or(config.seed);
     if let Some(data) = options.data {
         config.data = data;

@@ -1,6 +1,6 @@
 //! The `owm` command line: `owm train`, `owm replay RUN`, `owm report RUN`, `owm diff A B`, `owm eval BUNDLE`,
 //! `owm inspect BUNDLE`, `owm export BUNDLE --pytorch FILE`, `owm verify BUNDLE [--key PUB]`, `owm keygen KEY`, `owm sign BUNDLE --key KEY`,
-//! `owm bench`.
+//! `owm bench`, `owm serve --device D --bind ADDR --token-file F`.
 // The command line reports errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -30,9 +30,12 @@ enum Command {
     Eval {
         /// The bundle folder (a run's `bundle/`) or its run folder.
         bundle: PathBuf,
-        /// Backend to evaluate on.
+        /// Backend to evaluate on (cpu, ndarray, wgpu or remote:ws://HOST:PORT).
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// The token of a remote device's server (`owm serve`).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
         /// Evaluate on another data folder of the same kind.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -48,9 +51,13 @@ enum Command {
     Replay {
         /// The run folder.
         run: PathBuf,
-        /// Replay on another backend (cpu, ndarray, wgpu): compare by drift instead of bit for bit.
+        /// Replay on another backend (cpu, ndarray, wgpu, remote:ws://HOST:PORT): compare by drift instead of
+        /// bit for bit.
         #[arg(long)]
         device: Option<String>,
+        /// The token of a remote device's server (`owm serve`).
+        #[arg(long, requires = "device")]
+        token_file: Option<PathBuf>,
         /// Replay with another seed.
         #[arg(long)]
         seed: Option<u64>,
@@ -224,6 +231,20 @@ enum Command {
         /// Also write the curve as an SVG chart here.
         #[arg(long)]
         svg: Option<PathBuf>,
+    },
+    /// Serve a local device to `owm train --device remote:ws://HOST:PORT` runs in other processes or machines
+    /// (Burn's remote backend over WebSocket, cargo feature `remote`), until Ctrl+C or SIGTERM.
+    Serve {
+        /// The device to serve: cpu, ndarray or wgpu.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// The address to listen on, such as 127.0.0.1:3000 (port 0: any free port, printed at start). There is
+        /// no default: binding beyond loopback is a choice to make, as WebSocket is unencrypted.
+        #[arg(long)]
+        bind: std::net::SocketAddr,
+        /// Accept only clients that present the token in this file (its text, without the line break).
+        #[arg(long)]
+        token_file: PathBuf,
     },
     /// Measure LeNet-5 training throughput (CIFAR-shaped input, Adam), or with `--ga N` genetic-algorithm
     /// generations per second on the digits MLP; print one JSON line.
@@ -494,9 +515,12 @@ struct TrainArgs {
     /// Root seed.
     #[arg(long)]
     seed: Option<u64>,
-    /// Backend: cpu (flex), ndarray or wgpu.
+    /// Backend: cpu (flex), ndarray, wgpu, or remote:ws://HOST:PORT (a device `owm serve` hosts).
     #[arg(long)]
     device: Option<String>,
+    /// The token of a remote device's server (`owm serve --token-file`); also with `--resume`.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
     /// Use only the first N training items.
     #[arg(long)]
     train_limit: Option<usize>,
@@ -507,11 +531,12 @@ struct TrainArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue the run in this folder from its last checkpoint (a run that was killed); its recorded config
-    /// is used, so no other training option may be given.
+    /// is used, so no other training option may be given but `--device` (a remote run's server at another
+    /// address) and `--token-file`.
     #[arg(long, conflicts_with_all = [
         "config", "data", "data_dir", "model", "hidden", "optimizer", "lr", "momentum", "weight_decay", "clip_norm", "schedule",
         "population", "sigma", "t0", "epochs", "max_steps", "max_evaluations", "max_seconds", "patience", "target_loss",
-        "batch_size", "seed", "device", "train_limit", "test_limit", "out", "stats_every", "trace_paths", "histogram_every",
+        "batch_size", "seed", "train_limit", "test_limit", "out", "stats_every", "trace_paths", "histogram_every",
         "digest_every", "snapshot_paths", "snapshot_steps", "checkpoint_every", "task", "test_data", "test_fraction", "target",
         "columns", "categorical", "numeric", "ignore", "missing", "scaling", "encoding", "target_map", "text_columns", "tokenizer", "max_len",
         "min_freq", "max_vocab", "negatives", "chronological", "user_features", "item_features", "grayscale", "augment", "dim", "weights_license", "data_license",
@@ -582,9 +607,10 @@ fn message(e: &anyhow::Error) -> String {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Train(args) => train_command(*args),
-        Command::Eval { bundle, device, data_dir, identity, passphrase_file } => {
+        Command::Eval { bundle, device, token_file, data_dir, identity, passphrase_file } => {
             let ids = identities(identity.as_deref(), passphrase_file.as_deref())?;
-            eval_command(&bundle_dir(&bundle), &device, data_dir, ids.as_ref())
+            let backend = with_token(device.parse()?, token_file.as_deref())?;
+            eval_command(&bundle_dir(&bundle), backend, data_dir, ids.as_ref())
         }
         Command::Encrypt { bundle, out, recipient, passphrase_file } => {
             let mut recipients = Vec::new();
@@ -670,7 +696,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { run, device, seed, data_dir, quiet } => replay_command(&run, device, seed, data_dir, quiet),
+        Command::Replay { run, device, token_file, seed, data_dir, quiet } => {
+            let backend = device.map(|d| with_token(d.parse()?, token_file.as_deref())).transpose()?;
+            replay_command(&run, backend, seed, data_dir, quiet)
+        }
+        Command::Serve { device, bind, token_file } => serve_command(&device, bind, &token_file),
         Command::Report { run } => {
             let trace = owm::trace::read_trace(run.join(files::TRACE))?;
             let path = write_report(&run, &trace)?;
@@ -772,7 +802,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn train_command(args: TrainArgs) -> Result<ExitCode> {
     if let Some(run) = &args.resume {
-        return resume_command(run, args.quiet, args.json);
+        return resume_command(run, args.device.as_deref(), args.token_file.as_deref(), args.quiet, args.json);
     }
     let config = experiment(&args)?;
     let ranks = Ranks::launched()?;
@@ -856,8 +886,16 @@ impl Ranks {
 }
 
 /// Continues a killed run from its last checkpoint, or from the start when it died before its first one.
-fn resume_command(run: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
-    let config = ExperimentConfig::load(&run.join(files::CONFIG)).with_context(|| format!("{} is not a run folder that can be resumed", run.display()))?;
+fn resume_command(run: &Path, device: Option<&str>, token_file: Option<&Path>, quiet: bool, json: bool) -> Result<ExitCode> {
+    let mut config = ExperimentConfig::load(&run.join(files::CONFIG)).with_context(|| format!("{} is not a run folder that can be resumed", run.display()))?;
+    if let Some(device) = device {
+        // The same device behind another address (a restarted server); any other device would round differently.
+        config.backend = match (config.backend, device.parse::<BackendKind>()?) {
+            (BackendKind::Remote(_), moved @ BackendKind::Remote(_)) => moved,
+            (own, other) => bail!("--resume continues on the run's own device ({own}); --device only moves a remote run to another server, not to {other}"),
+        };
+    }
+    config.backend = with_token(config.backend, token_file)?;
     if run.join(files::BUNDLE).join("manifest.json").is_file() {
         bail!("{} is complete (it has its bundle); nothing to resume", run.display());
     }
@@ -879,6 +917,39 @@ fn resume_command(run: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
     let report = train_with(&config, run, TrainOptions { progress: !quiet, resume, collective: ranks.collective(), ..TrainOptions::default() })?;
     ranks.finish();
     print_run(&report, json, &ranks)
+}
+
+/// `backend` reached with the token in `token_file`, which only a remote device takes.
+fn with_token(backend: BackendKind, token_file: Option<&Path>) -> Result<BackendKind> {
+    Ok(match (backend, token_file) {
+        (BackendKind::Remote(remote), Some(file)) => BackendKind::Remote(remote.with_token_file(file)?),
+        (local, Some(_)) => bail!("--token-file is for a remote device (--device remote:ws://HOST:PORT), not {local}"),
+        (backend, None) => backend,
+    })
+}
+
+/// `owm serve`: hosts a local device for remote runs until Ctrl+C or SIGTERM.
+fn serve_command(device: &str, bind: std::net::SocketAddr, token_file: &Path) -> Result<ExitCode> {
+    let backend: BackendKind = device.parse()?;
+    if let BackendKind::Remote(remote) = &backend {
+        bail!("owm serve hosts a local device (cpu, ndarray or wgpu), not {remote}");
+    }
+    #[cfg(feature = "remote")]
+    {
+        let token = owm::core::remote::read_token(token_file)?;
+        let device = backend.device()?;
+        let listener = std::net::TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
+        let at = listener.local_addr().with_context(|| format!("the address bound for {bind}"))?;
+        if !at.ip().is_loopback() {
+            eprintln!("owm serve: {at} is reachable from other machines, over unencrypted WebSocket: serve only on a trusted network");
+        }
+        // The first line names the address (port 0 picks one), for people and for scripts that start a server.
+        println!("owm serve: {backend} on ws://{at}; clients: owm train --device remote:ws://{at} --token-file {}", token_file.display());
+        owm::core::remote::serve(device, listener, &token)?;
+        Ok(ExitCode::SUCCESS)
+    }
+    #[cfg(not(feature = "remote"))]
+    bail!("owm serve needs remote devices, which this binary was built without ({bind}, {}): rebuild with --features remote", token_file.display())
 }
 
 fn print_run(report: &RunReport, json: bool, ranks: &Ranks) -> Result<ExitCode> {
@@ -1223,6 +1294,7 @@ fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
     if let Some(device) = &args.device {
         c.backend = device.parse::<BackendKind>()?;
     }
+    c.backend = with_token(std::mem::take(&mut c.backend), args.token_file.as_deref())?;
     let t = &mut c.trace;
     t.stats_every = args.stats_every.unwrap_or(t.stats_every);
     t.paths = args.trace_paths.clone().unwrap_or_else(|| t.paths.clone());
@@ -1307,12 +1379,11 @@ fn data_from(data: DataConfig, dir: PathBuf) -> Result<DataConfig> {
     Ok(DataConfig { source, ..data })
 }
 
-fn replay_command(run: &Path, device: Option<String>, seed: Option<u64>, data_dir: Option<PathBuf>, quiet: bool) -> Result<ExitCode> {
+fn replay_command(run: &Path, backend: Option<BackendKind>, seed: Option<u64>, data_dir: Option<PathBuf>, quiet: bool) -> Result<ExitCode> {
     let data = match data_dir {
         None => None,
         Some(dir) => Some(data_from(ExperimentConfig::load(&run.join(files::CONFIG))?.data, dir)?),
     };
-    let backend = device.map(|d| d.parse::<BackendKind>()).transpose()?;
     let report = replay(run, ReplayOptions { backend, seed, data, progress: !quiet })?;
     println!(
         "compared {} events: {} steps, {} weight digests ({})",
@@ -1394,8 +1465,7 @@ fn read_passphrase(path: &Path) -> Result<String> {
     Ok(line)
 }
 
-fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>, identities: Option<&owm::share::Identities>) -> Result<ExitCode> {
-    let backend: BackendKind = device.parse()?;
+fn eval_command(bundle: &Path, backend: BackendKind, data_dir: Option<PathBuf>, identities: Option<&owm::share::Identities>) -> Result<ExitCode> {
     let data = match data_dir {
         None => None,
         Some(dir) => {
@@ -1404,7 +1474,7 @@ fn eval_command(bundle: &Path, device: &str, data_dir: Option<PathBuf>, identiti
             Some(data_from(experiment.data, dir)?)
         }
     };
-    let result = owm::train::evaluate_bundle_with(bundle, backend, data, identities)?;
+    let result = owm::train::evaluate_bundle_with(bundle, backend.clone(), data, identities)?;
     let r = &result.report.report;
     println!("bundle {} verified: {} tensors, weights digest {}", bundle.display(), result.bundle.tensors.len(), result.bundle.manifest.weights_digest);
     println!("test accuracy {:.4}  macro F1 {:.4}  on {} items ({})", r.accuracy, r.macro_f1, r.total, backend);
