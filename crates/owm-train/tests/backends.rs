@@ -29,7 +29,7 @@ fn max_logit_gap(backend: BackendKind) -> f32 {
 
 fn epoch_losses(backend: BackendKind) -> Vec<f64> {
     let dir = owm_testkit::tempdir();
-    let config = ExperimentConfig { backend, convergence: ConvergenceConfig::epochs(3), ..ExperimentConfig::default() };
+    let config = ExperimentConfig { backend: backend.clone(), convergence: ConvergenceConfig::epochs(3), ..ExperimentConfig::default() };
     let report = train(&config, &dir.path().join("run"), false).unwrap();
     assert_eq!(report.manifest.backend, backend.name());
     assert!(report.evaluation.report.accuracy > 0.8, "accuracy {} on {backend}", report.evaluation.report.accuracy);

@@ -121,9 +121,11 @@ fn a_wrong_or_missing_token_should_be_refused_and_write_no_run() {
     assert!(stderr.contains(&server.url) && stderr.contains("refused the token"), "{stderr}");
     assert!(!out.exists(), "a refused run writes nothing");
 
-    let missing = train(&dir.path().join("no-token"), &["--device", &device]);
+    let no_token = dir.path().join("no-token");
+    let missing = train(&no_token, &["--device", &device]);
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(!no_token.exists());
     assert!(stderr.contains("asks for a token: pass --token-file"), "{stderr}");
     let log = server.log_until("presented the wrong token");
     assert!(log.contains("presented the wrong token"), "the server logs each refusal: {log}");
@@ -189,4 +191,21 @@ fn a_run_whose_server_stops_should_fail_clearly_and_resume_on_a_restarted_server
     // Only a remote run moves, and only to another server.
     let local = Command::new(env!("CARGO_BIN_EXE_owm")).args(["train", "--resume"]).arg(&whole).args(["--device", "wgpu"]).output().unwrap();
     assert!(!local.status.success() && String::from_utf8_lossy(&local.stderr).contains("only moves a remote run"));
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn a_served_wgpu_device_should_train_as_the_local_one() {
+    let dir = owm_testkit::tempdir();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "a-long-random-token").unwrap();
+    let server = Server::start("wgpu", &token);
+    let local = dir.path().join("local");
+    let (local_losses, _) = losses_and_digest(&local, &train(&local, &["--device", "wgpu"]));
+    let remote = dir.path().join("remote");
+    let device = format!("remote:{}", server.url);
+    let (remote_losses, _) = losses_and_digest(&remote, &train(&remote, &["--device", &device, "--token-file", token.to_str().unwrap()]));
+    // Measured equal bit for bit on Mesa's lavapipe; a GPU may schedule its reductions differently per run.
+    let gap = local_losses.iter().zip(&remote_losses).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(remote_losses.len() == 40 && gap <= 1e-6, "largest loss difference {gap}");
 }

@@ -51,7 +51,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
     ExperimentConfig {
         name: "breast-cancer".into(),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, options }),
         model,
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)),

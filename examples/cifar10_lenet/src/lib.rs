@@ -48,7 +48,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
     ExperimentConfig {
         name: "cifar10-lenet".into(),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data: DataConfig {
             train_limit: config.train_limit,
             test_limit: config.test_limit,

@@ -82,7 +82,7 @@ pub fn experiment(config: &Config) -> anyhow::Result<ExperimentConfig> {
     let mut experiment = ExperimentConfig {
         name: format!("cifar10-resnet{}", config.depth),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data,
         model: ModelConfig::ResNet { depth: config.depth, width: config.width },
         init: InitPlan::he_uniform(),

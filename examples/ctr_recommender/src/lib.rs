@@ -82,7 +82,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
     ExperimentConfig {
         name: "ctr-recommender".into(),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data: DataConfig::new(DataSource::Interactions { path: config.interactions.clone(), options }),
         model,
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)),

@@ -57,7 +57,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
     ExperimentConfig {
         name: "fashion-lenet".into(),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data: DataConfig { train_limit: config.train_limit, test_limit: config.test_limit, ..DataConfig::new(source) },
         model: ModelConfig::LeNet5 { conv1_padding: 2 },
         init: InitPlan::torch_uniform(),

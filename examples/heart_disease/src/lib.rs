@@ -69,7 +69,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
     ExperimentConfig {
         name: "heart-disease".into(),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, options: options() }),
         model: ModelConfig::Mlp { hidden: vec![16] },
         optimizer: OptimizerConfig::Adam(AdamConfig::new(3e-3)),

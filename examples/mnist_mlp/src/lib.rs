@@ -56,7 +56,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
     ExperimentConfig {
         name: "mnist-mlp".into(),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data: DataConfig { train_limit: config.train_limit, test_limit: config.test_limit, ..DataConfig::new(source) },
         model: ModelConfig::Mlp { hidden: vec![256, 128] },
         init: InitPlan::he_uniform(),

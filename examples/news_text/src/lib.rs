@@ -76,7 +76,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
     ExperimentConfig {
         name: "news-text".into(),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data: DataConfig::new(DataSource::Text { path: config.train.clone(), test: config.test.clone(), text }),
         model,
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)),

@@ -64,7 +64,7 @@ fn experiment(config: &Config, name: &str, data: DataConfig, until: ConvergenceC
     let mut experiment = ExperimentConfig {
         name: name.into(),
         seed: config.seed,
-        backend: config.device,
+        backend: config.device.clone(),
         data,
         model: ModelConfig::Mlp { hidden: vec![config.hidden] },
         init: InitPlan::he_uniform(),
