@@ -34,6 +34,16 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
 /// parameters): the last segment of a buffer's path.
 pub const BUFFER_NAMES: [&str; 2] = ["running_mean", "running_var"];
 
+/// `t`'s values, read back from its device: [`Error::Device`] instead of Burn's panic when the device fails (a
+/// remote device whose server stopped, say). Every read of a training step goes through it.
+///
+/// # Errors
+///
+/// [`Error::Device`] with the backend's reason.
+pub fn read_back<const D: usize, K: burn::tensor::kind::Basic>(t: Tensor<D, K>) -> Result<TensorData> {
+    t.try_into_data().map_err(|e| Error::Device(e.to_string()))
+}
+
 /// The values of `data` as `f32`, read back on the host (converted first, so reading them cannot fail).
 #[allow(clippy::expect_used, reason = "the data was converted to f32 just before it is read as f32")]
 pub fn host_f32(data: TensorData) -> Vec<f32> {
