@@ -40,7 +40,7 @@ pub const BUFFER_NAMES: [&str; 2] = ["running_mean", "running_var"];
 /// # Errors
 ///
 /// [`Error::Device`] with the backend's reason.
-pub fn read_back<const D: usize, K: burn::tensor::kind::Basic>(t: Tensor<D, K>) -> Result<TensorData> {
+pub fn device_data<const D: usize, K: burn::tensor::kind::Basic>(t: Tensor<D, K>) -> Result<TensorData> {
     t.try_into_data().map_err(|e| Error::Device(e.to_string()))
 }
 

@@ -277,7 +277,7 @@ pub(crate) fn layer_stats(
         return Ok(Vec::new());
     }
     let sums: Vec<Tensor<1>> = before.iter().zip(&grads).zip(&after).map(|(((_, b), (_, g)), (_, a))| crate::fused::layer_sums(b, g.as_ref(), a)).collect();
-    let values = owm_core::read_back(Tensor::cat(sums, 0))?.convert::<f64>().try_to_vec::<f64>().map_err(|e| owm_core::Error::Param {
+    let values = owm_core::device_data(Tensor::cat(sums, 0))?.convert::<f64>().try_to_vec::<f64>().map_err(|e| owm_core::Error::Param {
         path: after.first().map_or_else(String::new, |(p, _)| p.clone()),
         reason: format!("per-layer statistics could not be read back: {e:?}"),
     })?;

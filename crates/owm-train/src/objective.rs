@@ -194,7 +194,7 @@ impl<'a> DatasetObjective<'a> {
         })?;
         // Each example's norm over all parameters, read back once; then the scaled rows summed on the device.
         let squares = per.iter().map(|g| g.clone().square().sum_dim(1)).reduce(|a, b| a + b)?;
-        let norms = owm_core::read_back(squares.sqrt()).ok()?.convert::<f64>().try_into_vec::<f64>().ok()?;
+        let norms = owm_core::device_data(squares.sqrt()).ok()?.convert::<f64>().try_into_vec::<f64>().ok()?;
         let scales: Vec<f32> = norms.iter().map(|&n| if n > clip { (clip / n) as f32 } else { 1.0 }).collect();
         let clipped = scales.iter().filter(|&&s| s < 1.0).count();
         let device = per[0].device();
@@ -267,7 +267,7 @@ fn all_reduce_gradient(
     buffer.extend(grads.iter().map(|g| f64::from(u8::from(g.is_some()))));
     for (g, &size) in grads.into_iter().zip(&sizes) {
         match g {
-            Some(g) => buffer.extend(owm_core::host_f32(owm_core::read_back(g)?).into_iter().map(f64::from)),
+            Some(g) => buffer.extend(owm_core::host_f32(owm_core::device_data(g)?).into_iter().map(f64::from)),
             None => buffer.extend(std::iter::repeat_n(0.0, size)),
         }
     }
@@ -286,12 +286,12 @@ fn all_reduce_gradient(
 /// The one value of `t`, read back from its device: an error, not a panic, when the device fails (a remote
 /// device whose server stopped, say).
 fn read_f64(t: Tensor<1>) -> owm_core::Result<f64> {
-    Ok(owm_core::read_back(t)?.convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0]))
+    Ok(owm_core::device_data(t)?.convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0]))
 }
 
 /// As [`read_f64`], for a count.
 fn read_usize(t: Tensor<1, Int>) -> owm_core::Result<usize> {
-    Ok(owm_core::read_back(t)?.convert::<i64>().try_into_vec::<i64>().map_or(0, |v| v[0] as usize))
+    Ok(owm_core::device_data(t)?.convert::<i64>().try_into_vec::<i64>().map_or(0, |v| v[0] as usize))
 }
 
 fn fitness(model: &Classifier, task: Task, batches: &[(Input, Tensor<1, Int>)]) -> owm_core::Result<Fitness> {

@@ -3,7 +3,7 @@
 #![cfg(feature = "remote")]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::Receiver;
 
@@ -81,28 +81,40 @@ fn losses_and_digest(out: &Path, output: &Output) -> (Vec<f64>, String) {
     (losses, summary["weights_digest"].as_str().unwrap().to_string())
 }
 
+const TOKEN: &str = "a-long-random-token";
+
+/// A token file holding [`TOKEN`] (and a line break) in `dir`.
+fn token_file(dir: &Path) -> PathBuf {
+    let path = dir.join("token");
+    std::fs::write(&path, format!("{TOKEN}\n")).unwrap();
+    path
+}
+
+/// The digits run on a local `device` (into `dir/local`) and on the same device served by `owm serve` (into
+/// `dir/remote`): each one's step losses and weights digest.
+fn local_and_served(dir: &Path, device: &str) -> ((Vec<f64>, String), (Vec<f64>, String)) {
+    let token = token_file(dir);
+    let server = Server::start(device, &token);
+    let (local, remote) = (dir.join("local"), dir.join("remote"));
+    let served = format!("remote:{}", server.url);
+    let local_run = losses_and_digest(&local, &train(&local, &["--device", device]));
+    let remote_run = losses_and_digest(&remote, &train(&remote, &["--device", &served, "--token-file", token.to_str().unwrap()]));
+    (local_run, remote_run)
+}
+
 #[test]
 fn training_on_a_served_flex_device_should_match_local_flex_bit_for_bit() {
     let dir = owm_testkit::tempdir();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "a-long-random-token\n").unwrap();
-    let server = Server::start("cpu", &token);
-
-    let local = dir.path().join("local");
-    let (local_losses, local_digest) = losses_and_digest(&local, &train(&local, &[]));
-    let remote = dir.path().join("remote");
-    let device = format!("remote:{}", server.url);
-    let token_arg = token.to_str().unwrap();
-    let (remote_losses, remote_digest) = losses_and_digest(&remote, &train(&remote, &["--device", &device, "--token-file", token_arg]));
-
+    let ((local_losses, local_digest), (remote_losses, remote_digest)) = local_and_served(dir.path(), "cpu");
     assert_eq!(remote_losses.len(), 40);
     assert_eq!(remote_losses, local_losses, "every step's loss on the served flex device equals local flex");
     assert_eq!(remote_digest, local_digest);
-    // The run records the backend by name; neither the address's token nor the token file is written.
+    // The config records the device by its address, the manifest by name; the token is written nowhere.
+    let remote = dir.path().join("remote");
     let config = std::fs::read_to_string(remote.join(owm::train::files::CONFIG)).unwrap();
-    assert!(config.contains(&format!("\"{device}\"")) && !config.contains("a-long-random-token"), "{config}");
+    assert!(config.contains("\"remote:ws://127.0.0.1:") && !config.contains(TOKEN), "{config}");
     let manifest = std::fs::read_to_string(remote.join("bundle").join("manifest.json")).unwrap();
-    assert!(manifest.contains("\"backend\": \"remote\"") && !manifest.contains("a-long-random-token"));
+    assert!(manifest.contains("\"backend\": \"remote\"") && !manifest.contains(TOKEN));
 }
 
 #[test]
@@ -156,8 +168,7 @@ fn serve_should_refuse_an_empty_token_file_and_a_remote_device() {
 #[test]
 fn a_run_whose_server_stops_should_fail_clearly_and_resume_on_a_restarted_server() {
     let dir = owm_testkit::tempdir();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "a-long-random-token").unwrap();
+    let token = token_file(dir.path());
     let token_arg = token.to_str().unwrap();
     let whole = dir.path().join("whole");
     let (_, whole_digest) = losses_and_digest(&whole, &train_command(&whole, 1500, &[]).output().unwrap());
@@ -197,14 +208,7 @@ fn a_run_whose_server_stops_should_fail_clearly_and_resume_on_a_restarted_server
 #[test]
 fn a_served_wgpu_device_should_train_as_the_local_one() {
     let dir = owm_testkit::tempdir();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "a-long-random-token").unwrap();
-    let server = Server::start("wgpu", &token);
-    let local = dir.path().join("local");
-    let (local_losses, _) = losses_and_digest(&local, &train(&local, &["--device", "wgpu"]));
-    let remote = dir.path().join("remote");
-    let device = format!("remote:{}", server.url);
-    let (remote_losses, _) = losses_and_digest(&remote, &train(&remote, &["--device", &device, "--token-file", token.to_str().unwrap()]));
+    let ((local_losses, _), (remote_losses, _)) = local_and_served(dir.path(), "wgpu");
     // Measured equal bit for bit on Mesa's lavapipe; a GPU may schedule its reductions differently per run.
     let gap = local_losses.iter().zip(&remote_losses).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(remote_losses.len() == 40 && gap <= 1e-6, "largest loss difference {gap}");
