@@ -44,6 +44,16 @@ pub fn device_data<const D: usize, K: burn::tensor::kind::Basic>(t: Tensor<D, K>
     t.try_into_data().map_err(|e| Error::Device(e.to_string()))
 }
 
+/// The first value of `t` (a loss, a norm, a count) as an `f64`, NaN when it holds none, read back with
+/// [`device_data`].
+///
+/// # Errors
+///
+/// [`Error::Device`] with the backend's reason.
+pub fn device_scalar<const D: usize, K: burn::tensor::kind::Basic>(t: Tensor<D, K>) -> Result<f64> {
+    Ok(device_data(t)?.convert::<f64>().try_into_vec::<f64>().ok().and_then(|v| v.first().copied()).unwrap_or(f64::NAN))
+}
+
 /// The values of `data` as `f32`, read back on the host (converted first, so reading them cannot fail).
 #[allow(clippy::expect_used, reason = "the data was converted to f32 just before it is read as f32")]
 pub fn host_f32(data: TensorData) -> Vec<f32> {

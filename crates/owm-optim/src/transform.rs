@@ -515,11 +515,11 @@ impl Chain {
 // step's next read returns the device's error.
 fn count_non_finite(t: &Tensor<1>) -> i64 {
     let n = t.clone().is_nan().int().sum() + t.clone().is_inf().int().sum();
-    owm_core::device_data(n).ok().and_then(|d| d.convert::<i64>().try_into_vec::<i64>().ok()).map_or(1, |v| v[0])
+    owm_core::device_scalar(n).map_or(1, |v| v as i64)
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
-    owm_core::device_data(t).ok().and_then(|d| d.convert::<f64>().try_into_vec::<f64>().ok()).map_or(f64::NAN, |v| v[0])
+    owm_core::device_scalar(t).unwrap_or(f64::NAN)
 }
 
 fn host(t: &Tensor<1>) -> Vec<f32> {

@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use owm_core::{Collective, Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, flat_grads, shard};
+use owm_core::{
+    Collective, Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, device_scalar, flat_grads, shard,
+};
 use owm_data::{Augment, Dataset, Normalizer};
 use owm_models::Classifier;
 use rayon::prelude::*;
@@ -189,7 +191,7 @@ impl<'a> DatasetObjective<'a> {
             let (loss, c) = task.loss_and_correct(logits, y);
             // Inside Burn's per-example closure a failed read cannot return: it shows as a NaN loss, which
             // stops the run as diverged.
-            (loss_sum, correct) = (read_f64(loss.clone()).unwrap_or(f64::NAN), read_usize(c).unwrap_or(0));
+            (loss_sum, correct) = (device_scalar(loss.clone()).unwrap_or(f64::NAN), read_count(c).unwrap_or(0));
             loss
         })?;
         // Each example's norm over all parameters, read back once; then the scaled rows summed on the device.
@@ -218,12 +220,12 @@ impl<'a> DatasetObjective<'a> {
                 None => self.data.batch(&[i], self.norm, &self.autodiff),
             };
             let (loss, c) = self.data.task.loss_and_correct(model.forward(x), y);
-            loss_sum += read_f64(loss.clone()).unwrap_or(f64::NAN);
-            correct += read_usize(c).unwrap_or(0);
+            loss_sum += device_scalar(loss.clone()).unwrap_or(f64::NAN);
+            correct += read_count(c).unwrap_or(0);
             let grads = GradientsParams::from_grads(loss.backward(), model);
             let grads: Vec<Option<Tensor<1>>> = flat_grads(model, &grads).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
             let squares = grads.iter().flatten().map(|g| g.clone().square().sum()).reduce(|a, b| a + b);
-            let norm = squares.map_or(0.0, |t| read_f64(t).unwrap_or(f64::NAN).sqrt());
+            let norm = squares.map_or(0.0, |t| device_scalar(t).unwrap_or(f64::NAN).sqrt());
             let scale = if norm > clip { clip / norm } else { 1.0 };
             clipped += usize::from(scale < 1.0);
             for (s, g) in sum.iter_mut().zip(grads) {
@@ -283,15 +285,9 @@ fn all_reduce_gradient(
     Ok((head[0], head[1].round() as usize, grads))
 }
 
-/// The one value of `t`, read back from its device: an error, not a panic, when the device fails (a remote
-/// device whose server stopped, say).
-fn read_f64(t: Tensor<1>) -> owm_core::Result<f64> {
-    Ok(owm_core::device_data(t)?.convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v[0]))
-}
-
-/// As [`read_f64`], for a count.
-fn read_usize(t: Tensor<1, Int>) -> owm_core::Result<usize> {
-    Ok(owm_core::device_data(t)?.convert::<i64>().try_into_vec::<i64>().map_or(0, |v| v[0] as usize))
+/// A count read back with [`owm_core::device_scalar`] (0 when the tensor holds none).
+fn read_count(t: Tensor<1, Int>) -> owm_core::Result<usize> {
+    device_scalar(t).map(|v| v as usize)
 }
 
 fn fitness(model: &Classifier, task: Task, batches: &[(Input, Tensor<1, Int>)]) -> owm_core::Result<Fitness> {
@@ -299,8 +295,8 @@ fn fitness(model: &Classifier, task: Task, batches: &[(Input, Tensor<1, Int>)]) 
     for (x, y) in batches {
         items += y.dims()[0];
         let (l, c) = task.loss_and_correct(model.forward(x.clone()), y.clone());
-        loss += read_f64(l)?;
-        correct += read_usize(c)?;
+        loss += device_scalar(l)?;
+        correct += read_count(c)?;
     }
     let items = items.max(1) as f64;
     Ok(Fitness { loss: loss / items, accuracy: Some(correct as f64 / items) })
@@ -336,7 +332,7 @@ impl Objective for DatasetObjective<'_> {
             // The backward pass is queued before the loss is read: on a GPU the read no longer stalls it.
             let g = GradientsParams::from_grads(loss.backward(), &model);
             grads = flat_grads(&model, &g).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
-            (value, correct) = (read_f64(loss)?, read_usize(right)?);
+            (value, correct) = (device_scalar(loss)?, read_count(right)?);
         }
         self.model = model;
         if let Some(c) = &self.collective {
