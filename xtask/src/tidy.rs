@@ -25,6 +25,7 @@ pub fn run() -> Result<()> {
     let mut problems = check_graph(&workspace_graph(&metadata));
     problems.extend(check_no_fs(&crate::workspace_root())?);
     problems.extend(check_fuzzed(&crate::workspace_root())?);
+    problems.extend(check_sizes(&crate::workspace_root())?);
     if problems.is_empty() {
         println!("tidy: architecture invariants hold");
         Ok(())
@@ -101,6 +102,37 @@ fn check_no_fs(root: &Path) -> Result<Vec<String>> {
 
 /// Readers named `read_*`, `parse_*`, `decode_*`, `load_*`, `load`, `open` or `from_file` that the fuzz
 /// harnesses (`crates/owm-fuzz/src/lib.rs`) need not call, and why.
+/// The most lines a source file may have: past it, a file holds more than one idea.
+pub const MAX_LINES: usize = 600;
+
+/// Two rules of size: no Rust source file over [`MAX_LINES`] lines, and one integration-test executable per
+/// package (`tests/it/main.rs` with modules): every test executable links Burn, so a file directly in
+/// `tests/` would be a new one.
+fn check_sizes(root: &Path) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = ["crates", "examples", "xtask"].iter().map(|d| root.join(d)).collect();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let lines = std::fs::read_to_string(&path)?.lines().count();
+            if lines > MAX_LINES {
+                problems.push(format!("{} has {lines} lines (at most {MAX_LINES}): split it by topic", path.display()));
+            }
+            if path.parent().is_some_and(|p| p.ends_with("tests")) {
+                problems.push(format!("{} is a test executable of its own: make it a module of tests/it/main.rs", path.display()));
+            }
+        }
+    }
+    Ok(problems)
+}
+
 pub const NOT_FUZZED: [(&str, &str); 14] = [
     ("load_digits", "decodes its embedded bytes with decode_digits, which is fuzzed"),
     ("load_idx_split", "reads through read_idx"),

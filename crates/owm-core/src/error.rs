@@ -40,7 +40,7 @@ pub enum Error {
         reason: String,
     },
     /// A device failed while running or reading back an operation.
-    #[error("the device failed: {0} (on a remote device, its server may have stopped: `owm train --resume RUN` continues from the last checkpoint)")]
+    #[error("the device failed: {0} (on a remote device, its server may have stopped: `owm resume RUN` continues from the last checkpoint)")]
     Device(String),
     /// A token file holds no usable token.
     #[error("token file `{path}`: {reason}")]

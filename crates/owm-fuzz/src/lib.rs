@@ -315,7 +315,7 @@ pub fn pytorch(data: &[u8]) {
     let _ = owm::share::load_pytorch_into(net(), &file("state.safetensors", data));
 }
 
-/// A checkpoint file, as `owm train --resume` and `owm diff` read it.
+/// A checkpoint file, as `owm resume` and `owm diff` read it.
 pub fn checkpoint(data: &[u8]) {
     let path = file("checkpoint.json", data);
     let _ = owm::train::Checkpoint::load(&path);
@@ -329,6 +329,10 @@ pub fn specs(data: &[u8]) {
     let _ = owm::optim::PhaseConfig::parse_list(text, &owm::optim::ConvergenceConfig::default());
     let _ = owm::share::parse_ref(text);
     let _ = owm::core::parse_size(text);
+    // A schedule that parses is one that checks.
+    if let Ok(schedule) = owm::optim::Schedule::parse(text) {
+        assert!(owm::core::Validate::check(&schedule).is_ok(), "{schedule:?}");
+    }
     // A device, and a token file: what is accepted names itself the same way again, and a token is never blank.
     if let Ok(device) = text.parse::<owm::core::BackendKind>() {
         assert_eq!(device.to_string().parse::<owm::core::BackendKind>().ok(), Some(device));
@@ -391,6 +395,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             "re:^layers\\.(\\d+)\\.=l$1.",
             "conv*.weight=features.*.w",
             "ga:generations=30:population=40,adam",
+            "cosine:t_max=900:warmup=100",
             "sgd:lr=0.1:momentum=0.9",
             "m@1.0.0",
             "512M",

@@ -40,8 +40,10 @@ mod orthogonal;
 mod plan;
 mod strategy;
 mod transfer;
+mod transfer_report;
 
 pub use error::*;
 pub use plan::*;
 pub use strategy::*;
 pub use transfer::*;
+pub use transfer_report::*;

@@ -23,6 +23,11 @@ pub enum Error {
         /// Outputs asked for.
         outputs: usize,
     },
+    /// A user's model, which OWM records but cannot build from a config (replay, `owm eval`, `owm resume`).
+    #[error(
+        "model `{0}` is user code, recorded by name but not built by OWM: build it in Rust and pass it to owm_train::train_model (resume, replay) or owm_train::evaluate_bundle_into (evaluation)"
+    )]
+    Custom(String),
     /// A model over categorical ids needs at least one field.
     #[error("a model over categorical ids needs at least one field")]
     NoFields,

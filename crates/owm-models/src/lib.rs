@@ -34,6 +34,7 @@ mod error;
 pub mod kernels;
 mod lenet;
 mod mlp;
+mod model;
 mod per_example;
 mod recsys;
 mod resnet;
@@ -42,6 +43,7 @@ mod text;
 pub use error::*;
 pub use lenet::*;
 pub use mlp::*;
+pub use model::*;
 pub use recsys::*;
 pub use resnet::*;
 pub use text::*;
@@ -102,6 +104,13 @@ pub enum ModelConfig {
         /// Factor width.
         dim: usize,
     },
+    /// A user's own module (a [`Model`] defined outside this crate), trained through
+    /// `owm_train::train_model`: recorded by its Rust type (the manifest holds its tree and parameter shapes,
+    /// [`CustomModel`]), never built from the config.
+    Custom {
+        /// Its Rust type (`std::any::type_name`).
+        name: String,
+    },
 }
 
 fn default_resnet_width() -> usize {
@@ -120,6 +129,15 @@ impl ModelConfig {
             ModelConfig::TextCnn { .. } => "text_cnn",
             ModelConfig::MatrixFactorization { .. } => "matrix_factorization",
             ModelConfig::FactorizationMachine { .. } => "factorization_machine",
+            ModelConfig::Custom { .. } => "custom",
+        }
+    }
+
+    /// The name a person reads: a user model's Rust type, else [`ModelConfig::name`].
+    pub fn label(&self) -> &str {
+        match self {
+            ModelConfig::Custom { name } => name,
+            built_in => built_in.name(),
         }
     }
 
@@ -228,6 +246,7 @@ impl ModelConfig {
             (ModelConfig::MatrixFactorization { .. } | ModelConfig::FactorizationMachine { .. }, _) => {
                 return Err(wrong("it reads categorical ids"));
             }
+            (ModelConfig::Custom { name }, _) => return Err(Error::Custom(name.clone())),
         })
     }
 }
@@ -245,6 +264,8 @@ impl Validate for ModelConfig {
                 None => Ok(()),
             },
             ModelConfig::LeNet5 { .. } | ModelConfig::Logistic => Ok(()),
+            ModelConfig::Custom { name } if name.is_empty() => zero("name".into()),
+            ModelConfig::Custom { .. } => Ok(()),
             ModelConfig::ResNet { depth, width } => {
                 if *depth < 8 || !(depth - 2).is_multiple_of(6) {
                     Err(Error::Depth(*depth))

@@ -52,6 +52,9 @@ pub enum Error {
         /// What was asked.
         what: &'static str,
     },
+    /// A user's optimiser named by a config, which records it but cannot build it.
+    #[error("optimizer `{0}` is user code, recorded by name but not built by OWM: pass it to owm_train::train_with as TrainOptions::phases")]
+    Custom(String),
     /// A path-group pattern that is empty.
     #[error("path group {0}: the pattern is empty")]
     EmptyPattern(usize),
@@ -85,6 +88,14 @@ pub enum Error {
     /// A command-line optimiser spec that cannot be read.
     #[error("optimizer spec `{spec}`: {reason}")]
     Spec {
+        /// The spec as written.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A command-line schedule spec (`kind[:key=value...]`) that cannot be read or breaks a rule.
+    #[error("schedule `{spec}`: {reason}")]
+    ScheduleSpec {
         /// The spec as written.
         spec: String,
         /// What is wrong.

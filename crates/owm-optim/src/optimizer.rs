@@ -3,7 +3,8 @@ use owm_core::{Control, LayerStats, Objective, ParamSet, TraceSink, Validate};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AdaGradConfig, AdamConfig, AdamWConfig, Chain, ChainConfig, Error, EsConfig, GaConfig, GdConfig, MomentumConfig, Result, RmsPropConfig, SaConfig, SgdConfig,
+    AdaGradConfig, AdamConfig, AdamWConfig, Chain, ChainConfig, Error, EsConfig, GaConfig, GdConfig, MomentumConfig, Result, RmsPropConfig, SaConfig,
+    SgdConfig, ensure,
 };
 
 /// Where a step sits in its phase.
@@ -139,6 +140,15 @@ pub enum OptimizerConfig {
     Sa(SaConfig),
     /// Evolution strategy (OpenAI-ES with antithetic sampling) over the flat weights.
     Es(EsConfig),
+    /// A user's own [`Optimizer`], run through `owm_train::TrainOptions::phases`: recorded as what it is (its
+    /// name and settings), never built from the config.
+    Custom {
+        /// [`Optimizer::name`].
+        name: String,
+        /// [`Optimizer::settings`].
+        #[serde(default)]
+        settings: serde_json::Value,
+    },
 }
 
 impl OptimizerConfig {
@@ -157,13 +167,14 @@ impl OptimizerConfig {
             OptimizerConfig::Ga(_) => "ga",
             OptimizerConfig::Sa(_) => "sa",
             OptimizerConfig::Es(_) => "es",
+            OptimizerConfig::Custom { .. } => "custom",
         }
     }
 
     /// The learning rate, for gradient methods (and the evolution strategy's step size).
     pub fn lr(&self) -> Option<f64> {
         match self {
-            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) => None,
+            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Custom { .. } => None,
             OptimizerConfig::Es(c) => Some(c.lr),
             other => other.chain().map(|c| c.lr),
         }
@@ -181,7 +192,7 @@ impl OptimizerConfig {
             OptimizerConfig::Rmsprop(c) => c.chain(),
             OptimizerConfig::Adagrad(c) => c.chain(),
             OptimizerConfig::Chain(c) => c.clone(),
-            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Es(_) => return None,
+            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Es(_) | OptimizerConfig::Custom { .. } => return None,
         })
     }
 
@@ -196,8 +207,16 @@ impl OptimizerConfig {
             OptimizerConfig::Rmsprop(c) => (&mut c.extras.groups, &mut c.extras.privacy),
             OptimizerConfig::Adagrad(c) => (&mut c.extras.groups, &mut c.extras.privacy),
             OptimizerConfig::Chain(c) => (&mut c.groups, &mut c.privacy),
-            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Es(_) => return None,
+            OptimizerConfig::Ga(_) | OptimizerConfig::Sa(_) | OptimizerConfig::Es(_) | OptimizerConfig::Custom { .. } => return None,
         })
+    }
+
+    /// [`Error::Custom`] for a user's optimiser, which a config records but cannot build.
+    fn built_in(&self) -> Result<()> {
+        match self {
+            OptimizerConfig::Custom { name, .. } => Err(Error::Custom(name.clone())),
+            _ => Ok(()),
+        }
     }
 
     /// Freezes the parameters at `paths` (exact paths or globs) ahead of any other path group: how a transfer
@@ -205,8 +224,10 @@ impl OptimizerConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::GradientOnly`] for a search method, which moves every weight it is given.
+    /// [`Error::GradientOnly`] for a search method, which moves every weight it is given; [`Error::Custom`]
+    /// for a user's optimiser.
     pub fn freeze(&mut self, paths: &[String]) -> Result<()> {
+        self.built_in()?;
         let name = self.name();
         let (groups, _) = self.chain_parts().ok_or(Error::GradientOnly { method: name, what: "freezing some weights" })?;
         groups.splice(0..0, paths.iter().map(crate::PathGroup::freeze));
@@ -218,8 +239,9 @@ impl OptimizerConfig {
     /// # Errors
     ///
     /// [`Error::GradientOnly`] for a search method (its candidates see every example, unclipped and
-    /// unnoised); the settings' [`Validate::check`] rules.
+    /// unnoised); [`Error::Custom`] for a user's optimiser; the settings' [`Validate::check`] rules.
     pub fn make_private(&mut self, dp: crate::DpSgd) -> Result<()> {
+        self.built_in()?;
         dp.check()?;
         let name = self.name();
         let (_, privacy) = self.chain_parts().ok_or(Error::GradientOnly { method: name, what: "differentially private training" })?;
@@ -231,10 +253,11 @@ impl OptimizerConfig {
     ///
     /// # Errors
     ///
-    /// The variant of [`Error`] for the first rule the config breaks.
-    #[allow(clippy::expect_used, reason = "every kind but the search methods has a chain")]
+    /// The variant of [`Error`] for the first rule the config breaks; [`Error::Custom`] for a user's optimiser.
+    #[allow(clippy::expect_used, reason = "every kind but the search methods and user optimisers has a chain")]
     pub fn build(&self, seed: u64) -> Result<Box<dyn Optimizer>> {
         self.check()?;
+        self.built_in()?;
         Ok(match self {
             OptimizerConfig::Ga(c) => Box::new(crate::SearchOptimizer::new("ga", crate::Ga::new(c.clone(), seed)?)),
             OptimizerConfig::Sa(c) => Box::new(crate::SearchOptimizer::new("sa", crate::Sa::new(c.clone(), seed)?)),
@@ -261,13 +284,21 @@ impl Validate for OptimizerConfig {
             OptimizerConfig::Ga(c) => c.check(),
             OptimizerConfig::Sa(c) => c.check(),
             OptimizerConfig::Es(c) => c.check(),
+            // A user optimiser checks its own settings; the record needs its name.
+            OptimizerConfig::Custom { name, .. } => ensure(!name.is_empty(), "name", "must not be empty", 0.0),
         }
     }
 }
 
 /// Per parameter: ‖g‖, ‖w‖, ‖Δw‖, ‖Δw‖/‖w_before‖, the fraction of weights that changed sign and the
-/// fraction of exactly-zero gradient entries, computed on the device and read back in one transfer.
-pub(crate) fn layer_stats(
+/// fraction of exactly-zero gradient entries, computed on the device and read back in one transfer: the
+/// statistics of a [`owm_core::StepRecord`]'s `layers`, for an optimiser written against [`Optimizer`] itself
+/// ([`crate::RuleOptimizer`] computes them for an [`crate::UpdateRule`]).
+///
+/// # Errors
+///
+/// [`owm_core::Error::Device`] when the device cannot be read back.
+pub fn layer_stats(
     before: Vec<(String, Tensor<1>)>,
     grads: Vec<(String, Option<Tensor<1>>)>,
     after: Vec<(String, Tensor<1>)>,

@@ -124,6 +124,26 @@ fn plateau_threshold() -> f64 {
 }
 
 impl Schedule {
+    /// Reads the command line's `kind[:key=value...]` form, such as `cosine:t_max=900:warmup=100`; a value
+    /// is read as JSON where it parses (numbers, `true`), as text otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ScheduleSpec`] for an item that is not `key=value`, an unknown kind or setting, or a schedule
+    /// that breaks a rule of [`Validate::check`].
+    pub fn parse(spec: &str) -> Result<Schedule> {
+        let err = |reason: String| Error::ScheduleSpec { spec: spec.to_owned(), reason };
+        let mut items = spec.split(':');
+        let mut json = serde_json::json!({ "kind": items.next().unwrap_or_default() });
+        for item in items {
+            let (key, value) = item.split_once('=').ok_or_else(|| err(format!("`{item}` is not key=value")))?;
+            json[key] = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.into()));
+        }
+        let schedule: Schedule = serde_json::from_value(json).map_err(|e| err(e.to_string()))?;
+        schedule.check().map_err(|e| err(e.to_string()))?;
+        Ok(schedule)
+    }
+
     /// A short name (`"cosine"`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -269,6 +289,14 @@ impl PlateauState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn should_parse_the_command_line_form_and_name_what_is_wrong() {
+        assert_eq!(Schedule::parse("step:step_size=30:gamma=0.1").unwrap(), Schedule::Step { step_size: 30, gamma: 0.1 });
+        let not_pair = Schedule::parse("step:30").unwrap_err().to_string();
+        assert_eq!(not_pair, "schedule `step:30`: `30` is not key=value");
+        assert!(Schedule::parse("sawtooth").unwrap_err().to_string().starts_with("schedule `sawtooth`: unknown variant"));
+    }
 
     #[test]
     fn should_decay_in_steps() {

@@ -1,5 +1,6 @@
-//! Test helpers shared by the OWM crates, as a dev-dependency only: scratch folders, and real datasets that
-//! are used when installed and skipped loudly (or required, in CI) when not.
+//! Test helpers shared by the OWM crates, as a dev-dependency only: scratch folders, running a program and
+//! showing its output, and real datasets that are used when installed and skipped loudly (or required, in
+//! CI) when not.
 //!
 //! # Key design decision: std only
 //!
@@ -9,6 +10,7 @@
 //! This crate uses only `std`, so test and run builds share every compiled dependency.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A fresh folder under the system temporary directory, removed with its content on drop.
@@ -40,6 +42,20 @@ pub fn tempdir() -> TempDir {
     let path = std::env::temp_dir().join(name);
     std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create scratch folder {}: {e}", path.display()));
     TempDir(path)
+}
+
+/// Runs `command` to its end and returns what it wrote and how it exited.
+///
+/// # Panics
+///
+/// If the program cannot be started (a test binary that was not built).
+pub fn output(command: &mut Command) -> Output {
+    command.output().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()))
+}
+
+/// A command's standard output followed by its standard error, as text: what a failed assertion shows.
+pub fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 /// A real dataset a test trains on, or `None` after a loud `SKIPPED` line when it is absent.
@@ -75,5 +91,11 @@ mod tests {
         let kept = a.path().to_path_buf();
         drop(a);
         assert!(!kept.exists());
+    }
+
+    #[test]
+    fn text_should_show_standard_output_then_standard_error() {
+        let out = super::output(std::process::Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]));
+        assert_eq!((super::text(&out).as_str(), out.status.code()), ("out\nerr\n", Some(3)));
     }
 }

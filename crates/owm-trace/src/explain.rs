@@ -90,7 +90,7 @@ pub fn explain(trace: &Trace) -> Explanation {
     }) {
         Some((reason, steps, epochs)) => format!("The run stopped after {steps} steps ({epochs} epochs): {reason}."),
         None => format!(
-            "The trace ends at step {} without a stop record: the run was killed (or is still running); `owm train --resume` continues it.",
+            "The trace ends at step {} without a stop record: the run was killed (or is still running); `owm resume RUN` continues it.",
             last_step(trace)
         ),
     };

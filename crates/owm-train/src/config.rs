@@ -117,6 +117,25 @@ impl ExperimentConfig {
         Ok(config)
     }
 
+    /// This config on `data`, with the model and preprocessing its kind of input starts from: an MLP with one
+    /// hidden layer of 64 for a table, a bag of 64-wide embeddings for text, matrix factorisation with 16
+    /// factors for interactions and LeNet-5 for images. Only images are standardised: a table is scaled by its
+    /// own column preparation, and ids and tokens are not numbers. The name follows the data and the model.
+    pub fn on_task(mut self, data: DataConfig) -> Self {
+        use owm_data::DataSource as D;
+        (self.model, self.normalize) = match &data.source {
+            D::Tabular { .. } => (ModelConfig::Mlp { hidden: vec![64] }, false),
+            D::Text { .. } => (ModelConfig::EmbeddingBag { dim: 64 }, false),
+            D::Interactions { .. } => (ModelConfig::MatrixFactorization { dim: 16 }, false),
+            D::Digits | D::Mnist { .. } | D::FashionMnist { .. } | D::Cifar10 { .. } | D::ImageFolder { .. } => {
+                (ModelConfig::LeNet5 { conv1_padding: 0 }, true)
+            }
+        };
+        self.data = data;
+        self.name = format!("{}-{}", self.data.name(), self.model.name());
+        self
+    }
+
     /// Every phase of the run, the first from `optimizer` and `convergence`.
     pub fn phases(&self) -> Vec<PhaseConfig> {
         let first = PhaseConfig { optimizer: self.optimizer.clone(), until: self.convergence.clone() };
@@ -183,6 +202,15 @@ mod tests {
         .unwrap();
         assert_eq!((minimal.seed, minimal.batch_size, minimal.backend), (42, 32, BackendKind::Flex));
         assert_eq!(minimal.init, InitPlan::he_uniform());
+    }
+
+    #[test]
+    fn a_task_should_start_from_its_inputs_model() {
+        let table = DataConfig::new(owm_data::DataSource::Tabular { path: "t.csv".into(), test: None, options: Default::default() });
+        let c = ExperimentConfig::default().on_task(table);
+        assert_eq!((&c.model, c.normalize, c.name.as_str()), (&ModelConfig::Mlp { hidden: vec![64] }, false, "tabular-mlp"));
+        let images = DataConfig::new(owm_data::DataSource::ImageFolder { dir: "shapes".into(), grayscale: false });
+        assert_eq!(ExperimentConfig::default().on_task(images).model, ModelConfig::LeNet5 { conv1_padding: 0 });
     }
 
     #[test]

@@ -1,8 +1,10 @@
 use std::path::Path;
 
-use owm_core::BackendKind;
+use burn::prelude::Device;
+use owm_core::{BackendKind, InputSpec};
 use owm_data::{DataConfig, DatasetInfo, Normalizer};
 use owm_eval::Evaluation;
+use owm_models::Model;
 use owm_share::Bundle;
 use serde::de::DeserializeOwned;
 
@@ -44,6 +46,36 @@ pub fn evaluate_bundle_with(
     data: Option<DataConfig>,
     identities: Option<&owm_share::Identities>,
 ) -> Result<BundleEvaluation> {
+    evaluate(dir, data, identities, |experiment, input, outputs| {
+        let device = backend.device()?;
+        Ok((experiment.model.init(input, outputs, &device)?, device))
+    })
+}
+
+/// [`evaluate_bundle_with`] of a bundle of your own model ([`crate::train_model`]): its weights are loaded
+/// into `model` (on `device`), which must have the bundle's parameter paths and shapes.
+///
+/// # Errors
+///
+/// As [`evaluate_bundle_with`], and a bundle error naming a tensor that does not fit `model`.
+pub fn evaluate_bundle_into<M: Model>(
+    dir: &Path,
+    model: M,
+    device: &Device,
+    data: Option<DataConfig>,
+    identities: Option<&owm_share::Identities>,
+) -> Result<BundleEvaluation> {
+    evaluate(dir, data, identities, |_, _, _| Ok((model, device.clone())))
+}
+
+/// Verifies the bundle, loads its test split (or `data`'s), loads the weights into the model `build` makes
+/// for it and evaluates.
+fn evaluate<M: Model>(
+    dir: &Path,
+    data: Option<DataConfig>,
+    identities: Option<&owm_share::Identities>,
+    build: impl FnOnce(&ExperimentConfig, &InputSpec, usize) -> Result<(M, Device)>,
+) -> Result<BundleEvaluation> {
     let bundle = owm_share::load_bundle_with(dir, identities)?;
     let m = &bundle.manifest;
     let experiment: ExperimentConfig = section(dir, "experiment", &m.experiment)?;
@@ -57,8 +89,7 @@ pub fn evaluate_bundle_with(
     if let Some(norm) = &normalization {
         norm.check(test)?;
     }
-    let device = backend.device()?;
-    let model = experiment.model.init(&test.input_spec(), test.task.outputs(test.num_classes()), &device)?;
+    let (model, device) = build(&experiment, &test.input_spec(), test.task.outputs(test.num_classes()))?;
     let model = bundle.load_into(model)?;
     let report = evaluate_model(&model, test, Some(&splits.train), normalization.as_ref(), &device, experiment.seed)?;
     let same_test_data = test.fingerprint() == dataset.test_fingerprint;

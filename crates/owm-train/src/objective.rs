@@ -6,7 +6,7 @@ use owm_core::{
     Collective, Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, device_scalar, flat_grads, shard,
 };
 use owm_data::{Augment, Dataset, Normalizer};
-use owm_models::Classifier;
+use owm_models::{Classifier, Model};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +26,7 @@ pub struct DataCursor {
 }
 
 /// The pipeline's [`Objective`]: the mean loss of the data's [`Task`] (cross-entropy, or binary
-/// cross-entropy for yes/no tasks) of a [`Classifier`] on a training split, with gradients on the autodiff device and candidate evaluations on the plain device.
+/// cross-entropy for yes/no tasks) of a [`Model`] (a built-in [`Classifier`] by default, or a user's module) on a training split, with gradients on the autodiff device and candidate evaluations on the plain device.
 ///
 /// Mini-batches follow the seeded order `Rng::derived(seed, "shuffle/epoch-{epoch}")`, so a run resumed at a
 /// [`DataCursor`] sees the batches the uninterrupted run saw. Candidates are evaluated in parallel with
@@ -39,9 +39,9 @@ pub struct DataCursor {
 /// count, every gradient) adds the shards up — the batch mean's gradient, on every rank. Of each population,
 /// rank `r` evaluates its shard of the candidates and the all-reduce gathers every fitness: the same values
 /// as in one process, bit for bit.
-pub struct DatasetObjective<'a> {
-    model: Classifier,
-    eval_model: Classifier,
+pub struct DatasetObjective<'a, M: Model = Classifier> {
+    model: M,
+    eval_model: M,
     eval_template: ParamSet,
     params: Vec<ParamMeta>,
     data: &'a Dataset,
@@ -57,9 +57,9 @@ pub struct DatasetObjective<'a> {
     collective: Option<Arc<dyn Collective>>,
 }
 
-impl<'a> DatasetObjective<'a> {
+impl<'a, M: Model> DatasetObjective<'a, M> {
     /// The objective of `model` (built on `device.autodiff()`) on `data`.
-    pub fn new(model: Classifier, data: &'a Dataset, norm: Option<&'a Normalizer>, device: &Device, seed: u64, batch_size: usize) -> Self {
+    pub fn new(model: M, data: &'a Dataset, norm: Option<&'a Normalizer>, device: &Device, seed: u64, batch_size: usize) -> Self {
         let eval_model = model.valid();
         let eval_template = ParamSet::of(&eval_model);
         let params = eval_template.metas().to_vec();
@@ -135,7 +135,7 @@ impl<'a> DatasetObjective<'a> {
 
     /// The model with `params` written in, for evaluation, with the buffers (batch-norm running statistics)
     /// training has accumulated so far.
-    pub fn model_with(&self, params: &ParamSet) -> owm_core::Result<Classifier> {
+    pub fn model_with(&self, params: &ParamSet) -> owm_core::Result<M> {
         params.apply_to(self.model.valid())
     }
 
@@ -180,7 +180,7 @@ impl<'a> DatasetObjective<'a> {
 
     /// The clipped per-example gradient sum of `chunk` in one batched pass, for models with per-example
     /// formulas (without augmentation, which draws per item): `(sum, loss sum, correct, clipped)`.
-    fn batched_private(&self, model: &Classifier, chunk: &[usize], clip: f64) -> Option<(Vec<Tensor<1>>, f64, usize, usize)> {
+    fn batched_private(&self, model: &M, chunk: &[usize], clip: f64) -> Option<(Vec<Tensor<1>>, f64, usize, usize)> {
         if self.augment.is_some() || chunk.is_empty() {
             return None;
         }
@@ -207,7 +207,7 @@ impl<'a> DatasetObjective<'a> {
 
     /// The clipped per-example gradient sum of `chunk`, one backward pass per example: the general method,
     /// for any model and with augmentation.
-    fn looped_private(&self, model: &Classifier, chunk: &[usize], clip: f64, k: u64) -> (Vec<Tensor<1>>, f64, usize, usize) {
+    fn looped_private(&self, model: &M, chunk: &[usize], clip: f64, k: u64) -> (Vec<Tensor<1>>, f64, usize, usize) {
         let inner = self.autodiff.clone().inner();
         let mut sum: Vec<Tensor<1>> = self.params.iter().map(|m| Tensor::zeros([m.shape.iter().product::<usize>()], &inner)).collect();
         let (mut loss_sum, mut correct, mut clipped) = (0.0, 0usize, 0usize);
@@ -290,7 +290,7 @@ fn read_count(t: Tensor<1, Int>) -> owm_core::Result<usize> {
     device_scalar(t).map(|v| v as usize)
 }
 
-fn fitness(model: &Classifier, task: Task, batches: &[(Input, Tensor<1, Int>)]) -> owm_core::Result<Fitness> {
+fn fitness<M: Model>(model: &M, task: Task, batches: &[(Input, Tensor<1, Int>)]) -> owm_core::Result<Fitness> {
     let (mut loss, mut correct, mut items) = (0.0, 0usize, 0usize);
     for (x, y) in batches {
         items += y.dims()[0];
@@ -302,7 +302,7 @@ fn fitness(model: &Classifier, task: Task, batches: &[(Input, Tensor<1, Int>)]) 
     Ok(Fitness { loss: loss / items, accuracy: Some(correct as f64 / items) })
 }
 
-impl Objective for DatasetObjective<'_> {
+impl<M: Model> Objective for DatasetObjective<'_, M> {
     fn params(&self) -> &[ParamMeta] {
         &self.params
     }
@@ -343,7 +343,7 @@ impl Objective for DatasetObjective<'_> {
 
     /// Draws the batch with `Rng::derived(seed, "poisson/step-{k}")` for the k-th private batch, then takes
     /// every item's gradient — in one batched pass where the model has per-example formulas
-    /// ([`Classifier::per_example_grads`]), else with one backward pass per item — clips each to
+    /// ([`Model::per_example_grads`]), else with one backward pass per item — clips each to
     /// `sample.clip` over all parameters and sums. A round of `1 / rate` batches counts as an epoch.
     fn private_gradient(&mut self, params: &ParamSet, sample: PrivateSample) -> owm_core::Result<PrivateGradient> {
         if self.collective.is_some() {

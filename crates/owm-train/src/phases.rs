@@ -177,8 +177,8 @@ pub struct RunPhases<'a> {
 /// # Errors
 ///
 /// An optimiser, objective, sink or checkpoint-file error.
-pub fn run_phases(
-    objective: &mut DatasetObjective<'_>,
+pub fn run_phases<M: owm_models::Model>(
+    objective: &mut DatasetObjective<'_, M>,
     mut params: ParamSet,
     phases: &mut [Phase],
     sink: &mut dyn TraceSink,

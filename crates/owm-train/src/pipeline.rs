@@ -3,10 +3,11 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
+use owm_core::InputSpec;
 use owm_core::{ParamMeta, ParamSet, RunEnv, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic};
 use owm_data::{Dataset, Inputs, Normalizer};
 use owm_eval::Evaluation;
-use owm_models::Classifier;
+use owm_models::{Model, ModelConfig};
 use owm_share::{Manifest, TraceRef, save_bundle_with};
 use owm_trace::{JsonlSink, find_checkpoint, read_trace, truncate_after_checkpoint};
 use serde::{Deserialize, Serialize};
@@ -168,6 +169,59 @@ impl Drop for Scratch {
 ///
 /// As [`train`], and [`crate::Error::Checkpoint`] for a checkpoint that cannot be used.
 pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptions<'_>) -> Result<RunReport> {
+    run(config, run_dir, options, |config, input, outputs, device| {
+        // Weights, gradients and up to two optimiser slots per value, in f32: refused before any is allocated.
+        let values = config.model.stored_values(input, outputs).unwrap_or(0);
+        owm_core::check_memory(
+            || format!("model `{}` ({values} values, with gradients and optimiser state)", config.model.name()),
+            values.saturating_mul(16),
+            "choose a smaller model, or set OWM_MAX_MEMORY if the budget is wrong",
+        )?;
+        Ok(config.model.init(input, outputs, device)?)
+    })
+}
+
+/// [`train_with`] for a model of your own: any Burn module that implements [`Model`], built by `build` from
+/// the training split's [`InputSpec`] and number of outputs (classes, or 1 for a binary task) on the
+/// autodiff device it is given.
+///
+/// Everything else is as for a built-in model: the init plan (by parameter path), every phase, the trace
+/// with per-layer statistics, checkpoints and [`TrainOptions::resume`], the evaluation and the bundle. The run
+/// records the model as [`ModelConfig::Custom`] (its Rust type) in `config.json`, and the manifest's `model`
+/// section holds its module tree and parameter shapes ([`owm_models::CustomModel`]); whatever `config.model`
+/// says is not used. OWM cannot rebuild user code: `owm replay` and `owm resume` say so by name; resume here
+/// with the same `build`, and re-evaluate with [`crate::evaluate_bundle_into`].
+///
+/// # Errors
+///
+/// As [`train_with`].
+pub fn train_model<M: Model>(
+    config: &ExperimentConfig,
+    run_dir: &Path,
+    options: TrainOptions<'_>,
+    build: impl FnOnce(&InputSpec, usize, &Device) -> M,
+) -> Result<RunReport> {
+    let config = ExperimentConfig { model: ModelConfig::Custom { name: std::any::type_name::<M>().to_string() }, ..config.clone() };
+    run(&config, run_dir, options, |config, input, outputs, device| {
+        let model = build(input, outputs, device);
+        let values = model.num_params() as u128;
+        owm_core::check_memory(
+            || format!("model `{}` ({values} parameters, with gradients and optimiser state)", config.model.label()),
+            values.saturating_mul(12),
+            "choose a smaller model, or set OWM_MAX_MEMORY if the budget is wrong",
+        )?;
+        Ok(model)
+    })
+}
+
+/// The pipeline for any model `build` makes (on the autodiff device, for the training split's input and
+/// outputs).
+fn run<M: Model>(
+    config: &ExperimentConfig,
+    run_dir: &Path,
+    options: TrainOptions<'_>,
+    build: impl FnOnce(&ExperimentConfig, &InputSpec, usize, &Device) -> Result<M>,
+) -> Result<RunReport> {
     let started = Instant::now();
     config.check()?;
     let collective = options.collective.filter(|c| c.world() > 1);
@@ -206,14 +260,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let (train_set, test_set) = (&splits.train, &splits.test);
     check_training_split(train_set, config.batch_size)?;
     let outputs = train_set.task.outputs(train_set.num_classes());
-    // Weights, gradients and up to two optimiser slots per value, in f32: refused before any is allocated.
-    let values = config.model.stored_values(&train_set.input_spec(), outputs).unwrap_or(0);
-    owm_core::check_memory(
-        || format!("model `{}` ({values} values, with gradients and optimiser state)", config.model.name()),
-        values.saturating_mul(16),
-        "choose a smaller model, or set OWM_MAX_MEMORY if the budget is wrong",
-    )?;
-    let model = config.model.init(&train_set.input_spec(), outputs, &autodiff)?;
+    let model = build(config, &train_set.input_spec(), outputs, &autodiff)?;
     // Bundles named by `Pretrained` rules, verified before any tensor is taken from them.
     let mut bases: Vec<owm_share::Bundle> = config
         .init
@@ -231,7 +278,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     if config.privacy.is_some() && owm_core::state_data(&model).iter().any(|(path, _)| owm_core::is_buffer(path)) {
         return Err(crate::Error::Privacy(format!(
             "{} keeps batch-norm running statistics, computed from the private data outside the guarantee; use a model without batch norm",
-            config.model.name()
+            config.model.label()
         )));
     }
     let (model, mut init_records) = config.init.apply_with(model, config.seed, &sources)?;
@@ -255,10 +302,15 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
         }
         None => false,
     };
+    // What the run records of itself: user phases as what they are, not the config's optimiser.
+    let recorded = match &options.phases {
+        Some(phases) if !phases.is_empty() => with_user_phases(config, phases),
+        _ => config.clone(),
+    };
     // Everything above only reads: a config, data or model that fails leaves no run folder behind.
     std::fs::create_dir_all(run_dir).map_err(|source| owm_core::Error::Io { op: "create", path: run_dir.into(), source })?;
     // The config first: a run killed at any later moment can be resumed (or restarted) from its folder.
-    write_atomic(&run_dir.join(files::CONFIG), config.to_json().as_bytes())?;
+    write_atomic(&run_dir.join(files::CONFIG), recorded.to_json().as_bytes())?;
     let mut jsonl = match &resume {
         Some((_, c)) if continuing => {
             let _ = truncate_after_checkpoint(&trace_path, c.total_steps)?;
@@ -270,7 +322,7 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut jsonl];
     sinks.extend(extra.iter_mut().map(|s| &mut **s as &mut dyn TraceSink));
     let mut sink = Tee(sinks);
-    let config_json = owm_core::json::to_value(config);
+    let config_json = owm_core::json::to_value(&recorded);
     if !continuing {
         let env = RunEnv {
             owm: env!("CARGO_PKG_VERSION").into(),
@@ -336,7 +388,10 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     };
     let mut manifest = Manifest::new(config.seed);
     manifest.backend = config.backend.name().into();
-    manifest.model = section(&config.model);
+    manifest.model = match &config.model {
+        ModelConfig::Custom { .. } => section(&owm_models::describe(&model)),
+        built_in => section(built_in),
+    };
     manifest.init = serde_json::json!({ "plan": config.init, "params": init_records });
     if let Some(report) = &transfer {
         manifest.init["transfer"] = owm_core::json::to_value(report);
@@ -396,9 +451,25 @@ pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptio
     })
 }
 
+/// `config` with `phases` (user optimisers) in place of its own, each recorded by its name and settings
+/// ([`owm_optim::OptimizerConfig::Custom`]).
+fn with_user_phases(config: &ExperimentConfig, phases: &[Phase]) -> ExperimentConfig {
+    let mut recorded = config.clone();
+    recorded.set_phases(
+        phases
+            .iter()
+            .map(|p| owm_optim::PhaseConfig {
+                optimizer: owm_optim::OptimizerConfig::Custom { name: p.optimizer.name(), settings: p.optimizer.settings() },
+                until: p.until.clone(),
+            })
+            .collect(),
+    );
+    recorded
+}
+
 /// Predicted class of every item of `data` (argmax, or logit > 0 for a binary task), in batches of `batch`
 /// on `device`.
-pub fn predict(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<usize> {
+pub fn predict<M: Model>(model: &M, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<usize> {
     let outputs = data.task.outputs(data.num_classes());
     logits(model, data, norm, device, batch).chunks(outputs).map(|row| data.task.probabilities(row).1).collect()
 }
@@ -420,7 +491,7 @@ fn check_training_split(train: &Dataset, batch: usize) -> Result<()> {
 }
 
 /// Logits of every item of `data`, row-major `[items, outputs]`, computed in batches of `batch` on `device`.
-pub fn logits(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<f32> {
+pub fn logits<M: Model>(model: &M, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<f32> {
     let indices: Vec<usize> = (0..data.len()).collect();
     let mut out = Vec::with_capacity(data.len() * data.task.outputs(data.num_classes()));
     for chunk in indices.chunks(batch.max(1)) {
@@ -439,8 +510,8 @@ pub fn logits(model: &Classifier, data: &Dataset, norm: Option<&Normalizer>, dev
 /// # Errors
 ///
 /// A metric error ([`owm_eval::Error`]), e.g. an empty test split.
-pub fn evaluate_model(
-    model: &Classifier,
+pub fn evaluate_model<M: Model>(
+    model: &M,
     test: &Dataset,
     train: Option<&Dataset>,
     norm: Option<&Normalizer>,

@@ -35,7 +35,7 @@ pub struct TraceConfig {
     /// Steps (0: the initial weights) at which `snapshot_paths` are written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub snapshot_steps: Vec<u64>,
-    /// Write `checkpoint.json` every this many steps (0: never); `owm train --resume` continues from it.
+    /// Write `checkpoint.json` every this many steps (0: never); `owm resume` continues from it.
     pub checkpoint_every: u64,
 }
 

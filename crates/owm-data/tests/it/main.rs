@@ -1,0 +1,9 @@
+//! The public-API and reference tests of `owm-data`: one test executable, a module per subject.
+//!
+//! Every test executable links Burn, so each crate has one (`docs/ARCHITECTURE.md`, "Testing"): a new subject
+//! is a module here, not a file in `tests/`.
+
+mod interactions;
+mod properties;
+mod tabular;
+mod text;

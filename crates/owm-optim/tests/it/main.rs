@@ -1,0 +1,8 @@
+//! The public-API and reference tests of `owm-optim`: one test executable, a module per subject.
+//!
+//! Every test executable links Burn, so each crate has one (`docs/ARCHITECTURE.md`, "Testing"): a new subject
+//! is a module here, not a file in `tests/`.
+
+mod opacus_rdp;
+mod pytorch_presets;
+mod search;

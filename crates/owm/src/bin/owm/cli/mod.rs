@@ -1,0 +1,386 @@
+//! The command line's types: what clap parses, before `settings.rs` gives it meaning.
+
+mod train;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use train::*;
+
+/// `owm`.
+#[derive(Parser)]
+#[command(name = "owm", version, about = "Open Weight Model: train, evaluate and share verifiable neural-network weights")]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// One subcommand each; `commands/` runs them.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Train a model; with no options, an MLP on the embedded 8×8 digits on the CPU.
+    Train(Box<TrainArgs>),
+    /// Continue a killed run from its last checkpoint (or from the start when it died before its first), with
+    /// its recorded config.
+    Resume(ResumeArgs),
+    /// Verify a bundle, rebuild its test split and evaluate it again.
+    Eval(EvalArgs),
+    /// Re-execute a run from its recorded config, seed and data and check every record of its trace; report
+    /// the first step and parameter where the replay diverges (or, on another backend, how far it drifts).
+    Replay(ReplayArgs),
+    /// Write the run's `report.html` from its trace (a killed run's partial trace too): charts, and an
+    /// explanation of why it stopped, which layers changed most and what looks wrong.
+    Report(ReportArgs),
+    /// Compare two sets of weights (bundles, run folders or checkpoint files) parameter by parameter.
+    Diff(DiffArgs),
+    /// Export a run's trace as CSV (`step,epoch,path,stat,value`), selected by steps, paths and statistics.
+    Trace(TraceArgs),
+    /// Check every digest of a bundle (manifest sections, tensors, trace) and its signature; print what does
+    /// not match. Exit 6 when something does not.
+    Verify(VerifyArgs),
+    /// Encrypt a bundle's weights for age recipients or a passphrase into a new bundle folder; the manifest
+    /// stays readable and verifiable.
+    Encrypt(EncryptArgs),
+    /// Decrypt an encrypted bundle into a new, plaintext bundle folder (after checking every tensor).
+    Decrypt(DecryptArgs),
+    /// Write a bundle's weights as a PyTorch `state_dict` (safetensors, PyTorch layout and names).
+    Export(ExportArgs),
+    /// Publish a verified bundle to a local registry as NAME@VERSION (identical files and tensors stored once).
+    Publish(PublishArgs),
+    /// Reassemble NAME@VERSION from a registry into a bundle folder and verify it.
+    Pull(PullArgs),
+    /// List a registry's published versions.
+    List(ListArgs),
+    /// Print the tree of models NAME@VERSION was built from.
+    Lineage(LineageArgs),
+    /// Write a new Ed25519 key pair: the secret key to OUT (owner-only) and the public key to OUT.pub.
+    Keygen(KeygenArgs),
+    /// Sign a bundle: `signature.json` lists the bundle digest and every file's SHA-256, signed with KEY.
+    Sign(SignArgs),
+    /// Verify a bundle and print its provenance.
+    Inspect(InspectArgs),
+    /// Print (and optionally plot) a learning-rate schedule before training with it.
+    Schedule(ScheduleArgs),
+    /// Serve a local device to `owm train --device remote:ws://HOST:PORT` runs in other processes or machines
+    /// (Burn's remote backend over WebSocket, cargo feature `remote`), until Ctrl+C or SIGTERM.
+    Serve(ServeArgs),
+    /// Measure LeNet-5 training throughput (CIFAR-shaped input, Adam), or with `--ga N` genetic-algorithm
+    /// generations per second on the digits MLP; print one JSON line.
+    Bench(BenchArgs),
+}
+
+/// `owm resume`.
+#[derive(Args)]
+pub struct ResumeArgs {
+    /// The run folder.
+    pub run: PathBuf,
+    /// Move a remote run to its server at another address (`remote:ws://HOST:PORT`, a restarted server); any
+    /// other device would round differently and is refused.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// The token of a remote device's server (`owm serve --token-file`).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `owm eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The bundle folder (a run's `bundle/`) or its run folder.
+    pub bundle: PathBuf,
+    /// Backend to evaluate on (cpu, ndarray, wgpu or remote:ws://HOST:PORT).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// The token of a remote device's server (`owm serve`).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Evaluate on another data folder of the same kind.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Decrypt encrypted weights (in memory) with this age identity file.
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+    /// Decrypt encrypted weights with the passphrase in this file.
+    #[arg(long, conflicts_with = "identity")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `owm replay`.
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// The run folder.
+    pub run: PathBuf,
+    /// Replay on another backend (cpu, ndarray, wgpu, remote:ws://HOST:PORT): compare by drift instead of
+    /// bit for bit.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// The token of a remote device's server (`owm serve`).
+    #[arg(long, requires = "device")]
+    pub token_file: Option<PathBuf>,
+    /// Replay with another seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replay on another data folder of the same kind.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `owm report`.
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The run folder.
+    pub run: PathBuf,
+}
+
+/// `owm diff`.
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The first.
+    pub a: PathBuf,
+    /// The second.
+    pub b: PathBuf,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `owm trace`.
+#[derive(Args)]
+pub struct TraceArgs {
+    /// The run folder (or its trace.jsonl).
+    pub run: PathBuf,
+    /// Only steps in FROM..=TO, e.g. `100..200`.
+    #[arg(long)]
+    pub steps: Option<String>,
+    /// Only parameters matching these globs (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub paths: Option<Vec<String>>,
+    /// Only these statistics (comma-separated): loss, lr, grad_norm, weight_norm, update_norm, update_ratio,
+    /// sign_flips, zero_grads.
+    #[arg(long, value_delimiter = ',')]
+    pub stats: Option<Vec<String>>,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+/// `owm verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The bundle folder (a run's `bundle/`) or its run folder.
+    pub bundle: PathBuf,
+    /// The signer's public key (`KEY.pub` from `owm keygen`): the bundle must be signed by it.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Decrypt encrypted weights (in memory) with this age identity file, to check every tensor.
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+    /// Decrypt encrypted weights with the passphrase in this file.
+    #[arg(long, conflicts_with = "identity")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `owm encrypt`.
+#[derive(Args)]
+pub struct EncryptArgs {
+    /// The bundle folder (a run's `bundle/`) or its run folder.
+    pub bundle: PathBuf,
+    /// The new, encrypted bundle folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// An age public key (`age1…`) or a file holding one (`KEY.agepub` from `owm keygen --age`); repeatable.
+    #[arg(long)]
+    pub recipient: Vec<String>,
+    /// Encrypt for the passphrase in this file instead (age allows a passphrase only on its own).
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `owm decrypt`.
+#[derive(Args)]
+pub struct DecryptArgs {
+    /// The encrypted bundle folder.
+    pub bundle: PathBuf,
+    /// The new, plaintext bundle folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The age identity file.
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+    /// The file holding the passphrase.
+    #[arg(long, conflicts_with = "identity")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `owm export`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The bundle folder (a run's `bundle/`) or its run folder.
+    pub bundle: PathBuf,
+    /// The safetensors file to write.
+    #[arg(long)]
+    pub pytorch: PathBuf,
+}
+
+/// `owm publish`.
+#[derive(Args)]
+pub struct PublishArgs {
+    /// The bundle folder (a run's `bundle/`) or its run folder.
+    pub bundle: PathBuf,
+    /// Name.
+    #[arg(long)]
+    pub name: String,
+    /// Version.
+    #[arg(long)]
+    pub version: String,
+    /// Registry root (default: $OWM_REGISTRY).
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+}
+
+/// `owm pull`.
+#[derive(Args)]
+pub struct PullArgs {
+    /// `NAME@VERSION`.
+    pub reference: String,
+    /// The folder to create (default: NAME-VERSION).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Registry root (default: $OWM_REGISTRY).
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+}
+
+/// `owm list`.
+#[derive(Args)]
+pub struct ListArgs {
+    /// Registry root (default: $OWM_REGISTRY).
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+}
+
+/// `owm lineage`.
+#[derive(Args)]
+pub struct LineageArgs {
+    /// `NAME@VERSION`.
+    pub reference: String,
+    /// Registry root (default: $OWM_REGISTRY).
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+}
+
+/// `owm keygen`.
+#[derive(Args)]
+pub struct KeygenArgs {
+    /// Where the secret key goes.
+    pub out: PathBuf,
+    /// Make an age X25519 key for encrypting weights (secret in OUT, public key in OUT.agepub) instead of
+    /// an Ed25519 signing key.
+    #[arg(long)]
+    pub age: bool,
+}
+
+/// `owm sign`.
+#[derive(Args)]
+pub struct SignArgs {
+    /// The bundle folder (a run's `bundle/`) or its run folder.
+    pub bundle: PathBuf,
+    /// The secret key from `owm keygen`.
+    #[arg(long)]
+    pub key: PathBuf,
+}
+
+/// `owm inspect`.
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The bundle folder (a run's `bundle/`) or its run folder.
+    pub bundle: PathBuf,
+}
+
+/// `owm schedule`.
+#[derive(Args)]
+pub struct ScheduleArgs {
+    /// The schedule: `kind[:key=value...]`, e.g. `cosine:t_max=900:warmup=100` or `step:step_size=30:gamma=0.1`.
+    pub schedule: String,
+    /// Base learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    pub lr: f64,
+    /// Steps to show.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    /// Print every N-th step.
+    #[arg(long, default_value_t = 100)]
+    pub every: u64,
+    /// Also write the curve as an SVG chart here.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+}
+
+/// `owm serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The device to serve: cpu, ndarray or wgpu.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// The address to listen on, such as 127.0.0.1:3000 (port 0: any free port, printed at start). There is
+    /// no default: binding beyond loopback is a choice to make, as WebSocket is unencrypted.
+    #[arg(long)]
+    pub bind: std::net::SocketAddr,
+    /// Accept only clients that present the token in this file (its text, without the line break).
+    #[arg(long)]
+    pub token_file: PathBuf,
+}
+
+/// `owm bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Measure N generations of the genetic algorithm (PyGAD's recipe) instead of LeNet-5.
+    #[arg(long)]
+    pub ga: Option<usize>,
+    /// Measure what default tracing costs on whole `owm train` runs of LeNet-5 for N epochs on random
+    /// CIFAR-10-sized data (traced and untraced, twice each), the trace's size and its report's time.
+    #[arg(long)]
+    pub tracing: Option<u64>,
+    /// Measure saving, loading and verifying a bundle of about N MB of weights.
+    #[arg(long)]
+    pub bundle: Option<usize>,
+    /// Measure DP-SGD training throughput beside plain training (LeNet-5, Adam, random CIFAR-sized data).
+    #[arg(long)]
+    pub dp: bool,
+    /// Measure one all-reduce of N f64 values among the ranks `mpirun` launched (an owm built with the `mpi`
+    /// feature): seconds per call over `--steps` calls after `--warmup`, printed by rank 0.
+    #[arg(long)]
+    pub all_reduce: Option<usize>,
+    /// Training images for `--tracing`.
+    #[arg(long, default_value_t = 50_000)]
+    pub train_items: usize,
+    /// The training-step workload: lenet-cifar (LeNet-5 on CIFAR-shaped input), lenet (on
+    /// Fashion-MNIST-shaped input), mlp (784-256-10) or resnet (depth 8, CIFAR-shaped).
+    #[arg(long, default_value = "lenet-cifar")]
+    pub model: String,
+    /// With the per-layer statistics `owm train` traces at every step.
+    #[arg(long)]
+    pub stats: bool,
+    /// Measure evaluation (forward passes without autodiff) instead of training steps.
+    #[arg(long)]
+    pub eval: bool,
+    /// Backend to measure.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Images per step.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    /// Untimed warm-up steps.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+}

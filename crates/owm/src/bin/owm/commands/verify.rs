@@ -1,0 +1,42 @@
+//! `owm verify`: every digest of a bundle and its signature; exit 6 naming each mismatch.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::VerifyArgs;
+use crate::settings::bundle_dir;
+
+/// `owm verify`.
+pub fn run(args: VerifyArgs) -> Result<ExitCode> {
+    let identities = super::identities(args.identity.as_deref(), args.passphrase_file.as_deref())?;
+    let identities = identities.as_ref();
+    let (bundle, key) = (&bundle_dir(&args.bundle), args.key.as_deref());
+    let trusted = key.map(owm::share::read_public_key).transpose()?;
+    let v = owm::share::verify_bundle_with(bundle, trusted.as_ref(), identities)?;
+    let m = &v.manifest;
+    println!("bundle {} ({}, written by owm {})", bundle.display(), m.format, m.owm_version);
+    if v.legacy {
+        println!("note: an owm-bundle/1 manifest: its sections are not bound by a bundle digest (tensors and trace still are)");
+    } else {
+        println!("bundle digest {}", m.bundle_digest);
+    }
+    println!("checked {} tensors, {} files", v.tensors_checked, v.files_checked);
+    if v.encrypted && identities.is_none() {
+        println!("weights encrypted: the ciphertext was checked; give --identity (or --passphrase-file) to check every tensor");
+    }
+    match &v.signature {
+        Some(s) if s.trusted => println!("signed by the given key {}", s.public_key),
+        Some(s) => println!("signed by key {} (pass --key to require a key you trust)", s.public_key),
+        None if v.problems.iter().any(|p| matches!(p, owm::share::Error::Signature { .. })) => {}
+        None => println!("not signed"),
+    }
+    if v.ok() {
+        println!("OK: every digest matches");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &v.problems {
+        println!("MISMATCH: {p}");
+    }
+    Ok(ExitCode::from(6))
+}

@@ -1,0 +1,425 @@
+//! From parsed arguments to what the libraries take: `owm train`'s options become an [`ExperimentConfig`],
+//! a device flag and a token file a [`BackendKind`]. No file is written and no process started here, so every
+//! rule is unit-tested on `Cli::try_parse_from`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use owm::core::{BackendKind, Validate};
+use owm::data::tabular::{ColumnKind, Encoding, Missing, Scaling, TabularOptions};
+use owm::data::text::Tokenizer;
+use owm::data::{DataConfig, DataSource};
+use owm::models::ModelConfig;
+use owm::optim::{PhaseConfig, Schedule, Setting};
+use owm::train::ExperimentConfig;
+
+use crate::cli::{EncodingArg, MismatchArg, MissingArg, ModelKind, ScalingArg, TaskArgs, TaskKind, TokenizerArg, TrainArgs};
+
+/// The experiment `owm train` runs: `--config` (or the default experiment) with every given option applied.
+pub fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
+    let mut c = match &args.config {
+        Some(path) => ExperimentConfig::load(path)?,
+        None => ExperimentConfig::default(),
+    };
+    let d = &args.data;
+    if let Some(task) = d.task {
+        let path = PathBuf::from(d.data.as_deref().unwrap_or_default());
+        c = c.on_task(DataConfig::new(task_source(task, path, d.test_data.clone(), &args.task)?));
+    } else if let Some(name) = &d.data {
+        let dir = || d.data_dir.clone().context("--data-dir is required for this dataset");
+        c.data = DataConfig::new(match name.as_str() {
+            "digits" => DataSource::Digits,
+            "mnist" => DataSource::Mnist { dir: dir()? },
+            "fashion-mnist" => DataSource::FashionMnist { dir: dir()? },
+            "cifar10" => DataSource::Cifar10 { dir: dir()? },
+            other => bail!("unknown dataset `{other}`: digits, mnist, fashion-mnist or cifar10, or a file or folder with --task"),
+        });
+    } else if d.data_dir.is_some() {
+        bail!("--data-dir needs --data mnist|fashion-mnist|cifar10");
+    }
+    c.data.test_fraction = d.test_fraction.unwrap_or(c.data.test_fraction);
+    for (component, license) in [("weights", &d.weights_license), ("data", &d.data_license)] {
+        if let Some(l) = license {
+            c.licenses.insert(component.into(), l.clone());
+        }
+    }
+    if d.augment {
+        c.data.augment = Some(owm::data::Augment::cifar());
+    }
+    c.data.classes = d.classes.clone().or(c.data.classes.take());
+    c.data.train_limit = d.train_limit.or(c.data.train_limit);
+    c.data.test_limit = d.test_limit.or(c.data.test_limit);
+    transfer(args, &mut c)?;
+    privacy(args, &mut c)?;
+    model(args, &mut c);
+    // Budgets and criteria change only what is named: --epochs keeps a step budget, and the reverse.
+    let b = &args.budget;
+    let until = &mut c.convergence;
+    until.max_epochs = b.epochs.or(until.max_epochs);
+    until.max_steps = b.max_steps.or(until.max_steps);
+    until.max_evaluations = b.max_evaluations.or(until.max_evaluations);
+    until.max_seconds = b.max_seconds.or(until.max_seconds);
+    if let Some(patience) = b.patience {
+        until.plateau = Some(owm::optim::Plateau { patience, min_delta: 0.0 });
+    }
+    until.target_loss = b.target_loss.or(until.target_loss);
+    c.batch_size = b.batch_size.unwrap_or(c.batch_size);
+    c.seed = b.seed.unwrap_or(c.seed);
+    optimizer(args, &mut c)?;
+    if let Some(device) = &args.run.device {
+        c.backend = device.parse::<BackendKind>()?;
+    }
+    c.backend = with_token(std::mem::take(&mut c.backend), args.run.token_file.as_deref())?;
+    let (a, t) = (&args.trace, &mut c.trace);
+    t.stats_every = a.stats_every.unwrap_or(t.stats_every);
+    t.paths = a.trace_paths.clone().unwrap_or_else(|| t.paths.clone());
+    t.histogram_every = a.histogram_every.unwrap_or(t.histogram_every);
+    t.digest_every = a.digest_every.unwrap_or(t.digest_every);
+    t.snapshot_paths = a.snapshot_paths.clone().unwrap_or_else(|| t.snapshot_paths.clone());
+    t.snapshot_steps = a.snapshot_steps.clone().unwrap_or_else(|| t.snapshot_steps.clone());
+    t.checkpoint_every = a.checkpoint_every.unwrap_or(t.checkpoint_every);
+    c.check()?;
+    if args.config.is_none() {
+        let optimizers: Vec<&str> = c.phases().iter().map(|p| p.optimizer.name()).collect();
+        c.name = format!("{}-{}-{}", c.data.name(), c.model.name(), optimizers.join("+"));
+    }
+    Ok(c)
+}
+
+/// The data source of `--task` on `path`, read as the task's options say.
+fn task_source(task: TaskKind, path: PathBuf, test: Option<PathBuf>, args: &TaskArgs) -> Result<DataSource> {
+    if !path.exists() {
+        bail!("--data {}: no such file or folder", path.display());
+    }
+    Ok(match task {
+        TaskKind::Tabular => {
+            let mut o = TabularOptions { target: args.target.clone().context("--task tabular needs --target COLUMN")?, ..TabularOptions::default() };
+            if let Some(names) = &args.columns {
+                (o.header, o.names) = (false, names.clone());
+            }
+            for (cols, kind) in [(&args.categorical, ColumnKind::Categorical), (&args.numeric, ColumnKind::Numeric)] {
+                o.kinds.extend(cols.iter().flatten().map(|c| (c.clone(), kind)));
+            }
+            o.ignore = args.ignore.clone().unwrap_or_default();
+            o.missing = args.missing.map_or(o.missing, Missing::from);
+            o.scaling = args.scaling.map_or(o.scaling, Scaling::from);
+            o.encoding = args.encoding.map_or(o.encoding, Encoding::from);
+            for pair in args.target_map.iter().flatten() {
+                let (from, to) = pair.split_once('=').with_context(|| format!("--target-map {pair}: expected FROM=TO"))?;
+                o.target_map.insert(from.to_string(), to.to_string());
+            }
+            DataSource::Tabular { path, test, options: o }
+        }
+        TaskKind::Text => {
+            let mut text = owm::data::TextSource::default();
+            text.options.tokenizer = args.tokenizer.map_or(text.options.tokenizer, Tokenizer::from);
+            text.max_len = args.max_len.unwrap_or(text.max_len);
+            text.min_freq = args.min_freq.unwrap_or(text.min_freq);
+            text.max_vocab = args.max_vocab.or(text.max_vocab);
+            match args.text_columns.as_deref() {
+                None => {}
+                Some([label, body]) => text.csv_columns = Some([label.clone(), body.clone()]),
+                Some(other) => bail!("--text-columns takes two column names, LABEL,TEXT; got {}", other.join(",")),
+            }
+            DataSource::Text { path, test, text }
+        }
+        TaskKind::Recsys => {
+            let mut options =
+                owm::data::InteractionOptions { user_features: args.user_features.clone(), item_features: args.item_features.clone(), ..Default::default() };
+            if args.chronological {
+                options.split = owm::data::InteractionSplit::Chronological;
+            }
+            options.negatives = args.negatives.unwrap_or(options.negatives);
+            DataSource::Interactions { path, options }
+        }
+        TaskKind::Image => {
+            let has = |name: &str| path.join(name).is_file() || path.join(format!("{name}.gz")).is_file();
+            if has("train-images-idx3-ubyte") {
+                DataSource::Mnist { dir: path }
+            } else if path.join("data_batch_1.bin").is_file() || path.join("cifar-10-batches-bin").is_dir() {
+                DataSource::Cifar10 { dir: path }
+            } else {
+                DataSource::ImageFolder { dir: path, grayscale: args.grayscale }
+            }
+        }
+    })
+}
+
+/// `--transfer-from` and its rules.
+fn transfer(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
+    let a = &args.transfer;
+    if let Some(from) = &a.transfer_from {
+        let mut t = owm::init::Transfer::from(bundle_dir(from).display().to_string()).freeze(a.freeze_transferred);
+        for spec in a.transfer_map.iter().flatten() {
+            t = t.rule(owm::init::PathRule::parse(spec)?);
+        }
+        t.exclude = a.transfer_exclude.clone().unwrap_or_default();
+        t.on_mismatch = a.on_mismatch.map_or(owm::init::OnMismatch::Error, owm::init::OnMismatch::from);
+        c.transfer = Some(t);
+    }
+    Ok(())
+}
+
+/// `--dp-*`: DP-SGD, and no input standardisation fitted on the private data.
+fn privacy(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
+    let a = &args.privacy;
+    if a.dp_epsilon.is_some() || a.dp_noise.is_some() {
+        // δ and the clip norm default to the config's, then to PrivacyConfig's defaults.
+        let mut p = c.privacy.take().unwrap_or_else(|| owm::train::PrivacyConfig::epsilon(1.0));
+        (p.epsilon, p.noise_multiplier) = (a.dp_epsilon, a.dp_noise);
+        p.delta = a.dp_delta.unwrap_or(p.delta);
+        p.clip = a.dp_clip.unwrap_or(p.clip);
+        c.privacy = Some(p);
+    } else if a.dp_delta.is_some() || a.dp_clip.is_some() {
+        bail!("--dp-delta and --dp-clip need --dp-epsilon or --dp-noise");
+    }
+    if c.privacy.is_some() && c.normalize && c.transfer.is_none() {
+        // A normaliser fitted on the training data would leak it outside the guarantee.
+        eprintln!("owm: private training: inputs are not standardised with the training split's statistics");
+        c.normalize = false;
+    }
+    Ok(())
+}
+
+/// `--model`, `--dim`, `--hidden` and `--depth`.
+fn model(args: &TrainArgs, c: &mut ExperimentConfig) {
+    let a = &args.model;
+    let small_images = matches!(c.data.source, DataSource::Mnist { .. } | DataSource::FashionMnist { .. });
+    if let Some(kind) = a.model {
+        c.model = kind.config(a.dim, a.depth, small_images);
+    } else if let (Some(d), ModelConfig::EmbeddingBag { dim } | ModelConfig::MatrixFactorization { dim } | ModelConfig::FactorizationMachine { dim }) =
+        (a.dim, &mut c.model)
+    {
+        *dim = d;
+    }
+    match (&a.hidden, a.depth, &mut c.model) {
+        (Some(hidden), _, ModelConfig::Mlp { hidden: h }) => *h = hidden.clone(),
+        (_, Some(d), ModelConfig::ResNet { depth, .. }) => *depth = d,
+        _ => {}
+    }
+}
+
+impl ModelKind {
+    /// The model `--model` names, `dim` wide (embeddings and factors) or `depth` deep (residual network);
+    /// LeNet-5 pads its first convolution for 28×28 images, as the original did.
+    fn config(self, dim: Option<usize>, depth: Option<usize>, small_images: bool) -> ModelConfig {
+        let dim = dim.unwrap_or(match self {
+            ModelKind::Mf | ModelKind::Fm => 16,
+            _ => 64,
+        });
+        match self {
+            ModelKind::Lenet => ModelConfig::LeNet5 { conv1_padding: if small_images { 2 } else { 0 } },
+            ModelKind::Resnet => ModelConfig::ResNet { depth: depth.unwrap_or(20), width: 16 },
+            ModelKind::Mlp => ModelConfig::Mlp { hidden: vec![128] },
+            ModelKind::Logistic => ModelConfig::Logistic,
+            ModelKind::EmbeddingBag => ModelConfig::EmbeddingBag { dim },
+            ModelKind::TextCnn => ModelConfig::TextCnn { dim, filters: 64, widths: vec![2, 3, 4] },
+            ModelKind::Mf => ModelConfig::MatrixFactorization { dim },
+            ModelKind::Fm => ModelConfig::FactorizationMachine { dim },
+        }
+    }
+}
+
+/// `--optimizer`, then each setting on every phase that has it; a setting no phase has is an error.
+fn optimizer(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
+    let a = &args.optimizer;
+    if let Some(spec) = &a.optimizer {
+        c.set_phases(PhaseConfig::parse_list(spec, &c.convergence)?);
+    }
+    let mut settings: Vec<Setting> = Vec::new();
+    settings.extend(a.lr.map(Setting::Lr));
+    settings.extend(a.momentum.map(Setting::Momentum));
+    settings.extend(a.weight_decay.map(Setting::WeightDecay));
+    settings.extend(a.population.map(Setting::Population));
+    settings.extend(a.sigma.map(Setting::Sigma));
+    settings.extend(a.t0.map(Setting::T0));
+    settings.extend(a.clip_norm.map(Setting::ClipNorm));
+    settings.extend(a.schedule.as_deref().map(Schedule::parse).transpose()?.map(Setting::Schedule));
+    let mut phases = c.phases();
+    for setting in &settings {
+        // Every phase is tried: `|` does not stop at the first that takes it.
+        let applied = phases.iter_mut().fold(false, |any, p| p.optimizer.apply(setting) | any);
+        if !applied {
+            bail!("--{} does not apply to any phase ({})", setting.name().replace('_', "-"), c.optimizer_names());
+        }
+    }
+    for phase in &phases {
+        phase.optimizer.check()?;
+    }
+    c.set_phases(phases);
+    Ok(())
+}
+
+/// `backend` reached with the token in `token_file`, which only a remote device takes.
+pub fn with_token(backend: BackendKind, token_file: Option<&Path>) -> Result<BackendKind> {
+    Ok(match (backend, token_file) {
+        (BackendKind::Remote(remote), Some(file)) => BackendKind::Remote(remote.with_token_file(file)?),
+        (local, Some(_)) => bail!("--token-file is for a remote device (--device remote:ws://HOST:PORT), not {local}"),
+        (backend, None) => backend,
+    })
+}
+
+/// `data` with its files read from `dir` instead (`owm eval` and `owm replay` with `--data-dir`).
+pub fn data_from(data: DataConfig, dir: PathBuf) -> Result<DataConfig> {
+    let source = match data.source {
+        DataSource::Digits => bail!("--data-dir does not apply to the embedded digits"),
+        DataSource::Mnist { .. } => DataSource::Mnist { dir },
+        DataSource::FashionMnist { .. } => DataSource::FashionMnist { dir },
+        DataSource::Cifar10 { .. } => DataSource::Cifar10 { dir },
+        // File sources: the file is evaluated as the test side; the training side refits the preprocessing.
+        DataSource::Tabular { path, options, .. } => DataSource::Tabular { path, test: Some(dir), options },
+        DataSource::Text { path, text, .. } => DataSource::Text { path, test: Some(dir), text },
+        DataSource::Interactions { options, .. } => DataSource::Interactions { path: dir, options },
+        DataSource::ImageFolder { grayscale, .. } => DataSource::ImageFolder { dir, grayscale },
+    };
+    Ok(DataConfig { source, ..data })
+}
+
+/// Accepts a run folder for its `bundle/`.
+pub fn bundle_dir(path: &Path) -> PathBuf {
+    let inner = path.join("bundle");
+    if !path.join("manifest.json").exists() && inner.join("manifest.json").exists() { inner } else { path.to_path_buf() }
+}
+
+impl From<MissingArg> for Missing {
+    fn from(m: MissingArg) -> Self {
+        match m {
+            MissingArg::Drop => Missing::Drop,
+            MissingArg::Mean => Missing::Mean,
+            MissingArg::Median => Missing::Median,
+        }
+    }
+}
+
+impl From<ScalingArg> for Scaling {
+    fn from(s: ScalingArg) -> Self {
+        match s {
+            ScalingArg::Standard => Scaling::Standard,
+            ScalingArg::MinMax => Scaling::MinMax,
+            ScalingArg::Robust => Scaling::Robust,
+            ScalingArg::None => Scaling::None,
+        }
+    }
+}
+
+impl From<EncodingArg> for Encoding {
+    fn from(e: EncodingArg) -> Self {
+        match e {
+            EncodingArg::OneHot => Encoding::OneHot,
+            EncodingArg::Ordinal => Encoding::Ordinal,
+        }
+    }
+}
+
+impl From<TokenizerArg> for Tokenizer {
+    fn from(t: TokenizerArg) -> Self {
+        match t {
+            TokenizerArg::Words => Tokenizer::Words,
+            TokenizerArg::Chars => Tokenizer::Chars,
+            TokenizerArg::CharBigrams => Tokenizer::CharBigrams,
+            TokenizerArg::Jieba => Tokenizer::Jieba,
+        }
+    }
+}
+
+impl From<MismatchArg> for owm::init::OnMismatch {
+    fn from(m: MismatchArg) -> Self {
+        match m {
+            MismatchArg::Error => owm::init::OnMismatch::Error,
+            MismatchArg::Skip => owm::init::OnMismatch::Skip,
+            MismatchArg::Adapt => owm::init::OnMismatch::Adapt,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn train(args: &[&str]) -> Result<ExperimentConfig> {
+        let cli = Cli::try_parse_from([&["owm", "train"], args].concat())?;
+        let Command::Train(args) = cli.command else { unreachable!("parsed `owm train`") };
+        experiment(&args)
+    }
+
+    fn refused(args: &[&str]) -> String {
+        match train(args) {
+            Ok(_) => panic!("{args:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn no_options_should_give_the_default_experiment_named_after_it() {
+        let c = train(&[]).unwrap();
+        assert_eq!(c.name, "digits-mlp-adam");
+        assert_eq!(ExperimentConfig { name: c.name.clone(), ..ExperimentConfig::default() }, c);
+    }
+
+    #[test]
+    fn settings_should_reach_every_phase_that_has_them_and_no_other() {
+        let c = train(&["--optimizer", "ga:generations=3,adam,sa", "--lr", "0.01", "--population", "12", "--t0", "2"]).unwrap();
+        let phases = c.phases();
+        assert_eq!(phases.iter().map(|p| p.optimizer.name()).collect::<Vec<_>>(), ["ga", "adam", "sa"]);
+        assert_eq!(phases[1].optimizer.lr(), Some(0.01));
+        let json = |i: usize| serde_json::to_value(&phases[i].optimizer).unwrap();
+        assert_eq!((json(0)["population"].as_u64(), json(2)["t0"].as_f64()), (Some(12), Some(2.0)));
+        assert_eq!(refused(&["--optimizer", "adam", "--momentum", "0.9"]), "--momentum does not apply to any phase (adam)");
+        assert_eq!(refused(&["--optimizer", "ga", "--schedule", "cosine:t_max=10"]), "--schedule does not apply to any phase (ga)");
+    }
+
+    #[test]
+    fn a_schedule_should_be_parsed_by_the_library() {
+        let c = train(&["--optimizer", "sgd", "--schedule", "step:step_size=30:gamma=0.1"]).unwrap();
+        assert_eq!(serde_json::to_value(&c.optimizer).unwrap()["schedule"]["step_size"], 30);
+        assert!(refused(&["--schedule", "step:30"]).contains("`30` is not key=value"));
+    }
+
+    #[test]
+    fn task_options_should_need_a_task() {
+        let err = refused(&["--target", "y"]);
+        assert!(err.contains("--task"), "{err}");
+        assert!(refused(&["--tokenizer", "jieba"]).contains("--task"));
+        assert!(refused(&["--task", "tabular"]).contains("--data"));
+    }
+
+    #[test]
+    fn enumerated_options_should_be_checked_by_the_parser() {
+        let err = refused(&["--task", "tabular", "--data", ".", "--target", "y", "--scaling", "log"]);
+        assert!(err.contains("invalid value 'log'") && err.contains("min-max"), "{err}");
+        assert!(refused(&["--model", "transformer"]).contains("resnet"));
+    }
+
+    #[test]
+    fn a_model_flag_should_pick_the_model_and_its_shape() {
+        let resnet = train(&["--model", "resnet", "--depth", "8"]).unwrap();
+        assert_eq!(resnet.model, ModelConfig::ResNet { depth: 8, width: 16 });
+        let mlp = train(&["--hidden", "32,16"]).unwrap();
+        assert_eq!(mlp.model, ModelConfig::Mlp { hidden: vec![32, 16] });
+        let lenet = train(&["--data", "mnist", "--data-dir", "mnist", "--model", "lenet"]).unwrap();
+        assert_eq!(lenet.model, ModelConfig::LeNet5 { conv1_padding: 2 });
+    }
+
+    #[test]
+    fn resume_should_take_no_experiment_option() {
+        let err = Cli::try_parse_from(["owm", "train", "--resume", "run", "--epochs", "3"]).err().unwrap().to_string();
+        assert!(err.contains("cannot be used with"), "{err}");
+        assert!(Cli::try_parse_from(["owm", "resume", "run", "--epochs", "3"]).is_err());
+        assert!(Cli::try_parse_from(["owm", "resume", "run", "--quiet", "--json", "--device", "remote:ws://h:1"]).is_ok());
+    }
+
+    #[test]
+    fn a_token_file_should_be_refused_for_a_local_device() {
+        let err = with_token(BackendKind::Flex, Some(Path::new("token"))).unwrap_err().to_string();
+        assert!(err.contains("--token-file is for a remote device"), "{err}");
+    }
+
+    #[test]
+    fn data_dir_should_need_a_dataset_with_files() {
+        assert_eq!(refused(&["--data-dir", "x"]), "--data-dir needs --data mnist|fashion-mnist|cifar10");
+        assert_eq!(refused(&["--data", "cifar10"]), "--data-dir is required for this dataset");
+    }
+}

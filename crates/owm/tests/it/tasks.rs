@@ -1,0 +1,144 @@
+//! `owm train --task tabular|text|recsys|image --data FILE_OR_DIR` on small files generated in each layout.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Output;
+
+use crate::owm;
+use owm::core::Rng;
+use owm_testkit::text;
+
+fn accuracy(out: &Output) -> f64 {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .split("test accuracy ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {}", text(out)))
+}
+
+/// `x,colour,y`: the class is whether x + (colour == red) is large; `?` marks missing values.
+fn write_table(path: &Path, n: usize, seed: u64, colours: &[&str]) {
+    let mut rng = Rng::new(seed);
+    let mut out = String::from("x,colour,y\n");
+    for i in 0..n {
+        let x = rng.normal(0.0, 1.0);
+        let colour = colours[rng.below(colours.len() as u64) as usize];
+        let y = if x + if colour == "red" { 1.0 } else { 0.0 } > 0.5 { "yes" } else { "no" };
+        let x = if i % 17 == 3 { "?".to_string() } else { format!("{x:.3}") };
+        let _ = writeln!(out, "{x},{colour},{y}");
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn tabular_runs_from_the_command_line_and_eval_agrees() {
+    let dir = owm_testkit::tempdir();
+    write_table(&dir.path().join("train.csv"), 400, 1, &["red", "blue"]);
+    // The test file has a colour never seen in training: it is encoded as all zeros, not an error.
+    write_table(&dir.path().join("test.csv"), 100, 2, &["red", "blue", "green"]);
+    let args = ["train", "--task", "tabular", "--data", "train.csv", "--test-data", "test.csv", "--target", "y"];
+    let out = owm(dir.path(), &[&args[..], &["--epochs", "30", "--out", "run", "--quiet"]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(accuracy(&out) >= 0.85, "{}", text(&out));
+    let manifest = std::fs::read_to_string(dir.path().join("run/bundle/manifest.json")).unwrap();
+    assert!(manifest.contains("\"colour=red\""), "feature names in the bundle");
+    let eval = owm(dir.path(), &["eval", "run"]);
+    assert!(eval.status.success() && text(&eval).contains("matches the accuracy recorded"), "{}", text(&eval));
+}
+
+#[test]
+fn task_flags_are_checked() {
+    let dir = owm_testkit::tempdir();
+    write_table(&dir.path().join("t.csv"), 50, 1, &["red"]);
+    let out = owm(dir.path(), &["train", "--task", "tabular", "--data", "t.csv"]);
+    assert!(!out.status.success() && text(&out).contains("--target"), "{}", text(&out));
+    // Task options are a group that requires `--task` (clap names what is missing).
+    let out = owm(dir.path(), &["train", "--target", "y"]);
+    assert!(!out.status.success() && text(&out).contains("required arguments were not provided") && text(&out).contains("--task"), "{}", text(&out));
+    let out = owm(dir.path(), &["train", "--task", "text", "--data", "missing.txt"]);
+    assert!(!out.status.success() && text(&out).contains("missing.txt"), "{}", text(&out));
+    let out = owm(dir.path(), &["train", "--task", "tabular", "--data", "t.csv", "--target", "y", "--model", "lenet"]);
+    assert!(!out.status.success() && text(&out).contains("lenet5") && text(&out).contains("images"), "{}", text(&out));
+}
+
+#[test]
+fn text_runs_from_the_command_line() {
+    let dir = owm_testkit::tempdir();
+    let mut rng = Rng::new(3);
+    let topics = [("体育", ["足球", "比赛", "球队"]), ("财经", ["股票", "银行", "基金"])];
+    let mut out = String::new();
+    for i in 0..200 {
+        let (label, words) = topics[i % 2];
+        let body: String = (0..6).map(|k| if k % 2 == 0 { words[rng.below(3) as usize] } else { "今天记者" }).collect();
+        let _ = writeln!(out, "{label}\t{body}。");
+    }
+    std::fs::write(dir.path().join("news.txt"), out).unwrap();
+    let args = ["train", "--task", "text", "--data", "news.txt", "--tokenizer", "jieba", "--max-len", "16", "--dim", "8", "--lr", "0.01"];
+    let out = owm(dir.path(), &[&args[..], &["--epochs", "10", "--out", "run", "--quiet"]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(accuracy(&out) >= 0.95, "{}", text(&out));
+}
+
+#[test]
+fn recsys_runs_from_the_command_line_with_rankings() {
+    let dir = owm_testkit::tempdir();
+    let mut rng = Rng::new(5);
+    let mut out = String::new();
+    for u in 0..40 {
+        let mut items = std::collections::BTreeSet::new();
+        while items.len() < 8 {
+            items.insert(rng.below(10) * 2 + u % 2);
+        }
+        for i in items {
+            let _ = writeln!(out, "u{u},i{i},1");
+        }
+    }
+    std::fs::write(dir.path().join("clicks.csv"), out).unwrap();
+    let out = owm(dir.path(), &["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "20", "--out", "run", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ROC AUC") && stdout.contains("ranking over") && stdout.contains("popularity baseline"), "{stdout}");
+}
+
+#[test]
+fn image_folders_run_from_the_command_line() {
+    let dir = owm_testkit::tempdir();
+    let mut rng = Rng::new(7);
+    // 8×8 grey PNGs: "left" images are bright on the left half, "right" ones on the right.
+    for class in ["left", "right"] {
+        let folder = dir.path().join("shapes").join(class);
+        std::fs::create_dir_all(&folder).unwrap();
+        for i in 0..40 {
+            let img = image::GrayImage::from_fn(8, 8, |x, _| {
+                let bright = (x < 4) == (class == "left");
+                image::Luma([if bright { 200 } else { rng.below(60) as u8 }])
+            });
+            img.save(folder.join(format!("{i}.png"))).unwrap();
+        }
+    }
+    let args = ["train", "--task", "image", "--data", "shapes", "--grayscale", "--model", "mlp", "--hidden", "16"];
+    let out = owm(dir.path(), &[&args[..], &["--epochs", "10", "--out", "run", "--quiet"]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(accuracy(&out) >= 0.95, "{}", text(&out));
+    // A file that is not an image is named.
+    std::fs::write(dir.path().join("shapes/left/broken.png"), b"not a png").unwrap();
+    let out = owm(dir.path(), &[&args[..], &["--epochs", "1", "--out", "run2", "--quiet"]].concat());
+    assert!(!out.status.success() && text(&out).contains("broken.png"), "{}", text(&out));
+}
+
+#[test]
+fn text_csv_runs_from_the_command_line() {
+    let dir = owm_testkit::tempdir();
+    let mut out = String::from("id,category,content\n");
+    for i in 0..120 {
+        let (label, body) = if i % 2 == 0 { ("sport", "the team won the match, goal") } else { ("money", "the bank raised rates, stocks fell") };
+        let _ = writeln!(out, "{i},{label},\"{body} {i}\"");
+    }
+    std::fs::write(dir.path().join("news.csv"), out).unwrap();
+    let args = ["train", "--task", "text", "--data", "news.csv", "--text-columns", "category,content", "--tokenizer", "words", "--lr", "0.01"];
+    let out = owm(dir.path(), &[&args[..], &["--epochs", "10", "--out", "run", "--quiet"]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(accuracy(&out) >= 0.95, "{}", text(&out));
+}
