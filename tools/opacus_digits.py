@@ -1,6 +1,6 @@
 """Opacus DP-SGD on the embedded digits, side by side with `owm train --dp-epsilon 8`.
 
-The recipe of `crates/owm-train/tests/privacy.rs` (`private_digits`): OWM's seeded 80/20 split of the UCI
+The recipe of `crates/owm-train/tests/it/privacy.rs` (`private_digits`): OWM's seeded 80/20 split of the UCI
 digits (reproduced bit for bit and checked by fingerprint), raw pixel values (no standardisation: statistics
 of the private data would leak), MLP 64-64-10 with ReLU, He-uniform weights and zero biases, Adam lr 1e-2,
 Poisson sampling at rate 64/1438 (expected batch 64), per-example clip norm 1, 4 epochs of 22 batches

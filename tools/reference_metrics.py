@@ -1,5 +1,5 @@
 """Reference metrics from scikit-learn (and NumPy for the ranking metrics scikit-learn lacks), checked by
-crates/owm-eval/tests/sklearn_reference.rs.
+crates/owm-eval/tests/it/sklearn_reference.rs.
 
 Run: python3 tools/reference_metrics.py   (needs numpy and scikit-learn)
 Writes crates/owm-eval/tests/fixtures/sklearn_metrics.json (classification report cases) and

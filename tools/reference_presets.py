@@ -1,5 +1,5 @@
 """Reference trajectories of torch.optim presets, LR schedules and gradient clipping, checked by
-crates/owm-optim/tests/pytorch_presets.rs.
+crates/owm-optim/tests/it/pytorch_presets.rs.
 
 Network: x (8x4) -> tanh(x @ W1 + b1) @ W2 + b2 (W1 4x5, W2 5x3), cross-entropy on 8 fixed labels, full batch,
 float32, 100 steps from fixed initial weights. Schedules: base lr 0.1 for 1,000 steps (lr before each step).

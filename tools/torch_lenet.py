@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch side of OWM's PyTorch interchange test (crates/owm/tests/pytorch.rs).
+"""PyTorch side of OWM's PyTorch interchange test (crates/owm/tests/it/pytorch.rs).
 
     python3 tools/torch_lenet.py                 writes crates/owm/tests/fixtures/torch_lenet/:
                                                  state.safetensors (a seeded LeNet-5 state_dict, PyTorch layout)

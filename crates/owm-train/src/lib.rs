@@ -20,6 +20,8 @@
 //! report from its trace; [`diff_weights`] compares two bundles or checkpoints.
 //! [`train_with`] takes your own optimisers as [`Phase`]s, extra trace sinks (any of which may stop the run),
 //! periodic checkpoints and a checkpoint to resume from.
+//! [`train_model`] runs the same pipeline for a model of your own (any Burn module implementing
+//! [`owm_models::Model`]), and [`evaluate_bundle_into`] evaluates its bundle again.
 //!
 //! # Key design decision: problem, solver and executor kept apart
 //!

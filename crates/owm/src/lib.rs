@@ -6,19 +6,19 @@
 //!
 //! | module | crate | owns |
 //! |---|---|---|
-//! | [`core`] | `owm-core` | parameter paths, seeds, trace events and sinks, validation, backends |
-//! | [`data`] | `owm-data` | IDX / CIFAR-10 readers, embedded digits, splits, normalisation |
-//! | [`models`] | `owm-models` | MLP and LeNet-5 |
-//! | [`init`] | `owm-init` | path-addressed, seeded init plans |
-//! | [`optim`] | `owm-optim` | the optimiser protocol: gradient chains and presets, GA / SA / ES, schedules, phases, convergence criteria |
+//! | [`core`] | `owm-core` | parameter paths, seeds, inputs and tasks, trace events and sinks, validation, backends (local, remote), collectives |
+//! | [`data`] | `owm-data` | IDX, CIFAR-10, image-folder, tabular, text and interaction readers, embedded digits, splits, normalisation |
+//! | [`models`] | `owm-models` | the `Model` seam; MLP, LeNet-5, ResNet, text and recommendation models |
+//! | [`init`] | `owm-init` | path-addressed, seeded init plans, transfer from another model's bundle |
+//! | [`optim`] | `owm-optim` | the optimiser protocol and per-tensor update rules: gradient chains and presets, GA / SA / ES, schedules, phases, convergence criteria, DP-SGD accounting |
 //! | [`trace`] | `owm-trace` | JSON Lines traces, digests, SVG charts |
-//! | [`share`] | `owm-share` | bundles: safetensors + provenance manifest |
-//! | [`eval`] | `owm-eval` | accuracy, precision, recall, F1, confusion matrix |
-//! | [`train`] | `owm-train` | the pipeline from one experiment config |
+//! | [`share`] | `owm-share` | bundles: safetensors + provenance manifest, signatures, encryption, registry, PyTorch interchange |
+//! | [`eval`] | `owm-eval` | accuracy, precision, recall, F1, confusion matrix, ROC AUC, ranking metrics, bootstrap intervals |
+//! | [`train`] | `owm-train` | the pipeline from one experiment config, for built-in or user models |
 //!
 //! # Key design decision: a facade with no logic of its own
 //!
-//! Everything here is a re-export; the `owm` binary (`src/main.rs`) is a thin command line over
+//! Everything here is a re-export; the `owm` binary (`src/bin/owm/`) is a thin command line over
 //! [`train::train`] and [`train::evaluate_bundle`], so anything the CLI does, a Rust user can do in a few
 //! lines.
 //!
@@ -35,6 +35,8 @@
 //! - `wgpu`: the GPU backend, `--device wgpu`. Off by default: the default binary has the CPU backend `flex`
 //!   only, which keeps a first build free of the GPU stack.
 //! - `ndarray`: the deprecated ndarray CPU backend, `--device ndarray`.
+//! - `remote`: `owm serve` and `--device remote:ws://HOST:PORT` (Burn's remote backend over WebSocket).
+//! - `mpi`: `mpirun -np N owm train` (data-parallel over MPI; needs an MPI library and libclang).
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 

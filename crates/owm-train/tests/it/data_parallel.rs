@@ -1,5 +1,5 @@
 //! Training across ranks through the `Collective` seam, with ranks as threads (`ThreadGroup`): the same
-//! arithmetic an MPI run performs, without a launcher. The MPI runs themselves are `crates/owm/tests/mpi.rs`.
+//! arithmetic an MPI run performs, without a launcher. The MPI runs themselves are `crates/owm/tests/it/mpi.rs`.
 
 use std::sync::Arc;
 
