@@ -147,10 +147,9 @@ impl<R: UpdateRule> Optimizer for RuleOptimizer<R> {
 
 #[cfg(test)]
 mod tests {
-    use owm_core::{NullSink, ParamMeta};
+    use owm_core::{Fitness, Gradient, NullSink, ParamMeta, Sample};
 
     use super::*;
-    use crate::{FunctionObjective, rosenbrock};
 
     /// Heavy-ball momentum as a rule: `v ← μ·v + g`, `w ← w − lr·v`.
     #[derive(Serialize)]
@@ -167,13 +166,37 @@ mod tests {
         }
     }
 
+    /// L = 0.5·‖w‖², so g = w.
+    struct Half(Vec<ParamMeta>);
+
+    impl Objective for Half {
+        fn params(&self) -> &[ParamMeta] {
+            &self.0
+        }
+        fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
+            let w = params.tensors()[0].clone();
+            let loss = 0.5 * owm_core::device_scalar(w.clone().square().sum())?;
+            Ok(Gradient { loss, grads: vec![Some(w)], items: 1, correct: None, epoch: 1, epoch_end: true, batch: None })
+        }
+        fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
+            unreachable!("gradient methods only")
+        }
+        fn train_items(&self) -> usize {
+            1
+        }
+    }
+
     fn start() -> ParamSet {
-        let x = Tensor::<1>::from_floats([-1.0, 1.0], &Device::flex());
-        ParamSet::new(vec![ParamMeta { path: "x".into(), shape: vec![2] }], vec![x]).unwrap()
+        let w = Tensor::<1>::from_floats([3.0, 4.0], &Device::flex());
+        ParamSet::new(vec![ParamMeta { path: "w".into(), shape: vec![2] }], vec![w]).unwrap()
+    }
+
+    fn heavy_ball() -> RuleOptimizer<HeavyBall> {
+        RuleOptimizer::new(HeavyBall { lr: 0.5, mu: 0.9 })
     }
 
     fn run(optimizer: &mut RuleOptimizer<HeavyBall>, mut params: ParamSet, steps: u64) -> ParamSet {
-        let mut objective = FunctionObjective::new(2, rosenbrock);
+        let mut objective = Half(params.metas().to_vec());
         for step in 1..=steps {
             params = optimizer.step(params, &mut objective, StepContext { step, layer_stats: true }, &mut NullSink).unwrap().params;
         }
@@ -182,27 +205,31 @@ mod tests {
 
     #[test]
     fn a_rule_should_be_named_and_set_by_its_type() {
-        let o = RuleOptimizer::new(HeavyBall { lr: 1e-3, mu: 0.9 });
-        assert_eq!((o.name(), o.settings()), ("heavyball".to_string(), serde_json::json!({ "lr": 1e-3, "mu": 0.9 })));
-        assert_eq!(o.rule().lr(), 1e-3);
+        let o = heavy_ball();
+        assert_eq!((o.name(), o.settings()), ("heavyball".to_string(), serde_json::json!({ "lr": 0.5, "mu": 0.9 })));
+        assert_eq!(o.rule().lr(), 0.5);
     }
 
     #[test]
-    fn a_rule_should_descend_and_resume_from_its_state_bit_for_bit() {
-        let mut whole = RuleOptimizer::new(HeavyBall { lr: 1e-3, mu: 0.9 });
-        let end = run(&mut whole, start(), 40);
-        assert!(rosenbrock(&end.to_host()) < rosenbrock(&start().to_host()));
-        let mut first = RuleOptimizer::new(HeavyBall { lr: 1e-3, mu: 0.9 });
-        let middle = run(&mut first, start(), 25);
-        let mut second = RuleOptimizer::new(HeavyBall { lr: 1e-3, mu: 0.9 });
+    fn a_rule_should_take_the_steps_its_formula_gives() {
+        // v₁ = g₀ = [3, 4], w₁ = [1.5, 2]; v₂ = 0.9·v₁ + w₁ = [4.2, 5.6], w₂ = w₁ − 0.5·v₂ = [−0.6, −0.8].
+        let w = run(&mut heavy_ball(), start(), 2).to_host();
+        assert!((w[0] + 0.6).abs() < 1e-6 && (w[1] + 0.8).abs() < 1e-6, "{w:?}");
+    }
+
+    #[test]
+    fn a_rule_should_resume_from_its_state_bit_for_bit() {
+        let end = run(&mut heavy_ball(), start(), 9);
+        let mut first = heavy_ball();
+        let middle = run(&mut first, start(), 5);
+        let mut second = heavy_ball();
         second.load_state(&first.state(), &middle).unwrap();
-        assert_eq!(run(&mut second, middle, 15).to_host(), end.to_host());
+        assert_eq!(run(&mut second, middle, 4).to_host(), end.to_host());
     }
 
     #[test]
     fn a_state_for_other_weights_should_be_refused() {
-        let mut o = RuleOptimizer::new(HeavyBall { lr: 1e-3, mu: 0.9 });
-        let err = o.load_state(&serde_json::json!({ "y/velocity": [0.0, 0.0] }), &start()).unwrap_err();
+        let err = heavy_ball().load_state(&serde_json::json!({ "y/velocity": [0.0, 0.0] }), &start()).unwrap_err();
         assert!(err.to_string().contains("slot `y/velocity`"), "{err}");
     }
 }
