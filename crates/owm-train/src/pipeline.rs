@@ -5,7 +5,7 @@ use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use owm_core::InputSpec;
 use owm_core::{ParamMeta, ParamSet, RunEnv, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic};
-use owm_data::{Dataset, Inputs, Normalizer};
+use owm_data::{Dataset, Normalizer};
 use owm_eval::Evaluation;
 use owm_models::{Model, ModelConfig};
 use owm_share::{Manifest, TraceRef, save_bundle_with};
@@ -13,7 +13,8 @@ use owm_trace::{JsonlSink, find_checkpoint, read_trace, truncate_after_checkpoin
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, ReportEvaluation, Result, RunPhases, Tee, host_digests, run_phases, write_report_with,
+    Checkpoint, DatasetObjective, ExperimentConfig, Phase, PhaseSummary, ReportEvaluation, Result, RunPhases, Tee, evaluate_model, host_digests, run_phases,
+    write_report_with,
 };
 
 /// File names inside a run folder.
@@ -467,13 +468,6 @@ fn with_user_phases(config: &ExperimentConfig, phases: &[Phase]) -> ExperimentCo
     recorded
 }
 
-/// Predicted class of every item of `data` (argmax, or logit > 0 for a binary task), in batches of `batch`
-/// on `device`.
-pub fn predict<M: Model>(model: &M, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<usize> {
-    let outputs = data.task.outputs(data.num_classes());
-    logits(model, data, norm, device, batch).chunks(outputs).map(|row| data.task.probabilities(row).1).collect()
-}
-
 /// What the data must hold for the config to make sense: at least two classes, and a batch no larger than
 /// the split (PyTorch would quietly train on one short batch per epoch; a mistyped batch size is likelier).
 fn check_training_split(train: &Dataset, batch: usize) -> Result<()> {
@@ -488,71 +482,6 @@ fn check_training_split(train: &Dataset, batch: usize) -> Result<()> {
         return Err(crate::Error::BatchLarger { batch, items: train.len(), dataset: train.name.clone() });
     }
     Ok(())
-}
-
-/// Logits of every item of `data`, row-major `[items, outputs]`, computed in batches of `batch` on `device`.
-pub fn logits<M: Model>(model: &M, data: &Dataset, norm: Option<&Normalizer>, device: &Device, batch: usize) -> Vec<f32> {
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let mut out = Vec::with_capacity(data.len() * data.task.outputs(data.num_classes()));
-    for chunk in indices.chunks(batch.max(1)) {
-        let (inputs, _) = data.batch(chunk, norm, device);
-        let data = model.forward(inputs).into_data().convert::<f32>();
-        #[allow(clippy::expect_used, reason = "the data was converted to f32 just above")]
-        out.extend(data.try_to_vec::<f32>().expect("f32 logits"));
-    }
-    out
-}
-
-/// Evaluates `model` on `test` with its task's metrics ([`Evaluation`]): the classification report, the
-/// probability scores of a binary task, rankings per group (beside a popularity baseline from `train`'s
-/// positives when the items are ids), and bootstrap intervals seeded from `seed`.
-///
-/// # Errors
-///
-/// A metric error ([`owm_eval::Error`]), e.g. an empty test split.
-pub fn evaluate_model<M: Model>(
-    model: &M,
-    test: &Dataset,
-    train: Option<&Dataset>,
-    norm: Option<&Normalizer>,
-    device: &Device,
-    seed: u64,
-) -> Result<Evaluation> {
-    let outputs = test.task.outputs(test.num_classes());
-    let (probs, predicted): (Vec<Vec<f64>>, Vec<usize>) =
-        logits(model, test, norm, device, 256).chunks(outputs).map(|row| test.task.probabilities(row)).unzip();
-    let baseline = train.and_then(|train| popularity(train, test));
-    let fingerprint = test.fingerprint();
-    Ok(Evaluation::new(owm_eval::Predictions {
-        task: test.task,
-        truth: test.labels(),
-        probs: &probs,
-        predicted: &predicted,
-        num_classes: test.num_classes(),
-        groups: test.groups(),
-        baseline: baseline.as_deref().map(|b| ("popularity", b)),
-        dataset: &fingerprint,
-        seed: owm_core::derive_seed(seed, "eval/bootstrap"),
-    })?)
-}
-
-/// The popularity baseline of a recommendation test split: each (user, item) row scored by the number of
-/// positive training rows of its item (field 1 of the ids).
-fn popularity(train: &Dataset, test: &Dataset) -> Option<Vec<f64>> {
-    let (Inputs::Ids { ids: train_ids, cardinalities }, Inputs::Ids { ids: test_ids, .. }) = (train.inputs(), test.inputs()) else {
-        return None;
-    };
-    let fields = cardinalities.len();
-    if fields < 2 || test.groups().is_none() {
-        return None;
-    }
-    let mut counts = vec![0f64; cardinalities[1]];
-    for (row, &label) in train_ids.chunks(fields).zip(train.labels()) {
-        if label + 1 == train.num_classes() {
-            counts[row[1] as usize] += 1.0;
-        }
-    }
-    Some(test_ids.chunks(fields).map(|row| counts.get(row[1] as usize).copied().unwrap_or(0.0)).collect())
 }
 
 fn progress_bar(show: bool, phases: &[Phase], steps_per_epoch: usize) -> ProgressBar {
