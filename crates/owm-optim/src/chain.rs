@@ -241,7 +241,8 @@ fn scalar(t: Tensor<1>) -> f64 {
     owm_core::device_scalar(t).unwrap_or(f64::NAN)
 }
 
-fn host(t: &Tensor<1>) -> Vec<f32> {
+/// A state tensor on the host, for `Optimizer::state` (which cannot fail).
+pub(crate) fn host(t: &Tensor<1>) -> Vec<f32> {
     owm_core::host_f32(t.clone().into_data())
 }
 

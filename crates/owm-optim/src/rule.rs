@@ -123,8 +123,7 @@ impl<R: UpdateRule> Optimizer for RuleOptimizer<R> {
     }
 
     fn state(&self) -> serde_json::Value {
-        let host = |t: &Tensor<1>| owm_core::device_data(t.clone()).map(owm_core::host_f32).unwrap_or_default();
-        to_data(&self.slots.iter().map(|(k, t)| (k.clone(), host(t))).collect::<BTreeMap<_, _>>())
+        to_data(&self.slots.iter().map(|(k, t)| (k.clone(), crate::chain::host(t))).collect::<BTreeMap<_, _>>())
     }
 
     fn load_state(&mut self, state: &serde_json::Value, params: &ParamSet) -> Result<()> {

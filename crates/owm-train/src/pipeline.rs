@@ -171,13 +171,8 @@ impl Drop for Scratch {
 /// As [`train`], and [`crate::Error::Checkpoint`] for a checkpoint that cannot be used.
 pub fn train_with(config: &ExperimentConfig, run_dir: &Path, options: TrainOptions<'_>) -> Result<RunReport> {
     run(config, run_dir, options, |config, input, outputs, device| {
-        // Weights, gradients and up to two optimiser slots per value, in f32: refused before any is allocated.
-        let values = config.model.stored_values(input, outputs).unwrap_or(0);
-        owm_core::check_memory(
-            || format!("model `{}` ({values} values, with gradients and optimiser state)", config.model.name()),
-            values.saturating_mul(16),
-            "choose a smaller model, or set OWM_MAX_MEMORY if the budget is wrong",
-        )?;
+        // Refused before any value is allocated.
+        check_model_memory(config.model.label(), config.model.stored_values(input, outputs).unwrap_or(0))?;
         Ok(config.model.init(input, outputs, device)?)
     })
 }
@@ -205,14 +200,21 @@ pub fn train_model<M: Model>(
     let config = ExperimentConfig { model: ModelConfig::Custom { name: std::any::type_name::<M>().to_string() }, ..config.clone() };
     run(&config, run_dir, options, |config, input, outputs, device| {
         let model = build(input, outputs, device);
-        let values = model.num_params() as u128;
-        owm_core::check_memory(
-            || format!("model `{}` ({values} parameters, with gradients and optimiser state)", config.model.label()),
-            values.saturating_mul(12),
-            "choose a smaller model, or set OWM_MAX_MEMORY if the budget is wrong",
-        )?;
+        // Built already, but its gradients and optimiser state are not.
+        check_model_memory(config.model.label(), model.num_params() as u128)?;
         Ok(model)
     })
+}
+
+/// Refuses a model of `values` stored values whose weights, gradients and up to two optimiser slots (in
+/// f32) would not fit the memory budget.
+fn check_model_memory(name: &str, values: u128) -> Result<()> {
+    owm_core::check_memory(
+        || format!("model `{name}` ({values} values, with gradients and optimiser state)"),
+        values.saturating_mul(16),
+        "choose a smaller model, or set OWM_MAX_MEMORY if the budget is wrong",
+    )?;
+    Ok(())
 }
 
 /// The pipeline for any model `build` makes (on the autodiff device, for the training split's input and
