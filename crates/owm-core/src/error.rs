@@ -101,6 +101,10 @@ pub enum Error {
     },
 }
 
+/// A cause kept as the error it was (an `io::Error`, a `serde_json::Error`, or a message), reachable through
+/// `std::error::Error::source` and `downcast_ref`, never flattened to text.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// `Result` with the core [`enum@Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 

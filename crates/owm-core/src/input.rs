@@ -110,14 +110,6 @@ impl Task {
         }
     }
 
-    /// The loss, as named in reports.
-    pub fn loss_name(self) -> &'static str {
-        match self {
-            Task::Classification => "cross-entropy",
-            Task::Binary => "binary cross-entropy",
-        }
-    }
-
     /// Summed loss of `logits` (`[batch, outputs]`) against class `labels` (`[batch]`), and the number of correct
     /// predictions (argmax, or logit > 0 for [`Task::Binary`]), both still on the device.
     pub fn loss_and_correct(self, logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, Tensor<1, Int>) {

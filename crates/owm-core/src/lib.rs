@@ -41,6 +41,8 @@
 //! The `flex` CPU backend is always compiled in.
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 mod backend;
 mod collective;
@@ -57,14 +59,20 @@ pub mod serde_float;
 mod trace;
 mod validate;
 
-pub use backend::*;
-pub use collective::*;
-pub use error::*;
-pub use input::*;
-pub use memory::*;
-pub use objective::*;
-pub use params::*;
+pub use backend::{BURN_VERSION, BackendKind};
+pub use collective::{Collective, Solo, ThreadGroup, shard};
+pub use error::{BoxError, Error, Result, write_atomic};
+pub use input::{Input, InputSpec, Task};
+pub use memory::{MEMORY_ENV, check_memory, memory_budget, parse_size};
+pub use objective::{Fitness, Gradient, Objective, PrivateGradient, PrivateSample, Sample, batch_digest};
+pub use params::{
+    BUFFER_NAMES, ParamInfo, ParamSet, TensorSource, device_data, device_scalar, flat_grads, flat_params, glob_match, host_f32, is_buffer, param_data,
+    param_infos, replace_params, replace_state, state_data,
+};
 pub use remote::{REMOTE_PREFIX, RemoteDevice};
-pub use seed::*;
-pub use trace::*;
-pub use validate::*;
+pub use seed::{Rng, derive_seed};
+pub use trace::{
+    Control, DistributionRecord, EpochRecord, GenerationRecord, InitRecord, LayerStats, Lineage, NullSink, ParamMeta, RunEnv, SnapshotRecord, StepPrivacy,
+    StepRecord, StopReason, TraceEvent, TraceSink, WeightsAt, WeightsRecord,
+};
+pub use validate::Validate;

@@ -76,6 +76,14 @@ pub enum Error {
         /// The names tried.
         tried: String,
     },
+    /// A real dataset that was not fetched onto this machine.
+    #[error("dataset `{name}` is not in {}: fetch it with `cargo xtask data {name}`", dir.as_ref().map_or("the datasets folder (no OWM_DATASETS or HOME)".to_string(), |d| format!("`{}`", d.display())))]
+    NotFetched {
+        /// The dataset.
+        name: String,
+        /// Where it was looked for.
+        dir: Option<PathBuf>,
+    },
     /// A feature value is NaN or infinite.
     #[error("dataset `{dataset}`: item {item}, feature {feature} is not finite ({value})")]
     NonFinite {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::interactions::{Interaction, read_interactions};
-use crate::tabular::{CleaningReport, TabularOptions, TabularPrep, read_table, stratified_split};
+use crate::tabular::{CleaningReport, TabularOptions, TabularPrep, read_any, read_table, stratified_split};
 use crate::text::{TextOptions, Vocab, read_labelled_csv, read_labelled_text, tokenize};
 use crate::{Dataset, Error, Inputs, Result, Splits};
 
@@ -64,17 +64,18 @@ pub enum InteractionSplit {
     Chronological,
 }
 
-/// Reads a CSV table (and an optional separate test table of the same layout), splits it stratified by the
+/// Reads a table, CSV or Orange `.tab` ([`read_any`]), and an optional separate test table of the same layout, splits it stratified by the
 /// target when there is no test table, fits the preparation on the training rows and applies it to both.
 ///
 /// # Errors
 ///
-/// Any [`read_table`] / [`TabularPrep`] error, naming file and line; [`Error::TableEmpty`] when a side has no
+/// Any [`read_any`] / [`TabularPrep`] error, naming file and line; [`Error::TableEmpty`] when a side has no
 /// row left after cleaning.
 pub fn load_tabular(path: &Path, test: Option<&PathBuf>, options: &TabularOptions, test_fraction: f64, seed: u64) -> Result<Splits> {
-    let table = read_table(path, options)?;
+    let (table, resolved) = read_any(path, options)?;
+    let options = &resolved;
     let (train_table, test_table) = match test {
-        Some(t) => (table, read_table(t, options)?),
+        Some(t) => (table, read_any(t, options)?.0),
         None => {
             let target = table.column(&options.target)?;
             let classes: BTreeSet<Option<&String>> = table.rows.iter().map(|(_, r)| r[target].as_ref()).collect();

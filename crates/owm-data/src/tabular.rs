@@ -1,4 +1,4 @@
-//! Tabular CSV data: reading with line-numbered errors, schema inference with overrides, cleaning (missing
+//! Tabular data, CSV or Orange's `.tab`: reading with line-numbered errors, schema inference with overrides, cleaning (missing
 //! values dropped or imputed, duplicate rows), normalisation and encoding fitted on the training rows and
 //! serialisable, so that each feature traces back to its input column.
 //!
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::orange::{OrangeTable, read_orange};
 use crate::{Error, Result};
 
 /// How a column is read.
@@ -183,14 +184,40 @@ pub fn read_table(path: &Path, options: &TabularOptions) -> Result<Table> {
             .collect();
         rows.push((line, fields));
     }
-    if let Some(target) = columns.iter().position(|c| *c == options.target).filter(|_| !options.target_map.is_empty()) {
-        for (_, row) in &mut rows {
+    let mut table = Table { path: path.to_path_buf(), columns, rows };
+    map_target(&mut table, options);
+    Ok(table)
+}
+
+/// Reads a table in the format its name says: Orange's `.tab` ([`read_orange`], with the kinds and class
+/// its header declares filled into the options) or CSV ([`read_table`]); returns the table and the options
+/// that apply to it.
+///
+/// # Errors
+///
+/// As [`read_orange`] or [`read_table`].
+pub fn read_any(path: &Path, options: &TabularOptions) -> Result<(Table, TabularOptions)> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tab")) {
+        let orange = read_orange(path, options)?;
+        let resolved = orange.resolve(options);
+        let mut table = orange.table;
+        if resolved.target != options.target {
+            map_target(&mut table, &resolved);
+        }
+        return Ok((table, resolved));
+    }
+    Ok((read_table(path, options)?, options.clone()))
+}
+
+/// Applies `options.target_map` to the target column.
+pub(crate) fn map_target(table: &mut Table, options: &TabularOptions) {
+    if let Some(target) = table.columns.iter().position(|c| *c == options.target).filter(|_| !options.target_map.is_empty()) {
+        for (_, row) in &mut table.rows {
             if let Some(class) = row[target].as_ref().and_then(|v| options.target_map.get(v)) {
                 row[target] = Some(class.clone());
             }
         }
     }
-    Ok(Table { path: path.to_path_buf(), columns, rows })
 }
 
 fn csv_reason(e: &csv::Error) -> String {

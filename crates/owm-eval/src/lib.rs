@@ -22,6 +22,8 @@
 //! ```
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 mod bootstrap;
 mod error;
@@ -30,9 +32,10 @@ mod fbeta;
 mod report;
 mod scores;
 
-pub use bootstrap::*;
-pub use error::*;
-pub use evaluation::*;
-pub use fbeta::*;
-pub use report::*;
-pub use scores::*;
+pub use bootstrap::{Interval, bootstrap};
+pub use error::{Error, Result};
+pub use evaluation::{BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, BinaryScores, Evaluation, Predictions, RANKING_K, RankingReport};
+pub use fbeta::{Average, Prf, ZeroDivision, per_class_prf, prf};
+pub(crate) use report::check_labels;
+pub use report::{ClassMetrics, ClassificationReport};
+pub use scores::{RankingMetrics, average_precision, log_loss, ranking, roc_auc};

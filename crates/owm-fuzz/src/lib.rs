@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Device;
-use owm::data::tabular::{TabularOptions, TabularPrep, read_table};
+use owm::data::tabular::{TabularOptions, TabularPrep, read_any, read_orange, read_table};
 use owm::share::{Identities, Manifest, Recipient, Registry};
 
 /// One fuzz target: its name (the `fuzz/fuzz_targets/NAME.rs` file and corpus folder) and harness.
@@ -39,7 +39,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "manifest", reads: "a bundle's manifest.json, verified and loaded", run: manifest },
     Target { name: "safetensors", reads: "a bundle's weights.safetensors (header and tensors), verified and loaded", run: safetensors },
     Target { name: "trace", reads: "trace JSON Lines (read, checkpoint lookup)", run: trace },
-    Target { name: "csv", reads: "tabular CSV, read, fitted and transformed", run: csv },
+    Target { name: "csv", reads: "tabular CSV and Orange .tab, read, fitted and transformed", run: csv },
     Target { name: "text", reads: "labelled text (`label<TAB>text` and CSV) and the tokeniser", run: text },
     Target { name: "interactions", reads: "click-through `user,item,label[,time]` CSV", run: interactions },
     Target { name: "registry", reads: "a registry index entry, looked up and pulled", run: registry },
@@ -217,18 +217,25 @@ pub fn trace(data: &[u8]) {
     let _ = owm::trace::file_digest(&path);
 }
 
-/// Tabular CSV: read, fit the preprocessing on it, transform it.
+/// Tabular data, the same bytes as CSV and as Orange `.tab`: read, fit the preprocessing on it, transform it.
 pub fn csv(data: &[u8]) {
-    let path = file("table.csv", data);
     let options = TabularOptions { missing_values: vec!["?".into()], ..Default::default() };
-    let Ok(table) = read_table(&path, &options) else { return };
-    let Some(target) = table.columns.last().cloned() else { return };
-    let options = TabularOptions { target, ..options };
-    if let Ok(prep) = TabularPrep::fit(&table, &options)
-        && let Ok(prepared) = prep.transform(&table, &options)
-    {
-        assert_eq!(prepared.features.len(), prepared.labels.len() * prep.feature_names().len());
-        assert!(prepared.features.iter().all(|v| v.is_finite()), "transformed features are finite");
+    let csv = read_table(&file("table.csv", data), &options).map(|t| (t, options.clone()));
+    let tab = file("table.tab", data);
+    let orange = read_orange(&tab, &options).map(|t| (t.table.clone(), t.resolve(&options)));
+    // What `load_tabular` calls: the same as the two above, chosen by the file's extension.
+    let any = read_any(&tab, &options);
+    assert_eq!(orange.as_ref().ok(), any.as_ref().ok(), "read_any reads a .tab file as read_orange does");
+    for read in [csv, orange] {
+        let Ok((table, options)) = read else { continue };
+        let Some(target) = table.columns.iter().find(|c| **c == options.target).or(table.columns.last()).cloned() else { continue };
+        let options = TabularOptions { target, ..options };
+        if let Ok(prep) = TabularPrep::fit(&table, &options)
+            && let Ok(prepared) = prep.transform(&table, &options)
+        {
+            assert_eq!(prepared.features.len(), prepared.labels.len() * prep.feature_names().len());
+            assert!(prepared.features.iter().all(|v| v.is_finite()), "transformed features are finite");
+        }
     }
 }
 
@@ -371,7 +378,10 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "manifest" => vec![read(fixture().bundle.join(owm::share::MANIFEST_FILE))],
         "safetensors" => vec![read(fixture().bundle.join(owm::share::WEIGHTS_FILE))],
         "trace" => vec![read(run().join("trace.jsonl"))],
-        "csv" => vec![b"age,sex,chol,target\n63,m,233,yes\n37,f,?,no\n41,f,204,no\n\"5,5\",m,1e3,yes\n".to_vec()],
+        "csv" => vec![
+            b"age,sex,chol,target\n63,m,233,yes\n37,f,?,no\n41,f,204,no\n\"5,5\",m,1e3,yes\n".to_vec(),
+            b"age\tsex\trest ECG\tnote\ty\nc\td\tnormal left\\ vent\ts\td\n\t\t\tmeta\tclass\n63\tmale\tnormal\tx\t0\n41\t?\tleft vent\t\t1\n".to_vec(),
+        ],
         "text" => vec![
             "sports\tA late goal wins the cup\nfinance\t股市今天上涨\n\nsports\tTennis: ÉLAN\n".as_bytes().to_vec(),
             b"label,text\nsports,\"a goal, late\"\nfinance,\"rates\nrise\"\n".to_vec(),

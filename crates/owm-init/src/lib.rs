@@ -34,6 +34,8 @@
 //! ```
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 mod error;
 mod orthogonal;
@@ -42,8 +44,8 @@ mod strategy;
 mod transfer;
 mod transfer_report;
 
-pub use error::*;
-pub use plan::*;
-pub use strategy::*;
-pub use transfer::*;
-pub use transfer_report::*;
+pub use error::{Error, Result};
+pub use plan::{InitPlan, InitRule, glob_match, param_seed};
+pub use strategy::{FanMode, InitStrategy, fans};
+pub use transfer::{Adaptation, OnMismatch, PathRule, Transfer};
+pub use transfer_report::{Adapted, Applied, Skipped, TransferReport};

@@ -29,6 +29,8 @@
 //! ```
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 mod error;
 pub mod kernels;
@@ -40,13 +42,13 @@ mod recsys;
 mod resnet;
 mod text;
 
-pub use error::*;
-pub use lenet::*;
-pub use mlp::*;
-pub use model::*;
-pub use recsys::*;
-pub use resnet::*;
-pub use text::*;
+pub use error::{Error, Result};
+pub use lenet::LeNet5;
+pub use mlp::Mlp;
+pub use model::{CustomModel, Model, describe};
+pub use recsys::{FactorizationMachine, IdLogistic, MatrixFactorization};
+pub use resnet::{BasicBlock, Projection, ResNet};
+pub use text::{EmbeddingBag, TextCnn};
 
 use burn::prelude::*;
 use owm_core::{Input, InputSpec, Validate};

@@ -2,19 +2,23 @@
 //! parameter path, and one [`Optimizer`] step that fetches the gradient, runs the chain and traces it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use burn::prelude::*;
 use owm_core::{Control, Objective, ParamSet, StepRecord, TraceEvent, TraceSink, Validate, glob_match};
 use serde::{Deserialize, Serialize};
 
+use crate::gradient_transform::ChainSlots;
 use crate::search::{from_data, to_data};
-use crate::{ChainConfig, Error, Optimizer, PlateauState, Result, StepContext, Stepped, Transform, layer_stats};
+use crate::{ChainConfig, Error, Flow, GradientTransform, Optimizer, PlateauState, Result, StepContext, Stepped, Transform, TransformContext, layer_stats};
 
 /// The runtime of a [`ChainConfig`]: its state is keyed by parameter path and serialisable.
 #[derive(Debug, Clone)]
 pub struct Chain {
     config: ChainConfig,
     name: String,
+    /// The stages of the default chain (index 0) and of each path group (index `g + 1`; empty when frozen).
+    stages: Vec<Vec<Arc<dyn GradientTransform>>>,
     /// `"{group}/{transform}/{path}/{slot}"` → tensor.
     slots: BTreeMap<String, Tensor<1>>,
     /// `"{group}/{transform}"` → how many times it ran (Adam's step, accumulation count).
@@ -22,12 +26,6 @@ pub struct Chain {
     /// Updates applied so far: the scheduler step.
     updates: u64,
     plateau: Option<PlateauState>,
-}
-
-/// What a chain of transforms decided for one group.
-enum Flow {
-    Apply(Vec<Tensor<1>>),
-    Skip,
 }
 
 /// The serialised state of a [`Chain`].
@@ -46,9 +44,27 @@ impl Chain {
     ///
     /// The variant of [`Error`] for the first rule `config` breaks.
     pub fn new(name: impl Into<String>, config: ChainConfig) -> Result<Self> {
+        Self::with_transforms(name, config, Vec::new())
+    }
+
+    /// Builds the runtime of a chain whose config records user transforms ([`Transform::custom`]): each
+    /// [`Transform::Custom`] runs the implementation in `custom` of that name, which must have the recorded
+    /// settings.
+    ///
+    /// # Errors
+    ///
+    /// The variant of [`Error`] for the first rule `config` breaks;
+    /// [`Error::CustomTransform`] for a recorded transform with no implementation, and
+    /// [`Error::TransformSettings`] for one whose settings differ from the record.
+    pub fn with_transforms(name: impl Into<String>, config: ChainConfig, custom: Vec<Arc<dyn GradientTransform>>) -> Result<Self> {
         config.check()?;
+        let resolve = |transforms: &[Transform]| -> Result<Vec<Arc<dyn GradientTransform>>> { transforms.iter().map(|t| stage(t, &custom)).collect() };
+        let mut stages = vec![resolve(&config.transforms)?];
+        for g in &config.groups {
+            stages.push(if g.freeze { Vec::new() } else { resolve(g.transforms.as_deref().unwrap_or(&config.transforms))? });
+        }
         let plateau = config.schedule.plateau_state(config.lr);
-        Ok(Self { config, name: name.into(), slots: BTreeMap::new(), counts: BTreeMap::new(), updates: 0, plateau })
+        Ok(Self { config, name: name.into(), stages, slots: BTreeMap::new(), counts: BTreeMap::new(), updates: 0, plateau })
     }
 
     /// The config.
@@ -73,172 +89,39 @@ impl Chain {
         self.config.groups.iter().position(|g| glob_match(&g.pattern, path)).map_or(0, |i| i + 1)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    #[allow(clippy::expect_used, reason = "an accumulation reads back the sums it stored just above")]
+    /// Runs group `group`'s stages over its updates.
     fn run_group(
         &mut self,
         group: usize,
-        transforms: &[Transform],
         base_lr: f64,
         paths: &[&str],
         params: &[Tensor<1>],
         mut updates: Vec<Tensor<1>>,
         notes: &mut Vec<String>,
-    ) -> Flow {
-        for (ti, t) in transforms.iter().enumerate() {
-            let key = format!("{group}/{ti}");
-            let slot = |path: &str, name: &str| format!("{group}/{ti}/{path}/{name}");
-            match *t {
-                Transform::SkipNonFinite => {
-                    let bad: i64 = updates.iter().map(count_non_finite).sum();
-                    if bad > 0 {
-                        notes.push(format!("skipped: {bad} non-finite gradient values"));
-                        return Flow::Skip;
-                    }
-                }
-                Transform::Accumulate { steps } => {
-                    let count = self.counts.entry(key).or_insert(0);
-                    *count += 1;
-                    let n = *count;
-                    for (p, u) in paths.iter().zip(&updates) {
-                        let s = slot(p, "sum");
-                        let sum = match self.slots.remove(&s) {
-                            Some(acc) => acc + u.clone(),
-                            None => u.clone(),
-                        };
-                        self.slots.insert(s, sum);
-                    }
-                    if !n.is_multiple_of(steps) {
-                        notes.push(format!("accumulating {}/{steps}", n % steps));
-                        return Flow::Skip;
-                    }
-                    updates = paths.iter().map(|p| self.slots.remove(&slot(p, "sum")).expect("accumulated").div_scalar(steps as f64)).collect();
-                }
-                Transform::ClipByValue { max } => {
-                    updates = updates.into_iter().map(|u| u.clamp(-max, max)).collect();
-                }
-                Transform::ClipByGlobalNorm { max_norm } => {
-                    let total = updates.iter().map(|u| u.clone().square().sum()).reduce(|a, b| a + b);
-                    let norm = total.map_or(0.0, |t| scalar(t).sqrt());
-                    let coef = max_norm / (norm + 1e-6);
-                    if coef < 1.0 {
-                        notes.push(format!("clipped global norm {norm:.6} to {max_norm}"));
-                        updates = updates.into_iter().map(|u| u.mul_scalar(coef)).collect();
-                    }
-                }
-                Transform::WeightDecay { weight_decay } => {
-                    if weight_decay > 0.0 {
-                        updates = updates.into_iter().zip(params).map(|(u, w)| u + w.clone().mul_scalar(weight_decay)).collect();
-                    }
-                }
-                Transform::Momentum { momentum, dampening, nesterov } => {
-                    if momentum > 0.0 {
-                        updates = paths
-                            .iter()
-                            .zip(updates)
-                            .map(|(p, g)| {
-                                let s = slot(p, "momentum");
-                                let buf = match self.slots.remove(&s) {
-                                    Some(b) => b.mul_scalar(momentum) + g.clone().mul_scalar(1.0 - dampening),
-                                    None => g.clone(),
-                                };
-                                self.slots.insert(s, buf.clone());
-                                if nesterov { g + buf.mul_scalar(momentum) } else { buf }
-                            })
-                            .collect();
-                    }
-                }
-                Transform::Adam { beta1, beta2, eps } => {
-                    let count = self.counts.entry(key).or_insert(0);
-                    *count += 1;
-                    let step = *count as i32;
-                    let (bc1, bc2) = (1.0 - beta1.powi(step), 1.0 - beta2.powi(step));
-                    let scalars =
-                        crate::fused::AdamScalars { one_minus_beta1: 1.0 - beta1, beta2, one_minus_beta2: 1.0 - beta2, bc2_sqrt: bc2.sqrt(), bc1, eps };
-                    updates = paths
-                        .iter()
-                        .zip(updates)
-                        .map(|(p, g)| {
-                            let (sm, sv) = (slot(p, "m"), slot(p, "v"));
-                            let moments = self.slots.remove(&sm).zip(self.slots.remove(&sv));
-                            // m ← m + (g − m)(1 − β₁), v ← β₂v + (1 − β₂)g², update m̂ / (√v̂ + ε).
-                            let (update, m, v) = crate::fused::adam(g, moments, scalars);
-                            self.slots.insert(sm, m);
-                            self.slots.insert(sv, v);
-                            update
-                        })
-                        .collect();
-                }
-                Transform::RmsProp { alpha, eps, centered, momentum } => {
-                    updates = paths
-                        .iter()
-                        .zip(updates)
-                        .map(|(p, g)| {
-                            let (sv, sg, sb) = (slot(p, "square_avg"), slot(p, "grad_avg"), slot(p, "momentum"));
-                            let g2 = g.clone().square().mul_scalar(1.0 - alpha);
-                            let v = match self.slots.remove(&sv) {
-                                Some(v) => v.mul_scalar(alpha) + g2,
-                                None => g2,
-                            };
-                            self.slots.insert(sv, v.clone());
-                            let avg = if centered {
-                                let ga = match self.slots.remove(&sg) {
-                                    Some(a) => a.clone() + (g.clone() - a).mul_scalar(1.0 - alpha),
-                                    None => g.clone().mul_scalar(1.0 - alpha),
-                                };
-                                self.slots.insert(sg, ga.clone());
-                                (v - ga.square()).sqrt().add_scalar(eps)
-                            } else {
-                                v.sqrt().add_scalar(eps)
-                            };
-                            if momentum > 0.0 {
-                                let step = g / avg;
-                                let buf = match self.slots.remove(&sb) {
-                                    Some(b) => b.mul_scalar(momentum) + step,
-                                    None => step,
-                                };
-                                self.slots.insert(sb, buf.clone());
-                                buf
-                            } else {
-                                g / avg
-                            }
-                        })
-                        .collect();
-                }
-                Transform::AdaGrad { eps, initial_accumulator_value } => {
-                    updates = paths
-                        .iter()
-                        .zip(updates)
-                        .map(|(p, g)| {
-                            let s = slot(p, "sum");
-                            let sum = match self.slots.remove(&s) {
-                                Some(acc) => acc + g.clone().square(),
-                                None => g.clone().square().add_scalar(initial_accumulator_value),
-                            };
-                            self.slots.insert(s, sum.clone());
-                            g / sum.sqrt().add_scalar(eps)
-                        })
-                        .collect();
-                }
-                Transform::Lr => {
-                    let lr = self.current_lr(base_lr);
-                    updates = updates.into_iter().map(|u| u.mul_scalar(-lr)).collect();
-                }
+    ) -> Result<Flow> {
+        let lr = self.current_lr(base_lr);
+        for (i, stage) in self.stages[group].iter().enumerate() {
+            let state = ChainSlots { slots: &mut self.slots, counts: &mut self.counts, notes };
+            match stage.update(updates, &mut TransformContext::new(group, i, paths, params, lr, state))? {
+                Flow::Apply(next) => updates = next,
+                Flow::Skip => return Ok(Flow::Skip),
             }
         }
-        Flow::Apply(updates)
+        Ok(Flow::Apply(updates))
     }
 }
 
-// A read that fails (a remote device whose server stopped) counts as non-finite or NaN here, without a panic; the
-// step's next read returns the device's error.
-fn count_non_finite(t: &Tensor<1>) -> i64 {
-    let n = t.clone().is_nan().int().sum() + t.clone().is_inf().int().sum();
-    owm_core::device_scalar(n).map_or(1, |v| v as i64)
-}
-
-fn scalar(t: Tensor<1>) -> f64 {
-    owm_core::device_scalar(t).unwrap_or(f64::NAN)
+/// The stage that runs `t`: itself when built in, the implementation of its name in `custom` otherwise.
+fn stage(t: &Transform, custom: &[Arc<dyn GradientTransform>]) -> Result<Arc<dyn GradientTransform>> {
+    let Transform::Custom { name, settings } = t else {
+        return Ok(Arc::new(t.clone()));
+    };
+    let found = custom.iter().find(|c| c.name() == *name).ok_or_else(|| Error::CustomTransform(name.clone()))?;
+    let given = found.settings();
+    if given != *settings {
+        return Err(Error::TransformSettings { name: name.clone(), recorded: settings.to_string(), given: given.to_string() });
+    }
+    Ok(Arc::clone(found))
 }
 
 /// A state tensor on the host, for `Optimizer::state` (which cannot fail).
@@ -277,17 +160,11 @@ impl Optimizer for Chain {
         let lr = self.current_lr(self.config.lr);
         let mut applied = false;
         let group_of: Vec<usize> = metas.iter().map(|m| self.group_of(&m.path)).collect();
-        for group in 0..=self.config.groups.len() {
-            let (transforms, base_lr) = match group {
-                0 => (self.config.transforms.clone(), self.config.lr),
-                g => {
-                    let pg = &self.config.groups[g - 1];
-                    if pg.freeze {
-                        continue;
-                    }
-                    (pg.transforms.clone().unwrap_or_else(|| self.config.transforms.clone()), pg.lr.unwrap_or(self.config.lr))
-                }
-            };
+        for group in 0..self.stages.len() {
+            if self.stages[group].is_empty() {
+                continue;
+            }
+            let base_lr = if group == 0 { self.config.lr } else { self.config.groups[group - 1].lr.unwrap_or(self.config.lr) };
             let members: Vec<usize> = (0..metas.len()).filter(|&i| gradient.grads[i].is_some() && group_of[i] == group).collect();
             if members.is_empty() {
                 continue;
@@ -295,7 +172,7 @@ impl Optimizer for Chain {
             let paths: Vec<&str> = members.iter().map(|&i| metas[i].path.as_str()).collect();
             let ws: Vec<Tensor<1>> = members.iter().map(|&i| values[i].clone()).collect();
             let gs: Vec<Tensor<1>> = members.iter().filter_map(|&i| gradient.grads[i].clone()).collect();
-            if let Flow::Apply(updates) = self.run_group(group, &transforms, base_lr, &paths, &ws, gs, &mut notes) {
+            if let Flow::Apply(updates) = self.run_group(group, base_lr, &paths, &ws, gs, &mut notes)? {
                 applied = true;
                 for (&i, u) in members.iter().zip(updates) {
                     new_values[i] = values[i].clone() + u;

@@ -55,6 +55,22 @@ pub enum Error {
     /// A user's optimiser named by a config, which records it but cannot build it.
     #[error("optimizer `{0}` is user code, recorded by name but not built by OWM: pass it to owm_train::train_with as TrainOptions::phases")]
     Custom(String),
+    /// A user's transform recorded in a chain's config, whose implementation the chain was not given.
+    #[error("transform `{0}` is user code, recorded by name and settings: give the chain its implementation with Chain::with_transforms")]
+    CustomTransform(String),
+    /// A user's transform with an empty name.
+    #[error("a custom transform needs a name")]
+    TransformName,
+    /// A user's transform whose settings are not those the chain's config records for it.
+    #[error("transform `{name}`: the implementation's settings {given} differ from the recorded {recorded}")]
+    TransformSettings {
+        /// The transform.
+        name: String,
+        /// The settings in the chain's config.
+        recorded: String,
+        /// The implementation's settings.
+        given: String,
+    },
     /// A path-group pattern that is empty.
     #[error("path group {0}: the pattern is empty")]
     EmptyPattern(usize),

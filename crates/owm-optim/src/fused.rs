@@ -25,7 +25,7 @@ fn flip(a: f32, b: f32) -> bool {
 
 /// Adam's inputs and outputs for one parameter: the incoming update (the gradient) and the two moments.
 #[derive(ExtensionType)]
-pub struct AdamTensors<B: Backend> {
+pub(crate) struct AdamTensors<B: Backend> {
     /// The gradient (in), the bias-corrected update `m̂ / (√v̂ + ε)` (out).
     pub update: FloatTensor<B>,
     /// First moment.
@@ -53,7 +53,7 @@ pub(crate) struct AdamScalars {
 
 /// The fused kernels, run by flex.
 #[backend_extension(Flex)]
-pub trait FusedKernels: Backend {
+pub(crate) trait FusedKernels: Backend {
     /// One Adam step of one parameter (`first`: no moments yet; `m` and `v` are then ignored).
     fn owm_adam(#[extension_type] t: AdamTensors<Self>, first: bool, s: [f64; 6]) -> AdamTensors<Self>;
     /// The six sums of [`crate::layer_stats`] for one parameter: ‖g‖², ‖after‖², ‖after − before‖²,

@@ -6,7 +6,7 @@
 //!   vectors), updates the flat, path-addressed [`owm_core::ParamSet`] and traces itself.
 //! - Gradient methods: a [`Chain`] of [`Transform`]s in the manner of Optax (clipping, accumulation,
 //!   skip-if-non-finite, momentum, Adam, RMSProp, AdaGrad, weight decay, learning rate from a [`Schedule`],
-//!   per-path [`PathGroup`]s) and the presets users know: `gd`, `sgd`, `momentum`, `nesterov`, `adam`, `adamw`,
+//!   per-path [`PathGroup`]s; a user's stage implements [`GradientTransform`]) and the presets users know: `gd`, `sgd`, `momentum`, `nesterov`, `adam`, `adamw`,
 //!   `rmsprop`, `adagrad` ([`OptimizerConfig`]), each matching its `torch.optim` namesake.
 //! - Gradient-free methods: the ask/tell [`Search`] trait run by [`SearchOptimizer`], with a genetic algorithm
 //!   ([`Ga`]), simulated annealing ([`Sa`]) and an evolution strategy ([`Es`]).
@@ -41,6 +41,8 @@
 //! ```
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 mod adagrad;
 mod adam;
@@ -54,6 +56,7 @@ mod function;
 mod fused;
 mod ga;
 mod gd;
+mod gradient_transform;
 mod optimizer;
 mod phase;
 mod rdp;
@@ -64,27 +67,32 @@ mod schedule;
 mod search;
 mod setting;
 mod sgd;
+mod stages;
+#[cfg(test)]
+mod testing;
 mod transform;
 
-pub use adagrad::*;
-pub use adam::*;
-pub use adamw::*;
-pub use chain::*;
-pub use convergence::*;
-pub use dp::*;
-pub use error::*;
-pub use es::*;
-pub use function::*;
-pub use ga::*;
-pub use gd::*;
-pub use optimizer::*;
-pub use phase::*;
-pub use rdp::*;
-pub use rmsprop::*;
-pub use rule::*;
-pub use sa::*;
-pub use schedule::*;
-pub use search::*;
-pub use setting::*;
-pub use sgd::*;
-pub use transform::*;
+pub use adagrad::AdaGradConfig;
+pub use adam::AdamConfig;
+pub use adamw::AdamWConfig;
+pub use chain::Chain;
+pub use convergence::{Convergence, ConvergenceConfig, Criterion, DescentRate, Plateau, Progress};
+pub use dp::DpSgd;
+pub use error::{Error, Result};
+pub(crate) use error::{check_beta, check_eps, check_lr, check_weight_decay, ensure};
+pub use es::{Es, EsConfig};
+pub use function::{FunctionObjective, rastrigin, rosenbrock};
+pub use ga::{Crossover, Ga, GaConfig, Individual, Mutation, Selection};
+pub use gd::GdConfig;
+pub use gradient_transform::{Flow, GradientTransform, TransformContext};
+pub use optimizer::{Optimizer, OptimizerConfig, StepContext, Stepped, layer_stats};
+pub use phase::PhaseConfig;
+pub use rdp::{Epsilon, RdpAccountant, default_orders, dp_epsilon, noise_multiplier, sampled_gaussian_rdp};
+pub use rmsprop::RmsPropConfig;
+pub use rule::{RuleOptimizer, Slots, UpdateRule};
+pub use sa::{Cooling, Sa, SaConfig};
+pub use schedule::{PlateauState, Schedule};
+pub use search::{Search, SearchOptimizer, Told};
+pub use setting::Setting;
+pub use sgd::{MomentumConfig, SgdConfig};
+pub use transform::{ChainConfig, ChainExtras, PathGroup, Transform};

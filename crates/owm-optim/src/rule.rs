@@ -146,9 +146,10 @@ impl<R: UpdateRule> Optimizer for RuleOptimizer<R> {
 
 #[cfg(test)]
 mod tests {
-    use owm_core::{Fitness, Gradient, NullSink, ParamMeta, Sample};
+    use owm_core::NullSink;
 
     use super::*;
+    use crate::testing::{Half, start};
 
     /// Heavy-ball momentum as a rule: `v ← μ·v + g`, `w ← w − lr·v`.
     #[derive(Serialize)]
@@ -163,31 +164,6 @@ mod tests {
             state.put("velocity", v.clone());
             weight - v.mul_scalar(self.lr)
         }
-    }
-
-    /// L = 0.5·‖w‖², so g = w.
-    struct Half(Vec<ParamMeta>);
-
-    impl Objective for Half {
-        fn params(&self) -> &[ParamMeta] {
-            &self.0
-        }
-        fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
-            let w = params.tensors()[0].clone();
-            let loss = 0.5 * owm_core::device_scalar(w.clone().square().sum())?;
-            Ok(Gradient { loss, grads: vec![Some(w)], items: 1, correct: None, epoch: 1, epoch_end: true, batch: None })
-        }
-        fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
-            unreachable!("gradient methods only")
-        }
-        fn train_items(&self) -> usize {
-            1
-        }
-    }
-
-    fn start() -> ParamSet {
-        let w = Tensor::<1>::from_floats([3.0, 4.0], &Device::flex());
-        ParamSet::new(vec![ParamMeta { path: "w".into(), shape: vec![2] }], vec![w]).unwrap()
     }
 
     fn heavy_ball() -> RuleOptimizer<HeavyBall> {

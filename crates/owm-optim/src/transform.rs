@@ -1,7 +1,7 @@
 use owm_core::Validate;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, Schedule, check_beta, check_eps, check_lr, check_weight_decay, ensure};
+use crate::{Error, GradientTransform, Result, Schedule, check_beta, check_eps, check_lr, check_weight_decay, ensure};
 
 /// One gradient transformation of a [`ChainConfig`], applied in order to the updates (which start as the
 /// gradients), in the manner of Optax.
@@ -85,6 +85,15 @@ pub enum Transform {
     },
     /// Multiply by `−lr(t)`: the learning rate of the step from the schedule. Exactly one per chain.
     Lr,
+    /// A user's [`GradientTransform`], recorded by its name and settings ([`Transform::custom`]); the chain
+    /// gets its implementation from [`crate::Chain::with_transforms`].
+    Custom {
+        /// [`GradientTransform::name`].
+        name: String,
+        /// [`GradientTransform::settings`].
+        #[serde(default)]
+        settings: serde_json::Value,
+    },
 }
 
 pub(crate) fn beta1() -> f64 {
@@ -104,7 +113,12 @@ pub(crate) fn alpha() -> f64 {
 }
 
 impl Transform {
-    fn name(&self) -> &'static str {
+    /// The record of a user's transform in a [`ChainConfig`].
+    pub fn custom(transform: &dyn GradientTransform) -> Self {
+        Transform::Custom { name: transform.name(), settings: transform.settings() }
+    }
+
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Transform::SkipNonFinite => "skip_non_finite",
             Transform::Accumulate { .. } => "accumulate",
@@ -116,6 +130,7 @@ impl Transform {
             Transform::RmsProp { .. } => "rms_prop",
             Transform::AdaGrad { .. } => "ada_grad",
             Transform::Lr => "lr",
+            Transform::Custom { .. } => "custom",
         }
     }
 }
@@ -126,6 +141,12 @@ impl Validate for Transform {
     fn check(&self) -> Result<()> {
         match *self {
             Transform::SkipNonFinite | Transform::Lr => Ok(()),
+            Transform::Custom { ref name, .. } => {
+                if name.is_empty() {
+                    return Err(Error::TransformName);
+                }
+                Ok(())
+            }
             Transform::Accumulate { steps } => ensure(steps >= 1, "steps", "must be at least 1", steps as f64),
             Transform::ClipByValue { max } => ensure(max.is_finite() && max > 0.0, "max", "must be finite and > 0", max),
             Transform::ClipByGlobalNorm { max_norm } => ensure(max_norm.is_finite() && max_norm > 0.0, "max_norm", "must be finite and > 0", max_norm),
@@ -233,17 +254,6 @@ impl ChainConfig {
         self.groups.push(group);
         self
     }
-
-    /// Puts `transform` at the front of every chain (the default one and each group's own), e.g. clipping.
-    pub fn prepend(mut self, transform: Transform) -> Self {
-        self.transforms.insert(0, transform.clone());
-        for g in &mut self.groups {
-            if let Some(t) = &mut g.transforms {
-                t.insert(0, transform.clone());
-            }
-        }
-        self
-    }
 }
 
 fn check_chain(transforms: &[Transform]) -> Result<()> {
@@ -255,7 +265,7 @@ fn check_chain(transforms: &[Transform]) -> Result<()> {
         t.check()?;
         let leading = transforms[..i].iter().all(|p| matches!(p, Transform::SkipNonFinite | Transform::Accumulate { .. }));
         if matches!(t, Transform::SkipNonFinite | Transform::Accumulate { .. }) && !leading {
-            return Err(Error::TransformOrder(t.name()));
+            return Err(Error::TransformOrder(t.kind()));
         }
     }
     Ok(())

@@ -119,12 +119,12 @@ pub(crate) fn weights_file(weights: &[(String, Vec<usize>, Vec<u8>)], path: &Pat
         .map(|(name, shape, bytes)| {
             TensorView::new(Dtype::F32, shape.clone(), bytes)
                 .map(|v| (name.clone(), v))
-                .map_err(|e| Error::Weights { path: path.to_path_buf(), reason: format!("tensor `{name}`: {e}") })
+                .map_err(|e| Error::Weights { path: path.to_path_buf(), source: format!("tensor `{name}`: {e}").into() })
         })
         .collect::<Result<Vec<_>>>()?;
     // A single metadata entry keeps the header, and so the file bytes, deterministic.
     let metadata = Some([("owm_layout".to_string(), "burn".to_string())].into());
-    safetensors::tensor::serialize(views, metadata).map_err(|e| Error::Weights { path: path.to_path_buf(), reason: e.to_string() })
+    safetensors::tensor::serialize(views, metadata).map_err(|e| Error::Weights { path: path.to_path_buf(), source: e.into() })
 }
 
 pub(crate) fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
@@ -195,15 +195,14 @@ fn check(dir: &Path, keep: bool, identities: Option<&crate::Identities>) -> Resu
     let manifest_path = dir.join(MANIFEST_FILE);
     let weights_path = dir.join(WEIGHTS_FILE);
     let read = |path: &Path| std::fs::read(path).map_err(|source| Error::Io { op: "read", path: path.to_path_buf(), source });
-    let manifest: Manifest =
-        serde_json::from_slice(&read(&manifest_path)?).map_err(|e| Error::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
+    let manifest: Manifest = serde_json::from_slice(&read(&manifest_path)?).map_err(|e| Error::Manifest { path: manifest_path.clone(), source: e.into() })?;
     let legacy = manifest.format == MANIFEST_FORMAT_V1;
     if !legacy && manifest.format != MANIFEST_FORMAT {
         let reason = format!("format `{}`, expected `{MANIFEST_FORMAT}` or `{MANIFEST_FORMAT_V1}`", manifest.format);
-        return Err(Error::Manifest { path: manifest_path, reason });
+        return Err(Error::Manifest { path: manifest_path, source: reason.into() });
     }
     let mut problems = Vec::new();
-    let manifest_problem = |reason: &str| Error::Manifest { path: manifest_path.clone(), reason: reason.into() };
+    let manifest_problem = |reason: &str| Error::Manifest { path: manifest_path.clone(), source: reason.into() };
     if !legacy && manifest.digest() != manifest.bundle_digest {
         problems.push(manifest_problem("bundle_digest does not match the manifest's sections (edited after the bundle was written?)"));
     }

@@ -54,9 +54,9 @@ impl Identities {
     ///
     /// [`Error::Key`] naming the file when it cannot be read or holds no identity.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let err = |reason: String| Error::Key { path: path.to_path_buf(), reason };
-        let file = age::IdentityFile::from_file(path.display().to_string()).map_err(|e| err(e.to_string()))?;
-        let ids = file.into_identities().map_err(|e| err(e.to_string()))?;
+        let err = |source: owm_core::BoxError| Error::Key { path: path.to_path_buf(), source };
+        let file = age::IdentityFile::from_file(path.display().to_string()).map_err(|e| err(e.into()))?;
+        let ids = file.into_identities().map_err(|e| err(e.into()))?;
         if ids.is_empty() {
             return Err(err("no age identity in the file".into()));
         }

@@ -18,20 +18,20 @@ pub enum Error {
     #[error("bundle `{0}` already exists")]
     Exists(PathBuf),
     /// `manifest.json` is not a valid manifest.
-    #[error("`{path}`: not a valid OWM manifest: {reason}")]
+    #[error("`{path}`: not a valid OWM manifest: {source}")]
     Manifest {
         /// The manifest file.
         path: PathBuf,
-        /// What is wrong.
-        reason: String,
+        /// What is wrong: the read or parse error, or a message.
+        source: owm_core::BoxError,
     },
     /// `weights.safetensors` is not a valid safetensors file.
-    #[error("`{path}`: not a valid safetensors file: {reason}")]
+    #[error("`{path}`: not a valid safetensors file: {source}")]
     Weights {
         /// The weights file.
         path: PathBuf,
-        /// What is wrong.
-        reason: String,
+        /// What is wrong: the read or parse error, or a message.
+        source: owm_core::BoxError,
     },
     /// A tensor does not match the manifest (changed data, dtype or shape, or a tensor missing on one side).
     #[error("`{path}`: tensor `{tensor}` does not match the manifest: {reason}")]
@@ -52,12 +52,12 @@ pub enum Error {
         reason: String,
     },
     /// A key file that cannot be used.
-    #[error("key `{path}`: {reason}")]
+    #[error("key `{path}`: {source}")]
     Key {
         /// The key file.
         path: PathBuf,
-        /// Why.
-        reason: String,
+        /// What is wrong: the read or parse error, or a message.
+        source: owm_core::BoxError,
     },
     /// A bundle signature that does not hold.
     #[error("signature `{path}`: {reason}")]

@@ -45,6 +45,8 @@
 //! ```
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 mod bundle;
 mod card;
@@ -56,11 +58,17 @@ mod sign;
 mod stream;
 mod torch;
 
-pub use bundle::*;
-pub use card::*;
-pub use encrypt::*;
-pub use error::*;
-pub use manifest::*;
-pub use registry::*;
-pub use sign::*;
-pub use torch::*;
+pub use bundle::{
+    Bundle, MANIFEST_FILE, Verification, WEIGHTS_FILE, load_bundle, load_bundle_with, save_bundle, save_bundle_with, verify_bundle, verify_bundle_with,
+};
+pub use card::{CARD_FILE, MofClass, OPEN_LICENSES, Openness, model_card, openness};
+pub use encrypt::{
+    ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, EncryptionRecord, Identities, Recipient, decrypt_bundle, encrypt_bundle, encryption_record, generate_age_key,
+};
+pub use error::{Error, Result};
+pub use manifest::{BaseModel, FileEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V1, Manifest, TensorEntry, TraceRef, canonical_json, tensor_digest, weights_digest};
+pub use registry::{Entry, REGISTRY_ENV, Registry, parse_ref};
+pub use sign::{
+    BundleSignature, SIGNATURE_FILE, SIGNATURE_FORMAT, Signed, Statement, check_signature, generate_keypair, read_public_key, read_secret_key, sign_bundle,
+};
+pub use torch::{export_pytorch, load_pytorch_into};

@@ -38,8 +38,8 @@ pub struct BundleSignature {
     pub signature: String,
 }
 
-fn key_err(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Key { path: path.to_path_buf(), reason: reason.into() }
+fn key_err(path: &Path, source: impl Into<owm_core::BoxError>) -> Error {
+    Error::Key { path: path.to_path_buf(), source: source.into() }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -73,8 +73,7 @@ pub fn generate_keypair(path: &Path) -> Result<(PathBuf, PathBuf)> {
     }
     let mut seed = [0u8; 32];
     let urandom = Path::new("/dev/urandom");
-    std::io::Read::read_exact(&mut std::fs::File::open(urandom).map_err(|e| key_err(urandom, e.to_string()))?, &mut seed)
-        .map_err(|e| key_err(urandom, e.to_string()))?;
+    std::io::Read::read_exact(&mut std::fs::File::open(urandom).map_err(|e| key_err(urandom, e))?, &mut seed).map_err(|e| key_err(urandom, e))?;
     let key = SigningKey::from_bytes(&seed);
     write_secret(path, format!("{}\n", hex(&seed)).as_bytes())?;
     write_atomic(&public, format!("{}\n", hex(key.verifying_key().as_bytes())).as_bytes())?;
@@ -93,7 +92,7 @@ pub(crate) fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| key_err(path, e.to_string()))
+    std::fs::read_to_string(path).map_err(|e| key_err(path, e))
 }
 
 /// Reads a secret key written by [`generate_keypair`].
@@ -124,7 +123,7 @@ fn current_statement(dir: &Path) -> Result<Statement> {
     }
     let manifest_path = dir.join(MANIFEST_FILE);
     let manifest: Manifest = serde_json::from_slice(&std::fs::read(&manifest_path).map_err(io(&manifest_path))?)
-        .map_err(|e| Error::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
+        .map_err(|e| Error::Manifest { path: manifest_path.clone(), source: e.into() })?;
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();

@@ -49,7 +49,7 @@ pub(crate) fn read_tensors(path: &Path, keep: bool) -> Result<Vec<StreamedTensor
 /// [`read_tensors`] from `file` (a file, or plaintext decrypted in memory) of `file_len` bytes; `path` names
 /// it in errors.
 pub(crate) fn read_tensors_from(mut file: impl Read, file_len: u64, path: &Path, keep: bool) -> Result<Vec<StreamedTensor>> {
-    let bad = |reason: String| Error::Weights { path: path.to_path_buf(), reason };
+    let bad = |reason: String| Error::Weights { path: path.to_path_buf(), source: reason.into() };
     let io = |source| Error::Io { op: "read", path: path.to_path_buf(), source };
     let mut len = [0u8; 8];
     file.read_exact(&mut len).map_err(|_| bad(format!("{file_len} bytes: too short for a header length")))?;

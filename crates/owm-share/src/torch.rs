@@ -54,7 +54,7 @@ pub fn export_pytorch(bundle: &Bundle, out: &Path) -> Result<usize> {
         let owner = bundle.manifest.tensors.get(path).map_or("", |e| e.owner.as_str());
         let shape = data.shape().to_vec();
         let values =
-            data.clone().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Weights { path: out.into(), reason: format!("`{path}`: {e:?}") })?;
+            data.clone().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Weights { path: out.into(), source: format!("`{path}`: {e:?}").into() })?;
         let (shape, values) =
             if transposed(path, owner, &shape) { (vec![shape[1], shape[0]], transpose(&values, shape[0], shape[1])) } else { (shape, values) };
         tensors.insert(torch_name(path, owner), (shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()));
@@ -64,11 +64,11 @@ pub fn export_pytorch(bundle: &Bundle, out: &Path) -> Result<usize> {
         .map(|(name, (shape, bytes))| {
             TensorView::new(Dtype::F32, shape.clone(), bytes)
                 .map(|v| (name.clone(), v))
-                .map_err(|e| Error::Weights { path: out.into(), reason: format!("`{name}`: {e}") })
+                .map_err(|e| Error::Weights { path: out.into(), source: format!("`{name}`: {e}").into() })
         })
         .collect::<Result<Vec<_>>>()?;
     let metadata = Some([("format".to_string(), "pt".to_string()), ("owm_layout".to_string(), "pytorch".to_string())].into());
-    let bytes = safetensors::tensor::serialize(views, metadata).map_err(|e| Error::Weights { path: out.into(), reason: e.to_string() })?;
+    let bytes = safetensors::tensor::serialize(views, metadata).map_err(|e| Error::Weights { path: out.into(), source: e.into() })?;
     write_atomic(out, &bytes)?;
     Ok(tensors.len())
 }
@@ -83,7 +83,7 @@ pub fn export_pytorch(bundle: &Bundle, out: &Path) -> Result<usize> {
 /// the module tensors the file lacks, the file tensors the module lacks, or a shape that differs.
 pub fn load_pytorch_into<M: Module>(module: M, file: &Path) -> Result<M> {
     let bytes = std::fs::read(file).map_err(|source| Error::Io { op: "read", path: file.into(), source })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Weights { path: file.into(), reason: e.to_string() })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Weights { path: file.into(), source: e.into() })?;
     let owners: BTreeMap<String, String> = owm_core::param_infos(&module).into_iter().map(|p| (p.path, p.owner)).collect();
     let mut used = Vec::new();
     let mut missing = Vec::new();

@@ -15,14 +15,14 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A complete line is not a valid event.
-    #[error("`{path}` line {line}: not a trace event: {reason}")]
+    #[error("`{path}` line {line}: not a trace event: {source}")]
     Parse {
         /// The file.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
-        /// The parser's message.
-        reason: String,
+        /// The parser's error, or a message.
+        source: owm_core::BoxError,
     },
     /// A trace holds no checkpoint record for the step a checkpoint file claims.
     #[error("`{path}` has no checkpoint record for step {step}: the checkpoint belongs to another run or the trace was cut")]

@@ -45,7 +45,7 @@ impl JsonlSink {
         let bytes = std::fs::read(&path).map_err(|source| Error::Io { op: "read", path: path.clone(), source })?;
         if !bytes.is_empty() && !bytes.ends_with(b"\n") {
             let line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
-            return Err(Error::Parse { path, line, reason: "torn last line; cannot append after it".into() });
+            return Err(Error::Parse { path, line, source: "torn last line; cannot append after it".into() });
         }
         let file = std::fs::OpenOptions::new().append(true).open(&path).map_err(|source| Error::Io { op: "open", path: path.clone(), source })?;
         let events = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
@@ -142,7 +142,7 @@ pub fn read_trace(path: impl AsRef<Path>) -> Result<Trace> {
         match serde_json::from_str::<TraceEvent>(line.trim_end()) {
             Ok(event) => events.push(event),
             Err(_) if !complete => return Ok(Trace { events, torn_tail: true }),
-            Err(e) => return Err(Error::Parse { path: path.to_path_buf(), line: number, reason: e.to_string() }),
+            Err(e) => return Err(Error::Parse { path: path.to_path_buf(), line: number, source: e.into() }),
         }
     }
     Ok(Trace { events, torn_tail: false })

@@ -33,6 +33,8 @@
 //! ```
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 mod error;
 mod explain;
@@ -40,8 +42,11 @@ mod jsonl;
 mod plot;
 mod query;
 
-pub use error::*;
-pub use explain::*;
-pub use jsonl::*;
-pub use plot::*;
-pub use query::*;
+pub use error::{Error, Result};
+pub use explain::{Explanation, Finding, Severity, explain};
+pub use jsonl::{JsonlSink, Trace, file_digest, find_checkpoint, read_trace, truncate_after_checkpoint};
+pub use plot::{
+    Series, accuracy_chart, escape, grad_norm_chart, heatmap, histogram_chart, layer_series, line_chart, loss_chart, lr_chart, update_ratio_chart,
+    weight_norm_chart,
+};
+pub use query::{Query, Row, Stat, write_csv};

@@ -110,10 +110,10 @@ impl ExperimentConfig {
     ///
     /// [`Error::Config`] naming the file when it cannot be read or parsed, or breaks a rule.
     pub fn load(path: &Path) -> Result<Self> {
-        let err = |reason: String| Error::Config { path: path.to_path_buf(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let config: Self = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
-        config.check().map_err(|e| err(e.to_string()))?;
+        let err = |source: owm_core::BoxError| Error::Config { path: path.to_path_buf(), source };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.into()))?;
+        let config: Self = serde_json::from_str(&text).map_err(|e| err(e.into()))?;
+        config.check().map_err(|e| err(e.into()))?;
         Ok(config)
     }
 
@@ -226,5 +226,18 @@ mod tests {
         std::fs::write(&path, r#"{"data": 3}"#).unwrap();
         let err = ExperimentConfig::load(&path).unwrap_err();
         assert!(err.to_string().contains("exp.json"), "{err}");
+    }
+
+    #[test]
+    fn a_config_error_should_keep_its_cause_as_the_error_it_was() {
+        let dir = owm_testkit::tempdir();
+        let err = ExperimentConfig::load(&dir.path().join("missing.json")).unwrap_err();
+        let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(io.map(std::io::Error::kind), Some(std::io::ErrorKind::NotFound), "{err}");
+        let path = dir.path().join("exp.json");
+        std::fs::write(&path, "{").unwrap();
+        let err = ExperimentConfig::load(&path).unwrap_err();
+        let json = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<serde_json::Error>());
+        assert!(json.is_some_and(serde_json::Error::is_eof), "{err}");
     }
 }

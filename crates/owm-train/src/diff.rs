@@ -48,7 +48,7 @@ impl NamedWeights {
             return Err(Error::Run { dir: path.to_path_buf(), reason: "neither a bundle, a run folder nor a checkpoint".into() });
         }
         let c = Checkpoint::load(&file)?;
-        let err = |reason: String| Error::Checkpoint { path: file.clone(), reason };
+        let err = |reason: String| Error::Checkpoint { path: file.clone(), source: reason.into() };
         let trace = file.parent().map(|d| d.join(files::TRACE)).ok_or_else(|| err("no run folder".into()))?;
         let trace = owm_trace::read_trace(&trace)?;
         let Some(TraceEvent::RunStarted { params: metas, .. }) = trace.events.first() else {

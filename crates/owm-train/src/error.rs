@@ -53,25 +53,25 @@ pub enum Error {
         class: String,
     },
     /// A bundle's manifest lacks a section needed to rebuild the run.
-    #[error("bundle `{dir}`: manifest section `{section}` is missing or invalid: {reason}")]
+    #[error("bundle `{dir}`: manifest section `{section}` is missing or invalid: {source}")]
     Manifest {
         /// The bundle.
         dir: PathBuf,
         /// The section.
         section: &'static str,
-        /// Why it cannot be used.
-        reason: String,
+        /// Why it cannot be used: the parse error, or a message.
+        source: owm_core::BoxError,
     },
     /// A run needs at least one phase.
     #[error("a run needs at least one optimiser phase")]
     NoPhases,
     /// A checkpoint cannot be used.
-    #[error("checkpoint `{path}`: {reason}")]
+    #[error("checkpoint `{path}`: {source}")]
     Checkpoint {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        reason: String,
+        /// What is wrong: the read, parse or state error, or a message.
+        source: owm_core::BoxError,
     },
     /// A trace setting breaks a rule.
     #[error("trace settings: {0}")]
@@ -85,12 +85,12 @@ pub enum Error {
         reason: String,
     },
     /// A configuration file is not valid.
-    #[error("config `{path}`: {reason}")]
+    #[error("config `{path}`: {source}")]
     Config {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        reason: String,
+        /// What is wrong: the read, parse or rule error.
+        source: owm_core::BoxError,
     },
 }
 

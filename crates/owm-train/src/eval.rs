@@ -171,5 +171,5 @@ fn popularity(train: &Dataset, test: &Dataset) -> Option<Vec<f64>> {
 }
 
 fn section<T: DeserializeOwned>(dir: &Path, name: &'static str, value: &serde_json::Value) -> Result<T> {
-    serde_json::from_value(value.clone()).map_err(|e| Error::Manifest { dir: dir.to_path_buf(), section: name, reason: e.to_string() })
+    serde_json::from_value(value.clone()).map_err(|e| Error::Manifest { dir: dir.to_path_buf(), section: name, source: e.into() })
 }

@@ -57,6 +57,8 @@
 //!   library and libclang to build.
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 mod bench;
 mod config;
@@ -72,15 +74,18 @@ mod record;
 mod replay;
 mod report;
 
-pub use bench::*;
-pub use config::*;
-pub use diff::*;
-pub use error::*;
-pub use eval::*;
-pub use objective::*;
-pub use phases::*;
-pub use pipeline::*;
-pub use privacy::*;
+pub use bench::{
+    BundleThroughput, DpThroughput, SearchThroughput, Throughput, TracingCost, Workload, bundle_throughput, dp_throughput, eval_throughput, ga_throughput,
+    pygad_recipe, step_throughput, tracing_cost,
+};
+pub use config::ExperimentConfig;
+pub use diff::{NamedWeights, ParamDiff, WeightsDiff, diff_weights};
+pub use error::{Error, Result};
+pub use eval::{BundleEvaluation, evaluate_bundle, evaluate_bundle_into, evaluate_bundle_with, evaluate_model, logits, predict};
+pub use objective::{DataCursor, DatasetObjective};
+pub use phases::{CHECKPOINT_FORMAT, Checkpoint, Phase, PhaseSummary, PhasesOutcome, RoundSums, RunPhases, Tee, run_phases};
+pub use pipeline::{RunReport, TrainOptions, TrainingSummary, files, on_pool, train, train_model, train_with};
+pub use privacy::{PrivacyConfig, PrivacyGuarantee};
 pub use record::{TraceConfig, host_digests, weight_digests};
-pub use replay::*;
-pub use report::*;
+pub use replay::{Divergence, Drift, ReplayOptions, ReplayReport, replay};
+pub use report::{ReportEvaluation, write_report, write_report_with};

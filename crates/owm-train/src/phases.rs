@@ -111,11 +111,11 @@ impl Checkpoint {
     ///
     /// [`Error::Checkpoint`] naming the file when it cannot be read or is not a checkpoint.
     pub fn load(path: &Path) -> Result<Self> {
-        let err = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let c: Self = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let err = |source: owm_core::BoxError| Error::Checkpoint { path: path.to_path_buf(), source };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.into()))?;
+        let c: Self = serde_json::from_str(&text).map_err(|e| err(e.into()))?;
         if c.format != CHECKPOINT_FORMAT {
-            return Err(err(format!("format `{}`, expected `{CHECKPOINT_FORMAT}`", c.format)));
+            return Err(err(format!("format `{}`, expected `{CHECKPOINT_FORMAT}`", c.format).into()));
         }
         Ok(c)
     }
@@ -193,12 +193,12 @@ pub fn run_phases<M: owm_models::Model>(
     let mut start_phase = 0;
     let mut resume = opts.resume;
     if let Some((path, c)) = &resume {
-        let err = |reason: String| Error::Checkpoint { path: path.clone(), reason };
+        let err = |source: owm_core::BoxError| Error::Checkpoint { path: path.clone(), source };
         if c.phase >= phases.len() {
-            return Err(err(format!("it is in phase {} but the run has {}", c.phase + 1, phases.len())));
+            return Err(err(format!("it is in phase {} but the run has {}", c.phase + 1, phases.len()).into()));
         }
-        params = params.with_host(&c.weights, &device).map_err(|e| err(e.to_string()))?;
-        objective.set_buffers(&c.buffers).map_err(|e| err(e.to_string()))?;
+        params = params.with_host(&c.weights, &device).map_err(|e| err(e.into()))?;
+        objective.set_buffers(&c.buffers).map_err(|e| err(e.into()))?;
         (total_steps, total_epochs, start_phase, done) = (c.total_steps, c.total_epochs, c.phase, c.done.clone());
         objective.seek(c.cursor);
     }
@@ -220,7 +220,7 @@ pub fn run_phases<M: owm_models::Model>(
         let mut ended = None;
         match resume.take() {
             Some((path, c)) => {
-                let err = |e: owm_optim::Error| Error::Checkpoint { path: path.clone(), reason: e.to_string() };
+                let err = |e: owm_optim::Error| Error::Checkpoint { path: path.clone(), source: e.into() };
                 optimizer.load_state(&c.optimizer, &params).map_err(err)?;
                 ended = c.ended;
                 convergence = convergence.with_progress(c.progress.clone());

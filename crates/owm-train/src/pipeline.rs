@@ -507,7 +507,7 @@ fn progress_bar(show: bool, phases: &[Phase], steps_per_epoch: usize) -> Progres
 /// Checks a checkpoint's weights against the digests its run's trace recorded just before writing it (when
 /// that trace is beside it), so an altered checkpoint is refused rather than silently continued.
 fn verify_checkpoint(path: &Path, c: &Checkpoint, metas: &[ParamMeta]) -> Result<()> {
-    let err = |reason: String| crate::Error::Checkpoint { path: path.to_path_buf(), reason };
+    let err = |reason: String| crate::Error::Checkpoint { path: path.to_path_buf(), source: reason.into() };
     let digests = host_digests(metas, &c.weights)
         .ok_or_else(|| err(format!("{} weights, the model has {}", c.weights.len(), metas.iter().map(ParamMeta::numel).sum::<usize>())))?;
     let Some(trace) = path.parent().map(|d| d.join(files::TRACE)).filter(|t| t.exists()) else { return Ok(()) };

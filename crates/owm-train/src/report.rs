@@ -61,12 +61,6 @@ pub fn write_report_with(run_dir: &Path, trace: &Trace, evaluation: Option<Repor
     Ok(path)
 }
 
-/// Renders the report page: the explanation, phases, charts (loss, learning rate, update-ratio heatmap,
-/// weight and gradient norms, histograms over time, confusion matrix), the evaluation and the config.
-pub fn render_report(trace: &Trace, evaluation: Option<ReportEvaluation<'_>>) -> String {
-    render(trace, evaluation, loss_chart(trace), update_ratio_chart(trace))
-}
-
 fn render(trace: &Trace, evaluation: Option<ReportEvaluation<'_>>, loss: String, ratio: String) -> String {
     let config = trace.events.iter().find_map(|e| match e {
         TraceEvent::RunStarted { config, .. } => Some(config.clone()),

@@ -39,6 +39,8 @@
 //! - `mpi`: `mpirun -np N owm train` (data-parallel over MPI; needs an MPI library and libclang).
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+// The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
+#![warn(unreachable_pub)]
 
 /// The Burn version OWM is built on, for code that handles tensors (custom optimisers, objectives).
 pub use burn;

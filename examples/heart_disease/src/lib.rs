@@ -1,16 +1,19 @@
-//! Heart disease (present or absent) from the UCI Cleveland file — 14 comma-separated columns without a
-//! header, `?` for a missing value — with an MLP over imputed, standardised and one-hot-encoded columns,
+//! Heart disease (present or absent) from the UCI Cleveland data — the original file (14 comma-separated
+//! columns without a header, `?` for a missing value) or Orange's `heart_disease.tab` (fetched by
+//! `cargo xtask data heart-disease`) — with an MLP over imputed, standardised and one-hot-encoded columns,
 //! through the OWM pipeline.
 //!
 //! ```text
 //! cargo run --release -p heart_disease -- --csv processed.cleveland.data
+//! cargo run --release -p heart_disease -- --csv ~/.cache/owm-datasets/heart-disease/heart_disease.tab
 //! ```
 //!
+//! An Orange file declares its column kinds and its class (`diameter narrowing`, 0 or 1) itself.
 //! `num` (0 = no disease, 1–4 = disease) is mapped to `absent` / `present`; `cp`, `restecg`, `slope` and
 //! `thal` are categories; missing values (`ca` and `thal` have a few) are imputed with the training median
 //! or mode, and the cleaning report in the bundle lists every imputed row.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use owm::core::BackendKind;
 use owm::data::tabular::{ColumnKind, Missing, TabularOptions};
@@ -25,7 +28,7 @@ pub const COLUMNS: [&str; 14] = ["age", "sex", "cp", "trestbps", "chol", "fbs", 
 /// The example's settings.
 #[derive(Debug, Clone, clap::Parser)]
 pub struct Config {
-    /// The Cleveland file (`processed.cleveland.data` layout).
+    /// The Cleveland file: `processed.cleveland.data` layout, or Orange's `.tab`.
     #[arg(long)]
     pub csv: PathBuf,
     /// Run folder.
@@ -43,6 +46,14 @@ pub struct Config {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// How `file` is read and prepared: an Orange `.tab` file as its header declares, otherwise the Cleveland layout.
+pub fn options_for(file: &Path) -> TabularOptions {
+    if file.extension().is_some_and(|e| e == "tab") {
+        return TabularOptions { missing: Missing::Median, ..TabularOptions::default() };
+    }
+    options()
 }
 
 /// How the Cleveland layout is read and prepared.
@@ -70,7 +81,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         name: "heart-disease".into(),
         seed: config.seed,
         backend: config.device.clone(),
-        data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, options: options() }),
+        data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, options: options_for(&config.csv) }),
         model: ModelConfig::Mlp { hidden: vec![16] },
         optimizer: OptimizerConfig::Adam(AdamConfig::new(3e-3)),
         batch_size: 32,

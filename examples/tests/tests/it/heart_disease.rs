@@ -37,6 +37,20 @@ fn write_cleveland(path: &Path, seed: u64) {
     std::fs::write(path, out).unwrap();
 }
 
+/// Orange's `heart_disease.tab`, fetched by `cargo xtask data heart-disease`: the real 303 Cleveland patients.
+#[test]
+fn should_learn_the_real_cleveland_data_from_orange() {
+    let fetched = owm::data::datasets_dir().unwrap_or_default().join("heart-disease/heart_disease.tab");
+    let Some(tab) = owm_testkit::real_dataset(&fetched, "cargo xtask data heart-disease") else { return };
+    let dir = owm_testkit::tempdir();
+    let report = run(&config(&tab, dir.path(), BackendKind::Flex, 60)).unwrap();
+    let e = &report.evaluation;
+    eprintln!("heart disease (real, Orange .tab): accuracy {:.4}, macro F1 {:.4}, ROC AUC {:?}", e.report.accuracy, e.report.macro_f1, e.scores);
+    assert_eq!(report.class_names, ["0", "1"]);
+    assert_eq!(e.report.total + report.training.train_items as u64, 303);
+    assert!(e.report.accuracy >= 0.75, "test accuracy {}", e.report.accuracy); // 0.8033 measured (seed 7)
+}
+
 fn config(csv: &Path, out: &Path, device: BackendKind, epochs: u64) -> Config {
     Config { csv: csv.to_path_buf(), out: out.join("run"), epochs, device, seed: 7, quiet: true }
 }

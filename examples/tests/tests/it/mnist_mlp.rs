@@ -1,4 +1,4 @@
-//! Runs the example on small generated files in the MNIST IDX format.
+//! Runs the example on small generated files in the MNIST IDX format, and on the real MNIST when it is fetched.
 
 use std::path::Path;
 
@@ -60,6 +60,21 @@ fn should_train_on_wgpu() {
     let report = mnist_mlp::run(&config).unwrap();
     assert_eq!(report.manifest.backend, "wgpu");
     assert!(report.evaluation.report.accuracy >= 0.9, "wgpu accuracy {}", report.evaluation.report.accuracy);
+}
+
+/// The real MNIST, fetched by `cargo xtask data mnist`: three epochs on 10,000 training digits, scored on the
+/// first 2,000 test digits.
+#[test]
+fn should_learn_the_real_mnist() {
+    let fetched = owm::data::datasets_dir().unwrap_or_default().join("mnist");
+    let Some(data) = owm_testkit::real_dataset(&fetched, "cargo xtask data mnist") else { return };
+    let out = owm_testkit::tempdir();
+    let config = mnist_mlp::Config { data_dir: data, train_limit: Some(10_000), test_limit: Some(2_000), ..config(out.path(), 3, 7) };
+    let report = mnist_mlp::run(&config).unwrap();
+    eprintln!("real MNIST, MLP, 3 epochs on 10,000: test accuracy {:.4}", report.evaluation.report.accuracy);
+    let trace = read_trace(report.run_dir.join("trace.jsonl")).unwrap();
+    assert_eq!(trace.steps().count(), 3 * 79); // 10,000 digits / batch 128
+    assert!(report.evaluation.report.accuracy >= 0.90, "accuracy {}", report.evaluation.report.accuracy);
 }
 
 fn config(dir: &Path, epochs: u64, seed: u64) -> mnist_mlp::Config {
