@@ -7,7 +7,7 @@
 //! | module | crate | owns |
 //! |---|---|---|
 //! | [`core`] | `owm-core` | parameter paths, seeds, inputs and tasks, trace events and sinks, validation, backends (local, remote), collectives |
-//! | [`data`] | `owm-data` | IDX, CIFAR-10, image-folder, tabular, text and interaction readers, embedded digits, splits, normalisation |
+//! | [`data`] | `owm-data` | IDX, CIFAR-10, image-folder, tabular (CSV, Orange `.tab`), text and interaction readers, embedded digits, the fetched real datasets, splits, normalisation |
 //! | [`models`] | `owm-models` | the `Model` seam; MLP, LeNet-5, ResNet, text and recommendation models |
 //! | [`init`] | `owm-init` | path-addressed, seeded init plans, transfer from another model's bundle |
 //! | [`optim`] | `owm-optim` | the optimiser protocol and per-tensor update rules: gradient chains and presets, GA / SA / ES, schedules, phases, convergence criteria, DP-SGD accounting |
