@@ -44,7 +44,7 @@ enum Column {
 /// Reads an Orange `.tab` file.
 ///
 /// Values in `options.missing_values` (by default `?` and the empty field) are missing; `options.target_map`
-/// applies to the target column as for CSV.
+/// applies to the target column as for CSV (the class column when `options.target` names no column).
 ///
 /// # Errors
 ///
@@ -124,9 +124,11 @@ pub fn read_orange(path: &Path, options: &TabularOptions) -> Result<OrangeTable>
         }
         rows.push((n as u64, row));
     }
-    let mut table = Table { path: path.to_path_buf(), columns: kept.iter().map(|&i| names[i].clone()).collect(), rows };
-    crate::tabular::map_target(&mut table, options);
-    Ok(OrangeTable { table, kinds, class })
+    let table = Table { path: path.to_path_buf(), columns: kept.iter().map(|&i| names[i].clone()).collect(), rows };
+    let mut orange = OrangeTable { table, kinds, class };
+    let resolved = orange.resolve(options);
+    crate::tabular::map_target(&mut orange.table, &resolved);
+    Ok(orange)
 }
 
 fn fields(line: &str) -> Vec<String> {

@@ -200,11 +200,7 @@ pub fn read_any(path: &Path, options: &TabularOptions) -> Result<(Table, Tabular
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tab")) {
         let orange = read_orange(path, options)?;
         let resolved = orange.resolve(options);
-        let mut table = orange.table;
-        if resolved.target != options.target {
-            map_target(&mut table, &resolved);
-        }
-        return Ok((table, resolved));
+        return Ok((orange.table, resolved));
     }
     Ok((read_table(path, options)?, options.clone()))
 }

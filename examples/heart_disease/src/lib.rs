@@ -50,7 +50,7 @@ pub struct Config {
 
 /// How `file` is read and prepared: an Orange `.tab` file as its header declares, otherwise the Cleveland layout.
 pub fn options_for(file: &Path) -> TabularOptions {
-    if file.extension().is_some_and(|e| e == "tab") {
+    if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("tab")) {
         return TabularOptions { missing: Missing::Median, ..TabularOptions::default() };
     }
     options()
