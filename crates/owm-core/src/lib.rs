@@ -72,7 +72,7 @@ pub use params::{
 pub use remote::{REMOTE_PREFIX, RemoteDevice};
 pub use seed::{Rng, derive_seed};
 pub use trace::{
-    Control, DistributionRecord, EpochRecord, GenerationRecord, InitRecord, LayerStats, Lineage, NullSink, ParamMeta, RunEnv, SnapshotRecord, StepPrivacy,
-    StepRecord, StopReason, TraceEvent, TraceSink, WeightsAt, WeightsRecord,
+    BestRound, Control, DistributionRecord, EpochRecord, GenerationRecord, InitRecord, LayerStats, Lineage, NullSink, ParamMeta, RunEnv, SnapshotRecord,
+    StepPrivacy, StepRecord, StopReason, TraceEvent, TraceSink, ValidationRecord, WeightsAt, WeightsRecord,
 };
 pub use validate::Validate;

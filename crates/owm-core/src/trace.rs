@@ -109,6 +109,10 @@ pub enum TraceEvent {
     Snapshot(SnapshotRecord),
     /// An epoch ended.
     EpochEnd(EpochRecord),
+    /// The model was evaluated on the validation split at the end of a round.
+    Validation(ValidationRecord),
+    /// A phase ended on weights other than its last: those of its best round by the watched metric.
+    BestRestored(BestRound),
     /// The run stopped.
     Stopped {
         /// Why it stopped.
@@ -383,6 +387,35 @@ pub struct EpochRecord {
     pub train_accuracy: Option<f64>,
 }
 
+/// The validation split's metrics at the end of a round (an epoch, or a generation of a search method).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationRecord {
+    /// Phase number, from 1.
+    pub phase: u64,
+    /// The phase's round, from 1.
+    pub round: u64,
+    /// Steps taken in the run so far.
+    pub steps: u64,
+    /// Metrics by name (`val_loss`, `val_accuracy`, `val_macro_f1`, and `val_roc_auc` for a binary task);
+    /// values the data leaves undefined are left out.
+    pub metrics: std::collections::BTreeMap<String, f64>,
+}
+
+/// The round of a phase whose weights scored best on a watched metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestRound {
+    /// Phase number, from 1.
+    pub phase: u64,
+    /// The round, from 1.
+    pub round: u64,
+    /// Steps taken in the run when it ended.
+    pub steps: u64,
+    /// The metric watched (`val_loss`).
+    pub metric: String,
+    /// Its value then.
+    pub value: f64,
+}
+
 /// Why an optimisation run stopped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -449,6 +482,18 @@ pub enum StopReason {
         #[serde(with = "crate::serde_float")]
         best: f64,
     },
+    /// A watched metric (a validation metric, or a training one) did not improve on its best by more than
+    /// `min_delta` for `patience` rounds.
+    EarlyStopped {
+        /// The metric.
+        metric: String,
+        /// Its best value.
+        best: f64,
+        /// The round (of the phase) that reached it.
+        best_round: u64,
+        /// Rounds without improvement.
+        patience: u64,
+    },
     /// Every criterion of an "all of" group held.
     AllOf {
         /// The criteria that held.
@@ -484,6 +529,9 @@ impl std::fmt::Display for StopReason {
             }
             StopReason::Plateau { patience, best } => {
                 write!(f, "loss did not improve on {best:.6} for {patience} rounds")
+            }
+            StopReason::EarlyStopped { metric, best, best_round, patience } => {
+                write!(f, "{metric} did not improve on {best:.6} (round {best_round}) for {patience} rounds")
             }
             StopReason::AllOf { reasons } => {
                 f.write_str("all of: ")?;

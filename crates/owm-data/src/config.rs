@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::tabular::TabularOptions;
 use crate::{
-    Augment, Error, InteractionOptions, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder, load_interactions,
-    load_mnist, load_tabular, load_text,
+    Augment, Dataset, Error, InteractionOptions, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder,
+    load_interactions, load_mnist, load_tabular, load_text,
 };
 
 /// Where a run's data comes from.
@@ -36,6 +36,9 @@ pub enum DataSource {
         /// A separate test file of the same layout.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         test: Option<PathBuf>,
+        /// A separate validation file of the same layout (instead of `validation_fraction`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validation: Option<PathBuf>,
         /// Target, kinds, cleaning, scaling and encoding.
         #[serde(default)]
         options: TabularOptions,
@@ -47,6 +50,9 @@ pub enum DataSource {
         /// A separate test file.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         test: Option<PathBuf>,
+        /// A separate validation file (instead of `validation_fraction`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validation: Option<PathBuf>,
         /// Tokeniser, length and vocabulary.
         #[serde(default, flatten)]
         text: TextSource,
@@ -79,6 +85,16 @@ pub struct DataConfig {
     /// Default 0.2.
     #[serde(default = "default_test_fraction")]
     pub test_fraction: f64,
+    /// Fraction of the training records held out as the validation split (stratified by class, drawn from
+    /// `derive_seed(seed, "data/validation")`), evaluated every epoch; 0 for none. Ignored when the source
+    /// names a validation file. [`DataConfig::new`] sets 0.1; a config file without the field has none (as
+    /// every config written before validation existed, so their runs replay unchanged).
+    ///
+    /// The readers' own preparation (a table's imputation, scaling and one-hot maps, a text vocabulary) is
+    /// fitted before the split, on the validation records too (never on their labels); the input normaliser
+    /// is fitted on the training split alone.
+    #[serde(default)]
+    pub validation_fraction: f64,
     /// Use only the first N training items (after the split). Default: all.
     #[serde(default)]
     pub train_limit: Option<usize>,
@@ -98,10 +114,21 @@ fn default_test_fraction() -> f64 {
     0.2
 }
 
+/// The validation fraction of [`DataConfig::new`] (and of the command line).
+pub const DEFAULT_VALIDATION_FRACTION: f64 = 0.1;
+
 impl DataConfig {
     /// A config for `source` with the defaults.
     pub fn new(source: DataSource) -> Self {
-        Self { source, test_fraction: default_test_fraction(), train_limit: None, test_limit: None, augment: None, classes: None }
+        Self {
+            source,
+            test_fraction: default_test_fraction(),
+            validation_fraction: DEFAULT_VALIDATION_FRACTION,
+            train_limit: None,
+            test_limit: None,
+            augment: None,
+            classes: None,
+        }
     }
 
     /// The embedded digits with a held-out 20%.
@@ -135,21 +162,37 @@ impl DataConfig {
             DataSource::Mnist { dir } => load_mnist(dir)?,
             DataSource::FashionMnist { dir } => load_fashion_mnist(dir)?,
             DataSource::Cifar10 { dir } => load_cifar10(dir)?,
-            DataSource::Tabular { path, test, options } => load_tabular(path, test.as_ref(), options, self.test_fraction, seed)?,
-            DataSource::Text { path, test, text } => load_text(path, test.as_ref(), text, self.test_fraction, seed)?,
+            DataSource::Tabular { path, test, options, .. } => load_tabular(path, test.as_ref(), options, self.test_fraction, seed)?,
+            DataSource::Text { path, test, text, .. } => load_text(path, test.as_ref(), text, self.test_fraction, seed)?,
             DataSource::ImageFolder { dir, grayscale } => load_image_folder(dir, *grayscale, self.test_fraction, seed)?,
             DataSource::Interactions { path, options } => load_interactions(path, options, self.test_fraction, seed)?,
         };
-        let (train, test) = match &self.classes {
-            Some(classes) => (splits.train.with_classes(classes)?, splits.test.with_classes(classes)?),
-            None => (splits.train, splits.test),
+        // A validation file is read as the test side of its own load: prepared with what the training records fit.
+        let file = match &self.source {
+            DataSource::Tabular { path, validation: Some(v), options, .. } => Some(load_tabular(path, Some(v), options, self.test_fraction, seed)?.test),
+            DataSource::Text { path, validation: Some(v), text, .. } => Some(load_text(path, Some(v), text, self.test_fraction, seed)?.test),
+            _ => None,
+        };
+        let keep = |d: Dataset| match &self.classes {
+            Some(classes) => d.with_classes(classes),
+            None => Ok(d),
+        };
+        let (train, test) = (keep(splits.train)?, keep(splits.test)?);
+        let (train, validation) = match file {
+            Some(v) => (train, Some(keep(v)?)),
+            None if self.validation_fraction > 0.0 => {
+                let (train, validation) = hold_out(&train, self.validation_fraction, owm_core::derive_seed(seed, "data/validation"))?;
+                (train, Some(validation))
+            }
+            None => (train, None),
         };
         let splits = Splits {
             train: train.truncated(self.train_limit.unwrap_or(usize::MAX)),
             test: test.truncated(self.test_limit.unwrap_or(usize::MAX)),
+            validation,
             preprocessing: splits.preprocessing,
         };
-        for d in [&splits.train, &splits.test] {
+        for d in [Some(&splits.train), Some(&splits.test), splits.validation.as_ref()].into_iter().flatten() {
             if d.is_empty() {
                 return Err(Error::Empty(d.name.clone()));
             }
@@ -158,12 +201,25 @@ impl DataConfig {
     }
 }
 
+/// A seeded stratified split of `data` into `(rest, validation)` with `fraction` of each class held out
+/// ([`stratified_split`](crate::tabular::stratified_split)), each side in the original order.
+fn hold_out(data: &Dataset, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+    let (rest, held) = crate::tabular::stratified_split(data.labels(), fraction, seed);
+    if rest.is_empty() || held.is_empty() {
+        return Err(Error::Empty(format!("{} (validation split of {} items)", data.name, data.len())));
+    }
+    Ok((data.subset(data.name.clone(), &rest), data.subset(format!("{}/validation", data.name), &held)))
+}
+
 impl owm_core::Validate for DataConfig {
     type Error = Error;
 
     fn check(&self) -> Result<()> {
         if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
             return Err(Error::TestFraction(self.test_fraction));
+        }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return Err(Error::ValidationFraction(self.validation_fraction));
         }
         if self.train_limit == Some(0) {
             return Err(Error::ZeroLimit("train_limit"));
@@ -182,7 +238,7 @@ mod tests {
 
     #[test]
     fn should_split_the_embedded_digits_80_20() {
-        let s = DataConfig::digits().load(42).unwrap();
+        let s = DataConfig { validation_fraction: 0.0, ..DataConfig::digits() }.load(42).unwrap();
         assert_eq!((s.train.len(), s.test.len()), (1438, 359));
     }
 
@@ -190,6 +246,32 @@ mod tests {
     fn test_fraction_must_lie_in_the_open_unit_interval() {
         let c = DataConfig { test_fraction: 1.5, ..DataConfig::digits() };
         assert!(matches!(c.check(), Err(Error::TestFraction(_))));
+    }
+
+    #[test]
+    fn validation_fraction_must_lie_in_zero_to_one() {
+        for f in [-0.1, 1.0, f64::NAN] {
+            let c = DataConfig { validation_fraction: f, ..DataConfig::digits() };
+            assert!(matches!(c.check(), Err(Error::ValidationFraction(_))), "{f}");
+        }
+    }
+
+    #[test]
+    fn should_hold_out_a_stratified_validation_split_of_the_training_records() {
+        let none = DataConfig { validation_fraction: 0.0, ..DataConfig::digits() }.load(42).unwrap();
+        let s = DataConfig::digits().load(42).unwrap();
+        let v = s.validation.as_ref().unwrap();
+        // 10% of each class of the 1438 training items, rounded per class.
+        assert_eq!((s.train.len(), v.len(), s.test), (1293, 145, none.test.clone()));
+        assert!(none.validation.is_none());
+        let count = |d: &crate::Dataset, l: usize| d.labels().iter().filter(|&&x| x == l).count();
+        for class in 0..10 {
+            assert_eq!(count(&s.train, class) + count(v, class), count(&none.train, class));
+            assert!(count(v, class).abs_diff(count(&none.train, class) / 10) <= 1, "class {class}");
+        }
+        // The same seed draws the same split; another seed another.
+        assert_eq!(DataConfig::digits().load(42).unwrap().validation.unwrap().fingerprint(), v.fingerprint());
+        assert_ne!(DataConfig::digits().load(7).unwrap().validation.unwrap().fingerprint(), v.fingerprint());
     }
 
     #[test]
@@ -227,6 +309,7 @@ mod tests {
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<DataConfig>(&json).unwrap(), c);
         let minimal: DataConfig = serde_json::from_str(r#"{"source":{"kind":"digits"}}"#).unwrap();
-        assert_eq!(minimal, DataConfig::digits());
+        // A file without the field has no validation split (as every config written before it existed).
+        assert_eq!(minimal, DataConfig { validation_fraction: 0.0, ..DataConfig::digits() });
     }
 }

@@ -105,13 +105,16 @@ pub struct Dataset {
     groups: Option<Vec<u32>>,
 }
 
-/// A train/test pair, with the preprocessing fitted on the training side.
+/// A train/test pair (and the validation split carved from training, when there is one), with the
+/// preprocessing fitted on the training side.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Splits {
     /// The split to fit on.
     pub train: Dataset,
-    /// The held-out split.
+    /// The held-out split, touched once, at the end.
     pub test: Dataset,
+    /// The split watched every epoch (validation curves, early stopping), when there is one.
+    pub validation: Option<Dataset>,
     /// How raw records became inputs (fitted on the training records), for the bundle.
     pub preprocessing: Option<Preprocessing>,
 }
@@ -119,7 +122,7 @@ pub struct Splits {
 impl Splits {
     /// A pair without preprocessing.
     pub fn new(train: Dataset, test: Dataset) -> Self {
-        Self { train, test, preprocessing: None }
+        Self { train, test, validation: None, preprocessing: None }
     }
 }
 
@@ -143,6 +146,16 @@ pub struct DatasetInfo {
     pub train_fingerprint: String,
     /// SHA-256 of the test split.
     pub test_fingerprint: String,
+    /// Items in the validation split (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub validation_len: usize,
+    /// SHA-256 of the validation split, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_fingerprint: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Dataset {
@@ -483,6 +496,8 @@ impl Splits {
             test_len: self.test.len(),
             train_fingerprint: self.train.fingerprint(),
             test_fingerprint: self.test.fingerprint(),
+            validation_len: self.validation.as_ref().map_or(0, Dataset::len),
+            validation_fingerprint: self.validation.as_ref().map(Dataset::fingerprint),
         }
     }
 }

@@ -127,6 +127,9 @@ pub enum Error {
     /// `test_fraction` must lie strictly between 0 and 1.
     #[error("test_fraction must lie in (0, 1), got {0}")]
     TestFraction(f64),
+    /// `validation_fraction` must lie in [0, 1).
+    #[error("validation_fraction must lie in [0, 1) (0 for no validation split), got {0}")]
+    ValidationFraction(f64),
     /// A limit of zero items was requested.
     #[error("{0} must be at least 1 when set")]
     ZeroLimit(&'static str),

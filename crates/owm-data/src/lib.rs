@@ -19,8 +19,9 @@
 //! ```
 //! use owm_data::{DataConfig, Normalizer};
 //!
-//! let splits = DataConfig::digits().load(42)?;          // 80/20 split, seeded
-//! assert_eq!(splits.train.len() + splits.test.len(), 1797);
+//! let splits = DataConfig::digits().load(42)?;          // 80/20 split, 10% of training held for validation, seeded
+//! let validation = splits.validation.as_ref().map_or(0, |v| v.len());
+//! assert_eq!(splits.train.len() + validation + splits.test.len(), 1797);
 //! let norm = Normalizer::fit(&splits.train)?;            // fitted on the training split only
 //! assert_eq!(norm.mean.len(), 64);
 //! # Ok::<(), owm_data::Error>(())
@@ -47,7 +48,7 @@ pub mod tabular;
 pub mod text;
 
 pub use cifar::{CIFAR10_CLASSES, CIFAR10_RECORD, encode_cifar_batch, load_cifar10, read_batches};
-pub use config::{DataConfig, DataSource};
+pub use config::{DEFAULT_VALIDATION_FRACTION, DataConfig, DataSource};
 pub use dataset::{Dataset, DatasetInfo, Inputs, Splits};
 pub use digits::{DIGITS_LEN, decode_digits, load_digits};
 pub use error::{Error, Result};

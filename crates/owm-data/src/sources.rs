@@ -104,7 +104,7 @@ pub fn load_tabular(path: &Path, test: Option<&PathBuf>, options: &TabularOption
     let (train, train_cleaning) = dataset("train", &train_table)?;
     let (test, test_cleaning) = dataset("test", &test_table)?;
     let preprocessing = Preprocessing::Tabular { prep, feature_names, train_cleaning, test_cleaning };
-    Ok(Splits { train, test, preprocessing: Some(preprocessing) })
+    Ok(Splits { train, test, validation: None, preprocessing: Some(preprocessing) })
 }
 
 /// Text settings beyond tokenisation.
@@ -179,7 +179,7 @@ pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_
     let train_set = dataset("train", path, &train, &train_tokens)?;
     let test_set = dataset("test", &test_path, &test, &test_tokens)?;
     let preprocessing = Preprocessing::Text { options: source.options.clone(), vocab: vocab.tokens.clone(), max_len: source.max_len };
-    Ok(Splits { train: train_set, test: test_set, preprocessing: Some(preprocessing) })
+    Ok(Splits { train: train_set, test: test_set, validation: None, preprocessing: Some(preprocessing) })
 }
 
 /// A categorical side feature of users or items, as a field of the model's ids: id 0 is "unknown" (an
@@ -292,5 +292,5 @@ pub fn load_interactions(path: &Path, options: &InteractionOptions, test_fractio
     };
     let side_fields = user_fields.into_iter().chain(item_fields).collect();
     let preprocessing = Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives: options.negatives, side_fields };
-    Ok(Splits { train: dataset("train", &train)?, test: dataset("test", &test)?, preprocessing: Some(preprocessing) })
+    Ok(Splits { train: dataset("train", &train)?, test: dataset("test", &test)?, validation: None, preprocessing: Some(preprocessing) })
 }

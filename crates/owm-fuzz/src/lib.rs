@@ -329,12 +329,17 @@ pub fn checkpoint(data: &[u8]) {
     let _ = owm::train::NamedWeights::load(&path);
 }
 
-/// Command-line specs (UTF-8): a transfer rule, optimiser phases, a registry reference, a memory size.
+/// Command-line specs (UTF-8): a transfer rule, optimiser phases, an early-stopping spec, a registry
+/// reference, a memory size.
 pub fn specs(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let _ = owm::init::PathRule::parse(text);
     let _ = owm::optim::PhaseConfig::parse_list(text, &owm::optim::ConvergenceConfig::default());
     let _ = owm::share::parse_ref(text);
+    // An early-stopping spec that parses is one that checks.
+    if let Ok(early) = owm::optim::EarlyStopping::parse(text) {
+        assert!(owm::core::Validate::check(&early).is_ok(), "{early:?}");
+    }
     let _ = owm::core::parse_size(text);
     // A schedule that parses is one that checks.
     if let Ok(schedule) = owm::optim::Schedule::parse(text) {

@@ -1,9 +1,10 @@
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use owm_core::{StopReason, Validate};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{EarlyStopping, Error, Result};
 
 /// A minimum rate of loss descent: stop when the round loss fell by less than `min_rate` (relative, per
 /// round) over the last `window` rounds. A round is an epoch for gradient methods, a generation for search.
@@ -66,6 +67,8 @@ pub enum Criterion {
     Descent(DescentRate),
     /// No improvement for a number of rounds.
     Plateau(Plateau),
+    /// No improvement of a watched metric for a number of rounds.
+    EarlyStopping(EarlyStopping),
     /// Any of these.
     Any {
         /// The criteria.
@@ -105,6 +108,7 @@ impl Validate for Criterion {
             Criterion::Descent(d) if d.window == 0 => Err(Error::DescentWindow),
             Criterion::Descent(d) if !(d.min_rate.is_finite() && d.min_rate >= 0.0) => Err(Error::DescentRate(d.min_rate)),
             Criterion::Plateau(p) if p.patience == 0 => Err(Error::Patience),
+            Criterion::EarlyStopping(e) => e.check(),
             Criterion::Any { of } if of.is_empty() => Err(Error::EmptyGroup("any")),
             Criterion::All { of } if of.is_empty() => Err(Error::EmptyGroup("all")),
             Criterion::Any { of } | Criterion::All { of } => of.iter().try_for_each(Validate::check),
@@ -145,6 +149,9 @@ pub struct ConvergenceConfig {
     /// Stop when the loss stops improving.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plateau: Option<Plateau>,
+    /// Stop when a watched metric (a validation metric) stops improving, and end on the best round's weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStopping>,
     /// Any further criterion, composed with `any` / `all`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<Criterion>,
@@ -159,6 +166,37 @@ impl ConvergenceConfig {
     /// Stop after `max_steps` steps (or generations), with no other criterion.
     pub fn steps(max_steps: u64) -> Self {
         Self { max_steps: Some(max_steps), ..Self::default() }
+    }
+
+    /// The early stopping whose best round the phase ends on: the field's, else the first in `when`.
+    pub fn watched(&self) -> Option<&EarlyStopping> {
+        fn first(c: &Criterion) -> Option<&EarlyStopping> {
+            match c {
+                Criterion::EarlyStopping(e) => Some(e),
+                Criterion::Any { of } | Criterion::All { of } => of.iter().find_map(first),
+                _ => None,
+            }
+        }
+        self.early_stopping.as_ref().or_else(|| self.when.as_ref().and_then(first))
+    }
+
+    /// Every metric an early stopping of these criteria watches.
+    pub fn metrics(&self) -> Vec<&str> {
+        fn walk<'a>(c: &'a Criterion, out: &mut Vec<&'a str>) {
+            match c {
+                Criterion::EarlyStopping(e) => out.push(&e.metric),
+                Criterion::Any { of } | Criterion::All { of } => of.iter().for_each(|c| walk(c, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(e) = &self.early_stopping {
+            out.push(e.metric.as_str());
+        }
+        if let Some(w) = &self.when {
+            walk(w, &mut out);
+        }
+        out
     }
 
     /// The criteria as one tree: any of the fields set, and `when`.
@@ -184,6 +222,9 @@ impl ConvergenceConfig {
         }
         if let Some(p) = &self.plateau {
             of.push(Criterion::Plateau(p.clone()));
+        }
+        if let Some(e) = &self.early_stopping {
+            of.push(Criterion::EarlyStopping(e.clone()));
         }
         if let Some(max_epochs) = self.max_epochs {
             of.push(Criterion::MaxEpochs { max_epochs });
@@ -233,6 +274,39 @@ pub struct Progress {
     pub round_losses: Vec<f64>,
     /// Training accuracy of the last round, when known.
     pub accuracy: Option<f64>,
+    /// The metrics of each completed round (`train_loss`, `val_loss`, ...), for early stopping.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub round_metrics: Vec<BTreeMap<String, f64>>,
+}
+
+/// What the executor knows at the end of a round: the training loss and accuracy, and any further metrics
+/// (the validation split's).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoundEnd {
+    /// Mean training loss of the round.
+    pub loss: f64,
+    /// Training accuracy of the round, when the task has one.
+    pub accuracy: Option<f64>,
+    /// Further metrics by name (`val_loss`, ...).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+impl RoundEnd {
+    /// A round with its training loss and accuracy alone.
+    pub fn new(loss: f64, accuracy: Option<f64>) -> Self {
+        Self { loss, accuracy, metrics: BTreeMap::new() }
+    }
+}
+
+/// The best round of a phase by its watched metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Best {
+    /// The round, from 1.
+    pub round: u64,
+    /// The metric's value then.
+    pub value: f64,
+    /// Whether it is the round just observed.
+    pub latest: bool,
 }
 
 /// The running state of a [`ConvergenceConfig`]: fed after every step by the executor.
@@ -266,6 +340,11 @@ impl Convergence {
         &self.config
     }
 
+    /// Rounds completed so far.
+    pub fn rounds(&self) -> u64 {
+        self.progress.rounds
+    }
+
     /// The progress so far, with the wall-clock seconds folded in (for checkpoints).
     pub fn progress(&self) -> Progress {
         Progress { seconds_before: self.seconds(), ..self.progress.clone() }
@@ -281,18 +360,35 @@ impl Convergence {
         (!loss.is_finite()).then_some(StopReason::NonFiniteLoss { step, loss })
     }
 
-    /// Records one step (and, with `round`, the end of a round with its loss and accuracy), then checks
-    /// every criterion.
-    pub fn observe(&mut self, evaluations: u64, round: Option<(f64, Option<f64>)>) -> Option<StopReason> {
+    /// Records one step (and, with `round`, the end of a round with its loss, accuracy and metrics), then
+    /// checks every criterion.
+    pub fn observe(&mut self, evaluations: u64, round: Option<RoundEnd>) -> Option<StopReason> {
         self.progress.steps += 1;
         self.progress.evaluations += evaluations;
-        if let Some((loss, accuracy)) = round {
+        let ended = round.is_some();
+        if let Some(RoundEnd { loss, accuracy, mut metrics }) = round {
             self.progress.rounds += 1;
             self.progress.round_losses.push(loss);
             self.progress.accuracy = accuracy;
+            // Only the phases that watch a metric keep the history (it travels in every checkpoint).
+            if !self.config.metrics().is_empty() {
+                metrics.insert("train_loss".into(), loss);
+                if let Some(a) = accuracy {
+                    metrics.insert("train_accuracy".into(), a);
+                }
+                self.progress.round_metrics.push(metrics);
+            }
         }
         let seconds = self.seconds();
-        holds(&self.tree, &self.progress, seconds, round.is_some())
+        holds(&self.tree, &self.progress, seconds, ended)
+    }
+
+    /// The best round so far by the watched early-stopping metric ([`ConvergenceConfig::watched`]), when
+    /// it restores the best weights and a round has recorded the metric.
+    pub fn best(&self) -> Option<Best> {
+        let e = self.config.watched().filter(|e| e.restore_best)?;
+        let (round, value, _) = e.best(&self.progress.round_metrics)?;
+        Some(Best { round, value, latest: round == self.progress.rounds })
     }
 }
 
@@ -338,6 +434,10 @@ fn holds(c: &Criterion, p: &Progress, seconds: f64, round_ended: bool) -> Option
             }
             (since >= pl.patience).then_some(StopReason::Plateau { patience: pl.patience, best })
         }
+        Criterion::EarlyStopping(e) => {
+            let (best_round, best, since) = e.best(&p.round_metrics).filter(|_| round_ended)?;
+            (since >= e.patience).then(|| StopReason::EarlyStopped { metric: e.metric.clone(), best, best_round, patience: e.patience })
+        }
         Criterion::Any { of } => of.iter().find_map(|c| holds(c, p, seconds, round_ended)),
         Criterion::All { of } => {
             let reasons: Vec<StopReason> = of.iter().map_while(|c| holds(c, p, seconds, round_ended)).collect();
@@ -351,7 +451,7 @@ mod tests {
     use super::*;
 
     fn round(c: &mut Convergence, loss: f64) -> Option<StopReason> {
-        c.observe(0, Some((loss, None)))
+        c.observe(0, Some(RoundEnd::new(loss, None)))
     }
 
     #[test]
@@ -375,8 +475,8 @@ mod tests {
     #[test]
     fn should_stop_on_the_evaluation_budget() {
         let mut c = Convergence::new(ConvergenceConfig { max_evaluations: Some(100), ..Default::default() }).unwrap();
-        assert_eq!(c.observe(60, Some((1.0, None))), None);
-        assert_eq!(c.observe(60, Some((1.0, None))), Some(StopReason::MaxEvaluations { max_evaluations: 100 }));
+        assert_eq!(c.observe(60, Some(RoundEnd::new(1.0, None))), None);
+        assert_eq!(c.observe(60, Some(RoundEnd::new(1.0, None))), Some(StopReason::MaxEvaluations { max_evaluations: 100 }));
     }
 
     #[test]
@@ -385,8 +485,8 @@ mod tests {
         assert_eq!(round(&mut c, 0.2), None);
         assert_eq!(round(&mut c, 0.1), Some(StopReason::TargetLoss { loss: 0.1, target: 0.1 }));
         let mut c = Convergence::new(ConvergenceConfig { target_accuracy: Some(0.9), ..ConvergenceConfig::epochs(9) }).unwrap();
-        assert_eq!(c.observe(0, Some((1.0, Some(0.5)))), None);
-        assert_eq!(c.observe(0, Some((1.0, Some(0.95)))), Some(StopReason::TargetAccuracy { accuracy: 0.95, target: 0.9 }));
+        assert_eq!(c.observe(0, Some(RoundEnd::new(1.0, Some(0.5)))), None);
+        assert_eq!(c.observe(0, Some(RoundEnd::new(1.0, Some(0.95)))), Some(StopReason::TargetAccuracy { accuracy: 0.95, target: 0.9 }));
     }
 
     #[test]

@@ -98,6 +98,20 @@ pub enum Error {
     /// Plateau patience must be at least 1 round.
     #[error("plateau patience must be at least 1 round")]
     Patience,
+    /// Early stopping names no metric.
+    #[error("early stopping needs a metric to watch (val_loss, val_accuracy, val_macro_f1, train_loss, ...)")]
+    EarlyStoppingMetric,
+    /// Early stopping's `min_delta` must be finite and non-negative.
+    #[error("early stopping's min_delta must be finite and >= 0, got {0}")]
+    MinDelta(f64),
+    /// An early-stopping spec that does not parse.
+    #[error("--early-stopping `{spec}`: {why} (expected METRIC[:patience=N,min_delta=X,mode=min|max,restore=true|false])")]
+    EarlyStoppingSpec {
+        /// The spec.
+        spec: String,
+        /// What is wrong.
+        why: String,
+    },
     /// An `any` or `all` group with nothing in it.
     #[error("an `{0}` criterion group needs at least one criterion")]
     EmptyGroup(&'static str),

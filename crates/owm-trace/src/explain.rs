@@ -12,6 +12,7 @@
 //! | `no_gradient` | a parameter never received a gradient | warning |
 //! | `vanishing_gradients` | a parameter's median ‖g‖ is below 1e-6× the largest parameter's median ‖g‖ | warning |
 //! | `dead_units` | over the last fifth of the steps, a bias had on median ≥ 10% of its units without any gradient (dead ReLU units) | warning |
+//! | `overfitting` | the validation loss's last value is more than 5% above its minimum, reached at least two validations earlier, while the training loss fell since (warning; info when the run ended on the best round's weights) | warning |
 //! | `changed_most` | always: the three parameters that moved most relative to their initial norm, and when | info |
 
 use std::collections::BTreeMap;
@@ -88,7 +89,19 @@ pub fn explain(trace: &Trace) -> Explanation {
         TraceEvent::Stopped { reason, steps, epochs } => Some((reason, steps, epochs)),
         _ => None,
     }) {
-        Some((reason, steps, epochs)) => format!("The run stopped after {steps} steps ({epochs} epochs): {reason}."),
+        Some((reason, steps, epochs)) => {
+            let restored: Vec<String> = trace
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    TraceEvent::BestRestored(b) => {
+                        Some(format!(" Phase {} ended on the weights of its round {} ({} {:.6}), its best.", b.phase, b.round, b.metric, b.value))
+                    }
+                    _ => None,
+                })
+                .collect();
+            format!("The run stopped after {steps} steps ({epochs} epochs): {reason}.{}", restored.concat())
+        }
         None => format!(
             "The trace ends at step {} without a stop record: the run was killed (or is still running); `owm resume RUN` continues it.",
             last_step(trace)
@@ -287,8 +300,44 @@ pub fn explain(trace: &Trace) -> Explanation {
             .join("; ");
         findings.push(finding(Severity::Info, "changed_most", None, format!("changed most: {text}")));
     }
+    findings.extend(overfitting(trace));
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Explanation { stop, findings }
+}
+
+/// The `overfitting` rule: of the last phase that validated, the round whose validation loss was lowest, when
+/// the loss has since risen by more than 5% while the training loss fell.
+fn overfitting(trace: &Trace) -> Option<Finding> {
+    let phase = trace.validations().last()?.phase;
+    let curve: Vec<(u64, u64, f64)> =
+        trace.validations().filter(|v| v.phase == phase).filter_map(|v| v.metrics.get("val_loss").map(|&l| (v.round, v.steps, l))).collect();
+    let (at, &(round, step, best)) = curve.iter().enumerate().min_by(|a, b| a.1.2.total_cmp(&b.1.2))?;
+    let &(_, last_step, last) = curve.last()?;
+    let train_at = |step: u64| trace.epochs().filter(|e| e.steps <= step).last().map(|e| e.train_loss);
+    let train_fell = match (train_at(step), train_at(last_step)) {
+        (Some(then), Some(now)) => now < then,
+        _ => true,
+    };
+    if curve.len() - at < 3 || last <= best * 1.05 || !train_fell {
+        return None;
+    }
+    let restored = trace.events.iter().any(|e| matches!(e, TraceEvent::BestRestored(b) if b.phase == phase && b.round == round));
+    // A gradient phase's round is an epoch: named by the run's epoch number.
+    let since = trace.epochs().find(|e| e.steps == step).map_or_else(|| format!("round {round} of phase {phase}"), |e| format!("epoch {}", e.epoch));
+    let (severity, ending) = if restored {
+        (Severity::Info, format!("the run ended on the weights of {since}"))
+    } else {
+        (Severity::Warning, "the final weights are past the best; early stopping on val_loss (restoring the best) would keep them".to_string())
+    };
+    Some(finding(
+        severity,
+        "overfitting",
+        None,
+        format!(
+            "over-fitting since {since} (step {step}): validation loss {best:.4} then, {last:.4} at the end ({:+.0}%) while the training loss fell; {ending}",
+            (last / best - 1.0) * 100.0
+        ),
+    ))
 }
 
 fn finding(severity: Severity, rule: &'static str, path: Option<&String>, message: String) -> Finding {

@@ -102,6 +102,14 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The validation records, in order.
+    pub fn validations(&self) -> impl Iterator<Item = &owm_core::ValidationRecord> {
+        self.events.iter().filter_map(|e| match e {
+            TraceEvent::Validation(r) => Some(r),
+            _ => None,
+        })
+    }
+
     /// The end-of-epoch records, in order.
     pub fn epochs(&self) -> impl Iterator<Item = &owm_core::EpochRecord> {
         self.events.iter().filter_map(|e| match e {

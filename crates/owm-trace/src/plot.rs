@@ -219,20 +219,31 @@ fn generations(trace: &Trace) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Training loss per step, mean loss per epoch (plotted at the epoch's last step) and, for search methods,
-/// the loss of the weights held after each generation.
+/// A validation metric at the step of each validation.
+fn validation(trace: &Trace, metric: &str) -> Series {
+    let points = trace.validations().filter_map(|v| v.metrics.get(metric).map(|&m| (v.steps as f64, m))).collect();
+    Series { name: format!("validation ({metric})"), points }
+}
+
+/// Training loss per step, mean loss per epoch (plotted at the epoch's last step), the validation loss (at
+/// the step of each validation) and, for search methods, the loss of the weights held after each generation:
+/// training and validation curves on one chart, where over-fitting shows as the two parting.
 pub fn loss_chart(trace: &Trace) -> String {
     let steps = Series { name: "batch loss".into(), points: trace.steps().map(|s| (s.step as f64, s.loss)).collect() };
     let epochs = Series { name: "epoch mean".into(), points: trace.epochs().map(|r| (r.steps as f64, r.train_loss)).collect() };
     let search = Series { name: "search (held weights)".into(), points: generations(trace) };
-    let series: Vec<Series> = [steps, epochs, search].into_iter().filter(|s| !s.points.is_empty()).collect();
-    line_chart("Training loss", "step", "loss", &series, true)
+    let series: Vec<Series> = [steps, epochs, validation(trace, "val_loss"), search].into_iter().filter(|s| !s.points.is_empty()).collect();
+    let title = if trace.validations().next().is_some() { "Loss: training and validation" } else { "Training loss" };
+    line_chart(title, "step", "loss", &series, true)
 }
 
-/// Training accuracy per epoch (plotted at the epoch's last step), when the task records one.
+/// Training accuracy per epoch (plotted at the epoch's last step), when the task records one, and the
+/// validation accuracy.
 pub fn accuracy_chart(trace: &Trace) -> String {
     let points = trace.epochs().filter_map(|r| r.train_accuracy.map(|a| (r.steps as f64, a))).collect();
-    line_chart("Training accuracy per epoch", "step", "accuracy", &[Series { name: "training accuracy".into(), points }], false)
+    let series: Vec<Series> =
+        [Series { name: "training accuracy".into(), points }, validation(trace, "val_accuracy")].into_iter().filter(|s| !s.points.is_empty()).collect();
+    line_chart("Accuracy per epoch", "step", "accuracy", &series, false)
 }
 
 /// Learning rate per step, of the default group and of each other parameter group.

@@ -11,8 +11,10 @@ use crate::{Error, Result, TraceConfig};
 
 /// Everything that defines a training run; saved in the run folder and in the bundle manifest.
 ///
-/// The [`Default`] is OWM's main job: an MLP (64 → 128 → 10) on the embedded 8×8 digits, He-uniform init,
-/// Adam at lr 1e-3, batch 32, 40 epochs on the `flex` CPU backend, seed 42.
+/// The [`Default`] is OWM's main job: an MLP (64 → 128 → 10) on the embedded 8×8 digits (10% of the
+/// training records held out for validation), He-uniform init, Adam at lr 1e-3, batch 32 on the `flex` CPU
+/// backend, seed 42, until the validation loss has not improved for 10 epochs (at most 200), ending on the
+/// best epoch's weights ([`ExperimentConfig::converging`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentConfig {
     /// Name used for the run folder.
@@ -93,7 +95,7 @@ impl Default for ExperimentConfig {
             privacy: None,
             optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),
             batch_size: default_batch_size(),
-            convergence: ConvergenceConfig::epochs(40),
+            convergence: Self::converging(),
             then: Vec::new(),
             normalize: true,
             normalize_by: NormalizeBy::Feature,
@@ -104,6 +106,12 @@ impl Default for ExperimentConfig {
 }
 
 impl ExperimentConfig {
+    /// The default criteria, meant to converge on any task without tuning: early stopping on `val_loss` with
+    /// patience 10 (restoring the best epoch) within a budget of 200 epochs.
+    pub fn converging() -> ConvergenceConfig {
+        ConvergenceConfig { early_stopping: Some(owm_optim::EarlyStopping::new("val_loss", 10)), ..ConvergenceConfig::epochs(200) }
+    }
+
     /// Reads a config from a JSON file.
     ///
     /// # Errors
@@ -206,7 +214,7 @@ mod tests {
 
     #[test]
     fn a_task_should_start_from_its_inputs_model() {
-        let table = DataConfig::new(owm_data::DataSource::Tabular { path: "t.csv".into(), test: None, options: Default::default() });
+        let table = DataConfig::new(owm_data::DataSource::Tabular { path: "t.csv".into(), test: None, validation: None, options: Default::default() });
         let c = ExperimentConfig::default().on_task(table);
         assert_eq!((&c.model, c.normalize, c.name.as_str()), (&ModelConfig::Mlp { hidden: vec![64] }, false, "tabular-mlp"));
         let images = DataConfig::new(owm_data::DataSource::ImageFolder { dir: "shapes".into(), grayscale: false });

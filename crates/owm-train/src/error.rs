@@ -62,6 +62,14 @@ pub enum Error {
         /// Why it cannot be used: the parse error, or a message.
         source: owm_core::BoxError,
     },
+    /// A criterion watches a validation metric, but the run evaluates no validation split.
+    #[error(
+        "early stopping watches `{metric}`, but the run has no validation split: set validation_fraction (--validation-fraction) or a validation file, or watch a train_* metric"
+    )]
+    NoValidation {
+        /// The metric.
+        metric: String,
+    },
     /// A run needs at least one phase.
     #[error("a run needs at least one optimiser phase")]
     NoPhases,

@@ -1,7 +1,8 @@
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::prelude::Device;
-use owm_core::{BackendKind, InputSpec};
+use owm_core::{BackendKind, InputSpec, Task};
 use owm_data::{DataConfig, DatasetInfo, Normalizer};
 use owm_eval::Evaluation;
 use owm_models::Model;
@@ -116,6 +117,50 @@ pub fn logits<M: Model>(model: &M, data: &Dataset, norm: Option<&Normalizer>, de
         out.extend(data.try_to_vec::<f32>().expect("f32 logits"));
     }
     out
+}
+
+/// The metrics of `model` on a validation split, as early stopping and the report read them: `val_loss` (the
+/// task's training loss, cross-entropy or binary cross-entropy, averaged in f64 from the logits),
+/// `val_accuracy`, `val_macro_f1`, and `val_roc_auc` for a binary task when both classes occur. Values the data
+/// leaves undefined are left out.
+///
+/// # Errors
+///
+/// A metric error ([`owm_eval::Error`]), e.g. labels outside the classes.
+pub fn validation_metrics<M: Model>(model: &M, data: &Dataset, norm: Option<&Normalizer>, device: &Device) -> Result<BTreeMap<String, f64>> {
+    let outputs = data.task.outputs(data.num_classes());
+    let logits = logits(model, data, norm, device, 256);
+    let (mut loss, mut predicted, mut positive) = (0.0, Vec::with_capacity(data.len()), Vec::new());
+    for (row, &y) in logits.chunks(outputs).zip(data.labels()) {
+        let z: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
+        loss += match data.task {
+            Task::Classification => {
+                let max = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+                max + z.iter().map(|v| (v - max).exp()).sum::<f64>().ln() - z[y]
+            }
+            // max(z, 0) − z·y + ln(1 + e^−|z|), as the training loss.
+            Task::Binary => z[0].max(0.0) - z[0] * y as f64 + (-z[0].abs()).exp().ln_1p(),
+        };
+        let (probs, best) = data.task.probabilities(row);
+        predicted.push(best);
+        if data.task == Task::Binary {
+            positive.push(probs[1]);
+        }
+    }
+    let report = owm_eval::ClassificationReport::new(data.labels(), &predicted, data.num_classes())?;
+    let mut metrics = BTreeMap::from([
+        ("val_loss".to_string(), loss / data.len().max(1) as f64),
+        ("val_accuracy".to_string(), report.accuracy),
+        ("val_macro_f1".to_string(), report.macro_f1),
+    ]);
+    if data.task == Task::Binary {
+        let truth: Vec<bool> = data.labels().iter().map(|&y| y == 1).collect();
+        if let Ok(auc) = owm_eval::roc_auc(&truth, &positive) {
+            metrics.insert("val_roc_auc".to_string(), auc);
+        }
+    }
+    metrics.retain(|_, v| v.is_finite());
+    Ok(metrics)
 }
 
 /// Evaluates `model` on `test` with its task's metrics ([`Evaluation`]): the classification report, the

@@ -81,9 +81,9 @@ pub use bench::{
 pub use config::ExperimentConfig;
 pub use diff::{NamedWeights, ParamDiff, WeightsDiff, diff_weights};
 pub use error::{Error, Result};
-pub use eval::{BundleEvaluation, evaluate_bundle, evaluate_bundle_into, evaluate_bundle_with, evaluate_model, logits, predict};
+pub use eval::{BundleEvaluation, evaluate_bundle, evaluate_bundle_into, evaluate_bundle_with, evaluate_model, logits, predict, validation_metrics};
 pub use objective::{DataCursor, DatasetObjective};
-pub use phases::{CHECKPOINT_FORMAT, Checkpoint, Phase, PhaseSummary, PhasesOutcome, RoundSums, RunPhases, Tee, run_phases};
+pub use phases::{BestWeights, CHECKPOINT_FORMAT, Checkpoint, Phase, PhaseSummary, PhasesOutcome, RoundSums, RunPhases, Tee, run_phases};
 pub use pipeline::{RunReport, TrainOptions, TrainingSummary, files, on_pool, train, train_model, train_with};
 pub use privacy::{PrivacyConfig, PrivacyGuarantee};
 pub use record::{TraceConfig, host_digests, weight_digests};

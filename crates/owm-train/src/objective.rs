@@ -133,6 +133,11 @@ impl<'a, M: Model> DatasetObjective<'a, M> {
         (chunk, self.cursor.epoch, end == self.order.len())
     }
 
+    /// The metrics of the model with `params` on a validation split ([`crate::validation_metrics`]).
+    pub(crate) fn validation(&self, params: &ParamSet, data: &Dataset) -> crate::Result<std::collections::BTreeMap<String, f64>> {
+        crate::validation_metrics(&self.model_with(params)?, data, self.norm, &self.device)
+    }
+
     /// The model with `params` written in, for evaluation, with the buffers (batch-norm running statistics)
     /// training has accumulated so far.
     pub fn model_with(&self, params: &ParamSet) -> owm_core::Result<M> {

@@ -2,8 +2,12 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use indicatif::ProgressBar;
-use owm_core::{Control, EpochRecord, Objective, ParamSet, Result as CoreResult, StopReason, TraceEvent, TraceSink, WeightsAt, derive_seed, write_atomic};
-use owm_optim::{Convergence, ConvergenceConfig, Optimizer, PhaseConfig, Progress, StepContext};
+use owm_core::{
+    BestRound, Control, EpochRecord, Objective, ParamSet, Result as CoreResult, StopReason, TraceEvent, TraceSink, ValidationRecord, WeightsAt, derive_seed,
+    write_atomic,
+};
+use owm_data::Dataset;
+use owm_optim::{Convergence, ConvergenceConfig, Optimizer, PhaseConfig, Progress, RoundEnd, StepContext};
 use serde::{Deserialize, Serialize};
 
 use crate::record::{PathFilter, Recorder};
@@ -56,6 +60,9 @@ pub struct PhaseSummary {
     /// Loss of its last completed round (NaN if none).
     #[serde(with = "owm_core::serde_float")]
     pub final_loss: f64,
+    /// The round whose weights the phase ended on instead of its last (early stopping's best), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<BestRound>,
 }
 
 /// Running sums of the round in progress (an epoch of a gradient method).
@@ -99,6 +106,34 @@ pub struct Checkpoint {
     /// Why the phase in progress ended at this very step, if it did (a resume then starts the next phase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<StopReason>,
+    /// The best round of the phase in progress by its early-stopping metric, with its weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<BestWeights>,
+}
+
+/// The weights of a phase's best round so far, kept to end the phase on them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestWeights {
+    /// Which round, and its metric.
+    pub round: BestRound,
+    /// The weights, flat, in parameter order.
+    pub weights: Vec<f32>,
+    /// The model's buffers then, by path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buffers: Vec<(String, Vec<f32>)>,
+}
+
+/// [`BestWeights`] while the phase runs (the weights still on the device).
+struct Kept {
+    round: BestRound,
+    params: ParamSet,
+    buffers: Vec<(String, Vec<f32>)>,
+}
+
+impl Kept {
+    fn to_checkpoint(&self) -> BestWeights {
+        BestWeights { round: self.round.clone(), weights: self.params.to_host(), buffers: self.buffers.clone() }
+    }
 }
 
 /// Checkpoint file format tag.
@@ -165,6 +200,9 @@ pub struct RunPhases<'a> {
     pub checkpoint: Option<PathBuf>,
     /// Continue from this checkpoint.
     pub resume: Option<(PathBuf, Checkpoint)>,
+    /// Evaluate on this split at the end of rounds ([`TraceConfig::validation_every`]): its metrics go in the
+    /// trace ([`TraceEvent::Validation`]) and to the phase's criteria (early stopping).
+    pub validation: Option<&'a Dataset>,
 }
 
 /// The executor: runs `phases` in order on `objective` from `params`, each until its criteria hold, tracing
@@ -172,7 +210,9 @@ pub struct RunPhases<'a> {
 /// to the next.
 ///
 /// Besides the optimisers' step and generation records, it records the weight digests (initial, periodic,
-/// before each checkpoint, final), histograms and snapshots that `opts.trace` asks for.
+/// before each checkpoint, final), histograms and snapshots that `opts.trace` asks for, and the validation
+/// split's metrics at the end of rounds. A phase whose criteria watch a metric with early stopping keeps the
+/// weights (and buffers) of its best round and ends on them, recorded as [`TraceEvent::BestRestored`].
 ///
 /// # Errors
 ///
@@ -218,10 +258,15 @@ pub fn run_phases<M: owm_models::Model>(
         let (mut step, mut round, mut evaluations, mut last_loss) = (0u64, RoundSums::default(), 0u64, f64::NAN);
         // A checkpoint written at the step that ended its phase ends the phase again, without another step.
         let mut ended = None;
+        let mut kept: Option<Kept> = None;
         match resume.take() {
             Some((path, c)) => {
                 let err = |e: owm_optim::Error| Error::Checkpoint { path: path.clone(), source: e.into() };
                 optimizer.load_state(&c.optimizer, &params).map_err(err)?;
+                if let Some(b) = c.best {
+                    let params = params.with_host(&b.weights, &device).map_err(|e| Error::Checkpoint { path: path.clone(), source: e.into() })?;
+                    kept = Some(Kept { round: b.round, params, buffers: b.buffers });
+                }
                 ended = c.ended;
                 convergence = convergence.with_progress(c.progress.clone());
                 (step, round, evaluations) = (c.phase_step, c.round, c.progress.evaluations);
@@ -282,6 +327,22 @@ pub fn run_phases<M: owm_models::Model>(
                 }
                 opts.bar.set_message(format!("{} phase {}: loss {loss:.4}", optimizer.name(), index + 1));
             }
+            // Validated before the step's weight records: a checkpoint at this step comes after its validation.
+            let round_end = match round_end {
+                Some((loss, accuracy)) => {
+                    let mut end = RoundEnd::new(loss, accuracy);
+                    let round = convergence.rounds() + 1;
+                    if let Some(data) = opts.validation.filter(|_| opts.trace.validation_at(round)) {
+                        end.metrics = objective.validation(&params, data)?;
+                        let record = ValidationRecord { phase: index as u64 + 1, round, steps: total_steps, metrics: end.metrics.clone() };
+                        if sink.on_event(&TraceEvent::Validation(record))? == Control::Stop {
+                            control = Control::Stop;
+                        }
+                    }
+                    Some(end)
+                }
+                None => None,
+            };
             if recorder.values(total_steps, false, &params, sink)? == Control::Stop {
                 control = Control::Stop;
             }
@@ -295,7 +356,12 @@ pub fn run_phases<M: owm_models::Model>(
             {
                 control = Control::Stop;
             }
+            let ends_round = round_end.is_some();
             let converged = convergence.observe(stepped.evaluations, round_end);
+            if let (true, Some(best), Some(e)) = (ends_round, convergence.best().filter(|b| b.latest), phase.until.watched()) {
+                let round = BestRound { phase: index as u64 + 1, round: best.round, steps: total_steps, metric: e.metric.clone(), value: best.value };
+                kept = Some(Kept { round, params: params.clone(), buffers: objective.buffers() });
+            }
             let mut stop = converged.clone();
             if control == Control::Stop {
                 failure = Some(StopReason::SinkRequested);
@@ -316,12 +382,24 @@ pub fn run_phases<M: owm_models::Model>(
                     round: round.clone(),
                     done: done.clone(),
                     ended: converged,
+                    best: kept.as_ref().map(Kept::to_checkpoint),
                 };
                 write_atomic(path, owm_core::json::to_string(&checkpoint).as_bytes())?;
             }
             if let Some(reason) = stop {
                 break reason;
             }
+        };
+        // The phase ends on its best round's weights when the last round was not the best.
+        let restored = match kept.take() {
+            Some(k) if convergence.best().is_some_and(|b| !b.latest) => {
+                params = k.params;
+                objective.set_buffers(&k.buffers)?;
+                let _ = sink.on_event(&TraceEvent::BestRestored(k.round.clone()))?;
+                opts.bar.set_message(format!("restored round {} ({} {:.4})", k.round.round, k.round.metric, k.round.value));
+                Some(k.round)
+            }
+            _ => None,
         };
         let _ = sink.on_event(&TraceEvent::PhaseEnded { phase: index as u64 + 1, reason: reason.clone(), steps: step, evaluations })?;
         done.push(PhaseSummary {
@@ -331,6 +409,7 @@ pub fn run_phases<M: owm_models::Model>(
             steps: step,
             evaluations,
             final_loss: last_loss,
+            restored,
         });
         if failure.is_some() {
             break;

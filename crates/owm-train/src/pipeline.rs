@@ -60,6 +60,16 @@ pub struct TrainingSummary {
     /// Each phase: optimiser, settings, why it ended, steps and evaluations.
     #[serde(default)]
     pub phases: Vec<PhaseSummary>,
+    /// Items in the validation split (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub validation_items: usize,
+    /// The validation split's metrics at the end of rounds, in order: the validation curves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation: Vec<owm_core::ValidationRecord>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What [`train`] produced.
@@ -262,6 +272,7 @@ fn run<M: Model>(
         .transpose()?;
     let (train_set, test_set) = (&splits.train, &splits.test);
     check_training_split(train_set, config.batch_size)?;
+    check_watched_metrics(config, options.phases.as_deref(), splits.validation.is_some())?;
     let outputs = train_set.task.outputs(train_set.num_classes());
     let model = build(config, &train_set.input_spec(), outputs, &autodiff)?;
     // Bundles named by `Pretrained` rules, verified before any tensor is taken from them.
@@ -366,7 +377,14 @@ fn run<M: Model>(
         .with_augment(config.data.augment)
         .with_collective(collective.clone());
     let bar = progress_bar(options.progress && scratch.is_none(), &phases, train_set.len().div_ceil(config.batch_size.max(1)));
-    let run = RunPhases { batch_size: config.batch_size, trace: &config.trace, bar: &bar, checkpoint: Some(run_dir.join(files::CHECKPOINT)), resume };
+    let run = RunPhases {
+        batch_size: config.batch_size,
+        trace: &config.trace,
+        bar: &bar,
+        checkpoint: Some(run_dir.join(files::CHECKPOINT)),
+        resume,
+        validation: splits.validation.as_ref(),
+    };
     let loop_started = Instant::now();
     let outcome = run_phases(&mut objective, start, &mut phases, &mut sink, run)?;
     let train_seconds = loop_started.elapsed().as_secs_f64();
@@ -376,6 +394,8 @@ fn run<M: Model>(
     let trace_events = jsonl.events();
     let trace_digest = jsonl.finish()?;
     bar.finish_with_message(format!("{stop_reason}"));
+    // Read back whole: a resumed run's trace holds the records from before its checkpoint too.
+    let trace = read_trace(&trace_path)?;
 
     let model = objective.model_with(&outcome.params)?;
     let evaluation = evaluate_model(&model, test_set, Some(train_set), norm.as_ref(), &device, config.seed)?;
@@ -388,6 +408,8 @@ fn run<M: Model>(
         batch_size: objective.batch_size(),
         train_items: train_set.len(),
         phases: outcome.phases,
+        validation_items: splits.validation.as_ref().map_or(0, Dataset::len),
+        validation: trace.validations().cloned().collect(),
     };
     let mut manifest = Manifest::new(config.seed);
     manifest.backend = config.backend.name().into();
@@ -436,7 +458,6 @@ fn run<M: Model>(
     if let Some(report) = &transfer {
         write_atomic(&run_dir.join(files::TRANSFER_MD), report.to_markdown().as_bytes())?;
     }
-    let trace = read_trace(&trace_path)?;
     let evaluated = ReportEvaluation { evaluation: &evaluation, class_names: &test_set.class_names };
     write_report_with(run_dir, &trace, Some(evaluated))?;
 
@@ -468,6 +489,23 @@ fn with_user_phases(config: &ExperimentConfig, phases: &[Phase]) -> ExperimentCo
             .collect(),
     );
     recorded
+}
+
+/// Refuses criteria that watch a validation metric (`val_*`) in a run without a validation split, or that
+/// would never see one (validation evaluated never), naming the metric.
+fn check_watched_metrics(config: &ExperimentConfig, user: Option<&[Phase]>, has_validation: bool) -> Result<()> {
+    let phases: Vec<owm_optim::ConvergenceConfig> = match user {
+        Some(phases) if !phases.is_empty() => phases.iter().map(|p| p.until.clone()).collect(),
+        _ => config.phases().into_iter().map(|p| p.until).collect(),
+    };
+    for until in &phases {
+        for metric in until.metrics() {
+            if metric.starts_with("val_") && !(has_validation && config.trace.validation_every > 0) {
+                return Err(crate::Error::NoValidation { metric: metric.to_string() });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the data must hold for the config to make sense: at least two classes, and a batch no larger than

@@ -37,6 +37,9 @@ pub struct TraceConfig {
     pub snapshot_steps: Vec<u64>,
     /// Write `checkpoint.json` every this many steps (0: never); `owm resume` continues from it.
     pub checkpoint_every: u64,
+    /// Evaluate the validation split every this many rounds (epochs, or generations of a search method), when
+    /// the run has one; 0: never (then nothing can stop early on a validation metric).
+    pub validation_every: u64,
 }
 
 impl Default for TraceConfig {
@@ -50,6 +53,7 @@ impl Default for TraceConfig {
             snapshot_paths: Vec::new(),
             snapshot_steps: Vec::new(),
             checkpoint_every: 200,
+            validation_every: 1,
         }
     }
 }
@@ -72,6 +76,11 @@ impl TraceConfig {
     /// Whether step `step` records a periodic weight digest.
     pub fn digest_at(&self, step: u64) -> bool {
         self.digest_every > 0 && step.is_multiple_of(self.digest_every)
+    }
+
+    /// Whether round `round` (from 1) of a phase is evaluated on the validation split.
+    pub fn validation_at(&self, round: u64) -> bool {
+        self.validation_every > 0 && round.is_multiple_of(self.validation_every)
     }
 
     /// Whether a checkpoint is written after step `step`.

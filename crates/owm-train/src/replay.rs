@@ -274,6 +274,11 @@ impl Checker {
                     self.diverge(None, "generation record", json(a), json(b));
                 }
             }
+            (TraceEvent::Validation(a), TraceEvent::Validation(b)) if a.metrics.len() == b.metrics.len() => {
+                for ((name, &x), (_, &y)) in a.metrics.iter().zip(&b.metrics) {
+                    self.number(None, name, x, y);
+                }
+            }
             (TraceEvent::Distribution(a), TraceEvent::Distribution(b)) => {
                 self.number(Some(&a.path), "histogram mean", a.mean, b.mean);
                 self.number(Some(&a.path), "histogram std", a.std, b.std);

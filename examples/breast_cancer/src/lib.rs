@@ -52,7 +52,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         name: "breast-cancer".into(),
         seed: config.seed,
         backend: config.device.clone(),
-        data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, options }),
+        data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, validation: None, options }),
         model,
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)),
         batch_size: 32,

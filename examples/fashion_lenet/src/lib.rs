@@ -58,7 +58,9 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         name: "fashion-lenet".into(),
         seed: config.seed,
         backend: config.device.clone(),
-        data: DataConfig { train_limit: config.train_limit, test_limit: config.test_limit, ..DataConfig::new(source) },
+        // PyTorch's recipe (`tools/torch_fashion_lenet.py`) trains a fixed 5 epochs on all 60,000 images: no
+        // validation split, so the two stay comparable.
+        data: DataConfig { train_limit: config.train_limit, test_limit: config.test_limit, validation_fraction: 0.0, ..DataConfig::new(source) },
         model: ModelConfig::LeNet5 { conv1_padding: 2 },
         init: InitPlan::torch_uniform(),
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-3)),

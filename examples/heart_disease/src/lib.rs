@@ -81,7 +81,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         name: "heart-disease".into(),
         seed: config.seed,
         backend: config.device.clone(),
-        data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, options: options_for(&config.csv) }),
+        data: DataConfig::new(DataSource::Tabular { path: config.csv.clone(), test: None, validation: None, options: options_for(&config.csv) }),
         model: ModelConfig::Mlp { hidden: vec![16] },
         optimizer: OptimizerConfig::Adam(AdamConfig::new(3e-3)),
         batch_size: 32,

@@ -77,7 +77,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         name: "news-text".into(),
         seed: config.seed,
         backend: config.device.clone(),
-        data: DataConfig::new(DataSource::Text { path: config.train.clone(), test: config.test.clone(), text }),
+        data: DataConfig::new(DataSource::Text { path: config.train.clone(), test: config.test.clone(), validation: None, text }),
         model,
         optimizer: OptimizerConfig::Adam(AdamConfig::new(1e-2)),
         batch_size: 32,

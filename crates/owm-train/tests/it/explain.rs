@@ -19,7 +19,7 @@ fn fired<'a>(e: &'a Explanation, rule: &str) -> Vec<&'a owm_trace::Finding> {
 fn the_default_run_should_raise_nothing_alarming() {
     let e = explained(&ExperimentConfig::default());
     assert_eq!(e.at_least(Severity::Warning).count(), 0, "{e:#?}");
-    assert!(e.stop.contains("reached the epoch budget (40)"), "{}", e.stop);
+    assert!(e.stop.contains("reached the epoch budget (200)"), "{}", e.stop);
     assert_eq!(fired(&e, "changed_most").len(), 1, "{e:#?}");
 }
 

@@ -14,3 +14,4 @@ mod pretrained;
 mod privacy;
 mod recording;
 mod replay;
+mod validation;

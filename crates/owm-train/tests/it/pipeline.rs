@@ -16,7 +16,7 @@ fn default_run_should_reach_95_percent_and_reload_identically() {
     // 80/20 splits of the same digits (tools/sklearn_digits_mlp.py); OWM averages 0.972 over seeds 0..4.
     assert!(report.evaluation.report.accuracy >= 0.95, "accuracy {}", report.evaluation.report.accuracy);
     assert_eq!(report.evaluation.report.total, 359);
-    assert_eq!(report.training.stop_reason, StopReason::MaxEpochs { max_epochs: 40 });
+    assert_eq!(report.training.stop_reason, StopReason::MaxEpochs { max_epochs: 200 });
 
     let again = evaluate_bundle(&report.bundle_dir, BackendKind::Flex, None).unwrap();
     assert!(again.same_test_data);
@@ -48,7 +48,7 @@ fn default_run_should_reach_95_percent_and_reload_identically() {
     let m = &report.manifest;
     assert_eq!(m.trace.as_ref().unwrap().sha256, owm_trace::file_digest(report.bundle_dir.join(files::TRACE)).unwrap());
     assert_eq!(m.normalization["mean"].as_array().unwrap().len(), 64);
-    assert_eq!(m.dataset["train_len"], 1438);
+    assert_eq!((m.dataset["train_len"].as_u64(), m.dataset["validation_len"].as_u64()), (Some(1293), Some(145)));
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn full_batch_gradient_descent_should_take_one_step_per_epoch() {
         ..ExperimentConfig::default()
     };
     let report = train(&config, &dir.path().join("run"), false).unwrap();
-    assert_eq!((report.training.steps, report.training.batch_size), (5, 1438));
+    assert_eq!((report.training.steps, report.training.batch_size), (5, 1293));
     let trace = owm_trace::read_trace(report.run_dir.join(files::TRACE)).unwrap();
     let losses: Vec<f64> = trace.steps().map(|s| s.loss).collect();
     assert!(losses.windows(2).all(|w| w[1] < w[0]), "full-batch GD must decrease the loss: {losses:?}");

@@ -91,6 +91,8 @@ fn private_digits(epochs: u64) -> ExperimentConfig {
         batch_size: 64,
         ..ExperimentConfig::default()
     };
+    // Opacus's recipe (`tools/opacus_digits.py`) trains on the whole 80% split: no validation split.
+    c.data.validation_fraction = 0.0;
     c.optimizer = owm_optim::OptimizerConfig::Adam(owm_optim::AdamConfig::new(1e-2));
     c.convergence = ConvergenceConfig::epochs(epochs);
     c

@@ -15,6 +15,7 @@ fn the_trace_should_hold_what_the_trace_config_asks_for() {
         snapshot_paths: vec!["layers.1.bias".into()],
         snapshot_steps: vec![0, 10],
         checkpoint_every: 0,
+        validation_every: 1,
     };
     let config = ExperimentConfig { convergence: ConvergenceConfig::steps(45), trace: trace_config, ..ExperimentConfig::default() };
     let dir = owm_testkit::tempdir();

@@ -85,7 +85,7 @@ fn optimizer_spec_should_run_phases_and_print_why_each_stopped() {
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("phase 1 ga: 3 steps, 20 evaluations, stopped: reached the step budget (3)"), "{stdout}");
-    assert!(stdout.contains("phase 2 adam: 90 steps, 0 evaluations, stopped: reached the epoch budget (2)"), "{stdout}");
+    assert!(stdout.contains("phase 2 adam: 82 steps, 0 evaluations, stopped: reached the epoch budget (2)"), "{stdout}");
     let config = std::fs::read_to_string(dir.path().join("run/config.json")).unwrap();
     assert!(config.contains("\"kind\": \"ga\"") && config.contains("\"then\""), "{config}");
 }

@@ -32,7 +32,7 @@ fn should_train_privately_and_record_the_guarantee() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("not standardised"), "{}", text(&out));
     let line = text(&out).lines().find(|l| l.starts_with("privacy: ")).map(str::to_string).unwrap_or_default();
-    assert!(line.contains("δ = 0.000001") && line.contains("44 steps") && line.contains("clip 0.5"), "{line}");
+    assert!(line.contains("δ = 0.000001") && line.contains("40 steps") && line.contains("clip 0.5"), "{line}");
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("run/bundle/manifest.json")).unwrap()).unwrap();
     let eps = manifest["privacy"]["epsilon"].as_f64().unwrap();
     assert!(eps <= 3.0 && eps > 2.99, "{eps}");

@@ -24,7 +24,7 @@ pub fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
     let d = &args.data;
     if let Some(task) = d.task {
         let path = PathBuf::from(d.data.as_deref().unwrap_or_default());
-        c = c.on_task(DataConfig::new(task_source(task, path, d.test_data.clone(), &args.task)?));
+        c = c.on_task(DataConfig::new(task_source(task, path, d.test_data.clone(), d.validation_data.clone(), &args.task)?));
     } else if let Some(name) = &d.data {
         let dir = || d.data_dir.clone().context("--data-dir is required for this dataset");
         c.data = DataConfig::new(match name.as_str() {
@@ -38,6 +38,7 @@ pub fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
         bail!("--data-dir needs --data mnist|fashion-mnist|cifar10");
     }
     c.data.test_fraction = d.test_fraction.unwrap_or(c.data.test_fraction);
+    c.data.validation_fraction = d.validation_fraction.unwrap_or(c.data.validation_fraction);
     for (component, license) in [("weights", &d.weights_license), ("data", &d.data_license)] {
         if let Some(l) = license {
             c.licenses.insert(component.into(), l.clone());
@@ -61,6 +62,13 @@ pub fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
     until.max_seconds = b.max_seconds.or(until.max_seconds);
     if let Some(patience) = b.patience {
         until.plateau = Some(owm::optim::Plateau { patience, min_delta: 0.0 });
+    }
+    match b.early_stopping.as_deref() {
+        Some("off") => until.early_stopping = None,
+        Some(spec) => until.early_stopping = Some(owm::optim::EarlyStopping::parse(spec)?),
+        // `--epochs N` alone asks for N epochs: the default's early stopping steps aside.
+        None if b.epochs.is_some() && args.config.is_none() => until.early_stopping = None,
+        None => {}
     }
     until.target_loss = b.target_loss.or(until.target_loss);
     c.batch_size = b.batch_size.unwrap_or(c.batch_size);
@@ -87,7 +95,10 @@ pub fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
 }
 
 /// The data source of `--task` on `path`, read as the task's options say.
-fn task_source(task: TaskKind, path: PathBuf, test: Option<PathBuf>, args: &TaskArgs) -> Result<DataSource> {
+fn task_source(task: TaskKind, path: PathBuf, test: Option<PathBuf>, validation: Option<PathBuf>, args: &TaskArgs) -> Result<DataSource> {
+    if validation.is_some() && !matches!(task, TaskKind::Tabular | TaskKind::Text) {
+        bail!("--validation-data is for --task tabular and text; use --validation-fraction");
+    }
     if !path.exists() {
         bail!("--data {}: no such file or folder", path.display());
     }
@@ -108,7 +119,7 @@ fn task_source(task: TaskKind, path: PathBuf, test: Option<PathBuf>, args: &Task
                 let (from, to) = pair.split_once('=').with_context(|| format!("--target-map {pair}: expected FROM=TO"))?;
                 o.target_map.insert(from.to_string(), to.to_string());
             }
-            DataSource::Tabular { path, test, options: o }
+            DataSource::Tabular { path, test, validation, options: o }
         }
         TaskKind::Text => {
             let mut text = owm::data::TextSource::default();
@@ -121,7 +132,7 @@ fn task_source(task: TaskKind, path: PathBuf, test: Option<PathBuf>, args: &Task
                 Some([label, body]) => text.csv_columns = Some([label.clone(), body.clone()]),
                 Some(other) => bail!("--text-columns takes two column names, LABEL,TEXT; got {}", other.join(",")),
             }
-            DataSource::Text { path, test, text }
+            DataSource::Text { path, test, validation, text }
         }
         TaskKind::Recsys => {
             let mut options =
@@ -267,8 +278,8 @@ pub fn data_from(data: DataConfig, dir: PathBuf) -> Result<DataConfig> {
         DataSource::FashionMnist { .. } => DataSource::FashionMnist { dir },
         DataSource::Cifar10 { .. } => DataSource::Cifar10 { dir },
         // File sources: the file is evaluated as the test side; the training side refits the preprocessing.
-        DataSource::Tabular { path, options, .. } => DataSource::Tabular { path, test: Some(dir), options },
-        DataSource::Text { path, text, .. } => DataSource::Text { path, test: Some(dir), text },
+        DataSource::Tabular { path, options, .. } => DataSource::Tabular { path, test: Some(dir), validation: None, options },
+        DataSource::Text { path, text, .. } => DataSource::Text { path, test: Some(dir), validation: None, text },
         DataSource::Interactions { options, .. } => DataSource::Interactions { path: dir, options },
         DataSource::ImageFolder { grayscale, .. } => DataSource::ImageFolder { dir, grayscale },
     };

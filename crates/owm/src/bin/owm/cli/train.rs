@@ -53,6 +53,13 @@ pub struct DataArgs {
     /// Held-out fraction when there is no separate test split.
     #[arg(long)]
     pub test_fraction: Option<f64>,
+    /// Fraction of the training records held out for validation every epoch (stratified, seeded; default
+    /// 0.1, 0 for none).
+    #[arg(long, conflicts_with = "validation_data")]
+    pub validation_fraction: Option<f64>,
+    /// A separate validation file (tabular, text), read with what the training file fits.
+    #[arg(long, requires = "task")]
+    pub validation_data: Option<PathBuf>,
     /// Keep only these classes (by name, comma-separated), relabelled in this order (`--classes 5,6,7,8,9`).
     #[arg(long, value_delimiter = ',')]
     pub classes: Option<Vec<String>>,
@@ -269,6 +276,11 @@ pub struct BudgetArgs {
     /// Stop when the round loss has not improved for this many rounds.
     #[arg(long)]
     pub patience: Option<u64>,
+    /// Stop when a metric stops improving and keep the best epoch's weights: `METRIC[:patience=N,min_delta=X,
+    /// mode=min|max,restore=true|false]` (`val_loss`, `val_accuracy`, `val_macro_f1`, `val_roc_auc`,
+    /// `train_loss`), or `off`. Default without `--epochs`: `val_loss:patience=10` within 200 epochs.
+    #[arg(long)]
+    pub early_stopping: Option<String>,
     /// Stop once the epoch loss is at or below this.
     #[arg(long)]
     pub target_loss: Option<f64>,
