@@ -35,13 +35,17 @@ pub struct Interactions {
     pub rows: Vec<Interaction>,
 }
 
-/// Reads a `user,item,label[,timestamp]` CSV file; a first line whose label is not a number is a header.
+/// Reads a `user,item,label[,timestamp]` CSV file (a first line whose label is not a number is a header), or a
+/// RecBole `.inter` file ([`read_inter`](crate::recbole::read_inter)).
 ///
 /// # Errors
 ///
 /// [`Error::Table`] when the file cannot be read; [`Error::TableRow`] naming the line of a row with other
 /// than 3 or 4 fields, a label that is not a number or a timestamp that is not an integer.
 pub fn read_interactions(path: &Path) -> Result<Interactions> {
+    if crate::recbole::is_atomic(path, "inter") {
+        return crate::recbole::read_inter(path);
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -72,13 +76,13 @@ pub fn read_interactions(path: &Path) -> Result<Interactions> {
 }
 
 #[derive(Default)]
-struct Ids {
-    names: Vec<String>,
+pub(crate) struct Ids {
+    pub(crate) names: Vec<String>,
     index: BTreeMap<String, usize>,
 }
 
 impl Ids {
-    fn id(&mut self, name: &str) -> usize {
+    pub(crate) fn id(&mut self, name: &str) -> usize {
         if let Some(&i) = self.index.get(name) {
             return i;
         }

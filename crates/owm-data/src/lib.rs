@@ -43,6 +43,7 @@ pub mod interactions;
 mod mnist;
 mod normalize;
 mod orange;
+pub mod recbole;
 mod sources;
 pub mod tabular;
 pub mod text;

@@ -197,7 +197,18 @@ pub struct SideField {
 /// Reads a side-feature CSV (header; the first column names the user or item, every other column is a
 /// category) for entities `names`: the fields, and each field's id per entity.
 fn read_side(path: &Path, names: &[String]) -> Result<(Vec<SideField>, Vec<Vec<u32>>)> {
-    let table = read_table(path, &TabularOptions::default())?;
+    let table = if ["user", "item"].iter().any(|e| crate::recbole::is_atomic(path, e)) {
+        // A RecBole `.user` / `.item` file: its id column, then every other single-token column.
+        let atomic = crate::recbole::read_atomic(path)?;
+        let keep: Vec<usize> = (0..atomic.columns.len()).filter(|&c| c == 0 || atomic.columns[c].1 == crate::recbole::AtomicType::Token).collect();
+        crate::tabular::Table {
+            path: path.to_path_buf(),
+            columns: keep.iter().map(|&c| atomic.columns[c].0.clone()).collect(),
+            rows: atomic.rows.into_iter().map(|(line, f)| (line, keep.iter().map(|&c| Some(f[c].clone()).filter(|v| !v.is_empty())).collect())).collect(),
+        }
+    } else {
+        read_table(path, &TabularOptions::default())?
+    };
     let mut row_of = std::collections::BTreeMap::new();
     for (i, (line, row)) in table.rows.iter().enumerate() {
         let key = row[0].clone().ok_or_else(|| Error::TableRow { path: path.to_path_buf(), line: *line, reason: "no name in the first column".into() })?;
@@ -223,7 +234,7 @@ fn read_side(path: &Path, names: &[String]) -> Result<(Vec<SideField>, Vec<Vec<u
 }
 
 /// How interactions become training rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InteractionOptions {
     /// Random or chronological split.
     #[serde(default)]
@@ -237,6 +248,10 @@ pub struct InteractionOptions {
     /// Side features of items (CSV: item, then one column per feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_features: Option<PathBuf>,
+    /// Ratings instead of clicks: a label at or above this is a click, any other rated row an explicit
+    /// non-click (MovieLens as click-through: 4). Default: a label above 0 is a click.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub click_threshold: Option<f32>,
 }
 
 fn default_negatives() -> usize {
@@ -245,11 +260,12 @@ fn default_negatives() -> usize {
 
 impl Default for InteractionOptions {
     fn default() -> Self {
-        Self { split: InteractionSplit::Random, negatives: default_negatives(), user_features: None, item_features: None }
+        Self { split: InteractionSplit::Random, negatives: default_negatives(), user_features: None, item_features: None, click_threshold: None }
     }
 }
 
-/// Reads a `user,item,label[,timestamp]` file, splits the rows, adds `negatives` unseen items per positive on
+/// Reads a `user,item,label[,timestamp]` file (or a RecBole `.inter` file; side features from CSV or RecBole
+/// `.user` / `.item` files), turns ratings into clicks at `click_threshold`, splits the rows, adds `negatives` unseen items per positive on
 /// each side (seeded), and gives a binary click task over `[user, item, side features...]` ids grouped by
 /// user.
 ///
@@ -257,7 +273,12 @@ impl Default for InteractionOptions {
 ///
 /// Any [`read_interactions`] or side-file error naming file and line; [`Error::Empty`] for a side without rows.
 pub fn load_interactions(path: &Path, options: &InteractionOptions, test_fraction: f64, seed: u64) -> Result<Splits> {
-    let data = read_interactions(path)?;
+    let mut data = read_interactions(path)?;
+    if let Some(t) = options.click_threshold {
+        for r in &mut data.rows {
+            r.label = if r.label >= t { 1.0 } else { 0.0 };
+        }
+    }
     let (train, test) = match options.split {
         InteractionSplit::Random => data.random_split(test_fraction, seed),
         InteractionSplit::Chronological => data.chronological_split(test_fraction, path)?,

@@ -42,6 +42,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "csv", reads: "tabular CSV and Orange .tab, read, fitted and transformed", run: csv },
     Target { name: "text", reads: "labelled text (`label<TAB>text` and CSV) and the tokeniser", run: text },
     Target { name: "interactions", reads: "click-through `user,item,label[,time]` CSV", run: interactions },
+    Target { name: "recbole", reads: "RecBole atomic files (`.inter` interactions, `.user` / `.item` side features)", run: recbole },
     Target { name: "registry", reads: "a registry index entry, looked up and pulled", run: registry },
     Target { name: "signature", reads: "a bundle's signature file and a public key file", run: signature },
     Target { name: "encrypted", reads: "an encrypted bundle's weights.safetensors.age and encryption.json", run: encrypted },
@@ -264,6 +265,17 @@ pub fn interactions(data: &[u8]) {
     }
 }
 
+/// A RecBole atomic file, as interactions and as side features.
+pub fn recbole(data: &[u8]) {
+    let path = file("clicks.inter", data);
+    if let Ok(set) = owm::data::recbole::read_inter(&path) {
+        assert!(set.rows.iter().all(|r| r.label.is_finite() && r.user < set.users.len() && r.item < set.items.len()));
+    }
+    if let Ok(table) = owm::data::recbole::read_atomic(&path) {
+        assert!(table.rows.iter().all(|(_, f)| f.len() == table.columns.len()));
+    }
+}
+
 /// A registry index entry (`names/NAME/VERSION.json`).
 pub fn registry(data: &[u8]) {
     let root = mutated(&fixture().registry, "registry", "names/net/1.0.0.json", data);
@@ -392,6 +404,10 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             b"label,text\nsports,\"a goal, late\"\nfinance,\"rates\nrise\"\n".to_vec(),
         ],
         "interactions" => vec![b"user,item,label,timestamp\nu1,i1,1,100\nu1,i2,0,101\nu2,i1,1,99\n".to_vec(), b"u1,i1,1\nu2,i2,0\n".to_vec()],
+        "recbole" => vec![
+            b"user_id:token\titem_id:token\trating:float\ttimestamp:float\n196\t242\t3\t881250949\n186\t302\t4\t891717742\n".to_vec(),
+            b"user_id:token\tage:token\tgender:token\n1\t24\tM\n".to_vec(),
+        ],
         "registry" => vec![read(fixture().registry.join("names/net/1.0.0.json"))],
         "signature" => vec![read(fixture().bundle.join(owm::share::SIGNATURE_FILE)), read(fixture().public_key.clone())],
         "encrypted" => vec![

@@ -73,6 +73,7 @@ pub fn experiment(config: &Config) -> ExperimentConfig {
         negatives: config.negatives,
         item_features: config.item_features.clone(),
         user_features: None,
+        click_threshold: None,
     };
     let model = match config.model {
         Recommender::Mf => ModelConfig::MatrixFactorization { dim: config.dim },

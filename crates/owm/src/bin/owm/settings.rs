@@ -141,6 +141,7 @@ fn task_source(task: TaskKind, path: PathBuf, test: Option<PathBuf>, validation:
                 options.split = owm::data::InteractionSplit::Chronological;
             }
             options.negatives = args.negatives.unwrap_or(options.negatives);
+            options.click_threshold = args.click_threshold;
             DataSource::Interactions { path, options }
         }
         TaskKind::Image => {

@@ -147,6 +147,9 @@ pub struct TaskArgs {
     /// Recsys: test each user's latest interactions (needs a timestamp column).
     #[arg(long)]
     pub chronological: bool,
+    /// Recsys: the labels are ratings; at or above this is a click, below an explicit non-click (MovieLens: 4).
+    #[arg(long)]
+    pub click_threshold: Option<f32>,
     /// Recsys: side features of users, a CSV whose first column names the user (use with `--model fm`).
     #[arg(long)]
     pub user_features: Option<PathBuf>,
