@@ -179,7 +179,10 @@ impl DataConfig {
         };
         let (train, test) = (keep(splits.train)?, keep(splits.test)?);
         let (train, validation) = match file {
-            Some(v) => (train, Some(keep(v)?)),
+            Some(mut v) => {
+                v.name = format!("{}/validation", v.name.trim_end_matches("/test"));
+                (train, Some(keep(v)?))
+            }
             None if self.validation_fraction > 0.0 => {
                 let (train, validation) = hold_out(&train, self.validation_fraction, owm_core::derive_seed(seed, "data/validation"))?;
                 (train, Some(validation))
@@ -234,6 +237,7 @@ impl owm_core::Validate for DataConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Inputs;
     use owm_core::Validate;
 
     #[test]
@@ -272,6 +276,27 @@ mod tests {
         // The same seed draws the same split; another seed another.
         assert_eq!(DataConfig::digits().load(42).unwrap().validation.unwrap().fingerprint(), v.fingerprint());
         assert_ne!(DataConfig::digits().load(7).unwrap().validation.unwrap().fingerprint(), v.fingerprint());
+    }
+
+    #[test]
+    fn a_validation_file_should_be_prepared_with_what_the_training_file_fits() {
+        let dir = owm_testkit::tempdir();
+        let write = |name: &str, rows: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, format!("x,colour,y\n{rows}")).unwrap();
+            path
+        };
+        let train = write("train.csv", "1,red,a\n2,blue,b\n3,red,a\n4,blue,b\n5,red,a\n6,blue,b\n7,red,a\n8,blue,b\n9,red,a\n10,blue,b\n");
+        let validation = write("val.csv", "5.5,red,a\n100,green,b\n");
+        let options = crate::tabular::TabularOptions { target: "y".into(), ..Default::default() };
+        let source = DataSource::Tabular { path: train, test: None, validation: Some(validation), options };
+        let s = DataConfig::new(source).load(1).unwrap();
+        let v = s.validation.unwrap();
+        assert_eq!((v.len(), v.name.as_str(), s.train.len() + s.test.len()), (2, "train/validation", 10));
+        // Scaled by the training rows' statistics; the unseen colour encodes as zeros.
+        let Inputs::Dense { values, shape } = v.inputs() else { panic!("dense") };
+        assert_eq!(shape, &[3]);
+        assert!(values[0].abs() < 0.5 && values[3] > 10.0 && values[4..6] == [0.0, 0.0], "{values:?}");
     }
 
     #[test]

@@ -424,6 +424,28 @@ mod tests {
     }
 
     #[test]
+    fn epochs_alone_should_run_that_many_epochs_and_early_stopping_should_be_parsed_by_the_library() {
+        let default = train(&[]).unwrap().convergence;
+        assert_eq!((default.max_epochs, default.early_stopping.as_ref().map(|e| (e.metric.as_str(), e.patience))), (Some(200), Some(("val_loss", 10))));
+        assert_eq!(train(&["--epochs", "5"]).unwrap().convergence, owm::optim::ConvergenceConfig::epochs(5));
+        let watched = train(&["--epochs", "5", "--early-stopping", "val_accuracy:patience=2"]).unwrap().convergence;
+        assert_eq!(watched.early_stopping, Some(owm::optim::EarlyStopping::new("val_accuracy", 2)));
+        assert_eq!(train(&["--early-stopping", "off"]).unwrap().convergence, owm::optim::ConvergenceConfig::epochs(200));
+        assert!(refused(&["--early-stopping", "val_loss:wait=3"]).contains("unknown key `wait`"));
+    }
+
+    #[test]
+    fn validation_options_should_reach_the_data_config() {
+        assert_eq!(train(&[]).unwrap().data.validation_fraction, 0.1);
+        assert_eq!(train(&["--validation-fraction", "0.25"]).unwrap().data.validation_fraction, 0.25);
+        assert!(refused(&["--validation-fraction", "1"]).contains("validation_fraction must lie in [0, 1)"));
+        let c = train(&["--task", "tabular", "--data", ".", "--target", "y", "--validation-data", "val.csv"]).unwrap();
+        assert!(matches!(&c.data.source, DataSource::Tabular { validation: Some(v), .. } if v == Path::new("val.csv")), "{:?}", c.data.source);
+        assert!(refused(&["--task", "recsys", "--data", ".", "--validation-data", "v.csv"]).contains("--validation-data is for --task tabular and text"));
+        assert!(refused(&["--validation-data", "v.csv"]).contains("--task"));
+    }
+
+    #[test]
     fn a_token_file_should_be_refused_for_a_local_device() {
         let err = with_token(BackendKind::Flex, Some(Path::new("token"))).unwrap_err().to_string();
         assert!(err.contains("--token-file is for a remote device"), "{err}");
