@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::tabular::TabularOptions;
 use crate::{
-    Augment, Dataset, Error, InteractionOptions, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder,
+    Augment, Dataset, Error, Held, InteractionOptions, Result, Splits, TextSource, load_cifar10, load_digits, load_fashion_mnist, load_image_folder,
     load_interactions, load_mnist, load_tabular, load_text,
 };
 
@@ -90,9 +90,8 @@ pub struct DataConfig {
     /// names a validation file. [`DataConfig::new`] sets 0.1; a config file without the field has none (as
     /// every config written before validation existed, so their runs replay unchanged).
     ///
-    /// The readers' own preparation (a table's imputation, scaling and one-hot maps, a text vocabulary) is
-    /// fitted before the split, on the validation records too (never on their labels); the input normaliser
-    /// is fitted on the training split alone.
+    /// Tables and texts hold the validation records out before their preparation (imputation, scaling,
+    /// one-hot maps, vocabulary) is fitted; the input normaliser too is fitted on the training split alone.
     #[serde(default)]
     pub validation_fraction: f64,
     /// Use only the first N training items (after the split). Default: all.
@@ -157,34 +156,40 @@ impl DataConfig {
     /// The config rules of [`owm_core::Validate::check`], then any reader error.
     pub fn load(&self, seed: u64) -> Result<Splits> {
         owm_core::Validate::check(self)?;
+        let validation_seed = owm_core::derive_seed(seed, "data/validation");
+        let fraction = self.validation_fraction;
+        fn held(file: Option<&PathBuf>, fraction: f64, seed: u64) -> Held<'_> {
+            match file {
+                Some(f) => Held::File(f.as_path()),
+                None if fraction > 0.0 => Held::Fraction { fraction, seed },
+                None => Held::None,
+            }
+        }
         let splits = match &self.source {
             DataSource::Digits => load_digits()?.split(self.test_fraction, seed)?,
             DataSource::Mnist { dir } => load_mnist(dir)?,
             DataSource::FashionMnist { dir } => load_fashion_mnist(dir)?,
             DataSource::Cifar10 { dir } => load_cifar10(dir)?,
-            DataSource::Tabular { path, test, options, .. } => load_tabular(path, test.as_ref(), options, self.test_fraction, seed)?,
-            DataSource::Text { path, test, text, .. } => load_text(path, test.as_ref(), text, self.test_fraction, seed)?,
+            // Tables and texts hold their validation records out before fitting their preparation.
+            DataSource::Tabular { path, test, validation, options } => {
+                load_tabular(path, test.as_ref(), held(validation.as_ref(), fraction, validation_seed), options, self.test_fraction, seed)?
+            }
+            DataSource::Text { path, test, validation, text } => {
+                load_text(path, test.as_ref(), held(validation.as_ref(), fraction, validation_seed), text, self.test_fraction, seed)?
+            }
             DataSource::ImageFolder { dir, grayscale } => load_image_folder(dir, *grayscale, self.test_fraction, seed)?,
             DataSource::Interactions { path, options } => load_interactions(path, options, self.test_fraction, seed)?,
-        };
-        // A validation file is read as the test side of its own load: prepared with what the training records fit.
-        let file = match &self.source {
-            DataSource::Tabular { path, validation: Some(v), options, .. } => Some(load_tabular(path, Some(v), options, self.test_fraction, seed)?.test),
-            DataSource::Text { path, validation: Some(v), text, .. } => Some(load_text(path, Some(v), text, self.test_fraction, seed)?.test),
-            _ => None,
         };
         let keep = |d: Dataset| match &self.classes {
             Some(classes) => d.with_classes(classes),
             None => Ok(d),
         };
         let (train, test) = (keep(splits.train)?, keep(splits.test)?);
-        let (train, validation) = match file {
-            Some(mut v) => {
-                v.name = format!("{}/validation", v.name.trim_end_matches("/test"));
-                (train, Some(keep(v)?))
-            }
+        // Other sources prepare nothing from their records: their validation split is carved here.
+        let (train, validation) = match splits.validation {
+            Some(v) => (train, Some(keep(v)?)),
             None if self.validation_fraction > 0.0 => {
-                let (train, validation) = hold_out(&train, self.validation_fraction, owm_core::derive_seed(seed, "data/validation"))?;
+                let (train, validation) = hold_out(&train, self.validation_fraction, validation_seed)?;
                 (train, Some(validation))
             }
             None => (train, None),

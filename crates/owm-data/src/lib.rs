@@ -58,4 +58,4 @@ pub use idx::{IdxArray, check_labels, encode_idx, parse_idx, read_idx};
 pub use images::{Augment, IMAGE_EXTENSIONS, load_image_folder};
 pub use mnist::{FASHION_MNIST_CLASSES, IdxSplit, load_fashion_mnist, load_idx_split, load_mnist};
 pub use normalize::{NormalizeBy, Normalizer};
-pub use sources::{InteractionOptions, InteractionSplit, Preprocessing, SideField, TextSource, load_interactions, load_tabular, load_text};
+pub use sources::{Held, InteractionOptions, InteractionSplit, Preprocessing, SideField, TextSource, load_interactions, load_tabular, load_text};

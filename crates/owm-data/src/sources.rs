@@ -29,6 +29,9 @@ pub enum Preprocessing {
         train_cleaning: CleaningReport,
         /// Rows dropped or imputed in the test part.
         test_cleaning: CleaningReport,
+        /// Rows dropped or imputed in the validation part, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validation_cleaning: Option<Box<CleaningReport>>,
     },
     /// Text: normalisation and tokenisation, the vocabulary (id = position) and the padded length.
     Text {
@@ -64,30 +67,41 @@ pub enum InteractionSplit {
     Chronological,
 }
 
-/// Reads a table, CSV or Orange `.tab` ([`read_any`]), and an optional separate test table of the same layout, splits it stratified by the
-/// target when there is no test table, fits the preparation on the training rows and applies it to both.
+/// Reads a table, CSV or Orange `.tab` ([`read_any`]), and an optional separate test table of the same
+/// layout, splits it stratified by the target when there is no test table, holds out the validation rows
+/// `held` names, fits the preparation on the remaining training rows and applies it to every side.
 ///
 /// # Errors
 ///
 /// Any [`read_any`] / [`TabularPrep`] error, naming file and line; [`Error::TableEmpty`] when a side has no
 /// row left after cleaning.
-pub fn load_tabular(path: &Path, test: Option<&PathBuf>, options: &TabularOptions, test_fraction: f64, seed: u64) -> Result<Splits> {
+pub fn load_tabular(path: &Path, test: Option<&PathBuf>, held: Held<'_>, options: &TabularOptions, test_fraction: f64, seed: u64) -> Result<Splits> {
     let (table, resolved) = read_any(path, options)?;
     let options = &resolved;
+    // Split stratified by the target's raw values.
+    let split = |table: crate::tabular::Table, fraction: f64, seed: u64| -> Result<(crate::tabular::Table, crate::tabular::Table)> {
+        let target = table.column(&options.target)?;
+        let classes: BTreeSet<Option<&String>> = table.rows.iter().map(|(_, r)| r[target].as_ref()).collect();
+        let classes: Vec<Option<&String>> = classes.into_iter().collect();
+        let keys: Vec<usize> = table.rows.iter().map(|(_, r)| classes.binary_search(&r[target].as_ref()).unwrap_or(0)).collect();
+        let (kept, held) = stratified_split(&keys, fraction, seed);
+        let part = |rows: &[usize]| crate::tabular::Table {
+            path: table.path.clone(),
+            columns: table.columns.clone(),
+            rows: rows.iter().map(|&i| table.rows[i].clone()).collect(),
+        };
+        Ok((part(&kept), part(&held)))
+    };
     let (train_table, test_table) = match test {
         Some(t) => (table, read_any(t, options)?.0),
-        None => {
-            let target = table.column(&options.target)?;
-            let classes: BTreeSet<Option<&String>> = table.rows.iter().map(|(_, r)| r[target].as_ref()).collect();
-            let classes: Vec<Option<&String>> = classes.into_iter().collect();
-            let keys: Vec<usize> = table.rows.iter().map(|(_, r)| classes.binary_search(&r[target].as_ref()).unwrap_or(0)).collect();
-            let (train, test) = stratified_split(&keys, test_fraction, seed);
-            let part = |rows: &[usize]| crate::tabular::Table {
-                path: table.path.clone(),
-                columns: table.columns.clone(),
-                rows: rows.iter().map(|&i| table.rows[i].clone()).collect(),
-            };
-            (part(&train), part(&test))
+        None => split(table, test_fraction, seed)?,
+    };
+    let (train_table, validation_table) = match held {
+        Held::None => (train_table, None),
+        Held::File(v) => (train_table, Some(read_any(v, options)?.0)),
+        Held::Fraction { fraction, seed } => {
+            let (train, validation) = split(train_table, fraction, seed)?;
+            (train, Some(validation))
         }
     };
     let prep = TabularPrep::fit(&train_table, options)?;
@@ -103,8 +117,26 @@ pub fn load_tabular(path: &Path, test: Option<&PathBuf>, options: &TabularOption
     };
     let (train, train_cleaning) = dataset("train", &train_table)?;
     let (test, test_cleaning) = dataset("test", &test_table)?;
-    let preprocessing = Preprocessing::Tabular { prep, feature_names, train_cleaning, test_cleaning };
-    Ok(Splits { train, test, validation: None, preprocessing: Some(preprocessing) })
+    let (validation, validation_cleaning) = validation_table.map(|t| dataset("validation", &t).map(|(d, c)| (d, Box::new(c)))).transpose()?.unzip();
+    let preprocessing = Preprocessing::Tabular { prep, feature_names, train_cleaning, test_cleaning, validation_cleaning };
+    Ok(Splits { train, test, validation, preprocessing: Some(preprocessing) })
+}
+
+/// Where a loader's validation records come from. They are held out before anything is fitted (a table's
+/// imputation, scaling and one-hot maps, a text vocabulary), which then never sees them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Held<'a> {
+    /// No validation split.
+    None,
+    /// A separate file of the training file's layout.
+    File(&'a Path),
+    /// This fraction of the training records, stratified by label, drawn from `seed`.
+    Fraction {
+        /// The fraction, in (0, 1).
+        fraction: f64,
+        /// The split's seed.
+        seed: u64,
+    },
 }
 
 /// Text settings beyond tokenisation.
@@ -130,14 +162,15 @@ impl Default for TextSource {
     }
 }
 
-/// Reads a `label<TAB>text` file or a CSV file with label and text columns (and an optional test file), splits it stratified by label when there is no
-/// test file, tokenises every text in parallel, fits the vocabulary on the training texts and pads/truncates.
+/// Reads a `label<TAB>text` file or a CSV file with label and text columns (and an optional test file), splits
+/// it stratified by label when there is no test file, holds out the validation texts `held` names, tokenises
+/// every text in parallel, fits the vocabulary on the remaining training texts and pads/truncates.
 ///
 /// # Errors
 ///
 /// Any [`read_labelled_text`] error; [`Error::TableRow`] naming file and line of a test label not seen in
 /// training; [`Error::Empty`] for a side without texts.
-pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_fraction: f64, seed: u64) -> Result<Splits> {
+pub fn load_text(path: &Path, test: Option<&PathBuf>, held: Held<'_>, source: &TextSource, test_fraction: f64, seed: u64) -> Result<Splits> {
     let read = |file: &Path| match &source.csv_columns {
         Some([label, text]) => read_labelled_csv(file, label, text),
         None => read_labelled_text(file),
@@ -151,13 +184,25 @@ pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_
             reason: format!("label `{}` does not occur in the training file", r.label),
         })
     };
+    let split = |records: Vec<crate::text::LabelledText>, fraction: f64, seed: u64| -> Result<(Vec<_>, Vec<_>)> {
+        let labels: Vec<usize> = records.iter().map(|r| label_of(path, r)).collect::<Result<_>>()?;
+        let (kept, held) = stratified_split(&labels, fraction, seed);
+        let pick = |rows: Vec<usize>| rows.into_iter().map(|i| records[i].clone()).collect::<Vec<_>>();
+        Ok((pick(kept), pick(held)))
+    };
     let (train, test, test_path) = match test {
         Some(t) => (records, read(t)?, t.clone()),
         None => {
-            let labels: Vec<usize> = records.iter().map(|r| label_of(path, r)).collect::<Result<_>>()?;
-            let (train, test) = stratified_split(&labels, test_fraction, seed);
-            let pick = |rows: Vec<usize>| rows.into_iter().map(|i| records[i].clone()).collect::<Vec<_>>();
-            (pick(train), pick(test), path.to_path_buf())
+            let (train, test) = split(records, test_fraction, seed)?;
+            (train, test, path.to_path_buf())
+        }
+    };
+    let (train, validation) = match held {
+        Held::None => (train, None),
+        Held::File(v) => (train, Some((read(v)?, v.to_path_buf()))),
+        Held::Fraction { fraction, seed } => {
+            let (train, validation) = split(train, fraction, seed)?;
+            (train, Some((validation, path.to_path_buf())))
         }
     };
     let tokens = |records: &[crate::text::LabelledText]| -> Vec<Vec<String>> { records.par_iter().map(|r| tokenize(&r.text, &source.options)).collect() };
@@ -178,8 +223,9 @@ pub fn load_text(path: &Path, test: Option<&PathBuf>, source: &TextSource, test_
     };
     let train_set = dataset("train", path, &train, &train_tokens)?;
     let test_set = dataset("test", &test_path, &test, &test_tokens)?;
+    let validation = validation.map(|(records, file)| dataset("validation", &file, &records, &tokens(&records))).transpose()?;
     let preprocessing = Preprocessing::Text { options: source.options.clone(), vocab: vocab.tokens.clone(), max_len: source.max_len };
-    Ok(Splits { train: train_set, test: test_set, validation: None, preprocessing: Some(preprocessing) })
+    Ok(Splits { train: train_set, test: test_set, validation, preprocessing: Some(preprocessing) })
 }
 
 /// A categorical side feature of users or items, as a field of the model's ids: id 0 is "unknown" (an

@@ -48,7 +48,7 @@ fn should_learn_the_real_cleveland_data_from_orange() {
     eprintln!("heart disease (real, Orange .tab): accuracy {:.4}, macro F1 {:.4}, ROC AUC {:?}", e.report.accuracy, e.report.macro_f1, e.scores);
     assert_eq!(report.class_names, ["0", "1"]);
     assert_eq!(e.report.total as usize + report.training.train_items + report.training.validation_items, 303);
-    assert!(e.report.accuracy >= 0.75, "test accuracy {}", e.report.accuracy); // 0.8033 measured (seed 7)
+    assert!(e.report.accuracy >= 0.75, "test accuracy {}", e.report.accuracy); // 0.8361 measured (seed 7)
 }
 
 fn config(csv: &Path, out: &Path, device: BackendKind, epochs: u64) -> Config {
@@ -68,8 +68,9 @@ fn should_impute_question_marks_and_learn_the_planted_signal() {
     // Every `?` was imputed, none dropped: 5 `ca` (rows 7, 67, ..., 247) and 4 `thal` (rows 11, 86, 161, 236).
     let prep = &report.manifest.preprocessing;
     let imputed = |side: &str, col: &str| prep[side]["imputed"][col].as_u64().unwrap_or(0);
-    assert_eq!(imputed("train_cleaning", "ca") + imputed("test_cleaning", "ca"), 5, "{prep}");
-    assert_eq!(imputed("train_cleaning", "thal") + imputed("test_cleaning", "thal"), 4, "{prep}");
+    let sides = |col: &str| ["train_cleaning", "validation_cleaning", "test_cleaning"].iter().map(|s| imputed(s, col)).sum::<u64>();
+    assert_eq!(sides("ca"), 5, "{prep}");
+    assert_eq!(sides("thal"), 4, "{prep}");
     assert_eq!(e.report.total as usize + report.training.train_items + report.training.validation_items, 303);
     // Categories are one-hot encoded with names that trace each input back to its column.
     let names: Vec<String> = serde_json::from_value(prep["feature_names"].clone()).unwrap();
