@@ -390,9 +390,10 @@ pub fn run_phases<M: owm_models::Model>(
                 break reason;
             }
         };
-        // The phase ends on its best round's weights when the last round was not the best.
+        // The phase ends on its best round's weights when any step came after it (later rounds, or a budget
+        // that ended the phase within a round).
         let restored = match kept.take() {
-            Some(k) if convergence.best().is_some_and(|b| !b.latest) => {
+            Some(k) if k.round.steps != total_steps => {
                 params = k.params;
                 objective.set_buffers(&k.buffers)?;
                 let _ = sink.on_event(&TraceEvent::BestRestored(k.round.clone()))?;
