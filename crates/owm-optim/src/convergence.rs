@@ -314,6 +314,8 @@ pub struct Best {
 pub struct Convergence {
     config: ConvergenceConfig,
     tree: Criterion,
+    /// Whether a criterion watches round metrics (only then is their history kept).
+    watches: bool,
     progress: Progress,
     started: Instant,
 }
@@ -326,7 +328,7 @@ impl Convergence {
     /// The variant of [`Error`] for the first rule broken.
     pub fn new(config: ConvergenceConfig) -> Result<Self> {
         config.check()?;
-        Ok(Self { tree: config.criterion(), config, progress: Progress::default(), started: Instant::now() })
+        Ok(Self { tree: config.criterion(), watches: !config.metrics().is_empty(), config, progress: Progress::default(), started: Instant::now() })
     }
 
     /// Continues from saved progress (after a resume).
@@ -371,7 +373,7 @@ impl Convergence {
             self.progress.round_losses.push(loss);
             self.progress.accuracy = accuracy;
             // Only the phases that watch a metric keep the history (it travels in every checkpoint).
-            if !self.config.metrics().is_empty() {
+            if self.watches {
                 metrics.insert("train_loss".into(), loss);
                 if let Some(a) = accuracy {
                     metrics.insert("train_accuracy".into(), a);
@@ -435,7 +437,10 @@ fn holds(c: &Criterion, p: &Progress, seconds: f64, round_ended: bool) -> Option
             (since >= pl.patience).then_some(StopReason::Plateau { patience: pl.patience, best })
         }
         Criterion::EarlyStopping(e) => {
-            let (best_round, best, since) = e.best(&p.round_metrics).filter(|_| round_ended)?;
+            if !round_ended {
+                return None;
+            }
+            let (best_round, best, since) = e.best(&p.round_metrics)?;
             (since >= e.patience).then(|| StopReason::EarlyStopped { metric: e.metric.clone(), best, best_round, patience: e.patience })
         }
         Criterion::Any { of } => of.iter().find_map(|c| holds(c, p, seconds, round_ended)),

@@ -358,7 +358,8 @@ pub fn run_phases<M: owm_models::Model>(
             }
             let ends_round = round_end.is_some();
             let converged = convergence.observe(stepped.evaluations, round_end);
-            if let (true, Some(best), Some(e)) = (ends_round, convergence.best().filter(|b| b.latest), phase.until.watched()) {
+            // Only a round's end can make a new best.
+            if ends_round && let (Some(best), Some(e)) = (convergence.best().filter(|b| b.latest), phase.until.watched()) {
                 let round = BestRound { phase: index as u64 + 1, round: best.round, steps: total_steps, metric: e.metric.clone(), value: best.value };
                 kept = Some(Kept { round, params: params.clone(), buffers: objective.buffers() });
             }
