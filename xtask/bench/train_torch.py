@@ -3,6 +3,9 @@
 
     python3 xtask/bench/train_torch.py --model lenet|mlp [--hidden 256] [--epochs 1] [--threads N] [DIR]
 
+DIR may also hold MNIST's IDX files or CIFAR-10's binary batches (`data_batch_1.bin` ...; LeNet-5 then reads
+3x32x32 images without padding, as `owm train --data cifar10` builds it).
+
 Same data (the real Fashion-MNIST from DIR, default Debian's /usr/share/datasets/fashion-mnist: 60,000 training
 and 10,000 test images), same normalisation (each pixel standardised with the training split's mean and
 standard deviation, a deviation under 1e-6 taken as 1, as `owm train`'s default per-feature normaliser), same
@@ -40,13 +43,22 @@ def load(d, prefix):
     return idx(f(f"{prefix}-images-idx3-ubyte")), idx(f(f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
 
 
-def model(kind, hidden):
+def cifar(d):
+    """CIFAR-10's binary batches: (train images, train labels), (test images, test labels), images as rows."""
+    def batch(names):
+        raw = np.concatenate([np.fromfile(os.path.join(d, n), np.uint8).reshape(-1, 3073) for n in names])
+        return raw[:, 1:], raw[:, 0].astype(np.int64)
+    return batch([f"data_batch_{i}.bin" for i in range(1, 6)]), batch(["test_batch.bin"])
+
+
+def model(kind, hidden, shape):
+    channels, side = shape[0], shape[1]
     if kind == "lenet":
         return nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(channels, 6, 5, padding=2 if side == 28 else 0), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+    return nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(shape)), hidden), nn.ReLU(), nn.Linear(hidden, 10))
 
 
 def main():
@@ -61,18 +73,23 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    xtr, ytr = load(a.dir, "train")
-    xte, yte = load(a.dir, "t10k")
+    if os.path.exists(os.path.join(a.dir, "data_batch_1.bin")):
+        shape = (3, 32, 32)
+        (xtr, ytr), (xte, yte) = cifar(a.dir)
+    else:
+        shape = (1, 28, 28)
+        xtr, ytr = load(a.dir, "train")
+        xte, yte = load(a.dir, "t10k")
     xtr, xte = xtr.reshape(len(xtr), -1).astype(np.float32), xte.reshape(len(xte), -1).astype(np.float32)
     mean = xtr.astype(np.float64).mean(0)
     std = xtr.astype(np.float64).std(0)
     std[std < 1e-6] = 1.0
-    norm = lambda x: torch.from_numpy(((x - mean) / std).astype(np.float32).reshape(len(x), 1, 28, 28))
+    norm = lambda x: torch.from_numpy(((x - mean) / std).astype(np.float32).reshape(len(x), *shape))
     xtr, xte, ytr, yte = norm(xtr), norm(xte), torch.from_numpy(ytr), torch.from_numpy(yte)
     t1 = time.perf_counter()
 
     torch.manual_seed(a.seed)
-    net = model(a.model, a.hidden)
+    net = model(a.model, a.hidden, shape)
     for m in net:
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")

@@ -87,9 +87,7 @@ pub fn check_graph(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
 fn check_no_fs(root: &Path) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for krate in NO_FS {
-        let src = root.join("crates").join(krate).join("src");
-        for entry in std::fs::read_dir(&src).with_context(|| format!("reading {}", src.display()))? {
-            let path = entry?.path();
+        for path in rust_files(vec![root.join("crates").join(krate).join("src")])? {
             let text = std::fs::read_to_string(&path)?;
             let code = text.split("#[cfg(test)]").next().unwrap_or_default();
             if code.contains("std::fs") || code.contains("File::") {
@@ -100,8 +98,22 @@ fn check_no_fs(root: &Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
-/// Readers named `read_*`, `parse_*`, `decode_*`, `load_*`, `load`, `open` or `from_file` that the fuzz
-/// harnesses (`crates/owm-fuzz/src/lib.rs`) need not call, and why.
+/// Every `.rs` file under `dirs`, sub-folders included.
+fn rust_files(mut dirs: Vec<std::path::PathBuf>) -> Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    Ok(files)
+}
+
 /// The most lines a source file may have: past it, a file holds more than one idea.
 pub const MAX_LINES: usize = 600;
 
@@ -110,29 +122,20 @@ pub const MAX_LINES: usize = 600;
 /// `tests/` would be a new one.
 fn check_sizes(root: &Path) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    let mut stack: Vec<std::path::PathBuf> = ["crates", "examples", "xtask"].iter().map(|d| root.join(d)).collect();
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let lines = std::fs::read_to_string(&path)?.lines().count();
-            if lines > MAX_LINES {
-                problems.push(format!("{} has {lines} lines (at most {MAX_LINES}): split it by topic", path.display()));
-            }
-            if path.parent().is_some_and(|p| p.ends_with("tests")) {
-                problems.push(format!("{} is a test executable of its own: make it a module of tests/it/main.rs", path.display()));
-            }
+    for path in rust_files(["crates", "examples", "xtask"].iter().map(|d| root.join(d)).collect())? {
+        let lines = std::fs::read_to_string(&path)?.lines().count();
+        if lines > MAX_LINES {
+            problems.push(format!("{} has {lines} lines (at most {MAX_LINES}): split it by topic", path.display()));
+        }
+        if path.parent().is_some_and(|p| p.ends_with("tests")) {
+            problems.push(format!("{} is a test executable of its own: make it a module of tests/it/main.rs", path.display()));
         }
     }
     Ok(problems)
 }
 
+/// Readers named `read_*`, `parse_*`, `decode_*`, `load_*`, `load`, `open` or `from_file` that the fuzz
+/// harnesses (`crates/owm-fuzz/src/lib.rs`) need not call, and why.
 pub const NOT_FUZZED: [(&str, &str); 14] = [
     ("load_digits", "decodes its embedded bytes with decode_digits, which is fuzzed"),
     ("load_idx_split", "reads through read_idx"),
@@ -155,9 +158,7 @@ fn check_fuzzed(root: &Path) -> Result<Vec<String>> {
     let harness = std::fs::read_to_string(root.join("crates/owm-fuzz/src/lib.rs"))?;
     let mut problems = Vec::new();
     for krate in LEAVES.iter().chain(&["owm-core", "owm-train"]) {
-        let src = root.join("crates").join(krate).join("src");
-        for entry in std::fs::read_dir(&src).with_context(|| format!("reading {}", src.display()))? {
-            let path = entry?.path();
+        for path in rust_files(vec![root.join("crates").join(krate).join("src")])? {
             let text = std::fs::read_to_string(&path)?;
             for reader in readers(text.split("#[cfg(test)]").next().unwrap_or_default()) {
                 let name = reader.rsplit("::").next().unwrap_or(&reader);

@@ -54,6 +54,34 @@ impl InputSpec {
     }
 }
 
+/// A weight table that a model reads only by row, at ids of its input (an embedding): a batch's gradient is
+/// zero outside the rows its items name, which lets a lazy optimiser update those rows alone (as PyTorch's
+/// sparse embedding gradients with `SparseAdam`). A model declares its tables; the pipeline finds each
+/// batch's rows from the ids it holds on the host, without reading the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// The table's parameter path (`"embedding.weight"`); rows along its first dimension.
+    pub path: String,
+    /// Which ids of an item index it.
+    pub ids: LookupIds,
+}
+
+/// Which ids of an item index a [`Lookup`] table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupIds {
+    /// Every token id of a token sequence (padding included).
+    Tokens,
+    /// The id of field `f` of categorical ids.
+    Field(usize),
+}
+
+impl Lookup {
+    /// The table at `path` indexed by `ids`.
+    pub fn new(path: impl Into<String>, ids: LookupIds) -> Self {
+        Self { path: path.into(), ids }
+    }
+}
+
 /// A batch of inputs on a device, as a model's `forward` takes it.
 #[derive(Debug, Clone)]
 pub enum Input {

@@ -62,9 +62,9 @@ mod validate;
 pub use backend::{BURN_VERSION, BackendKind};
 pub use collective::{Collective, Solo, ThreadGroup, shard};
 pub use error::{BoxError, Error, Result, write_atomic};
-pub use input::{Input, InputSpec, Task};
+pub use input::{Input, InputSpec, Lookup, LookupIds, Task};
 pub use memory::{MEMORY_ENV, check_memory, memory_budget, parse_size};
-pub use objective::{Fitness, Gradient, Objective, PrivateGradient, PrivateSample, Sample, batch_digest};
+pub use objective::{Fitness, Gradient, Objective, PrivateGradient, PrivateSample, Sample, TableRows, batch_digest};
 pub use params::{
     BUFFER_NAMES, ParamInfo, ParamSet, TensorSource, device_data, device_scalar, flat_grads, flat_params, glob_match, host_f32, is_buffer, param_data,
     param_infos, replace_params, replace_state, state_data,

@@ -441,9 +441,21 @@ impl ParamSet {
     ///
     /// [`Error::Param`] when the module has a parameter this set lacks, or one of another size.
     pub fn apply_to<M: Module>(&self, module: M) -> Result<M> {
+        self.apply_rows_to(module, &[])
+    }
+
+    /// [`ParamSet::apply_to`], but the parameters `i` given `rows[i]` go in as those rows alone (along their
+    /// first dimension, in that order): the compact table a batch's renumbered ids index. The module's
+    /// parameter may hold any number of rows; its other dimensions must match.
+    ///
+    /// # Errors
+    ///
+    /// As [`ParamSet::apply_to`].
+    pub fn apply_rows_to<M: Module>(&self, module: M, rows: &[Option<Tensor<1, Int>>]) -> Result<M> {
         struct Mp<'a> {
             stack: PathStack,
             set: &'a ParamSet,
+            rows: &'a [Option<Tensor<1, Int>>],
             next: usize,
             error: Option<Error>,
         }
@@ -470,23 +482,28 @@ impl ParamSet {
                 };
                 self.next = index + 1;
                 let shape = param.lazy_shape();
-                if self.set.metas[index].shape.as_slice() != shape.as_slice() {
-                    self.error = Some(Error::Param {
-                        path,
-                        reason: format!("shape mismatch: module has {:?}, set has {:?}", shape.as_slice(), self.set.metas[index].shape),
-                    });
+                let want = self.set.metas[index].shape.as_slice();
+                let rows = self.rows.get(index).and_then(Option::as_ref).filter(|_| !want.is_empty());
+                // A table given by rows may hold any number of them.
+                let skip = usize::from(rows.is_some());
+                if shape.num_dims() != want.len() || shape.as_slice()[skip..] != want[skip..] {
+                    self.error = Some(Error::Param { path, reason: format!("shape mismatch: module has {:?}, set has {want:?}", shape.as_slice()) });
                     return param;
                 }
-                let value = self.set.values[index].clone();
+                let (mut value, mut dims): (_, [usize; D]) = (self.set.values[index].clone(), shape.dims());
+                let numel = want.iter().product::<usize>();
+                if let Some(rows) = rows {
+                    (value, dims[0]) = (value.reshape([want[0], numel / want[0].max(1)]).select(0, rows.clone()).flatten(0, 1), rows.dims()[0]);
+                }
                 let device = param.lazy_device();
                 param.map(|old| {
-                    let value = value.reshape(old.shape()).to_device(&device.clone().without_autodiff());
+                    let value = value.reshape(dims).to_device(&device.clone().without_autodiff());
                     let value = if old.is_autodiff() { value.autodiff() } else { value };
                     value.set_require_grad(old.is_require_grad())
                 })
             }
         }
-        let mut mapper = Mp { stack: PathStack::default(), set: self, next: 0, error: None };
+        let mut mapper = Mp { stack: PathStack::default(), set: self, rows, next: 0, error: None };
         let module = module.map(&mut mapper);
         match mapper.error {
             Some(e) => Err(e),

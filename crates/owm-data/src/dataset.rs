@@ -1,10 +1,11 @@
-use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use owm_core::{Input, InputSpec, Task};
+use owm_core::{InputSpec, Task};
 
-use crate::{Augment, Error, Normalizer, Preprocessing, Result};
+use crate::{Error, Preprocessing, Result};
+
+mod batch;
 
 /// The inputs of a dataset's items, stored compactly until a batch is assembled.
 #[derive(Debug, Clone, PartialEq)]
@@ -416,72 +417,6 @@ impl Dataset {
         }
         format!("{:x}", h.finalize())
     }
-
-    /// A batch of the items at `indices` on `device`, numeric inputs normalised by `norm` when given, built
-    /// from one buffer (no per-item allocation).
-    ///
-    /// # Shapes
-    ///
-    /// Returns inputs `[batch, ...item shape]` ([`Input::Image`] for 3-D items, [`Input::Dense`] for features,
-    /// [`Input::Tokens`] / [`Input::Ids`] for ids) and labels `[batch]`.
-    ///
-    /// # Panics
-    ///
-    /// If an index is out of range, or `norm` was fitted on data with another feature count (use
-    /// [`Normalizer::check`] first).
-    pub fn batch(&self, indices: &[usize], norm: Option<&Normalizer>, device: &Device) -> (Input, Tensor<1, Int>) {
-        self.batch_augmented(indices, norm, device, None)
-    }
-
-    /// [`Dataset::batch`] with each image augmented (before normalisation) by `augment`, drawing from its
-    /// generator; other inputs are not augmented.
-    ///
-    /// # Panics
-    ///
-    /// As [`Dataset::batch`].
-    pub fn batch_augmented(
-        &self,
-        indices: &[usize],
-        norm: Option<&Normalizer>,
-        device: &Device,
-        mut augment: Option<(&Augment, &mut owm_core::Rng)>,
-    ) -> (Input, Tensor<1, Int>) {
-        let f = self.feature_len();
-        let n = indices.len();
-        let labels: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
-        let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device);
-        let ids = |ids: &[u32]| {
-            let mut buf = Vec::with_capacity(n * f);
-            for &i in indices {
-                buf.extend(ids[i * f..(i + 1) * f].iter().map(|&t| i64::from(t)));
-            }
-            Tensor::<2, Int>::from_data(TensorData::new(buf, [n, f]), device)
-        };
-        let input = match &self.inputs {
-            Inputs::Tokens { ids: v, .. } => Input::Tokens(ids(v)),
-            Inputs::Ids { ids: v, .. } => Input::Ids(ids(v)),
-            Inputs::Dense { .. } | Inputs::Pixels { .. } => {
-                let mut buf = Vec::with_capacity(n * f);
-                for &i in indices {
-                    let start = buf.len();
-                    self.item_into(i, &mut buf);
-                    if let (Some((aug, rng)), InputSpec::Image { shape }) = (&mut augment, self.input_spec()) {
-                        aug.apply(&mut buf[start..], shape, rng);
-                    }
-                    if let Some(norm) = norm {
-                        for ((x, m), s) in buf[start..].iter_mut().zip(&norm.mean).zip(&norm.std) {
-                            *x = (*x - m) / s;
-                        }
-                    }
-                }
-                match self.input_spec() {
-                    InputSpec::Image { shape: [c, h, w] } => Input::Image(Tensor::<4>::from_data(TensorData::new(buf, [n, c, h, w]), device)),
-                    _ => Input::Dense(Tensor::<2>::from_data(TensorData::new(buf, [n, f]), device)),
-                }
-            }
-        };
-        (input, labels)
-    }
 }
 
 impl Splits {
@@ -509,7 +444,11 @@ pub(crate) fn digit_names() -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use burn::prelude::*;
+    use owm_core::Input;
+
     use super::*;
+    use crate::Normalizer;
 
     fn tiny() -> Dataset {
         Dataset::new("tiny", [1, 1, 2], digit_names()[..3].to_vec(), (0..12).map(|v| v as f32).collect(), vec![0, 1, 2, 0, 1, 2]).unwrap()
@@ -563,6 +502,9 @@ mod tests {
 
 #[cfg(test)]
 mod typed_tests {
+    use burn::prelude::*;
+    use owm_core::Input;
+
     use super::*;
 
     #[test]

@@ -21,6 +21,9 @@ pub enum Tokenizer {
     Chars,
     /// Overlapping pairs of such characters, plus single characters for one-character texts.
     CharBigrams,
+    /// Every such character, then every overlapping pair of them: fastText's character n-grams of lengths 1
+    /// and 2 (for Chinese, where a pair is often a word).
+    CharsAndBigrams,
     /// Chinese words segmented by jieba (its embedded dictionary, HMM for unknown words); punctuation and
     /// whitespace are dropped.
     Jieba,
@@ -68,6 +71,10 @@ pub fn tokenize(text: &str, options: &TextOptions) -> Vec<String> {
                 return vec![chars[0].to_string()];
             }
             chars.windows(2).map(|w| w.iter().collect()).collect()
+        }
+        Tokenizer::CharsAndBigrams => {
+            let chars: Vec<char> = text.chars().filter(|&c| is_token_char(c)).collect();
+            chars.iter().map(|c| c.to_string()).chain(chars.windows(2).map(|w| w.iter().collect())).collect()
         }
         Tokenizer::Jieba => jieba().cut(&text, true).into_iter().filter(|w| w.chars().any(is_token_char)).map(str::to_string).collect(),
     }
@@ -204,6 +211,7 @@ mod tests {
         assert_eq!(tokens("体育：球赛", Tokenizer::Chars), ["体", "育", "球", "赛"]);
         assert_eq!(tokens("体育：球赛", Tokenizer::CharBigrams), ["体育", "育球", "球赛"]);
         assert_eq!(tokens("好", Tokenizer::CharBigrams), ["好"]);
+        assert_eq!(tokens("体育：球赛", Tokenizer::CharsAndBigrams), ["体", "育", "球", "赛", "体育", "育球", "球赛"]);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub use resnet::{BasicBlock, Projection, ResNet};
 pub use text::{EmbeddingBag, TextCnn};
 
 use burn::prelude::*;
-use owm_core::{Input, InputSpec, Validate};
+use owm_core::{Input, InputSpec, Lookup, LookupIds, Validate};
 use serde::{Deserialize, Serialize};
 
 /// Which model to build.
@@ -345,6 +345,25 @@ impl Classifier {
             (Classifier::MatrixFactorization(m), Input::Ids(x)) => m.forward(x),
             (Classifier::FactorizationMachine(m), Input::Ids(x)) => m.forward(x),
             (_, x) => panic!("this model cannot read {} inputs; build it with ModelConfig::init for the dataset's InputSpec", x.kind()),
+        }
+    }
+
+    /// The weight tables the model reads only by row ([`Model::lookups`]): the token embeddings of the text
+    /// models, every table of the id models (matrix factorisation, factorisation machine, logistic regression
+    /// over ids), each indexed by its field.
+    pub fn lookups(&self) -> Vec<Lookup> {
+        let fields = |tables: &[&str], count: usize| -> Vec<Lookup> {
+            tables.iter().flat_map(|t| (0..count).map(move |f| Lookup::new(format!("{t}.{f}.weight"), LookupIds::Field(f)))).collect()
+        };
+        match self {
+            Classifier::Mlp(_) | Classifier::LeNet5(_) | Classifier::ResNet(_) => Vec::new(),
+            Classifier::EmbeddingBag(_) | Classifier::TextCnn(_) => vec![Lookup::new("embedding.weight", LookupIds::Tokens)],
+            Classifier::IdLogistic(m) => fields(&["fields"], m.fields.len()),
+            Classifier::FactorizationMachine(m) => fields(&["linear", "factors"], m.factors.len()),
+            Classifier::MatrixFactorization(_) => [("users", 0), ("user_bias", 0), ("items", 1), ("item_bias", 1)]
+                .into_iter()
+                .map(|(t, f)| Lookup::new(format!("{t}.weight"), LookupIds::Field(f)))
+                .collect(),
         }
     }
 

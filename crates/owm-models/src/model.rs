@@ -4,7 +4,7 @@ use std::fmt::Display;
 
 use burn::module::Module;
 use burn::prelude::*;
-use owm_core::Input;
+use owm_core::{Input, Lookup};
 use serde::{Deserialize, Serialize};
 
 use crate::Classifier;
@@ -22,7 +22,7 @@ use crate::Classifier;
 /// ```
 /// use burn::nn::{Linear, LinearConfig};
 /// use burn::prelude::*;
-/// use owm_core::Input;
+/// use owm_core::{Input, Lookup};
 ///
 /// #[derive(Module, Debug)]
 /// struct Probe {
@@ -60,6 +60,13 @@ pub trait Model: Module + Display + Sync + 'static {
         let _ = (input, loss);
         None
     }
+
+    /// The weight tables this model reads only by row, at ids of its input (embeddings): a lazy optimiser
+    /// updates only the rows each batch reads. The default, none, keeps every gradient dense; declaring a
+    /// table the model also reads another way (a tied output layer) would drop that part of its gradient.
+    fn lookups(&self) -> Vec<Lookup> {
+        Vec::new()
+    }
 }
 
 impl Model for Classifier {
@@ -69,6 +76,10 @@ impl Model for Classifier {
 
     fn per_example_grads(&self, input: Input, loss: impl FnOnce(Tensor<2>) -> Tensor<1>) -> Option<Vec<Tensor<2>>> {
         Classifier::per_example_grads(self, input, loss)
+    }
+
+    fn lookups(&self) -> Vec<Lookup> {
+        Classifier::lookups(self)
     }
 }
 

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use burn::prelude::*;
-use owm_core::{Control, Objective, ParamSet, StepRecord, TraceEvent, TraceSink, Validate, glob_match};
+use owm_core::serde_float::Packed;
+use owm_core::{Control, LayerStats, Objective, ParamMeta, ParamSet, StepRecord, TableRows, TraceEvent, TraceSink, Validate, glob_match};
 use serde::{Deserialize, Serialize};
 
 use crate::gradient_transform::ChainSlots;
+use crate::optimizer::{SUMS, read_sums, stats_of};
 use crate::search::{from_data, to_data};
-use crate::{ChainConfig, Error, Flow, GradientTransform, Optimizer, PlateauState, Result, StepContext, Stepped, Transform, TransformContext, layer_stats};
+use crate::{ChainConfig, Error, Flow, GradientTransform, Optimizer, PlateauState, Result, StepContext, Stepped, Transform, TransformContext};
 
 /// The runtime of a [`ChainConfig`]: its state is keyed by parameter path and serialisable.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct Chain {
     /// Updates applied so far: the scheduler step.
     updates: u64,
     plateau: Option<PlateauState>,
+    /// ‖w‖² of each lazily updated table, carried from step to step (see [`Chain::layer_stats`]).
+    norms: BTreeMap<String, f64>,
 }
 
 /// The serialised state of a [`Chain`].
@@ -33,8 +37,10 @@ pub struct Chain {
 struct ChainState {
     updates: u64,
     counts: BTreeMap<String, u64>,
-    slots: BTreeMap<String, Vec<f32>>,
+    slots: BTreeMap<String, Packed>,
     plateau: Option<PlateauState>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    norms: BTreeMap<String, f64>,
 }
 
 impl Chain {
@@ -64,7 +70,7 @@ impl Chain {
             stages.push(if g.freeze { Vec::new() } else { resolve(g.transforms.as_deref().unwrap_or(&config.transforms))? });
         }
         let plateau = config.schedule.plateau_state(config.lr);
-        Ok(Self { config, name: name.into(), stages, slots: BTreeMap::new(), counts: BTreeMap::new(), updates: 0, plateau })
+        Ok(Self { config, name: name.into(), stages, slots: BTreeMap::new(), counts: BTreeMap::new(), updates: 0, plateau, norms: BTreeMap::new() })
     }
 
     /// The config.
@@ -94,20 +100,58 @@ impl Chain {
         &mut self,
         group: usize,
         base_lr: f64,
-        paths: &[&str],
-        params: &[Tensor<1>],
+        members: (&[&str], &[Tensor<1>], &[Option<TableRows>]),
         mut updates: Vec<Tensor<1>>,
         notes: &mut Vec<String>,
     ) -> Result<Flow> {
         let lr = self.current_lr(base_lr);
         for (i, stage) in self.stages[group].iter().enumerate() {
             let state = ChainSlots { slots: &mut self.slots, counts: &mut self.counts, notes };
-            match stage.update(updates, &mut TransformContext::new(group, i, paths, params, lr, state))? {
+            match stage.update(updates, &mut TransformContext::new(group, i, members, lr, state))? {
                 Flow::Apply(next) => updates = next,
                 Flow::Skip => return Ok(Flow::Skip),
             }
         }
         Ok(Flow::Apply(updates))
+    }
+}
+
+impl Chain {
+    /// The step's per-layer statistics. `values` and `ws` are the weights before the step, whole and as the
+    /// chain worked on them; `gs` and `new_ws` the gradient and the weights after, as the chain worked on
+    /// them. A lazy table's sums come from its rows alone, but for its weight norm, which is carried: measured
+    /// in full when the chain has none, then moved by the rows that changed.
+    fn layer_stats(
+        &mut self,
+        metas: &[ParamMeta],
+        rows: &[Option<TableRows>],
+        (values, ws): (&[Tensor<1>], &[Tensor<1>]),
+        gs: &[Option<Tensor<1>>],
+        new_ws: &[Tensor<1>],
+    ) -> Result<Vec<LayerStats>> {
+        if metas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sums: Vec<Tensor<1>> = (0..metas.len()).map(|i| crate::fused::layer_sums(&ws[i], gs[i].as_ref(), &new_ws[i])).collect();
+        let unmeasured: Vec<usize> = (0..metas.len()).filter(|&i| rows[i].is_some() && !self.norms.contains_key(&metas[i].path)).collect();
+        sums.extend(unmeasured.iter().map(|&i| crate::fused::layer_sums(&values[i], Some(&values[i]), &values[i])));
+        let mut v = read_sums(sums, &metas[0].path)?;
+        let (v, measured) = v.split_at_mut(metas.len() * SUMS);
+        for (&i, m) in unmeasured.iter().zip(measured.chunks_exact(SUMS)) {
+            self.norms.insert(metas[i].path.clone(), m[3]);
+        }
+        let mut stats = Vec::with_capacity(metas.len());
+        for (i, (meta, v)) in metas.iter().zip(v.chunks_exact_mut(SUMS)).enumerate() {
+            if rows[i].is_some() {
+                // ‖w‖² of the whole table: the carried value, less the read rows' old squares, plus their new ones.
+                let before = self.norms.get(&meta.path).copied().unwrap_or(0.0);
+                let after = (before - v[3] + v[1]).max(0.0);
+                (v[1], v[3]) = (after, before);
+                self.norms.insert(meta.path.clone(), after);
+            }
+            stats.push(stats_of(meta.path.clone(), v, meta.shape.iter().product()));
+        }
+        Ok(stats)
     }
 }
 
@@ -122,6 +166,11 @@ fn stage(t: &Transform, custom: &[Arc<dyn GradientTransform>]) -> Result<Arc<dyn
         return Err(Error::TransformSettings { name: name.clone(), recorded: settings.to_string(), given: given.to_string() });
     }
     Ok(Arc::clone(found))
+}
+
+/// Each slot's values packed for the state's JSON.
+fn packed(slots: BTreeMap<String, Vec<f32>>) -> BTreeMap<String, Packed> {
+    slots.into_iter().map(|(k, v)| (k, Packed(v))).collect()
 }
 
 /// A state tensor on the host, for `Optimizer::state` (which cannot fail).
@@ -154,8 +203,20 @@ impl Optimizer for Chain {
             return Ok(Stepped::from_gradient(params, &gradient, false, Control::Continue));
         }
         let metas = params.metas().to_vec();
-        let values = params.tensors().to_vec();
-        let mut new_values = values.clone();
+        let device = params.device().unwrap_or_else(Device::flex);
+        // What the chain works on: each weight and gradient whole, or, lazily, a table's rows the batch read.
+        let (rows, gs) = if self.config.lazy {
+            let rows = gradient.table_rows(&metas, &device)?;
+            // A table whose batch read no rows has nothing to update.
+            let named = |i: usize| matches!(gradient.rows.get(i), Some(Some(_)));
+            let gs = gradient.grads.iter().enumerate().map(|(i, g)| g.clone().filter(|_| rows[i].is_some() || !named(i))).collect();
+            (rows, gs)
+        } else {
+            (vec![None; metas.len()], gradient.dense(&metas, &device)?)
+        };
+        let values = params.into_tensors();
+        let ws: Vec<Tensor<1>> = values.iter().zip(&rows).map(|(w, r)| r.as_ref().map_or_else(|| w.clone(), |r| r.gather(w))).collect();
+        let mut new_ws = ws.clone();
         let mut notes = Vec::new();
         let lr = self.current_lr(self.config.lr);
         let mut applied = false;
@@ -165,35 +226,45 @@ impl Optimizer for Chain {
                 continue;
             }
             let base_lr = if group == 0 { self.config.lr } else { self.config.groups[group - 1].lr.unwrap_or(self.config.lr) };
-            let members: Vec<usize> = (0..metas.len()).filter(|&i| gradient.grads[i].is_some() && group_of[i] == group).collect();
+            let members: Vec<usize> = (0..metas.len()).filter(|&i| gs[i].is_some() && group_of[i] == group).collect();
             if members.is_empty() {
                 continue;
             }
             let paths: Vec<&str> = members.iter().map(|&i| metas[i].path.as_str()).collect();
-            let ws: Vec<Tensor<1>> = members.iter().map(|&i| values[i].clone()).collect();
-            let gs: Vec<Tensor<1>> = members.iter().filter_map(|&i| gradient.grads[i].clone()).collect();
-            if let Flow::Apply(updates) = self.run_group(group, base_lr, &paths, &ws, gs, &mut notes)? {
+            let member_ws: Vec<Tensor<1>> = members.iter().map(|&i| ws[i].clone()).collect();
+            let member_rows: Vec<_> = members.iter().map(|&i| rows[i].clone()).collect();
+            let member_gs: Vec<Tensor<1>> = members.iter().filter_map(|&i| gs[i].clone()).collect();
+            if let Flow::Apply(updates) = self.run_group(group, base_lr, (&paths, &member_ws, &member_rows), member_gs, &mut notes)? {
                 applied = true;
                 for (&i, u) in members.iter().zip(updates) {
-                    new_values[i] = values[i].clone() + u;
+                    new_ws[i] = ws[i].clone() + u;
                 }
             }
         }
         if applied {
             self.updates += 1;
         }
-        let layers = if ctx.layer_stats {
-            let named = |v: &[Tensor<1>]| metas.iter().zip(v).map(|(m, t)| (m.path.clone(), t.clone())).collect::<Vec<_>>();
-            let grads = metas.iter().zip(&gradient.grads).map(|(m, g)| (m.path.clone(), g.clone())).collect();
-            layer_stats(named(&values), grads, named(&new_values))?
-        } else {
-            Vec::new()
-        };
+        let layers = if ctx.layer_stats { self.layer_stats(&metas, &rows, (&values, &ws), &gs, &new_ws)? } else { Vec::new() };
+        if !ctx.layer_stats {
+            // A table's carried norm is good only while every step adds to it: measure it afresh next time.
+            metas.iter().zip(&rows).filter(|(_, r)| r.is_some()).for_each(|(m, _)| _ = self.norms.remove(&m.path));
+        }
+        // A lazy table gets its new rows written back, in place where nothing else holds it.
+        drop(ws);
+        let new_values: Vec<Tensor<1>> = values
+            .into_iter()
+            .zip(new_ws)
+            .zip(&rows)
+            .map(|((full, new), r)| match r {
+                Some(r) => r.scatter(full, new),
+                None => new,
+            })
+            .collect();
         let group_lrs =
             self.config.groups.iter().map(|g| (g.pattern.clone(), if g.freeze { 0.0 } else { self.current_lr(g.lr.unwrap_or(self.config.lr)) })).collect();
         let record = StepRecord { group_lrs, layers, notes, privacy, ..StepRecord::from_gradient(ctx.step, &gradient, lr) };
         let control = sink.on_event(&TraceEvent::Step(record))?;
-        Ok(Stepped::from_gradient(params.with_tensors(new_values)?, &gradient, applied, control))
+        Ok(Stepped::from_gradient(ParamSet::new(metas, new_values)?, &gradient, applied, control))
     }
 
     fn end_round(&mut self, loss: f64) {
@@ -203,7 +274,13 @@ impl Optimizer for Chain {
     }
 
     fn state(&self) -> serde_json::Value {
-        let state = ChainState { updates: self.updates, counts: self.counts.clone(), slots: self.inspect(), plateau: self.plateau.clone() };
+        let state = ChainState {
+            updates: self.updates,
+            counts: self.counts.clone(),
+            slots: packed(self.inspect()),
+            plateau: self.plateau.clone(),
+            norms: self.norms.clone(),
+        };
         to_data(&state)
     }
 
@@ -211,7 +288,7 @@ impl Optimizer for Chain {
         let state: ChainState = from_data(state)?;
         let device = params.device().unwrap_or_else(Device::flex);
         let mut slots = BTreeMap::new();
-        for (key, values) in state.slots {
+        for (key, Packed(values)) in state.slots {
             // Keys are `{group}/{transform}/{path}/{slot}`; the path must be one of these weights, the length its size.
             let path = key.splitn(3, '/').nth(2).and_then(|rest| rest.rsplit_once('/')).map(|(path, _)| path);
             let numel = path.and_then(|p| params.metas().iter().find(|m| m.path == p)).map(|m| m.shape.iter().product::<usize>());
@@ -225,6 +302,7 @@ impl Optimizer for Chain {
         self.counts = state.counts;
         self.updates = state.updates;
         self.plateau = state.plateau;
+        self.norms = state.norms;
         Ok(())
     }
 }

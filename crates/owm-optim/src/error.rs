@@ -131,6 +131,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A transform whose lazy form (rows a batch reads, alone) would differ from its dense form by more than
+    /// leaving the other rows' state as it is.
+    #[error("lazy updates: `{transform}` {why}")]
+    Lazy {
+        /// The transform's kind.
+        transform: &'static str,
+        /// Why, and what to do instead.
+        why: &'static str,
+    },
     /// A saved optimiser state that does not fit this optimiser.
     #[error("optimizer state: {0}")]
     State(String),

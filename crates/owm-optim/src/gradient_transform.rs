@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use burn::prelude::*;
 
+use owm_core::TableRows;
+
 use crate::Result;
 
 /// One stage of a gradient chain: it turns a group's updates (which start as the gradients) into new
@@ -54,7 +56,8 @@ pub trait GradientTransform: Send + Sync + std::fmt::Debug {
     /// # Shapes
     ///
     /// `updates[i]`, `ctx.params()[i]`, every slot of parameter `i` and each returned update: `[numel]` of
-    /// parameter `i`.
+    /// parameter `i`; on a lazy step of a table ([`crate::ChainConfig::lazy`]), `[rows read · row width]`,
+    /// the rows the batch read of each, so the stage works on them alone.
     ///
     /// # Errors
     ///
@@ -78,6 +81,8 @@ pub struct TransformContext<'a> {
     prefix: String,
     paths: &'a [&'a str],
     params: &'a [Tensor<1>],
+    /// Per parameter, the rows a lazy step works on (`None`: all of it).
+    rows: &'a [Option<TableRows>],
     slots: &'a mut BTreeMap<String, Tensor<1>>,
     counts: &'a mut BTreeMap<String, u64>,
     lr: f64,
@@ -92,9 +97,15 @@ pub(crate) struct ChainSlots<'a> {
 }
 
 impl<'a> TransformContext<'a> {
-    pub(crate) fn new(group: usize, stage: usize, paths: &'a [&'a str], params: &'a [Tensor<1>], lr: f64, state: ChainSlots<'a>) -> Self {
+    pub(crate) fn new(
+        group: usize,
+        stage: usize,
+        (paths, params, rows): (&'a [&'a str], &'a [Tensor<1>], &'a [Option<TableRows>]),
+        lr: f64,
+        state: ChainSlots<'a>,
+    ) -> Self {
         let ChainSlots { slots, counts, notes } = state;
-        Self { prefix: format!("{group}/{stage}"), paths, params, slots, counts, lr, notes }
+        Self { prefix: format!("{group}/{stage}"), paths, params, rows, slots, counts, lr, notes }
     }
 
     /// The group's parameter paths, in the order of the updates.
@@ -108,15 +119,26 @@ impl<'a> TransformContext<'a> {
     }
 
     /// Takes this stage's slot `name` of parameter `i` out of the state (`None` on its first step);
-    /// [`TransformContext::put`] stores it back.
+    /// [`TransformContext::put`] stores it back. On a lazy step of a table it is the rows the batch read.
     pub fn take(&mut self, i: usize, name: &str) -> Option<Tensor<1>> {
         let key = self.key(i, name);
-        self.slots.remove(&key)
+        match self.rows.get(i).and_then(Option::as_ref) {
+            Some(rows) => self.slots.get(&key).map(|full| rows.gather(full)),
+            None => self.slots.remove(&key),
+        }
     }
 
-    /// Stores this stage's slot `name` of parameter `i`; it must have the parameter's size.
+    /// Stores this stage's slot `name` of parameter `i`; it must have the size of the parameter's update (on
+    /// a lazy step of a table, the rows the batch read: the other rows keep their values, zero at first).
     pub fn put(&mut self, i: usize, name: &str, value: Tensor<1>) {
         let key = self.key(i, name);
+        let value = match self.rows.get(i).and_then(Option::as_ref) {
+            Some(rows) => {
+                let full = self.slots.remove(&key).unwrap_or_else(|| Tensor::zeros([rows.numel()], &value.device()));
+                rows.scatter(full, value)
+            }
+            None => value,
+        };
         self.slots.insert(key, value);
     }
 

@@ -58,6 +58,7 @@ mod fused;
 mod ga;
 mod gd;
 mod gradient_transform;
+mod lazy;
 mod optimizer;
 mod phase;
 mod rdp;

@@ -303,40 +303,47 @@ pub fn layer_stats(
     grads: Vec<(String, Option<Tensor<1>>)>,
     after: Vec<(String, Tensor<1>)>,
 ) -> owm_core::Result<Vec<LayerStats>> {
-    const PER: usize = 6;
     if after.is_empty() {
         return Ok(Vec::new());
     }
     let sums: Vec<Tensor<1>> = before.iter().zip(&grads).zip(&after).map(|(((_, b), (_, g)), (_, a))| crate::fused::layer_sums(b, g.as_ref(), a)).collect();
-    let values = owm_core::device_data(Tensor::cat(sums, 0))?.convert::<f64>().try_to_vec::<f64>().map_err(|e| owm_core::Error::Param {
-        path: after.first().map_or_else(String::new, |(p, _)| p.clone()),
-        reason: format!("per-layer statistics could not be read back: {e:?}"),
-    })?;
+    let values = read_sums(sums, &after[0].0)?;
+    Ok(after.into_iter().zip(values.chunks_exact(SUMS)).map(|((path, a), v)| stats_of(path, v, a.dims()[0])).collect())
+}
+
+/// Sums per parameter in [`crate::fused::layer_sums`].
+pub(crate) const SUMS: usize = 6;
+
+/// The sums of [`crate::fused::layer_sums`], concatenated and read back in one transfer (`first`: the first
+/// parameter's path, for the error).
+pub(crate) fn read_sums(sums: Vec<Tensor<1>>, first: &str) -> owm_core::Result<Vec<f64>> {
+    owm_core::device_data(Tensor::cat(sums, 0))?
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .map_err(|e| owm_core::Error::Param { path: first.to_string(), reason: format!("per-layer statistics could not be read back: {e:?}") })
+}
+
+/// The statistics of the parameter at `path` of `numel` values from its six sums `v`.
+pub(crate) fn stats_of(path: String, v: &[f64], numel: usize) -> LayerStats {
     // Values are f32 quantities: round them to f32 so that what is traced reads back identical.
     let f32_exact = |v: f64| f64::from(v as f32);
-    Ok(after
-        .into_iter()
-        .zip(values.chunks_exact(PER))
-        .map(|((path, a), v)| {
-            let n = a.dims()[0].max(1) as f64;
-            let (g, w, u, w0) = (v[0].sqrt(), v[1].sqrt(), v[2].sqrt(), v[3].sqrt());
-            LayerStats {
-                path,
-                grad_norm: f32_exact(g),
-                weight_norm: f32_exact(w),
-                update_norm: f32_exact(u),
-                update_ratio: f32_exact(if w0 > 0.0 {
-                    u / w0
-                } else if u == 0.0 {
-                    0.0
-                } else {
-                    f64::INFINITY
-                }),
-                sign_flips: f32_exact(v[4] / n),
-                zero_grads: f32_exact(1.0 - v[5] / n),
-            }
-        })
-        .collect())
+    let n = numel.max(1) as f64;
+    let (g, w, u, w0) = (v[0].sqrt(), v[1].sqrt(), v[2].sqrt(), v[3].sqrt());
+    LayerStats {
+        path,
+        grad_norm: f32_exact(g),
+        weight_norm: f32_exact(w),
+        update_norm: f32_exact(u),
+        update_ratio: f32_exact(if w0 > 0.0 {
+            u / w0
+        } else if u == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }),
+        sign_flips: f32_exact(v[4] / n),
+        zero_grads: f32_exact(1.0 - v[5] / n),
+    }
 }
 
 #[cfg(test)]
@@ -356,7 +363,7 @@ mod tests {
         fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
             let w = params.tensors()[0].clone();
             let loss = w.clone().square().sum().into_data().convert::<f64>().try_into_vec::<f64>().unwrap()[0] * 0.5;
-            Ok(Gradient { loss, grads: vec![Some(w)], items: 1, correct: None, epoch: 1, epoch_end: true, batch: None })
+            Ok(Gradient { loss, grads: vec![Some(w)], items: 1, correct: None, epoch: 1, epoch_end: true, batch: None, rows: Vec::new() })
         }
         fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
             unreachable!("gradient methods only")
@@ -398,7 +405,7 @@ mod tests {
         let slots: Vec<&str> = state["slots"].as_object().unwrap().keys().map(String::as_str).collect();
         // Group 0, transform 1 (Adam after the weight decay), path `w`: first moment (1 − β₁)·g, second (1 − β₂)·g².
         assert_eq!(slots, ["0/1/w/m", "0/1/w/v"]);
-        let m: Vec<f64> = serde_json::from_value(state["slots"]["0/1/w/m"].clone()).unwrap();
+        let m = serde_json::from_value::<owm_core::serde_float::Packed>(state["slots"]["0/1/w/m"].clone()).unwrap().0;
         assert!((m[0] - 0.3).abs() < 1e-6 && (m[1] - 0.4).abs() < 1e-6, "{m:?}");
         assert_eq!(state["counts"]["0/1"], 1);
     }
@@ -465,7 +472,7 @@ mod tests {
             let g = self.grads.remove(0);
             let n = g.len();
             let t = Tensor::<1>::from_data(TensorData::new(g, [n]), &Device::flex());
-            Ok(Gradient { loss: 1.0, grads: vec![Some(t)], items: 1, correct: None, epoch: 1, epoch_end: true, batch: None })
+            Ok(Gradient { loss: 1.0, grads: vec![Some(t)], items: 1, correct: None, epoch: 1, epoch_end: true, batch: None, rows: Vec::new() })
         }
         fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {
             unreachable!("gradient methods only")

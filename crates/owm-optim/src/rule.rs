@@ -103,16 +103,17 @@ impl<R: UpdateRule> Optimizer for RuleOptimizer<R> {
         if !gradient.loss.is_finite() {
             return Ok(Stepped::from_gradient(params, &gradient, false, Control::Continue));
         }
+        let grads = gradient.dense(params.metas(), &params.device().unwrap_or_else(Device::flex))?;
         let values = params.tensors().to_vec();
         let mut updated = values.clone();
-        for ((meta, w), g) in params.metas().iter().zip(&mut updated).zip(&gradient.grads) {
+        for ((meta, w), g) in params.metas().iter().zip(&mut updated).zip(&grads) {
             let Some(g) = g else { continue };
             let mut state = Slots { path: &meta.path, slots: &mut self.slots, like: g };
             *w = self.rule.update(w.clone(), g.clone(), &mut state);
         }
         let layers = if ctx.layer_stats {
             let named = |v: &[Tensor<1>]| params.metas().iter().zip(v).map(|(m, t)| (m.path.clone(), t.clone())).collect::<Vec<_>>();
-            let grads = params.metas().iter().zip(&gradient.grads).map(|(m, g)| (m.path.clone(), g.clone())).collect();
+            let grads = params.metas().iter().zip(grads).map(|(m, g)| (m.path.clone(), g)).collect();
             layer_stats(named(&values), grads, named(&updated))?
         } else {
             Vec::new()

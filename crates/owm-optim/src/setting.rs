@@ -23,6 +23,8 @@ pub enum Setting {
     ClipNorm(f64),
     /// The learning-rate schedule (gradient presets; an explicit chain holds its own).
     Schedule(Schedule),
+    /// Lazy updates of embedding tables ([`crate::ChainConfig::lazy`]; every gradient method).
+    Lazy(bool),
 }
 
 impl Setting {
@@ -37,6 +39,7 @@ impl Setting {
             Setting::T0(_) => "t0",
             Setting::ClipNorm(_) => "clip_norm",
             Setting::Schedule(_) => "schedule",
+            Setting::Lazy(_) => "lazy",
         }
     }
 }
@@ -73,6 +76,11 @@ impl OptimizerConfig {
             (O::Sa(c), S::T0(v)) => c.t0 = *v,
             (preset, S::ClipNorm(v)) => match preset.extras() {
                 Some(extras) => extras.clip_norm = Some(*v),
+                None => return false,
+            },
+            (O::Chain(c), S::Lazy(v)) => c.lazy = *v,
+            (preset, S::Lazy(v)) => match preset.extras() {
+                Some(extras) => extras.lazy = *v,
                 None => return false,
             },
             (preset, S::Schedule(v)) => match preset.extras() {

@@ -235,12 +235,19 @@ pub struct ChainConfig {
     /// Train with differential privacy (DP-SGD): per-example clipping, Poisson sampling, Gaussian noise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy: Option<crate::DpSgd>,
+    /// Update the tables a model reads by row (embeddings, [`owm_core::Lookup`]) lazily: a step moves and
+    /// traces only the rows its batch read, and every stage's state of the other rows waits (as
+    /// `torch.optim.SparseAdam` and TensorFlow's `LazyAdam`; for plain SGD it is the dense update exactly).
+    /// Other parameters, and gradients without rows (DP-SGD's noise reaches every row), update densely. A
+    /// table's weight norm in the trace is then carried from step to step rather than re-measured.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lazy: bool,
 }
 
 impl ChainConfig {
     /// A chain of `transforms` at rate `lr`, constant schedule, no groups.
     pub fn new(lr: f64, transforms: Vec<Transform>) -> Self {
-        Self { lr, transforms, schedule: Schedule::Constant, groups: Vec::new(), full_batch: false, privacy: None }
+        Self { lr, transforms, schedule: Schedule::Constant, groups: Vec::new(), full_batch: false, privacy: None, lazy: false }
     }
 
     /// Sets the schedule.
@@ -277,6 +284,9 @@ impl Validate for ChainConfig {
     fn check(&self) -> Result<()> {
         check_lr(self.lr)?;
         check_chain(&self.transforms)?;
+        if self.lazy {
+            crate::lazy::check_lazy(&self.transforms)?;
+        }
         self.schedule.check()?;
         if let Some(dp) = &self.privacy {
             dp.check()?;
@@ -290,6 +300,9 @@ impl Validate for ChainConfig {
             }
             if let Some(t) = &g.transforms {
                 check_chain(t)?;
+                if self.lazy {
+                    crate::lazy::check_lazy(t)?;
+                }
             }
         }
         Ok(())
@@ -321,6 +334,9 @@ pub struct ChainExtras {
     /// Differential privacy (DP-SGD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy: Option<crate::DpSgd>,
+    /// Lazy updates of embedding tables ([`ChainConfig::lazy`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lazy: bool,
 }
 
 fn is_constant(s: &Schedule) -> bool {
@@ -344,7 +360,15 @@ impl ChainExtras {
             transforms.push(Transform::ClipByGlobalNorm { max_norm });
         }
         transforms.extend(core);
-        ChainConfig { lr, transforms, schedule: self.schedule.clone(), groups: self.groups.clone(), full_batch: false, privacy: self.privacy.clone() }
+        ChainConfig {
+            lr,
+            transforms,
+            schedule: self.schedule.clone(),
+            groups: self.groups.clone(),
+            full_batch: false,
+            privacy: self.privacy.clone(),
+            lazy: self.lazy,
+        }
     }
 }
 

@@ -127,7 +127,8 @@ impl ExperimentConfig {
 
     /// This config on `data`, with the model and preprocessing its kind of input starts from: logistic
     /// regression trained by Adam at 1e-2 for a table, a bag of 64-wide embeddings for text, matrix
-    /// factorisation with 16 factors for interactions and LeNet-5 for images. Only images are standardised: a
+    /// factorisation with 16 factors for interactions and LeNet-5 for images; the embedding tables of text and
+    /// interactions train lazily, only the rows each batch reads. Only images are standardised: a
     /// table is scaled by its own column preparation, and ids and tokens are not numbers. The name follows the
     /// data and the model.
     ///
@@ -150,8 +151,17 @@ impl ExperimentConfig {
             }
         };
         self.data = data;
+        if self.reads_tables() {
+            self.optimizer.apply(&owm_optim::Setting::Lazy(true));
+        }
         self.name = format!("{}-{}", self.data.name(), self.model.name());
         self
+    }
+
+    /// Whether the data are tokens or ids, which every model reads through embedding tables: the tables
+    /// [`ExperimentConfig::on_task`] trains lazily ([`owm_optim::ChainConfig::lazy`]).
+    pub fn reads_tables(&self) -> bool {
+        matches!(self.data.source, owm_data::DataSource::Text { .. } | owm_data::DataSource::Interactions { .. })
     }
 
     /// Every phase of the run, the first from `optimizer` and `convergence`.

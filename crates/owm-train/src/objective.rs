@@ -3,7 +3,8 @@ use std::sync::Arc;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use owm_core::{
-    Collective, Fitness, Gradient, Input, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, device_scalar, flat_grads, shard,
+    Collective, Fitness, Gradient, Input, LookupIds, Objective, ParamMeta, ParamSet, PrivateGradient, PrivateSample, Rng, Sample, Task, device_scalar,
+    flat_grads, shard,
 };
 use owm_data::{Augment, Dataset, Normalizer};
 use owm_models::{Classifier, Model};
@@ -55,6 +56,8 @@ pub struct DatasetObjective<'a, M: Model = Classifier> {
     full: Option<Vec<(Input, Tensor<1, Int>)>>,
     augment: Option<Augment>,
     collective: Option<Arc<dyn Collective>>,
+    /// The model's [`Model::lookups`], by parameter index.
+    lookups: Vec<(usize, LookupIds)>,
 }
 
 impl<'a, M: Model> DatasetObjective<'a, M> {
@@ -63,6 +66,7 @@ impl<'a, M: Model> DatasetObjective<'a, M> {
         let eval_model = model.valid();
         let eval_template = ParamSet::of(&eval_model);
         let params = eval_template.metas().to_vec();
+        let lookups = model.lookups().into_iter().filter_map(|l| params.iter().position(|m| m.path == l.path).map(|i| (i, l.ids))).collect();
         Self {
             model,
             eval_model,
@@ -79,6 +83,7 @@ impl<'a, M: Model> DatasetObjective<'a, M> {
             full: None,
             augment: None,
             collective: None,
+            lookups,
         }
     }
 
@@ -242,6 +247,25 @@ impl<'a, M: Model> DatasetObjective<'a, M> {
         (sum, loss_sum, correct, clipped)
     }
 
+    /// For each of the model's tables that the items at `chunk` read: its parameter index, the ids that index
+    /// it and the rows they read ([`Dataset::lookup_rows`], once per source of ids).
+    fn table_rows(&self, chunk: &[usize]) -> Vec<(usize, LookupIds, Vec<u32>)> {
+        let mut read: Vec<(LookupIds, Option<Vec<u32>>)> = Vec::new();
+        let mut tables = Vec::new();
+        for &(i, ids) in &self.lookups {
+            let rows = match read.iter().find(|(s, _)| *s == ids) {
+                Some((_, rows)) => rows.clone(),
+                None => {
+                    let rows = self.data.lookup_rows(chunk, ids);
+                    read.push((ids, rows.clone()));
+                    rows
+                }
+            };
+            tables.extend(rows.map(|r| (i, ids, r)));
+        }
+        tables
+    }
+
     fn batches(&mut self, sample: Sample) -> Vec<(Input, Tensor<1, Int>)> {
         match sample {
             Sample::Full => {
@@ -262,17 +286,16 @@ impl<'a, M: Model> DatasetObjective<'a, M> {
 /// every gradient's values]`. A parameter gets a gradient when any rank's reached it.
 fn all_reduce_gradient(
     c: &dyn Collective,
-    params: &[ParamMeta],
+    sizes: &[usize],
     device: &Device,
     loss: f64,
     correct: usize,
     grads: Vec<Option<Tensor<1>>>,
 ) -> owm_core::Result<(f64, usize, Vec<Option<Tensor<1>>>)> {
-    let sizes: Vec<usize> = params.iter().map(|m| m.shape.iter().product()).collect();
     let mut buffer = Vec::with_capacity(2 + sizes.len() + sizes.iter().sum::<usize>());
     buffer.extend([loss, correct as f64]);
     buffer.extend(grads.iter().map(|g| f64::from(u8::from(g.is_some()))));
-    for (g, &size) in grads.into_iter().zip(&sizes) {
+    for (g, &size) in grads.into_iter().zip(sizes) {
         match g {
             Some(g) => buffer.extend(owm_core::host_f32(owm_core::device_data(g)?).into_iter().map(f64::from)),
             None => buffer.extend(std::iter::repeat_n(0.0, size)),
@@ -281,7 +304,7 @@ fn all_reduce_gradient(
     c.all_reduce_sum(&mut buffer)?;
     let (head, mut values) = buffer.split_at(2 + sizes.len());
     let mut grads = Vec::with_capacity(sizes.len());
-    for (&flag, &size) in head[2..].iter().zip(&sizes) {
+    for (&flag, &size) in head[2..].iter().zip(sizes) {
         let (these, rest) = values.split_at(size);
         values = rest;
         let these: Vec<f32> = these.iter().map(|&v| v as f32).collect();
@@ -313,10 +336,22 @@ impl<M: Model> Objective for DatasetObjective<'_, M> {
     }
 
     fn gradient(&mut self, params: &ParamSet) -> owm_core::Result<Gradient> {
-        let model = params.apply_to(self.model.clone())?;
         let (chunk, epoch, epoch_end) = self.next_indices(self.batch_size);
         let n = chunk.len();
         let batch = Some(owm_core::batch_digest(&chunk));
+        // Each table takes part only as the rows the whole batch reads (every rank's shard), and the batch's ids
+        // are renumbered to index them: forward, backward and gradient cost what the batch reads, not the table.
+        let tables = self.table_rows(&chunk);
+        let model = if tables.is_empty() {
+            params.apply_to(self.model.clone())?
+        } else {
+            let mut index = vec![None; self.params.len()];
+            for (i, _, rows) in &tables {
+                let ids: Vec<i64> = rows.iter().map(|&r| i64::from(r)).collect();
+                index[*i] = Some(Tensor::<1, Int>::from_data(TensorData::new(ids, [rows.len()]), &self.device));
+            }
+            params.apply_rows_to(self.model.clone(), &index)?
+        };
         // This rank's items: the whole batch in one process.
         let mine = self.collective.as_ref().map_or(0..n, |c| shard(n, c.rank(), c.world()));
         let (mut value, mut correct, mut grads) = (0.0, 0, vec![None; self.params.len()]);
@@ -329,6 +364,10 @@ impl<M: Model> Objective for DatasetObjective<'_, M> {
                     let mut rng = Rng::derived(self.seed, &format!("augment/epoch-{epoch}/at-{at}"));
                     self.data.batch_augmented(&chunk[mine.clone()], self.norm, &self.autodiff, Some((aug, &mut rng)))
                 }
+                None if !tables.is_empty() => {
+                    let sources: Vec<(LookupIds, &[u32])> = tables.iter().map(|(_, ids, rows)| (*ids, rows.as_slice())).collect();
+                    self.data.batch_with_rows(&chunk[mine.clone()], &self.autodiff, &sources)
+                }
                 None => self.data.batch(&chunk[mine.clone()], self.norm, &self.autodiff),
             };
             let (loss, right) = self.data.task.loss_and_correct(model.forward(x), y);
@@ -339,11 +378,20 @@ impl<M: Model> Objective for DatasetObjective<'_, M> {
             grads = flat_grads(&model, &g).into_iter().map(|(_, g)| g.map(Tensor::inner)).collect();
             (value, correct) = (device_scalar(loss)?, read_count(right)?);
         }
-        self.model = model;
-        if let Some(c) = &self.collective {
-            (value, correct, grads) = all_reduce_gradient(c.as_ref(), &self.params, &self.device, value, correct, grads)?;
+        // A model of compact tables is not kept: the kept one has the tables' shapes, for evaluations.
+        if tables.is_empty() {
+            self.model = model;
         }
-        Ok(Gradient { loss: value, grads, items: n, correct: Some(correct), epoch, epoch_end, batch })
+        let mut rows = vec![None; if tables.is_empty() { 0 } else { self.params.len() }];
+        let mut sizes: Vec<usize> = self.params.iter().map(|m| m.shape.iter().product()).collect();
+        for (i, _, r) in tables {
+            sizes[i] = sizes[i] / self.params[i].shape[0].max(1) * r.len();
+            rows[i] = Some(r);
+        }
+        if let Some(c) = &self.collective {
+            (value, correct, grads) = all_reduce_gradient(c.as_ref(), &sizes, &self.device, value, correct, grads)?;
+        }
+        Ok(Gradient { loss: value, grads, items: n, correct: Some(correct), epoch, epoch_end, batch, rows })
     }
 
     /// Draws the batch with `Rng::derived(seed, "poisson/step-{k}")` for the k-th private batch, then takes
@@ -376,6 +424,8 @@ impl<M: Model> Objective for DatasetObjective<'_, M> {
             epoch,
             epoch_end,
             batch: Some(owm_core::batch_digest(&chunk)),
+            // Noise reaches every row: a private gradient is dense.
+            rows: Vec::new(),
         };
         Ok(PrivateGradient { gradient, clipped })
     }

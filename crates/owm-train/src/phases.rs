@@ -88,7 +88,8 @@ pub struct Checkpoint {
     pub total_steps: u64,
     /// Epochs completed in the whole run (gradient phases).
     pub total_epochs: u64,
-    /// The weights, flat, in parameter order.
+    /// The weights, flat, in parameter order (packed: [`owm_core::serde_float::Packed`]).
+    #[serde(with = "owm_core::serde_float::packed")]
     pub weights: Vec<f32>,
     /// The model's buffers (batch-norm running statistics), by path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -116,7 +117,8 @@ pub struct Checkpoint {
 pub struct BestWeights {
     /// Which round, and its metric.
     pub round: BestRound,
-    /// The weights, flat, in parameter order.
+    /// The weights, flat, in parameter order (packed: [`owm_core::serde_float::Packed`]).
+    #[serde(with = "owm_core::serde_float::packed")]
     pub weights: Vec<f32>,
     /// The model's buffers then, by path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -136,8 +138,9 @@ impl Kept {
     }
 }
 
-/// Checkpoint file format tag.
-pub const CHECKPOINT_FORMAT: &str = "owm-checkpoint/1";
+/// Checkpoint file format tag: version 2 packs its long vectors ([`owm_core::serde_float::Packed`]); version
+/// 1, with arrays of numbers, is still read.
+pub const CHECKPOINT_FORMAT: &str = "owm-checkpoint/2";
 
 impl Checkpoint {
     /// Reads a checkpoint file.
@@ -149,7 +152,7 @@ impl Checkpoint {
         let err = |source: owm_core::BoxError| Error::Checkpoint { path: path.to_path_buf(), source };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.into()))?;
         let c: Self = serde_json::from_str(&text).map_err(|e| err(e.into()))?;
-        if c.format != CHECKPOINT_FORMAT {
+        if c.format != CHECKPOINT_FORMAT && c.format != "owm-checkpoint/1" {
             return Err(err(format!("format `{}`, expected `{CHECKPOINT_FORMAT}`", c.format).into()));
         }
         Ok(c)
@@ -288,12 +291,14 @@ pub fn run_phases<M: owm_models::Model>(
                 break StopReason::SinkRequested;
             }
             let ctx = StepContext { step: total_steps + 1, layer_stats: opts.trace.stats_at(total_steps + 1) };
-            let stepped = optimizer.step(params.clone(), objective, ctx, &mut PathFilter { config: opts.trace, inner: sink })?;
+            // The weights are handed over, not shared: an optimiser may then write them in place (a lazy
+            // table's rows). A step whose loss is not finite leaves them as they were (`Optimizer::step`).
+            let stepped = optimizer.step(params, objective, ctx, &mut PathFilter { config: opts.trace, inner: sink })?;
+            params = stepped.params;
             if let Some(reason) = convergence.check_loss(total_steps + 1, stepped.loss) {
                 failure = Some(reason.clone());
                 break reason;
             }
-            params = stepped.params;
             step += 1;
             total_steps += 1;
             evaluations += stepped.evaluations;

@@ -68,7 +68,7 @@ impl Objective for Net {
         let value = loss.clone().into_data().convert::<f64>().try_into_vec::<f64>().unwrap()[0];
         let grads = loss.backward();
         let grads = t.iter().map(|p| p.grad(&grads)).collect();
-        Ok(Gradient { loss: value, grads, items: 8, correct: None, epoch: 1, epoch_end: true, batch: None })
+        Ok(Gradient { loss: value, grads, items: 8, correct: None, epoch: 1, epoch_end: true, batch: None, rows: Vec::new() })
     }
 
     fn evaluate(&mut self, _: &[Vec<f32>], _: Sample) -> owm_core::Result<Vec<Fitness>> {

@@ -14,4 +14,5 @@ mod pretrained;
 mod privacy;
 mod recording;
 mod replay;
+mod tables;
 mod validation;

@@ -247,7 +247,17 @@ fn optimizer(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
     settings.extend(a.t0.map(Setting::T0));
     settings.extend(a.clip_norm.map(Setting::ClipNorm));
     settings.extend(a.schedule.as_deref().map(Schedule::parse).transpose()?.map(Setting::Schedule));
+    settings.extend(a.lazy.map(Setting::Lazy));
     let mut phases = c.phases();
+    if a.lazy.is_none() && c.reads_tables() {
+        // Tables train lazily by default, in every phase whose settings allow it (no weight decay, say).
+        for phase in &mut phases {
+            let mut lazy = phase.optimizer.clone();
+            if lazy.apply(&Setting::Lazy(true)) && lazy.check().is_ok() {
+                phase.optimizer = lazy;
+            }
+        }
+    }
     for setting in &settings {
         // Every phase is tried: `|` does not stop at the first that takes it.
         let applied = phases.iter_mut().fold(false, |any, p| p.optimizer.apply(setting) | any);
@@ -329,6 +339,7 @@ impl From<TokenizerArg> for Tokenizer {
             TokenizerArg::Words => Tokenizer::Words,
             TokenizerArg::Chars => Tokenizer::Chars,
             TokenizerArg::CharBigrams => Tokenizer::CharBigrams,
+            TokenizerArg::CharsAndBigrams => Tokenizer::CharsAndBigrams,
             TokenizerArg::Jieba => Tokenizer::Jieba,
         }
     }

@@ -191,6 +191,7 @@ pub enum TokenizerArg {
     Words,
     Chars,
     CharBigrams,
+    CharsAndBigrams,
     Jieba,
 }
 
@@ -249,6 +250,10 @@ pub struct OptimizerArgs {
     /// Learning-rate schedule of every gradient phase: `kind[:key=value...]` (see `owm schedule`).
     #[arg(long)]
     pub schedule: Option<String>,
+    /// Update embedding tables lazily, only the rows each batch reads (as torch.optim.SparseAdam), in every
+    /// gradient phase. Default: true for text and interactions wherever the phase's settings allow it.
+    #[arg(long, value_name = "BOOL")]
+    pub lazy: Option<bool>,
     /// Population of every search phase (ga, es).
     #[arg(long)]
     pub population: Option<usize>,

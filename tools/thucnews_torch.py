@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""THUCNews headlines, OWM's text default beside the same recipe in PyTorch, on the same split.
+
+    python3 tools/thucnews_torch.py OWM_BINARY OUT.json [--seed 42] [--tokenizer chars-and-bigrams]
+
+The 100,000 headlines (`tools/fetch_datasets.py thucnews`) are split stratified 90/10 by OWM's own algorithm
+(`stratified_split` with `Rng::derived(seed, "split/stratified")`, ported in `owm_rng.py`) and written to two
+files, so both sides train and test on exactly the same headlines. OWM runs `owm train --task text` on them with
+its defaults: a validation tenth held out of the training file (`derive_seed(seed, "data/validation")`), an
+embedding bag of 64, Adam at 1e-3 (lazy for the table), batch 32, early stopping on the validation loss with
+patience 10 within 200 epochs, ending on the best epoch.
+
+PyTorch trains the same recipe: the same tokens (NFKC, lower case, letters and digits; characters and their
+overlapping pairs), the same vocabulary (training tokens by decreasing count, ties in code-point order, at most
+`--max-vocab`, `<pad>` 0 and `<unk>` 1), the same validation split, `nn.EmbeddingBag(mode="mean",
+padding_idx=0)` and a linear layer with PyTorch's default initialisation, `torch.optim.SparseAdam` for the table
+and `Adam` for the layer (lr 1e-3), batch 32, the same early stopping. Both report the test macro F1 and wall
+time on the same threads (`torch.set_num_threads(2)`). Writes `OUT.json`.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from owm_rng import Xoshiro, derive_seed  # noqa: E402
+from fetch_datasets import datasets_dir  # noqa: E402
+
+
+def stratified_split(labels, fraction, seed):
+    """owm_data's stratified_split: per class in class order, a permutation; its first round(n·fraction) held out."""
+    rng = Xoshiro(derive_seed(seed, "split/stratified"))
+    kept, held = [], []
+    for c in sorted(set(labels)):
+        members = [i for i, l in enumerate(labels) if l == c]
+        order = rng.permutation(len(members))
+        n_held = 0 if len(members) < 2 else min(max(int(len(members) * fraction + 0.5), 1), len(members) - 1)
+        for k, o in enumerate(order):
+            (held if k < n_held else kept).append(members[o])
+    return sorted(kept), sorted(held)
+
+
+def read(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n").rstrip("\r")
+            if line.strip():
+                label, text = line.split("\t", 1)
+                rows.append((label.strip(), text))
+    return rows
+
+
+def tokens(text, tokenizer):
+    text = unicodedata.normalize("NFKC", text).lower()
+    chars = [c for c in text if c.isalnum()]
+    bigrams = ["".join(chars[i : i + 2]) for i in range(len(chars) - 1)]
+    if tokenizer == "chars":
+        return chars
+    if tokenizer == "char-bigrams":
+        return bigrams if len(chars) != 1 else chars
+    return chars + bigrams
+
+
+def vocab(docs, max_size):
+    counts = {}
+    for d in docs:
+        for t in d:
+            counts[t] = counts.get(t, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:max_size]
+    return {t: i + 2 for i, (t, _) in enumerate(ranked)}
+
+
+def encode(doc, index, max_len):
+    ids = [index.get(t, 1) for t in doc[:max_len]]
+    return ids + [0] * (max_len - len(ids))
+
+
+def macro_f1(pred, gold, classes):
+    f1s = []
+    for c in range(classes):
+        tp = sum(1 for p, g in zip(pred, gold) if p == c and g == c)
+        fp = sum(1 for p, g in zip(pred, gold) if p == c and g != c)
+        fn = sum(1 for p, g in zip(pred, gold) if p != c and g == c)
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return sum(f1s) / classes
+
+
+def torch_run(train, test, classes, args):
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(2)
+    torch.manual_seed(args.seed)
+    label_of = {c: i for i, c in enumerate(classes)}
+    kept, held = stratified_split([label_of[l] for l, _ in train], 0.1, derive_seed(args.seed, "data/validation"))
+    docs = {i: tokens(train[i][1], args.tokenizer) for i in range(len(train))}
+    index = vocab([docs[i] for i in kept], args.max_vocab)
+
+    def tensors(rows, idx_docs):
+        x = torch.tensor([encode(d, index, args.max_len) for d in idx_docs], dtype=torch.long)
+        y = torch.tensor([label_of[l] for l, _ in rows], dtype=torch.long)
+        return x, y
+
+    xt, yt = tensors([train[i] for i in kept], [docs[i] for i in kept])
+    xv, yv = tensors([train[i] for i in held], [docs[i] for i in held])
+    xs, ys = tensors(test, [tokens(t, args.tokenizer) for _, t in test])
+
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.EmbeddingBag(len(index) + 2, args.dim, mode="mean", padding_idx=0, sparse=True)
+            self.output = nn.Linear(args.dim, len(classes))
+
+        def forward(self, x):
+            return self.output(self.embedding(x))
+
+    model = Bag()
+    sparse = torch.optim.SparseAdam(list(model.embedding.parameters()), lr=1e-3)
+    dense = torch.optim.Adam(list(model.output.parameters()), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def evaluate(x, y):
+        model.eval()
+        with torch.no_grad():
+            logits = torch.cat([model(x[i : i + 2048]) for i in range(0, len(x), 2048)])
+        model.train()
+        return loss_fn(logits, y).item(), logits.argmax(1).tolist()
+
+    started = time.time()
+    best, best_state, since, epochs = float("inf"), None, 0, 0
+    for epoch in range(1, 201):
+        perm = torch.randperm(len(xt))
+        for i in range(0, len(xt), args.batch):
+            b = perm[i : i + args.batch]
+            sparse.zero_grad()
+            dense.zero_grad()
+            loss_fn(model(xt[b]), yt[b]).backward()
+            sparse.step()
+            dense.step()
+        val_loss, _ = evaluate(xv, yv)
+        epochs = epoch
+        if val_loss < best:
+            best, since, best_state = val_loss, 0, {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            since += 1
+            if since >= 10:
+                break
+    model.load_state_dict(best_state)
+    seconds = time.time() - started
+    _, pred = evaluate(xs, ys)
+    gold = ys.tolist()
+    return {
+        "epochs": epochs,
+        "train_seconds": round(seconds, 1),
+        "accuracy": sum(p == g for p, g in zip(pred, gold)) / len(gold),
+        "macro_f1": macro_f1(pred, gold, len(classes)),
+        "vocab": len(index) + 2,
+    }
+
+
+def owm_run(binary, train_path, test_path, args, out_dir):
+    cmd = [binary, "train", "--task", "text", "--data", train_path, "--test-data", test_path, "--tokenizer", args.tokenizer,
+           "--max-len", str(args.max_len), "--max-vocab", str(args.max_vocab), "--seed", str(args.seed), "--out", out_dir]
+    started = time.time()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"owm failed: {done.stderr[-2000:]}")
+    seconds = time.time() - started
+    with open(os.path.join(out_dir, "evaluation.json")) as f:
+        ev = json.load(f)
+    report = ev.get("report", ev)
+    return {"command": " ".join(cmd), "seconds": round(seconds, 1), "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("owm")
+    p.add_argument("out")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--tokenizer", default="chars-and-bigrams", choices=["chars", "char-bigrams", "chars-and-bigrams"])
+    p.add_argument("--max-len", type=int, default=64)
+    p.add_argument("--max-vocab", type=int, default=300000)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--skip-owm", action="store_true")
+    args = p.parse_args()
+
+    rows = read(os.path.join(datasets_dir(), "thucnews", "thucnews_train_10w.txt"))
+    classes = sorted({l for l, _ in rows})
+    label_of = {c: i for i, c in enumerate(classes)}
+    train_idx, test_idx = stratified_split([label_of[l] for l, _ in rows], 0.1, args.seed)
+    train, test = [rows[i] for i in train_idx], [rows[i] for i in test_idx]
+    result = {"split": {"seed": args.seed, "train": len(train), "test": len(test)}, "tokenizer": args.tokenizer}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for side, part in (("train", train), ("test", test)):
+            paths[side] = os.path.join(tmp, f"thucnews_{side}.txt")
+            with open(paths[side], "w", encoding="utf-8") as f:
+                f.writelines(f"{l}\t{t}\n" for l, t in part)
+        if not args.skip_owm:
+            result["owm"] = owm_run(args.owm, paths["train"], paths["test"], args, os.path.join(tmp, "run"))
+            print("owm", result["owm"], flush=True)
+        result["pytorch"] = torch_run(train, test, classes, args)
+        print("pytorch", result["pytorch"], flush=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
