@@ -5,16 +5,17 @@
 
 Both sides read RecBole's `ml-100k.inter` (`tools/fetch_datasets.py movielens-100k`): a rating of 4 or more is a
 click, 1 to 3 an explicit non-click; each user's latest 20% of ratings (by timestamp, then file order) are the
-test rows (OWM's `chronological_split`, ported here), and a stratified tenth of the rest, drawn as OWM draws it
-(`owm_rng.py`), is the validation split. OWM runs `owm train --task recsys --click-threshold 4 --chronological
+test rows (OWM's `chronological_split`, ported here), and the latest tenth of each user's other ratings is the
+validation split. OWM runs `owm train --task recsys --click-threshold 4 --chronological
 --negatives 0 --batch-size 256` with its defaults otherwise (matrix factorisation of 16, Adam at 1e-3, lazy for
 the tables, early stopping on the validation loss with patience 10 within 200 epochs, ending on the best epoch).
 
 The reference is the same model in PyTorch: biased matrix factorisation `<u, i> + b_u + b_i + b` of width 16
-(`nn.Embedding`'s N(0, 1) initialisation, biases too, the global bias 0, as OWM's), binary cross-entropy on
+(initialised as OWM's default plan does: Kaiming-uniform, gain √2, on each table's rows; the global bias 0),
+binary cross-entropy on
 the logit, dense `torch.optim.Adam` at 1e-3, batch 256, the same early stopping. The popularity baseline scores
 a pair by its item's training clicks. Reported for each: ROC AUC, log loss, accuracy at 0.5 and NDCG@10 over the
-users with a click among their test rows (ties sharing their gains, as `owm_eval::ranking`). Writes OUT.json.
+users with both a click and a non-click among their test rows (ties sharing their gains, as `owm_eval::ranking`). Writes OUT.json.
 """
 
 import argparse
@@ -27,9 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from owm_rng import derive_seed  # noqa: E402
 from fetch_datasets import datasets_dir  # noqa: E402
-from thucnews_torch import stratified_split  # noqa: E402
 
 
 def read(path):
@@ -43,10 +42,11 @@ def read(path):
     return rows
 
 
-def chronological_split(rows, users, fraction):
+def chronological_split(rows, users, fraction, subset=None):
+    """Each user's latest `fraction` of their rows in `subset` (default: all) held out, as OWM's `split_latest`."""
     by_user = {}
-    for k, row in enumerate(rows):
-        by_user.setdefault(users[row[0]], []).append(k)
+    for k in range(len(rows)) if subset is None else subset:
+        by_user.setdefault(users[rows[k][0]], []).append(k)
     train, test = [], []
     for u in sorted(by_user):
         ks = sorted(by_user[u], key=lambda k: (rows[k][3], k))
@@ -75,7 +75,7 @@ def roc_auc(y, p):
 def ndcg10(groups):
     total, users = 0.0, 0
     for rel, sc in groups.values():
-        if sum(rel) == 0:
+        if sum(rel) == 0 or all(rel):
             continue
         order = sorted(range(len(sc)), key=lambda k: -sc[k])
         disc = lambda i: 1 / math.log2(i + 2) if i < 10 else 0.0
@@ -125,8 +125,7 @@ def main():
         items.setdefault(i, len(items))
     label = [1 if r >= 4 else 0 for _, _, r, _ in rows]
     train, test = chronological_split(rows, users, 0.2)
-    kept, held = stratified_split([label[k] for k in train], 0.1, derive_seed(args.seed, "data/validation"))
-    fit, val = [train[k] for k in kept], [train[k] for k in held]
+    fit, val = chronological_split(rows, users, 0.1, train)
     result = {"split": {"train": len(fit), "validation": len(val), "test": len(test)}}
 
     if not args.skip_owm:
@@ -161,6 +160,10 @@ def main():
             return dot + self.user_bias(u).squeeze(1) + self.item_bias(i).squeeze(1) + self.bias
 
     model = Mf()
+    # OWM's default init plan: Kaiming-uniform with gain √2 on each table's fan-in (its rows); the global bias 0.
+    with torch.no_grad():
+        for t in (model.users, model.items, model.user_bias, model.item_bias):
+            t.weight.uniform_(-(6 / t.weight.shape[0]) ** 0.5, (6 / t.weight.shape[0]) ** 0.5)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
     (tu, ti, ty), (vu, vi, vy), (su, si, sy) = ids(fit), ids(val), ids(test)

@@ -13,7 +13,8 @@ patience 10 within 200 epochs, ending on the best epoch.
 PyTorch trains the same recipe: the same tokens (NFKC, lower case, letters and digits; characters and their
 overlapping pairs), the same vocabulary (training tokens by decreasing count, ties in code-point order, at most
 `--max-vocab`, `<pad>` 0 and `<unk>` 1), the same validation split, `nn.EmbeddingBag(mode="mean",
-padding_idx=0)` and a linear layer with PyTorch's default initialisation, `torch.optim.SparseAdam` for the table
+padding_idx=0)` and a linear layer initialised as OWM's default plan does (Kaiming-uniform, gain √2, on the
+fan-in: a table's rows, a layer's inputs; zero biases), `torch.optim.SparseAdam` for the table
 and `Adam` for the layer (lr 1e-3), batch 32, the same early stopping. Both report the test macro F1 and wall
 time on the same threads (`torch.set_num_threads(2)`). Writes `OUT.json`.
 """
@@ -121,6 +122,13 @@ def torch_run(train, test, classes, args):
             return self.output(self.embedding(x))
 
     model = Bag()
+    # OWM's default init plan: Kaiming-uniform with gain √2 on the fan-in (a table's rows, a linear layer's
+    # inputs), zero biases.
+    with torch.no_grad():
+        for w in (model.embedding.weight, model.output.weight):
+            fan_in = w.shape[0] if w is model.embedding.weight else w.shape[1]
+            w.uniform_(-(6 / fan_in) ** 0.5, (6 / fan_in) ** 0.5)
+        model.output.bias.zero_()
     sparse = torch.optim.SparseAdam(list(model.embedding.parameters()), lr=1e-3)
     dense = torch.optim.Adam(list(model.output.parameters()), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()

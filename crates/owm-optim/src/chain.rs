@@ -244,11 +244,13 @@ impl Optimizer for Chain {
         if applied {
             self.updates += 1;
         }
-        let layers = if ctx.layer_stats { self.layer_stats(&metas, &rows, (&values, &ws), &gs, &new_ws)? } else { Vec::new() };
-        if !ctx.layer_stats {
-            // A table's carried norm is good only while every step adds to it: measure it afresh next time.
+        let layers = if ctx.layer_stats {
+            self.layer_stats(&metas, &rows, (&values, &ws), &gs, &new_ws)?
+        } else {
+            // A table's carried norm holds only while every step adds to it: it is measured afresh next time.
             metas.iter().zip(&rows).filter(|(_, r)| r.is_some()).for_each(|(m, _)| _ = self.norms.remove(&m.path));
-        }
+            Vec::new()
+        };
         // A lazy table gets its new rows written back, in place where nothing else holds it.
         drop(ws);
         let new_values: Vec<Tensor<1>> = values

@@ -78,7 +78,7 @@ pub struct RoundSums {
 /// optimiser's state, the convergence progress and the data position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
-    /// `"owm-checkpoint/1"`.
+    /// [`CHECKPOINT_FORMAT`].
     pub format: String,
     /// Index of the phase in progress (from 0).
     pub phase: usize,

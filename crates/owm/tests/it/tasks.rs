@@ -152,6 +152,33 @@ fn recsys_should_read_recbole_movielens_as_click_through() {
     assert!(evaluation["ranking"]["groups"].as_u64().unwrap() > 800, "{}", evaluation["ranking"]);
 }
 
+/// The THUCNews headlines (`cargo xtask data thucnews`): one epoch of the default embedding bag over characters
+/// and their pairs on the first 20,000 training headlines, a fast slice of the runs `docs/applications.md`
+/// records. The table (over 100,000 rows) trains lazily by default: the config says so, and the trace's
+/// per-layer statistics of the table come from the rows each batch read.
+#[test]
+fn text_should_train_lazily_on_the_real_thucnews_headlines() {
+    let fetched = owm::data::datasets_dir().unwrap_or_default().join("thucnews").join("thucnews_train_10w.txt");
+    let Some(file) = owm_testkit::real_dataset(&fetched, "cargo xtask data thucnews") else { return };
+    let dir = owm_testkit::tempdir();
+    let data = file.display().to_string();
+    let args = ["train", "--quiet", "--task", "text", "--data", &data, "--tokenizer", "chars-and-bigrams", "--max-len", "48", "--max-vocab", "300000"];
+    let slice = ["--test-fraction", "0.1", "--train-limit", "20000", "--test-limit", "5000", "--epochs", "1", "--out", "run"];
+    let out = owm(dir.path(), &[&args[..], &slice].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("run/config.json")).unwrap()).unwrap();
+    assert_eq!(config["optimizer"]["lazy"], true, "{}", config["optimizer"]);
+    let evaluation: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("run/evaluation.json")).unwrap()).unwrap();
+    let f1 = evaluation["macro_f1"].as_f64().unwrap();
+    assert!(f1 > 0.70, "macro F1 {f1} (measured 0.7252; chance 0.1)");
+    let trace = std::fs::read_to_string(dir.path().join("run/trace.jsonl")).unwrap();
+    let step = trace.lines().find(|l| l.contains("\"event\":\"step\"")).unwrap();
+    let step: serde_json::Value = serde_json::from_str(step).unwrap();
+    let table = step["layers"].as_array().unwrap().iter().find(|l| l["path"] == "embedding.weight").unwrap();
+    // Most of the table's rows got no gradient from the first batch: the statistics cover the whole table.
+    assert!(table["zero_grads"].as_f64().unwrap() > 0.99, "{table}");
+}
+
 #[test]
 fn image_folders_run_from_the_command_line() {
     let dir = owm_testkit::tempdir();

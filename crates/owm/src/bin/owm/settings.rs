@@ -44,8 +44,8 @@ pub fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
             c.licenses.insert(component.into(), l.clone());
         }
     }
-    if d.augment {
-        c.data.augment = Some(owm::data::Augment::cifar());
+    if let Some(spec) = &d.augment {
+        c.data.augment = Some(augment(spec)?);
     }
     c.data.classes = d.classes.clone().or(c.data.classes.take());
     c.data.train_limit = d.train_limit.or(c.data.train_limit);
@@ -232,6 +232,24 @@ impl ModelKind {
     }
 }
 
+/// `--augment [SPEC]`: `cifar` (what the flag alone gives) or `crop=N,flip=BOOL`, each key defaulting to
+/// CIFAR-10's (padding 4, flip).
+fn augment(spec: &str) -> Result<owm::data::Augment> {
+    let mut a = owm::data::Augment::cifar();
+    if spec == "cifar" {
+        return Ok(a);
+    }
+    for part in spec.split(',') {
+        let bad = || anyhow::anyhow!("--augment `{spec}`: `{part}` is not crop=N or flip=true|false");
+        match part.split_once('=') {
+            Some(("crop", v)) => a.crop_padding = v.trim().parse().map_err(|_| bad())?,
+            Some(("flip", v)) => a.flip = v.trim().parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        }
+    }
+    Ok(a)
+}
+
 /// `--optimizer`, then each setting on every phase that has it; a setting no phase has is an error.
 fn optimizer(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
     let a = &args.optimizer;
@@ -249,20 +267,20 @@ fn optimizer(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
     settings.extend(a.schedule.as_deref().map(Schedule::parse).transpose()?.map(Setting::Schedule));
     settings.extend(a.lazy.map(Setting::Lazy));
     let mut phases = c.phases();
-    if a.lazy.is_none() && c.reads_tables() {
-        // Tables train lazily by default, in every phase whose settings allow it (no weight decay, say).
-        for phase in &mut phases {
-            let mut lazy = phase.optimizer.clone();
-            if lazy.apply(&Setting::Lazy(true)) && lazy.check().is_ok() {
-                phase.optimizer = lazy;
-            }
-        }
-    }
     for setting in &settings {
         // Every phase is tried: `|` does not stop at the first that takes it.
         let applied = phases.iter_mut().fold(false, |any, p| p.optimizer.apply(setting) | any);
         if !applied {
             bail!("--{} does not apply to any phase ({})", setting.name().replace('_', "-"), c.optimizer_names());
+        }
+    }
+    if a.lazy.is_none() && args.config.is_none() && c.reads_tables() {
+        // Tables train lazily by default, in every gradient phase whose settings allow it (no coupled weight
+        // decay, say): `--optimizer` phases too, and never against another setting.
+        for phase in &mut phases {
+            let mut lazy = phase.optimizer.clone();
+            let allowed = lazy.apply(&Setting::Lazy(true)) && lazy.check().is_ok();
+            phase.optimizer.apply(&Setting::Lazy(allowed));
         }
     }
     for phase in &phases {
@@ -399,6 +417,27 @@ mod tests {
         let c = train(&["--optimizer", "sgd", "--schedule", "step:step_size=30:gamma=0.1"]).unwrap();
         assert_eq!(serde_json::to_value(&c.optimizer).unwrap()["schedule"]["step_size"], 30);
         assert!(refused(&["--schedule", "step:30"]).contains("`30` is not key=value"));
+    }
+
+    #[test]
+    fn augmentation_should_default_to_cifars_and_take_a_spec() {
+        assert_eq!(train(&["--augment"]).unwrap().data.augment, Some(owm::data::Augment::cifar()));
+        let digits = train(&["--augment", "crop=2,flip=false"]).unwrap().data.augment.unwrap();
+        assert_eq!((digits.crop_padding, digits.flip), (2, false));
+        assert!(refused(&["--augment", "rotate=10"]).contains("`rotate=10` is not crop=N"));
+    }
+
+    #[test]
+    fn tables_should_train_lazily_by_default_where_the_settings_allow() {
+        let lazy = |c: &ExperimentConfig| c.phases().iter().map(|p| serde_json::to_value(&p.optimizer).unwrap()["lazy"] == true).collect::<Vec<_>>();
+        let text = ["--task", "text", "--data", "."];
+        assert_eq!(lazy(&train(&text).unwrap()), [true]);
+        assert_eq!(lazy(&train(&[&text[..], &["--optimizer", "sgd,ga"]].concat()).unwrap()), [true, false]);
+        assert_eq!(lazy(&train(&[&text[..], &["--lazy", "false"]].concat()).unwrap()), [false]);
+        // Coupled weight decay would decay only the rows read: the default steps aside, an explicit ask is refused.
+        assert_eq!(lazy(&train(&[&text[..], &["--weight-decay", "0.01"]].concat()).unwrap()), [false]);
+        assert!(refused(&[&text[..], &["--weight-decay", "0.01", "--lazy", "true"]].concat()).contains("lazy updates: `weight_decay`"));
+        assert_eq!(lazy(&train(&[]).unwrap()), [false], "images and tables have no tables to read by row");
     }
 
     #[test]

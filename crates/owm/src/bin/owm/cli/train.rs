@@ -69,9 +69,10 @@ pub struct DataArgs {
     /// Use only the first N test items.
     #[arg(long)]
     pub test_limit: Option<usize>,
-    /// Image: augment training images with a random crop (padding 4) and horizontal flip.
-    #[arg(long)]
-    pub augment: bool,
+    /// Image: augment training images. Alone: CIFAR-10's random crop (zero padding 4) and horizontal flip;
+    /// `crop=N,flip=true|false` sets either (digits: `crop=2,flip=false`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "cifar", value_name = "SPEC")]
+    pub augment: Option<String>,
     /// Licence of the trained weights (SPDX, e.g. Apache-2.0), recorded in the bundle.
     #[arg(long)]
     pub weights_license: Option<String>,
