@@ -86,7 +86,8 @@ pub struct DataConfig {
     #[serde(default = "default_test_fraction")]
     pub test_fraction: f64,
     /// Fraction of the training records held out as the validation split (stratified by class, drawn from
-    /// `derive_seed(seed, "data/validation")`), evaluated every epoch; 0 for none. Ignored when the source
+    /// `derive_seed(seed, "data/validation")`; after a chronological split of interactions, each user's latest
+    /// training records), evaluated every epoch; 0 for none. Ignored when the source
     /// names a validation file. [`DataConfig::new`] sets 0.1; a config file without the field has none (as
     /// every config written before validation existed, so their runs replay unchanged).
     ///
@@ -170,7 +171,8 @@ impl DataConfig {
             DataSource::Mnist { dir } => load_mnist(dir)?,
             DataSource::FashionMnist { dir } => load_fashion_mnist(dir)?,
             DataSource::Cifar10 { dir } => load_cifar10(dir)?,
-            // Tables and texts hold their validation records out before fitting their preparation.
+            // Tables and texts hold their validation records out before fitting their preparation; interactions,
+            // after a chronological split, hold out each user's latest.
             DataSource::Tabular { path, test, validation, options } => {
                 load_tabular(path, test.as_ref(), held(validation.as_ref(), fraction, validation_seed), options, self.test_fraction, seed)?
             }
@@ -178,7 +180,7 @@ impl DataConfig {
                 load_text(path, test.as_ref(), held(validation.as_ref(), fraction, validation_seed), text, self.test_fraction, seed)?
             }
             DataSource::ImageFolder { dir, grayscale } => load_image_folder(dir, *grayscale, self.test_fraction, seed)?,
-            DataSource::Interactions { path, options } => load_interactions(path, options, self.test_fraction, seed)?,
+            DataSource::Interactions { path, options } => load_interactions(path, held(None, fraction, validation_seed), options, self.test_fraction, seed)?,
         };
         let keep = |d: Dataset| match &self.classes {
             Some(classes) => d.with_classes(classes),

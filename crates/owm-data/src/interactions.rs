@@ -143,24 +143,34 @@ impl Interactions {
     ///
     /// [`Error::TableRow`] naming the line of the first interaction without a timestamp.
     pub fn chronological_split(&self, test_fraction: f64, path: &Path) -> Result<(Vec<usize>, Vec<usize>)> {
-        if let Some(r) = self.rows.iter().find(|r| r.timestamp.is_none()) {
+        self.latest(&(0..self.rows.len()).collect::<Vec<_>>(), test_fraction, path)
+    }
+
+    /// [`Interactions::chronological_split`] of the rows `rows` alone: `(earlier, latest)`, each ascending
+    /// (how a validation split is held out of the training rows).
+    ///
+    /// # Errors
+    ///
+    /// As [`Interactions::chronological_split`].
+    pub fn latest(&self, rows: &[usize], fraction: f64, path: &Path) -> Result<(Vec<usize>, Vec<usize>)> {
+        if let Some(r) = rows.iter().map(|&i| &self.rows[i]).find(|r| r.timestamp.is_none()) {
             return Err(Error::TableRow { path: path.to_path_buf(), line: r.line, reason: "no timestamp: a chronological split needs one per row".into() });
         }
         let mut by_user: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (i, r) in self.rows.iter().enumerate() {
-            by_user.entry(r.user).or_default().push(i);
+        for &i in rows {
+            by_user.entry(self.rows[i].user).or_default().push(i);
         }
-        let (mut train, mut test) = (Vec::new(), Vec::new());
+        let (mut earlier, mut latest) = (Vec::new(), Vec::new());
         for mut rows in by_user.into_values() {
             rows.sort_by_key(|&i| (self.rows[i].timestamp, i));
-            // A user with one interaction stays in training; others keep at least one on each side.
-            let n_test = if rows.len() < 2 { 0 } else { ((rows.len() as f64 * test_fraction).round() as usize).clamp(1, rows.len() - 1) };
-            let cut = rows.len() - n_test;
-            train.extend_from_slice(&rows[..cut]);
-            test.extend_from_slice(&rows[cut..]);
+            // A user with one interaction stays on the earlier side; others keep at least one on each.
+            let n_latest = if rows.len() < 2 { 0 } else { ((rows.len() as f64 * fraction).round() as usize).clamp(1, rows.len() - 1) };
+            let cut = rows.len() - n_latest;
+            earlier.extend_from_slice(&rows[..cut]);
+            latest.extend_from_slice(&rows[cut..]);
         }
-        train.sort_unstable();
-        test.sort_unstable();
-        Ok((train, test))
+        earlier.sort_unstable();
+        latest.sort_unstable();
+        Ok((earlier, latest))
     }
 }

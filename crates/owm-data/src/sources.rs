@@ -311,14 +311,15 @@ impl Default for InteractionOptions {
 }
 
 /// Reads a `user,item,label[,timestamp]` file (or a RecBole `.inter` file; side features from CSV or RecBole
-/// `.user` / `.item` files), turns ratings into clicks at `click_threshold`, splits the rows, adds `negatives` unseen items per positive on
-/// each side (seeded), and gives a binary click task over `[user, item, side features...]` ids grouped by
-/// user.
+/// `.user` / `.item` files), turns ratings into clicks at `click_threshold`, splits the rows (holding out, after a
+/// chronological split, each user's latest `held` fraction of training rows for validation), adds `negatives`
+/// unseen items per positive on each side (seeded), and gives a binary click task over `[user, item, side
+/// features...]` ids grouped by user.
 ///
 /// # Errors
 ///
 /// Any [`read_interactions`] or side-file error naming file and line; [`Error::Empty`] for a side without rows.
-pub fn load_interactions(path: &Path, options: &InteractionOptions, test_fraction: f64, seed: u64) -> Result<Splits> {
+pub fn load_interactions(path: &Path, held: Held<'_>, options: &InteractionOptions, test_fraction: f64, seed: u64) -> Result<Splits> {
     let mut data = read_interactions(path)?;
     if let Some(t) = options.click_threshold {
         for r in &mut data.rows {
@@ -328,6 +329,16 @@ pub fn load_interactions(path: &Path, options: &InteractionOptions, test_fractio
     let (train, test) = match options.split {
         InteractionSplit::Random => data.random_split(test_fraction, seed),
         InteractionSplit::Chronological => data.chronological_split(test_fraction, path)?,
+    };
+    // A chronological split validates on each user's latest training rows too, so early stopping never
+    // watches the past while training on the future; a random split leaves its validation rows to
+    // `DataConfig::load` (stratified). There is no validation file of interactions.
+    let (train, validation) = match (held, options.split) {
+        (Held::Fraction { fraction, .. }, InteractionSplit::Chronological) => {
+            let (train, validation) = data.latest(&train, fraction, path)?;
+            (train, Some(validation))
+        }
+        _ => (train, None),
     };
     let (user_fields, user_ids) = match &options.user_features {
         Some(f) => read_side(f, &data.users)?,
@@ -359,5 +370,6 @@ pub fn load_interactions(path: &Path, options: &InteractionOptions, test_fractio
     };
     let side_fields = user_fields.into_iter().chain(item_fields).collect();
     let preprocessing = Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives: options.negatives, side_fields };
-    Ok(Splits { train: dataset("train", &train)?, test: dataset("test", &test)?, validation: None, preprocessing: Some(preprocessing) })
+    let validation = validation.map(|v| dataset("validation", &v)).transpose()?;
+    Ok(Splits { train: dataset("train", &train)?, test: dataset("test", &test)?, validation, preprocessing: Some(preprocessing) })
 }

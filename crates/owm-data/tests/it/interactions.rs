@@ -55,6 +55,35 @@ fn a_chronological_split_should_test_each_user_on_their_latest_interactions() {
     assert_eq!(train, [0, 4, 5]);
 }
 
+/// After a chronological split, the validation rows are each user's latest training rows: every user's
+/// training rows come before their validation rows, which come before their test rows.
+#[test]
+fn a_chronological_split_should_validate_each_user_on_their_latest_training_rows() {
+    let mut text = String::from("user,item,click,timestamp\n");
+    for u in 0..4 {
+        for t in 0..10 {
+            text.push_str(&format!("u{u},i{},{},{}\n", (u * 3 + t) % 7, (u + t) % 2, 1000 - 37 * t + u));
+        }
+    }
+    let (_dir, path) = write(&text);
+    let options = owm_data::InteractionOptions { split: owm_data::InteractionSplit::Chronological, negatives: 0, ..Default::default() };
+    let config =
+        owm_data::DataConfig { validation_fraction: 0.2, ..owm_data::DataConfig::new(owm_data::DataSource::Interactions { path: path.clone(), options }) };
+    let splits = config.load(3).unwrap();
+    let validation = splits.validation.unwrap();
+    assert_eq!((splits.train.len(), validation.len(), splits.test.len()), (24, 8, 8), "per user: 10 → 8 training (6 + 2 validation) and 2 test");
+    // The rows' times, by user, read back from the file through the same order as the splits.
+    let data = read_interactions(&path).unwrap();
+    let (train, test) = data.chronological_split(0.2, &path).unwrap();
+    let (kept, held) = data.latest(&train, 0.2, &path).unwrap();
+    let time = |rows: &[usize], u: usize| rows.iter().filter(|&&i| data.rows[i].user == u).map(|&i| data.rows[i].timestamp.unwrap()).collect::<Vec<_>>();
+    for u in 0..4 {
+        let (k, h, t) = (time(&kept, u), time(&held, u), time(&test, u));
+        assert!(k.iter().max() < h.iter().min() && h.iter().max() < t.iter().min(), "user {u}: {k:?} {h:?} {t:?}");
+    }
+    assert_eq!(validation.groups().unwrap().len(), held.len());
+}
+
 #[test]
 fn a_random_split_should_be_seeded() {
     let (_dir, path) = write(CLICKS);
