@@ -179,6 +179,21 @@ fn text_should_train_lazily_on_the_real_thucnews_headlines() {
     assert!(table["zero_grads"].as_f64().unwrap() > 0.99, "{table}");
 }
 
+/// The real CIFAR-10 (`cargo xtask data cifar-10`): one epoch of LeNet-5 at the seed's recipe (Adam 1e-3, batch
+/// 64) on the first 20,000 training images, tested on the first 2,000; a fast slice of the 10-epoch runs
+/// `docs/applications.md` records (0.6206, PyTorch's same recipe 0.6254); measured 0.4290.
+#[test]
+fn lenet_should_learn_the_real_cifar10_images() {
+    let fetched = owm::data::datasets_dir().unwrap_or_default().join("cifar-10");
+    let Some(_) = owm_testkit::real_dataset(&fetched.join("data_batch_1.bin"), "cargo xtask data cifar-10") else { return };
+    let dir = owm_testkit::tempdir();
+    let data_dir = fetched.display().to_string();
+    let args = ["train", "--data", "cifar10", "--data-dir", &data_dir, "--model", "lenet", "--batch-size", "64", "--epochs", "1"];
+    let out = owm(dir.path(), &[&args[..], &["--train-limit", "20000", "--test-limit", "2000", "--out", "run"]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(accuracy(&out) > 0.3, "{}", text(&out));
+}
+
 #[test]
 fn image_folders_run_from_the_command_line() {
     let dir = owm_testkit::tempdir();
