@@ -367,6 +367,20 @@ pub struct LayerStats {
     pub zero_grads: f64,
 }
 
+impl LayerStats {
+    /// Each statistic by its field name, in causal order: the gradient, the update, then the weights.
+    pub fn named(&self) -> [(&'static str, f64); 6] {
+        [
+            ("grad_norm", self.grad_norm),
+            ("update_norm", self.update_norm),
+            ("weight_norm", self.weight_norm),
+            ("update_ratio", self.update_ratio),
+            ("sign_flips", self.sign_flips),
+            ("zero_grads", self.zero_grads),
+        ]
+    }
+}
+
 fn nan() -> f64 {
     f64::NAN
 }

@@ -226,14 +226,7 @@ impl Checker {
         let path = Some(r.path.as_str());
         // In causal order (gradient, then update, then weights), narrowed to f32 as traced.
         let f = |v: f64| f64::from(v as f32);
-        for (what, a, b) in [
-            ("grad_norm", r.grad_norm, p.grad_norm),
-            ("update_norm", r.update_norm, p.update_norm),
-            ("weight_norm", r.weight_norm, p.weight_norm),
-            ("update_ratio", r.update_ratio, p.update_ratio),
-            ("sign_flips", r.sign_flips, p.sign_flips),
-            ("zero_grads", r.zero_grads, p.zero_grads),
-        ] {
+        for ((what, a), (_, b)) in r.named().into_iter().zip(p.named()) {
             self.number(path, what, f(a), f(b));
         }
     }
