@@ -493,7 +493,8 @@ impl ParamSet {
                 let (mut value, mut dims): (_, [usize; D]) = (self.set.values[index].clone(), shape.dims());
                 let numel = want.iter().product::<usize>();
                 if let Some(rows) = rows {
-                    (value, dims[0]) = (value.reshape([want[0], numel / want[0].max(1)]).select(0, rows.clone()).flatten(0, 1), rows.dims()[0]);
+                    value = value.reshape([want[0], numel / want[0].max(1)]).select(0, rows.clone()).flatten(0, 1);
+                    dims[0] = rows.dims()[0];
                 }
                 let device = param.lazy_device();
                 param.map(|old| {
