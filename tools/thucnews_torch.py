@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """THUCNews headlines, OWM's text default beside the same recipe in PyTorch, on the same split.
 
-    python3 tools/thucnews_torch.py OWM_BINARY OUT.json [--seed 42] [--tokenizer chars-and-bigrams]
+    python3 tools/thucnews_torch.py OWM_BINARY OUT.json [--seed 42] [--tokenizer chars+char-bigrams+jieba]
 
 The 100,000 headlines (`tools/fetch_datasets.py thucnews`) are split stratified 90/10 by OWM's own algorithm
 (`stratified_split` with `Rng::derived(seed, "split/stratified")`, ported in `owm_rng.py`) and written to two
 files, so both sides train and test on exactly the same headlines. OWM runs `owm train --task text` on them with
-its defaults: a validation tenth held out of the training file (`derive_seed(seed, "data/validation")`), an
+its defaults (and no checkpoints): a validation tenth held out of the training file (`derive_seed(seed, "data/validation")`), an
 embedding bag of 64, Adam at 1e-3 (lazy for the table), batch 32, early stopping on the validation loss with
 patience 10 within 200 epochs, ending on the best epoch.
 
-PyTorch trains the same recipe: the same tokens (NFKC, lower case, letters and digits; characters and their
-overlapping pairs), the same vocabulary (training tokens by decreasing count, ties in code-point order, at most
+PyTorch trains the same recipe: the same tokens (NFKC, lower case, letters and digits; characters, their
+overlapping pairs, and jieba's words marked `w:`, cut by the Python `jieba` package that jieba-rs ports), the
+same vocabulary (training tokens by decreasing count, ties in code-point order, at most
 `--max-vocab`, `<pad>` 0 and `<unk>` 1), the same validation split, `nn.EmbeddingBag(mode="mean",
 padding_idx=0)` and a linear layer initialised as OWM's default plan does (Kaiming-uniform, gain √2, on the
 fan-in: a table's rows, a layer's inputs; zero biases), `torch.optim.SparseAdam` for the table
@@ -58,14 +59,28 @@ def read(path):
 
 
 def tokens(text, tokenizer):
+    """owm_data::text::tokenize: the pieces' tokens in order; words marked `w:` beside characters or pairs."""
     text = unicodedata.normalize("NFKC", text).lower()
+    pieces = "chars+char-bigrams" if tokenizer == "chars-and-bigrams" else tokenizer
+    pieces = pieces.split("+")
+    words = [p for p in pieces if p in ("words", "jieba")]
+    mark = "w:" if words and len(words) < len(pieces) else ""
     chars = [c for c in text if c.isalnum()]
-    bigrams = ["".join(chars[i : i + 2]) for i in range(len(chars) - 1)]
-    if tokenizer == "chars":
-        return chars
-    if tokenizer == "char-bigrams":
-        return bigrams if len(chars) != 1 else chars
-    return chars + bigrams
+    out = []
+    for piece in pieces:
+        if piece == "chars":
+            out += chars
+        elif piece == "char-bigrams":
+            out += chars if len(chars) == 1 and "chars" not in pieces else []
+            out += ["".join(chars[i : i + 2]) for i in range(len(chars) - 1)]
+        elif piece == "jieba":
+            import jieba
+
+            jieba.setLogLevel(60)
+            out += [mark + w for w in jieba.lcut(text) if any(c.isalnum() for c in w)]
+        else:
+            sys.exit(f"this script does not port the tokenizer piece `{piece}`")
+    return out
 
 
 def vocab(docs, max_size):
@@ -174,7 +189,8 @@ def torch_run(train, test, classes, args):
 
 def owm_run(binary, train_path, test_path, args, out_dir):
     cmd = [binary, "train", "--task", "text", "--data", train_path, "--test-data", test_path, "--tokenizer", args.tokenizer,
-           "--max-len", str(args.max_len), "--max-vocab", str(args.max_vocab), "--seed", str(args.seed), "--out", out_dir]
+           "--max-len", str(args.max_len), "--max-vocab", str(args.max_vocab), "--seed", str(args.seed), "--out", out_dir,
+           "--checkpoint-every", "0"]
     started = time.time()
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -191,9 +207,9 @@ def main():
     p.add_argument("owm")
     p.add_argument("out")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--tokenizer", default="chars-and-bigrams", choices=["chars", "char-bigrams", "chars-and-bigrams"])
-    p.add_argument("--max-len", type=int, default=64)
-    p.add_argument("--max-vocab", type=int, default=300000)
+    p.add_argument("--tokenizer", default="chars+char-bigrams+jieba", help="pieces joined by `+`: chars, char-bigrams, jieba")
+    p.add_argument("--max-len", type=int, default=128)
+    p.add_argument("--max-vocab", type=int, default=1000000)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--skip-owm", action="store_true")

@@ -130,6 +130,14 @@ pub enum Error {
     /// `validation_fraction` must lie in [0, 1).
     #[error("validation_fraction must lie in [0, 1) (0 for no validation split), got {0}")]
     ValidationFraction(f64),
+    /// A tokenizer that names no piece, an unknown piece or one piece twice.
+    #[error("tokenizer `{spec}`: {reason}")]
+    Tokenizer {
+        /// The tokenizer as written.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A limit of zero items was requested.
     #[error("{0} must be at least 1 when set")]
     ZeroLimit(&'static str),

@@ -25,7 +25,7 @@ pub struct Config {
     #[arg(long)]
     pub test: Option<PathBuf>,
     /// Tokeniser: jieba, chars, char-bigrams or words.
-    #[arg(long, default_value = "jieba", value_parser = parse_tokenizer)]
+    #[arg(long, default_value = "jieba")]
     pub tokenizer: Tokenizer,
     /// Tokens per text (truncated or padded).
     #[arg(long, default_value_t = 128)]
@@ -53,24 +53,10 @@ pub struct Config {
     pub quiet: bool,
 }
 
-/// Parses a tokeniser name as the CLI spells it.
-///
-/// # Errors
-///
-/// An unknown name, listing the known ones.
-pub fn parse_tokenizer(s: &str) -> Result<Tokenizer, String> {
-    match s {
-        "jieba" => Ok(Tokenizer::Jieba),
-        "chars" => Ok(Tokenizer::Chars),
-        "char-bigrams" => Ok(Tokenizer::CharBigrams),
-        "words" => Ok(Tokenizer::Words),
-        _ => Err(format!("unknown tokenizer `{s}` (jieba, chars, char-bigrams, words)")),
-    }
-}
-
 /// The experiment this example runs.
 pub fn experiment(config: &Config) -> ExperimentConfig {
-    let text = TextSource { options: TextOptions { tokenizer: config.tokenizer, ..TextOptions::default() }, max_len: config.max_len, ..TextSource::default() };
+    let text =
+        TextSource { options: TextOptions { tokenizer: config.tokenizer.clone(), ..TextOptions::default() }, max_len: config.max_len, ..TextSource::default() };
     let model =
         if config.cnn { ModelConfig::TextCnn { dim: config.dim, filters: 64, widths: vec![2, 3, 4] } } else { ModelConfig::EmbeddingBag { dim: config.dim } };
     ExperimentConfig {

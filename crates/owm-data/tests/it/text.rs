@@ -1,7 +1,7 @@
 //! The `label<TAB>text` layout end to end on a generated Chinese news file.
 
 use owm_data::Error;
-use owm_data::text::{TextOptions, Tokenizer, Vocab, read_labelled_text, tokenize};
+use owm_data::text::{Piece, TextOptions, Vocab, read_labelled_text, tokenize};
 
 #[test]
 fn a_thucnews_style_file_should_read_tokenize_and_encode() {
@@ -10,7 +10,7 @@ fn a_thucnews_style_file_should_read_tokenize_and_encode() {
     std::fs::write(&path, "体育\t球队赢得比赛\n\n财经\t股市上涨\n体育\t比赛结束\n").unwrap();
     let items = read_labelled_text(&path).unwrap();
     assert_eq!(items.iter().map(|i| (i.line, i.label.as_str())).collect::<Vec<_>>(), [(1, "体育"), (3, "财经"), (4, "体育")]);
-    let options = TextOptions { tokenizer: Tokenizer::CharBigrams, ..TextOptions::default() };
+    let options = TextOptions { tokenizer: Piece::CharBigrams.into(), ..TextOptions::default() };
     let docs: Vec<Vec<String>> = items.iter().map(|i| tokenize(&i.text, &options)).collect();
     let vocab = Vocab::fit(&docs, 2, None);
     assert_eq!(vocab.tokens, ["<pad>", "<unk>", "比赛"]);

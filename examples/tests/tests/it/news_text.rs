@@ -6,7 +6,7 @@ use std::path::Path;
 
 use news_text::{Config, run};
 use owm::core::{BackendKind, Rng};
-use owm::data::text::Tokenizer;
+use owm::data::text::{Piece, Tokenizer};
 
 const TOPICS: [(&str, [&str; 6]); 4] = [
     ("体育", ["足球", "比赛", "球队", "进球", "冠军", "教练"]),
@@ -62,7 +62,7 @@ fn corpus() -> owm_testkit::TempDir {
 #[test]
 fn embedding_bag_over_jieba_words_should_reach_095() {
     let dir = corpus();
-    let report = run(&config(dir.path(), BackendKind::Flex, Tokenizer::Jieba, false)).unwrap();
+    let report = run(&config(dir.path(), BackendKind::Flex, Piece::Jieba.into(), false)).unwrap();
     eprintln!(
         "news text, embedding bag over jieba words: accuracy {:.4}, macro F1 {:.4}",
         report.evaluation.report.accuracy, report.evaluation.report.macro_f1
@@ -80,7 +80,7 @@ fn embedding_bag_over_jieba_words_should_reach_095() {
 #[test]
 fn text_cnn_over_characters_should_reach_095() {
     let dir = corpus();
-    let report = run(&config(dir.path(), BackendKind::Flex, Tokenizer::Chars, true)).unwrap();
+    let report = run(&config(dir.path(), BackendKind::Flex, Piece::Chars.into(), true)).unwrap();
     eprintln!("news text, text CNN over characters: accuracy {:.4}", report.evaluation.report.accuracy);
     assert!(report.evaluation.report.accuracy >= 0.95, "test accuracy {}", report.evaluation.report.accuracy);
 }
@@ -92,14 +92,14 @@ fn an_unknown_test_label_should_name_file_and_line() {
     let mut text = std::fs::read_to_string(&test).unwrap();
     text.push_str("时政\t今天记者报道\n");
     std::fs::write(&test, text).unwrap();
-    let err = run(&config(dir.path(), BackendKind::Flex, Tokenizer::Jieba, false)).unwrap_err().to_string();
+    let err = run(&config(dir.path(), BackendKind::Flex, Piece::Jieba.into(), false)).unwrap_err().to_string();
     assert!(err.contains("cnews.test.txt") && err.contains("line 121") && err.contains("时政"), "{err}");
 }
 
 #[test]
 fn should_train_on_wgpu() {
     let dir = corpus();
-    let report = run(&config(dir.path(), BackendKind::Wgpu, Tokenizer::Jieba, false)).unwrap();
+    let report = run(&config(dir.path(), BackendKind::Wgpu, Piece::Jieba.into(), false)).unwrap();
     assert_eq!(report.manifest.backend, "wgpu");
     assert!(report.evaluation.report.accuracy >= 0.95, "wgpu test accuracy {}", report.evaluation.report.accuracy);
 }

@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use owm::core::{BackendKind, Validate};
 use owm::data::tabular::{ColumnKind, Encoding, Missing, Scaling, TabularOptions};
-use owm::data::text::Tokenizer;
 use owm::data::{DataConfig, DataSource};
 use owm::models::ModelConfig;
 use owm::optim::{PhaseConfig, Schedule, Setting};
 use owm::train::ExperimentConfig;
 
-use crate::cli::{EncodingArg, MismatchArg, MissingArg, ModelKind, ScalingArg, TaskArgs, TaskKind, TokenizerArg, TrainArgs};
+use crate::cli::{EncodingArg, MismatchArg, MissingArg, ModelKind, ScalingArg, TaskArgs, TaskKind, TrainArgs};
 
 /// The experiment `owm train` runs: `--config` (or the default experiment) with every given option applied.
 pub fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
@@ -123,7 +122,9 @@ fn task_source(task: TaskKind, path: PathBuf, test: Option<PathBuf>, validation:
         }
         TaskKind::Text => {
             let mut text = owm::data::TextSource::default();
-            text.options.tokenizer = args.tokenizer.map_or(text.options.tokenizer, Tokenizer::from);
+            if let Some(tokenizer) = &args.tokenizer {
+                text.options.tokenizer = tokenizer.clone();
+            }
             text.max_len = args.max_len.unwrap_or(text.max_len);
             text.min_freq = args.min_freq.unwrap_or(text.min_freq);
             text.max_vocab = args.max_vocab.or(text.max_vocab);
@@ -347,18 +348,6 @@ impl From<EncodingArg> for Encoding {
         match e {
             EncodingArg::OneHot => Encoding::OneHot,
             EncodingArg::Ordinal => Encoding::Ordinal,
-        }
-    }
-}
-
-impl From<TokenizerArg> for Tokenizer {
-    fn from(t: TokenizerArg) -> Self {
-        match t {
-            TokenizerArg::Words => Tokenizer::Words,
-            TokenizerArg::Chars => Tokenizer::Chars,
-            TokenizerArg::CharBigrams => Tokenizer::CharBigrams,
-            TokenizerArg::CharsAndBigrams => Tokenizer::CharsAndBigrams,
-            TokenizerArg::Jieba => Tokenizer::Jieba,
         }
     }
 }

@@ -130,9 +130,10 @@ pub struct TaskArgs {
     /// Text: read a CSV file with a header, taking the label and the text from these two columns.
     #[arg(long, value_delimiter = ',')]
     pub text_columns: Option<Vec<String>>,
-    /// Text: tokenizer.
-    #[arg(long, value_enum)]
-    pub tokenizer: Option<TokenizerArg>,
+    /// Text: tokenizer, one piece or several joined by `+`, their tokens in one bag: words, chars, char-bigrams,
+    /// jieba (`chars+char-bigrams+jieba`; default words).
+    #[arg(long)]
+    pub tokenizer: Option<owm::data::text::Tokenizer>,
     /// Text: tokens per item (truncated or padded).
     #[arg(long)]
     pub max_len: Option<usize>,
@@ -184,16 +185,6 @@ pub enum ScalingArg {
 pub enum EncodingArg {
     OneHot,
     Ordinal,
-}
-
-/// `--tokenizer` values.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum TokenizerArg {
-    Words,
-    Chars,
-    CharBigrams,
-    CharsAndBigrams,
-    Jieba,
 }
 
 /// The model.
