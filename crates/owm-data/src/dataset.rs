@@ -207,6 +207,18 @@ impl Dataset {
         Ok(Self { name, class_names, task: Task::Classification, inputs, labels, groups: None })
     }
 
+    /// Items to predict on, whose classes are unknown: only their inputs are meant to be read (every label is
+    /// 0, and [`Dataset::batch`]'s labels mean nothing).
+    ///
+    /// # Errors
+    ///
+    /// As [`Dataset::with_inputs`]; [`Error::UnknownLabel`] for a binary `task` without two classes.
+    pub fn unlabelled(name: impl Into<String>, inputs: Inputs, class_names: Vec<String>, task: Task) -> Result<Self> {
+        let items = inputs.stored_len() / inputs.spec().item_len().max(1);
+        let data = Self::with_inputs(name, inputs, class_names, vec![0; items])?;
+        if task == Task::Binary { data.binary() } else { Ok(data) }
+    }
+
     /// The same data predicted as a yes/no [`Task::Binary`] (label 1 is "yes").
     ///
     /// # Errors

@@ -138,6 +138,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// Records that a bundle's model cannot be given.
+    #[error("cannot predict: {0}")]
+    Unpredictable(String),
     /// A limit of zero items was requested.
     #[error("{0} must be at least 1 when set")]
     ZeroLimit(&'static str),

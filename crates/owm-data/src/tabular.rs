@@ -279,6 +279,19 @@ pub struct Prepared {
     pub cleaning: CleaningReport,
 }
 
+/// Records to predict on, as [`TabularPrep::records`] prepares them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TabularRecords {
+    /// Row-major `[rows, features]`.
+    pub features: Vec<f32>,
+    /// The line each row came from.
+    pub lines: Vec<u64>,
+    /// Each row's target value, where the table has the target column and the row a value.
+    pub known: Vec<Option<String>>,
+    /// Missing values filled in, per column.
+    pub imputed: BTreeMap<String, u64>,
+}
+
 impl TabularPrep {
     /// Fits the preprocessing on `table` (the training rows): kinds inferred (a column is numeric when every
     /// present value parses as a number) unless overridden, statistics and categories from the rows kept
@@ -346,66 +359,104 @@ impl TabularPrep {
     /// column of a value that is not a number in a numeric column, or of a target class not seen in training.
     pub fn transform(&self, table: &Table, options: &TabularOptions) -> Result<Prepared> {
         let target = table.column(&self.target)?;
-        let indices: Vec<usize> = self
-            .columns
-            .iter()
-            .map(|c| match c {
-                ColumnPrep::Numeric { name, .. } | ColumnPrep::Categorical { name, .. } => table.column(name),
-            })
-            .collect::<Result<_>>()?;
+        let indices = self.input_columns(table)?;
         let (rows, mut cleaning) = clean(table, target, options);
         let mut out = Prepared { features: Vec::new(), labels: Vec::new(), lines: Vec::new(), cleaning: CleaningReport::default() };
-        let row_err = |line: u64, reason: String| Error::TableRow { path: table.path.clone(), line, reason };
         for (line, row) in rows {
             let class = row[target].as_deref().unwrap_or_default();
-            let label = self
-                .classes
-                .iter()
-                .position(|c| c == class)
-                .ok_or_else(|| row_err(line, format!("target `{class}` is not one of the training classes {:?}", self.classes)))?;
-            for (prep, &i) in self.columns.iter().zip(&indices) {
-                match prep {
-                    ColumnPrep::Numeric { name, fill, shift, scale } => {
-                        let value = match row[i].as_deref() {
-                            Some(v) => v
-                                .parse::<f64>()
-                                .ok()
-                                .filter(|x| x.is_finite())
-                                .ok_or_else(|| row_err(line, format!("column `{name}`: `{v}` is not a number")))?,
-                            None => {
-                                *cleaning.imputed.entry(name.clone()).or_default() += 1;
-                                *fill
-                            }
-                        };
-                        let scaled = (value - shift) / scale;
-                        // The difference overflows for values near f64::MAX of opposite signs; the quotients do not.
-                        let feature = (if scaled.is_finite() { scaled } else { value / scale - shift / scale }) as f32;
-                        if !feature.is_finite() {
-                            return Err(row_err(line, format!("column `{name}`: `{value}` scales to {feature}, outside what f32 features hold")));
-                        }
-                        out.features.push(feature);
-                    }
-                    ColumnPrep::Categorical { name, categories, fill, encoding } => {
-                        let value = match row[i].as_deref() {
-                            Some(v) => v,
-                            None => {
-                                *cleaning.imputed.entry(name.clone()).or_default() += 1;
-                                fill.as_str()
-                            }
-                        };
-                        let index = categories.iter().position(|c| c == value);
-                        match encoding {
-                            Encoding::OneHot => out.features.extend(categories.iter().enumerate().map(|(k, _)| f32::from(u8::from(Some(k) == index)))),
-                            Encoding::Ordinal => out.features.push(index.map_or(-1.0, |k| k as f32)),
-                        }
-                    }
-                }
-            }
+            let label = self.classes.iter().position(|c| c == class).ok_or_else(|| Error::TableRow {
+                path: table.path.clone(),
+                line,
+                reason: format!("target `{class}` is not one of the training classes {:?}", self.classes),
+            })?;
+            self.push_features(table, &indices, line, row, &mut cleaning.imputed, &mut out.features)?;
             out.labels.push(label);
             out.lines.push(line);
         }
         out.cleaning = cleaning;
         Ok(out)
+    }
+
+    /// The features of records to predict on (`table`, read as in training): every fitted input column must
+    /// be there, and the target column may be (its values come back as each record's known class); a
+    /// column training neither read nor ignored is refused. Every row gets features: a missing value takes its
+    /// training fill whatever training's rule for missing values was, and an unseen category is encoded as in
+    /// a test split (no one-hot feature set; ordinal −1).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TableColumn`] for a fitted column the table lacks; [`Error::Table`] naming a column training
+    /// did not read; [`Error::TableRow`] naming the line and column of a value that is not a number in a
+    /// numeric column.
+    pub fn records(&self, table: &Table, options: &TabularOptions) -> Result<TabularRecords> {
+        let indices = self.input_columns(table)?;
+        let target = table.columns.iter().position(|c| *c == self.target);
+        if let Some(new) = table.columns.iter().enumerate().find(|(i, c)| !indices.contains(i) && Some(*i) != target && !options.ignore.contains(c)) {
+            let reason = format!("column `{}` was not among the training columns ({}, target `{}`)", new.1, self.input_names().join(", "), self.target);
+            return Err(Error::Table { path: table.path.clone(), reason });
+        }
+        let mut out = TabularRecords::default();
+        for (line, row) in &table.rows {
+            self.push_features(table, &indices, *line, row, &mut out.imputed, &mut out.features)?;
+            out.lines.push(*line);
+            out.known.push(target.and_then(|t| row[t].clone()));
+        }
+        Ok(out)
+    }
+
+    fn input_names(&self) -> Vec<&str> {
+        self.columns
+            .iter()
+            .map(|c| match c {
+                ColumnPrep::Numeric { name, .. } | ColumnPrep::Categorical { name, .. } => name.as_str(),
+            })
+            .collect()
+    }
+
+    /// The position in `table` of each fitted input column.
+    fn input_columns(&self, table: &Table) -> Result<Vec<usize>> {
+        self.input_names().into_iter().map(|name| table.column(name)).collect()
+    }
+
+    /// Appends the features of `row` (line `line` of `table`; its input columns at `indices`) to `out`, a
+    /// missing value filled from training and counted in `imputed`.
+    fn push_features(&self, table: &Table, indices: &[usize], line: u64, row: &Row, imputed: &mut BTreeMap<String, u64>, out: &mut Vec<f32>) -> Result<()> {
+        let row_err = |reason: String| Error::TableRow { path: table.path.clone(), line, reason };
+        for (prep, &i) in self.columns.iter().zip(indices) {
+            match prep {
+                ColumnPrep::Numeric { name, fill, shift, scale } => {
+                    let value = match row[i].as_deref() {
+                        Some(v) => v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| row_err(format!("column `{name}`: `{v}` is not a number")))?,
+                        None => {
+                            *imputed.entry(name.clone()).or_default() += 1;
+                            *fill
+                        }
+                    };
+                    let scaled = (value - shift) / scale;
+                    // The difference overflows for values near f64::MAX of opposite signs; the quotients do not.
+                    let feature = (if scaled.is_finite() { scaled } else { value / scale - shift / scale }) as f32;
+                    if !feature.is_finite() {
+                        return Err(row_err(format!("column `{name}`: `{value}` scales to {feature}, outside what f32 features hold")));
+                    }
+                    out.push(feature);
+                }
+                ColumnPrep::Categorical { name, categories, fill, encoding } => {
+                    let value = match row[i].as_deref() {
+                        Some(v) => v,
+                        None => {
+                            *imputed.entry(name.clone()).or_default() += 1;
+                            fill.as_str()
+                        }
+                    };
+                    let index = categories.iter().position(|c| c == value);
+                    match encoding {
+                        Encoding::OneHot => out.extend(categories.iter().enumerate().map(|(k, _)| f32::from(u8::from(Some(k) == index)))),
+                        Encoding::Ordinal => out.push(index.map_or(-1.0, |k| k as f32)),
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

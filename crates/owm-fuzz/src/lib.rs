@@ -49,6 +49,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "image", reads: "an image-folder PNG", run: image },
     Target { name: "pytorch", reads: "a PyTorch state_dict (safetensors) imported into a model", run: pytorch },
     Target { name: "checkpoint", reads: "a run's checkpoint.json (resume, diff)", run: checkpoint },
+    Target { name: "predict", reads: "records to predict on (a table and texts), with the bundles trained on them", run: predict },
     Target { name: "specs", reads: "command-line specs: devices, transfer rules, optimiser phases, registry references, sizes; token files", run: specs },
 ];
 
@@ -341,6 +342,50 @@ pub fn checkpoint(data: &[u8]) {
     let _ = owm::train::NamedWeights::load(&path);
 }
 
+/// Records to predict on: the same bytes as a table for a tabular bundle and as texts for a text bundle
+/// ([`owm::train::Predictor`]); every prediction is a probability distribution over the bundle's classes.
+pub fn predict(data: &[u8]) {
+    for (bundle, name) in [(&predict_bundles()[0], "records.csv"), (&predict_bundles()[1], "records.txt")] {
+        let predictor = owm::train::Predictor::load(bundle, owm::core::BackendKind::Flex, None).expect("the fixture bundle loads");
+        if let Ok(p) = predictor.predict_file(&file(name, data)) {
+            for row in &p.predictions {
+                assert!(predictor.classes().contains(&row.label), "a predicted class is one of the bundle's");
+                assert!((row.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-6, "probabilities sum to 1");
+            }
+        }
+    }
+}
+
+/// A tabular and a text bundle, each trained for 4 steps on 80 records, once per process.
+fn predict_bundles() -> &'static [PathBuf; 2] {
+    static BUNDLES: OnceLock<[PathBuf; 2]> = OnceLock::new();
+    BUNDLES.get_or_init(|| {
+        let root = scratch().join("predict");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("predict fixture folder");
+        let table = root.join("train.csv");
+        let rows: String = (0..80).map(|i| format!("{},{},{}\n", i % 7, ["red", "blue"][i % 2], ["no", "yes"][(i / 3) % 2])).collect();
+        std::fs::write(&table, format!("x,colour,y\n{rows}")).expect("predict fixture table");
+        let news = root.join("news.txt");
+        let texts: String = (0..80).map(|i| ["体育\t足球比赛 goal\n", "财经\t股票银行 rates\n"][i % 2]).collect();
+        std::fs::write(&news, texts).expect("predict fixture texts");
+        let options = TabularOptions { target: "y".into(), missing_values: vec!["?".into()], ..Default::default() };
+        let mut text = owm::data::TextSource::default();
+        text.options.tokenizer = "chars+char-bigrams+jieba".parse().expect("tokenizer");
+        let sources = [
+            owm::data::DataSource::Tabular { path: table, test: None, validation: None, options },
+            owm::data::DataSource::Text { path: news, test: None, validation: None, text },
+        ];
+        sources.map(|source| {
+            let dir = root.join(if matches!(source, owm::data::DataSource::Tabular { .. }) { "tabular" } else { "text" });
+            let config = owm::train::ExperimentConfig::default().on_task(owm::data::DataConfig::new(source));
+            let config = owm::train::ExperimentConfig { convergence: owm::optim::ConvergenceConfig::steps(4), ..config };
+            owm::train::train(&config, &dir, false).expect("predict fixture run");
+            dir.join("bundle")
+        })
+    })
+}
+
 /// Command-line specs (UTF-8): a transfer rule, optimiser phases, an early-stopping spec, a registry
 /// reference, a memory size.
 pub fn specs(data: &[u8]) {
@@ -421,6 +466,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         }
         "pytorch" => vec![read(fixture().pytorch.clone())],
         "checkpoint" => vec![read(run().join("checkpoint.json"))],
+        "predict" => vec![b"x,colour,y\n3,red,yes\n?,green,no\n".to_vec(), "体育\t足球 goal\n股票银行\n\n财经\t".as_bytes().to_vec()],
         "specs" => [
             "layers.0.=body.",
             "re:^layers\\.(\\d+)\\.=l$1.",

@@ -215,6 +215,6 @@ fn popularity(train: &Dataset, test: &Dataset) -> Option<Vec<f64>> {
     Some(test_ids.chunks(fields).map(|row| counts.get(row[1] as usize).copied().unwrap_or(0.0)).collect())
 }
 
-fn section<T: DeserializeOwned>(dir: &Path, name: &'static str, value: &serde_json::Value) -> Result<T> {
+pub(crate) fn section<T: DeserializeOwned>(dir: &Path, name: &'static str, value: &serde_json::Value) -> Result<T> {
     serde_json::from_value(value.clone()).map_err(|e| Error::Manifest { dir: dir.to_path_buf(), section: name, source: e.into() })
 }

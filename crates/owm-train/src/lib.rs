@@ -69,6 +69,7 @@ pub mod mpi;
 mod objective;
 mod phases;
 mod pipeline;
+mod predict;
 mod privacy;
 mod record;
 mod replay;
@@ -85,6 +86,7 @@ pub use eval::{BundleEvaluation, evaluate_bundle, evaluate_bundle_into, evaluate
 pub use objective::{DataCursor, DatasetObjective};
 pub use phases::{BestWeights, CHECKPOINT_FORMAT, Checkpoint, Phase, PhaseSummary, PhasesOutcome, RoundSums, RunPhases, Tee, run_phases};
 pub use pipeline::{RunReport, TrainOptions, TrainingSummary, files, on_pool, train, train_model, train_with};
+pub use predict::{Prediction, Predictions, Predictor};
 pub use privacy::{PrivacyConfig, PrivacyGuarantee};
 pub use record::{TraceConfig, host_digests, weight_digests};
 pub use replay::{Divergence, Drift, ReplayOptions, ReplayReport, replay};

@@ -8,7 +8,7 @@ use crate::owm;
 use owm::core::Rng;
 use owm_testkit::text;
 
-fn accuracy(out: &Output) -> f64 {
+pub(crate) fn accuracy(out: &Output) -> f64 {
     let stdout = String::from_utf8_lossy(&out.stdout);
     stdout
         .split("test accuracy ")
@@ -19,7 +19,7 @@ fn accuracy(out: &Output) -> f64 {
 }
 
 /// `x,colour,y`: the class is whether x + (colour == red) is large; `?` marks missing values.
-fn write_table(path: &Path, n: usize, seed: u64, colours: &[&str]) {
+pub(crate) fn write_table(path: &Path, n: usize, seed: u64, colours: &[&str]) {
     let mut rng = Rng::new(seed);
     let mut out = String::from("x,colour,y\n");
     for i in 0..n {

@@ -27,6 +27,9 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Verify a bundle, rebuild its test split and evaluate it again.
     Eval(EvalArgs),
+    /// Predict on new records (a table or texts in the layout training read) with a bundle's model and the
+    /// preprocessing it recorded; CSV (or JSON Lines) rows naming the bundle digest.
+    Predict(PredictArgs),
     /// Re-execute a run from its recorded config, seed and data and check every record of its trace; report
     /// the first step and parameter where the replay diverges (or, on another backend, how far it drifts).
     Replay(ReplayArgs),
@@ -101,6 +104,35 @@ pub struct EvalArgs {
     /// Evaluate on another data folder of the same kind.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Decrypt encrypted weights (in memory) with this age identity file.
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+    /// Decrypt encrypted weights with the passphrase in this file.
+    #[arg(long, conflicts_with = "identity")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `owm predict`.
+#[derive(Args)]
+pub struct PredictArgs {
+    /// The bundle folder (a run's `bundle/`) or its run folder.
+    pub bundle: PathBuf,
+    /// The records: a table with the training columns (the target column optional), or texts as `label<TAB>text`
+    /// or plain lines.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Write the predictions here (`.jsonl`/`.json`: JSON Lines, otherwise CSV) instead of to standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// JSON Lines, one object per record.
+    #[arg(long)]
+    pub json: bool,
+    /// Backend to predict on (cpu, ndarray, wgpu or remote:ws://HOST:PORT).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// The token of a remote device's server (`owm serve`).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
     /// Decrypt encrypted weights (in memory) with this age identity file.
     #[arg(long)]
     pub identity: Option<PathBuf>,

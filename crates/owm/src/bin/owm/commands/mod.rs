@@ -7,6 +7,7 @@ mod eval;
 mod export;
 mod inspect;
 mod keys;
+mod predict;
 mod registry;
 mod replay;
 mod report;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Train(args) => train::train(*args),
         Command::Resume(args) => train::resume(&args.run, args.device.as_deref(), args.token_file.as_deref(), &args.output),
         Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Report(args) => report::run(&args.run),
         Command::Diff(args) => diff::run(args),

@@ -1,0 +1,129 @@
+//! A bundle's model applied to new records (`owm predict`): the bundle is verified and loaded once, and the
+//! preprocessing it recorded prepares raw records in the layouts training reads.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::prelude::Device;
+use owm_core::BackendKind;
+use owm_data::{DataSource, Dataset, DatasetInfo, Normalizer, Preprocessing, Records};
+use owm_models::Classifier;
+use serde::Serialize;
+
+use crate::eval::section;
+use crate::{Error, ExperimentConfig, Result};
+
+/// A bundle's model, ready to predict on records: load once, predict many.
+#[derive(Debug)]
+pub struct Predictor {
+    model: Classifier,
+    device: Device,
+    source: DataSource,
+    preprocessing: Preprocessing,
+    normalization: Option<Normalizer>,
+    info: DatasetInfo,
+    bundle_digest: String,
+}
+
+/// The prediction for one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// The 1-based line of the record in its file.
+    pub line: u64,
+    /// The predicted class, by name.
+    pub label: String,
+    /// The probability of each class, in [`Predictions::classes`] order.
+    pub probabilities: Vec<f64>,
+    /// The record's class as its file gives it, where it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
+}
+
+/// Predictions for the records of one file, naming the bundle they came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Predictions {
+    /// The bundle's digest (its manifest's `bundle_digest`).
+    pub bundle_digest: String,
+    /// Class names, in the order of each prediction's probabilities.
+    pub classes: Vec<String>,
+    /// One per record, in file order.
+    pub predictions: Vec<Prediction>,
+    /// Missing values filled from training, per column.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub imputed: BTreeMap<String, u64>,
+}
+
+impl Predictor {
+    /// Verifies the bundle in `dir` (decrypting its weights in memory with `identities` when they are
+    /// encrypted), builds its model on `backend` and loads the weights.
+    ///
+    /// # Errors
+    ///
+    /// Any bundle verification error; [`Error::Manifest`] for a section that cannot be used, or a bundle that
+    /// recorded no preprocessing of raw records (images so far); a model error for a user's model, which
+    /// only its own program can build.
+    pub fn load(dir: &Path, backend: BackendKind, identities: Option<&owm_share::Identities>) -> Result<Self> {
+        let bundle = owm_share::load_bundle_with(dir, identities)?;
+        let m = &bundle.manifest;
+        let experiment: ExperimentConfig = section(dir, "experiment", &m.experiment)?;
+        let info: DatasetInfo = section(dir, "dataset", &m.dataset)?;
+        let normalization: Option<Normalizer> = section(dir, "normalization", &m.normalization)?;
+        let preprocessing: Option<Preprocessing> = section(dir, "preprocessing", &m.preprocessing)?;
+        let preprocessing = preprocessing.ok_or_else(|| Error::Manifest {
+            dir: dir.to_path_buf(),
+            section: "preprocessing",
+            source: format!("no preprocessing of raw records is recorded for data `{}` (tables and texts have one)", info.name).into(),
+        })?;
+        let device = backend.device()?;
+        let model = experiment.model.init(&info.input, info.task.outputs(info.class_names.len()), &device)?;
+        let model = bundle.load_into(model)?;
+        let bundle_digest = m.bundle_digest.clone();
+        Ok(Self { model, device, source: experiment.data.source, preprocessing, normalization, info, bundle_digest })
+    }
+
+    /// Class names, in the order of the probabilities.
+    pub fn classes(&self) -> &[String] {
+        &self.info.class_names
+    }
+
+    /// The digest of the bundle the model came from.
+    pub fn bundle_digest(&self) -> &str {
+        &self.bundle_digest
+    }
+
+    /// Predictions for the records of `path` (a file in the layout training read; see
+    /// [`Preprocessing::records`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Preprocessing::records`], naming file, line and column of what does not fit.
+    pub fn predict_file(&self, path: &Path) -> Result<Predictions> {
+        self.predict(&self.preprocessing.records(&self.source, path)?)
+    }
+
+    /// Predictions for prepared `records`, in batches of 256.
+    ///
+    /// # Errors
+    ///
+    /// A data error when the records do not have the inputs the model was trained on.
+    pub fn predict(&self, records: &Records) -> Result<Predictions> {
+        let data = Dataset::unlabelled("records", records.inputs.clone(), self.info.class_names.clone(), self.info.task)?;
+        if data.input_spec() != self.info.input {
+            return Err(owm_data::Error::Unpredictable(format!("the records give {:?}; the model reads {:?}", data.input_spec(), self.info.input)).into());
+        }
+        if let Some(norm) = &self.normalization {
+            norm.check(&data)?;
+        }
+        let outputs = self.info.task.outputs(self.info.class_names.len());
+        let logits = crate::logits(&self.model, &data, self.normalization.as_ref(), &self.device, 256);
+        let predictions = logits
+            .chunks(outputs)
+            .zip(records.lines.iter().zip(&records.known))
+            .map(|(row, (&line, known))| {
+                let (probabilities, best) = self.info.task.probabilities(row);
+                Prediction { line, label: self.info.class_names[best].clone(), probabilities, known: known.clone() }
+            })
+            .collect();
+        Ok(Predictions { bundle_digest: self.bundle_digest.clone(), classes: self.info.class_names.clone(), predictions, imputed: records.imputed.clone() })
+    }
+}

@@ -1,0 +1,91 @@
+//! `owm predict BUNDLE --data FILE`: the bundle's recorded preprocessing applied to raw records.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Output;
+
+use crate::owm;
+use crate::tasks::{accuracy, write_table};
+use owm::core::Rng;
+use owm_testkit::text;
+
+/// The agreement `owm predict --out` prints for records with a known class.
+fn agreement(out: &Output) -> f64 {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .split("agree with it (")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no agreement in {}", text(out)))
+}
+
+fn refused(dir: &Path, data: &str, expected: &[&str]) {
+    let out = owm(dir, &["predict", "run", "--data", data, "--out", "refused.csv"]);
+    let message = text(&out);
+    assert!(!out.status.success() && expected.iter().all(|e| message.contains(e)), "{message}");
+    assert!(!dir.join("refused.csv").exists(), "nothing is written on error");
+}
+
+#[test]
+fn predict_should_agree_with_the_evaluation_of_a_table_and_refuse_other_schemas() {
+    let dir = owm_testkit::tempdir();
+    write_table(&dir.path().join("train.csv"), 300, 1, &["red", "blue"]);
+    // Missing values and a colour training never saw: filled and encoded as in the test split.
+    write_table(&dir.path().join("test.csv"), 100, 2, &["red", "blue", "green"]);
+    let args = ["train", "--task", "tabular", "--data", "train.csv", "--test-data", "test.csv", "--target", "y", "--epochs", "20", "--out", "run", "--quiet"];
+    let trained = owm(dir.path(), &args);
+    assert!(trained.status.success(), "{}", text(&trained));
+    let out = owm(dir.path(), &["predict", "run", "--data", "test.csv", "--out", "predictions.csv"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(agreement(&out), accuracy(&trained), "predict scores the test file as the evaluation did");
+    let csv = std::fs::read_to_string(dir.path().join("predictions.csv")).unwrap();
+    let digest = owm::share::verify_bundle(dir.path().join("run/bundle"), None).unwrap().manifest.bundle_digest;
+    assert!(csv.starts_with("line,label,p_no,p_yes,known,bundle_digest\n2,"), "{csv}");
+    assert_eq!(csv.lines().count(), 101);
+    assert!(csv.lines().skip(1).all(|l| l.ends_with(&digest)), "every row names the bundle");
+
+    // Records without the target column, as JSON Lines.
+    let rows: String =
+        std::fs::read_to_string(dir.path().join("test.csv")).unwrap().lines().map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n").collect();
+    std::fs::write(dir.path().join("unlabelled.csv"), rows).unwrap();
+    let out = owm(dir.path(), &["predict", "run", "--data", "unlabelled.csv", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let first: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!((first["line"].as_u64(), first["bundle_digest"].as_str()), (Some(2), Some(digest.as_str())));
+    assert!(first.get("known").is_none() && first["probabilities"].as_array().unwrap().len() == 2, "{first}");
+
+    std::fs::write(dir.path().join("no_x.csv"), "colour,y\nred,yes\n").unwrap();
+    refused(dir.path(), "no_x.csv", &["no_x.csv", "`x`"]);
+    std::fs::write(dir.path().join("extra.csv"), "x,colour,z,y\n1.0,red,3,yes\n").unwrap();
+    refused(dir.path(), "extra.csv", &["extra.csv", "column `z` was not among the training columns"]);
+    std::fs::write(dir.path().join("word.csv"), "x,colour,y\n1.0,red,yes\nten,red,yes\n").unwrap();
+    refused(dir.path(), "word.csv", &["word.csv", "line 3", "column `x`: `ten` is not a number"]);
+}
+
+#[test]
+fn predict_should_agree_with_the_evaluation_of_texts_with_or_without_labels() {
+    let dir = owm_testkit::tempdir();
+    let mut rng = Rng::new(3);
+    let topics = [("体育", ["足球", "比赛", "球队"]), ("财经", ["股票", "银行", "基金"])];
+    for (file, n) in [("train.txt", 160), ("test.txt", 40)] {
+        let mut out = String::new();
+        for i in 0..n {
+            let (label, words) = topics[i % 2];
+            let body: String = (0..6).map(|k| if k % 2 == 0 { words[rng.below(3) as usize] } else { "今天记者" }).collect();
+            let _ = writeln!(out, "{label}\t{body}。");
+        }
+        std::fs::write(dir.path().join(file), out).unwrap();
+    }
+    let args = ["train", "--task", "text", "--data", "train.txt", "--test-data", "test.txt", "--tokenizer", "chars+char-bigrams+jieba"];
+    let trained = owm(dir.path(), &[&args[..], &["--max-len", "32", "--dim", "8", "--lr", "0.01", "--epochs", "5", "--out", "run", "--quiet"]].concat());
+    assert!(trained.status.success(), "{}", text(&trained));
+    let out = owm(dir.path(), &["predict", "run", "--data", "test.txt", "--out", "predictions.jsonl"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(agreement(&out), accuracy(&trained));
+    std::fs::write(dir.path().join("new.txt"), "股票银行基金\n\n足球比赛球队，外星词汇\n").unwrap();
+    let out = owm(dir.path(), &["predict", "run", "--data", "new.txt"]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && csv.lines().count() == 3, "{}", text(&out));
+    assert!(csv.lines().nth(1).unwrap().starts_with("1,财经,") && csv.lines().nth(2).unwrap().starts_with("3,体育,"), "{csv}");
+}
