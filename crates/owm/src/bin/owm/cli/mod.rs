@@ -95,15 +95,23 @@ pub struct ResumeArgs {
 pub struct EvalArgs {
     /// The bundle folder (a run's `bundle/`) or its run folder.
     pub bundle: PathBuf,
-    /// Backend to evaluate on (cpu, ndarray, wgpu or remote:ws://HOST:PORT).
+    /// Evaluate on another data folder of the same kind.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where the model runs and how its weights open.
+    #[command(flatten)]
+    pub access: ModelAccess,
+}
+
+/// Where a bundle's model runs and how its weights open (`owm eval`, `owm predict`).
+#[derive(Args)]
+pub struct ModelAccess {
+    /// Backend to run the model on (cpu, ndarray, wgpu or remote:ws://HOST:PORT).
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// The token of a remote device's server (`owm serve`).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
-    /// Evaluate on another data folder of the same kind.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
     /// Decrypt encrypted weights (in memory) with this age identity file.
     #[arg(long)]
     pub identity: Option<PathBuf>,
@@ -127,18 +135,9 @@ pub struct PredictArgs {
     /// JSON Lines, one object per record.
     #[arg(long)]
     pub json: bool,
-    /// Backend to predict on (cpu, ndarray, wgpu or remote:ws://HOST:PORT).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// The token of a remote device's server (`owm serve`).
-    #[arg(long)]
-    pub token_file: Option<PathBuf>,
-    /// Decrypt encrypted weights (in memory) with this age identity file.
-    #[arg(long)]
-    pub identity: Option<PathBuf>,
-    /// Decrypt encrypted weights with the passphrase in this file.
-    #[arg(long, conflicts_with = "identity")]
-    pub passphrase_file: Option<PathBuf>,
+    /// Where the model runs and how its weights open.
+    #[command(flatten)]
+    pub access: ModelAccess,
 }
 
 /// `owm replay`.

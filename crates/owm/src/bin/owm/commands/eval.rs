@@ -7,13 +7,12 @@ use anyhow::{Context, Result};
 use owm::train::ExperimentConfig;
 
 use crate::cli::EvalArgs;
-use crate::settings::{bundle_dir, data_from, with_token};
+use crate::settings::{bundle_dir, data_from};
 
 /// `owm eval`.
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
-    let identities = super::identities(args.identity.as_deref(), args.passphrase_file.as_deref())?;
+    let (backend, identities) = super::open(&args.access)?;
     let identities = identities.as_ref();
-    let backend = with_token(args.device.parse()?, args.token_file.as_deref())?;
     let bundle = &bundle_dir(&args.bundle);
     let data_dir = args.data_dir;
     let data = match data_dir {

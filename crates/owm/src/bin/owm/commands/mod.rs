@@ -61,6 +61,12 @@ fn identities(identity: Option<&Path>, passphrase_file: Option<&Path>) -> Result
     })
 }
 
+/// The backend `access` names (with its token) and the identities that open encrypted weights.
+fn open(access: &crate::cli::ModelAccess) -> Result<(owm::core::BackendKind, Option<owm::share::Identities>)> {
+    let backend = crate::settings::with_token(access.device.parse()?, access.token_file.as_deref())?;
+    Ok((backend, identities(access.identity.as_deref(), access.passphrase_file.as_deref())?))
+}
+
 /// The passphrase in `path`: its first line.
 fn read_passphrase(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the passphrase file {}", path.display()))?;

@@ -7,12 +7,11 @@ use anyhow::Result;
 use owm::train::{Predictions, Predictor};
 
 use crate::cli::PredictArgs;
-use crate::settings::{bundle_dir, with_token};
+use crate::settings::bundle_dir;
 
 /// `owm predict`.
 pub fn run(args: PredictArgs) -> Result<ExitCode> {
-    let identities = super::identities(args.identity.as_deref(), args.passphrase_file.as_deref())?;
-    let backend = with_token(args.device.parse()?, args.token_file.as_deref())?;
+    let (backend, identities) = super::open(&args.access)?;
     let predictor = Predictor::load(&bundle_dir(&args.bundle), backend, identities.as_ref())?;
     let predictions = predictor.predict_file(&args.data)?;
     let json = args.json || args.out.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "jsonl" || e == "json"));
