@@ -83,23 +83,7 @@ fn list_classes(dir: &Path) -> Result<(Vec<String>, Labelled)> {
 
 /// Decodes `files` in parallel into one `u8` pixel dataset (channel-major), all of one size.
 fn decode_all(name: &str, files: &[(PathBuf, usize)], classes: &[String], grayscale: bool, expect: Option<owm_core::InputSpec>) -> Result<Dataset> {
-    let decoded = files
-        .par_iter()
-        .map(|(path, _)| {
-            let err = |reason: String| Error::Image { path: path.clone(), reason };
-            let img = image::open(path).map_err(|e| err(e.to_string()))?;
-            let (w, h) = img.dimensions();
-            let (c, bytes) = if grayscale { (1, img.into_luma8().into_raw()) } else { (3, img.into_rgb8().into_raw()) };
-            // Interleaved HWC → planar CHW.
-            let (w, h) = (w as usize, h as usize);
-            let mut planar = vec![0u8; bytes.len()];
-            for (i, &b) in bytes.iter().enumerate() {
-                let (pixel, channel) = (i / c, i % c);
-                planar[channel * h * w + pixel] = b;
-            }
-            Ok(([c, h, w], planar))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let decoded = files.par_iter().map(|(path, _)| decode(path, grayscale)).collect::<Result<Vec<_>>>()?;
     let shape = match expect {
         Some(owm_core::InputSpec::Image { shape }) => shape,
         _ => decoded[0].0,
@@ -114,6 +98,67 @@ fn decode_all(name: &str, files: &[(PathBuf, usize)], classes: &[String], graysc
     }
     let labels = files.iter().map(|(_, l)| *l).collect();
     Dataset::with_inputs(name, Inputs::Pixels { shape, values: pixels }, classes.to_vec(), labels)
+}
+
+/// One image file as planar `[channels, height, width]` `u8` pixels: luma with `grayscale`, RGB otherwise.
+fn decode(path: &Path, grayscale: bool) -> Result<([usize; 3], Vec<u8>)> {
+    let img = image::open(path).map_err(|e| Error::Image { path: path.to_path_buf(), reason: e.to_string() })?;
+    let (w, h) = img.dimensions();
+    let (c, bytes) = if grayscale { (1, img.into_luma8().into_raw()) } else { (3, img.into_rgb8().into_raw()) };
+    // Interleaved HWC → planar CHW.
+    let (w, h) = (w as usize, h as usize);
+    let mut planar = vec![0u8; bytes.len()];
+    for (i, &b) in bytes.iter().enumerate() {
+        let (pixel, channel) = (i / c, i % c);
+        planar[channel * h * w + pixel] = b;
+    }
+    Ok(([c, h, w], planar))
+}
+
+/// Images to predict on: the image file `path`, or every image under the folder `path` (sub-folders
+/// included, sorted by path), decoded as luma for one channel and RGB for three; a file's id is its path
+/// under `path`, and the name of its folder below `path`, when it has one, is its known class.
+///
+/// # Errors
+///
+/// [`Error::Missing`] for a folder without images; [`Error::Image`] naming a file that cannot be decoded or
+/// whose size is not `shape`.
+pub fn read_image_records(path: &Path, shape: [usize; 3]) -> Result<crate::Records> {
+    let files = if path.is_dir() { image_files(path)? } else { vec![path.to_path_buf()] };
+    let decoded = files.par_iter().map(|file| decode(file, shape[0] == 1)).collect::<Result<Vec<_>>>()?;
+    let mut pixels = Vec::with_capacity(files.len() * shape.iter().product::<usize>());
+    for (file, (s, p)) in files.iter().zip(decoded) {
+        if s != shape {
+            let reason = format!("{}×{} with {} channel(s); the model reads {}×{} with {}", s[2], s[1], s[0], shape[2], shape[1], shape[0]);
+            return Err(Error::Image { path: file.clone(), reason });
+        }
+        pixels.extend_from_slice(&p);
+    }
+    let relative = |f: &PathBuf| f.strip_prefix(path).ok().filter(|r| !r.as_os_str().is_empty()).map(Path::to_path_buf);
+    let ids = files.iter().map(|f| relative(f).unwrap_or_else(|| f.clone()).display().to_string()).collect();
+    let known = files.iter().map(|f| relative(f).and_then(|r| r.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()))).collect();
+    Ok(crate::Records { ids, inputs: Inputs::Pixels { shape, values: pixels }, known, imputed: Default::default() })
+}
+
+/// Every image file under `dir`, sub-folders included, sorted by path.
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).map_err(|source| Error::Io { path: folder.clone(), source })?.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                folders.push(p);
+            } else if p.extension().is_some_and(|x| IMAGE_EXTENSIONS.iter().any(|e| x.eq_ignore_ascii_case(e))) {
+                files.push(p);
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::Missing { dir: dir.to_path_buf(), expected: "PNG or JPEG images".into(), tried: IMAGE_EXTENSIONS.join(", ") });
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// Seeded training-time augmentation of images (as in the classic CIFAR-10 recipe): a random crop of the

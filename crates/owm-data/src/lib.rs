@@ -56,7 +56,7 @@ pub use digits::{DIGITS_LEN, decode_digits, load_digits};
 pub use error::{Error, Result};
 pub use fetched::{DATASETS_ENV, datasets_dir, fetched_dataset};
 pub use idx::{IdxArray, check_labels, encode_idx, parse_idx, read_idx};
-pub use images::{Augment, IMAGE_EXTENSIONS, load_image_folder};
+pub use images::{Augment, IMAGE_EXTENSIONS, load_image_folder, read_image_records};
 pub use mnist::{FASHION_MNIST_CLASSES, IdxSplit, load_fashion_mnist, load_idx_split, load_mnist};
 pub use normalize::{NormalizeBy, Normalizer};
 pub use records::Records;

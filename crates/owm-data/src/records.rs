@@ -11,8 +11,8 @@ use crate::{DataSource, Error, Inputs, Preprocessing, Result};
 /// Raw records prepared for a model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Records {
-    /// The 1-based line each record came from (its id).
-    pub lines: Vec<u64>,
+    /// Each record's id: the 1-based line it came from, or an image's path.
+    pub ids: Vec<String>,
     /// What the model reads.
     pub inputs: Inputs,
     /// Each record's class as the file gives it, where it does.
@@ -24,12 +24,12 @@ pub struct Records {
 impl Records {
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.ids.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.ids.is_empty()
     }
 }
 
@@ -54,17 +54,22 @@ impl Preprocessing {
                 let (table, options) = read_any(path, options)?;
                 let r = prep.records(&table, &options)?;
                 let features = prep.feature_names().len();
-                Records { lines: r.lines, inputs: Inputs::Dense { shape: vec![features], values: r.features }, known: r.known, imputed: r.imputed }
+                Records {
+                    ids: r.lines.iter().map(u64::to_string).collect(),
+                    inputs: Inputs::Dense { shape: vec![features], values: r.features },
+                    known: r.known,
+                    imputed: r.imputed,
+                }
             }
             (Preprocessing::Text { options, vocab, max_len }, DataSource::Text { text, .. }) => {
                 let texts = read_texts(path, text.csv_columns.as_ref())?;
                 let vocab = Vocab::from_tokens(vocab.clone());
-                let mut ids = Vec::with_capacity(texts.len() * max_len);
+                let mut tokens = Vec::with_capacity(texts.len() * max_len);
                 for (_, _, body) in &texts {
-                    ids.extend(vocab.encode(&tokenize(body, options), *max_len));
+                    tokens.extend(vocab.encode(&tokenize(body, options), *max_len));
                 }
-                let (lines, known) = texts.into_iter().map(|(line, label, _)| (line, label)).unzip();
-                Records { lines, inputs: Inputs::Tokens { len: *max_len, vocab: vocab.len(), ids }, known, imputed: BTreeMap::new() }
+                let (ids, known) = texts.into_iter().map(|(line, label, _)| (line.to_string(), label)).unzip();
+                Records { ids, inputs: Inputs::Tokens { len: *max_len, vocab: vocab.len(), ids: tokens }, known, imputed: BTreeMap::new() }
             }
             (Preprocessing::Interactions { .. }, _) => {
                 return Err(Error::Unpredictable("interactions (user and item ids with side features) are not read as raw records yet".into()));

@@ -46,7 +46,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "registry", reads: "a registry index entry, looked up and pulled", run: registry },
     Target { name: "signature", reads: "a bundle's signature file and a public key file", run: signature },
     Target { name: "encrypted", reads: "an encrypted bundle's weights.safetensors.age and encryption.json", run: encrypted },
-    Target { name: "image", reads: "an image-folder PNG", run: image },
+    Target { name: "image", reads: "an image-folder PNG, and images to predict on", run: image },
     Target { name: "pytorch", reads: "a PyTorch state_dict (safetensors) imported into a model", run: pytorch },
     Target { name: "checkpoint", reads: "a run's checkpoint.json (resume, diff)", run: checkpoint },
     Target { name: "predict", reads: "records to predict on (a table and texts), with the bundles trained on them", run: predict },
@@ -318,7 +318,7 @@ pub fn encrypted(data: &[u8]) {
     let _ = Identities::from_file(&file("identity", rest));
 }
 
-/// An image-folder PNG (one class, one image in training and test).
+/// An image-folder PNG (one class, one image in training and test), and the same as images to predict on.
 pub fn image(data: &[u8]) {
     let root = file("images", b"").with_extension("d");
     let _ = std::fs::remove_dir_all(&root);
@@ -328,6 +328,13 @@ pub fn image(data: &[u8]) {
         std::fs::write(root.join(class).join("y.png"), data).expect("fuzz image");
     }
     let _ = owm::data::load_image_folder(&root, true, 0.5, 1);
+    // As records to predict on, the whole folder and one file, for a model of 4×3 luma or RGB images.
+    for shape in [[1, 3, 4], [3, 3, 4]] {
+        if let Ok(records) = owm::data::read_image_records(&root, shape) {
+            assert_eq!((records.len(), records.known[0].as_deref()), (4, Some("a")), "four images, known by their folder");
+        }
+        let _ = owm::data::read_image_records(&root.join("a/x.png"), shape);
+    }
 }
 
 /// A PyTorch `state_dict` file imported into the fixture's model.

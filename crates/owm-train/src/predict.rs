@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::prelude::Device;
-use owm_core::BackendKind;
+use owm_core::{BackendKind, InputSpec};
 use owm_data::{DataSource, Dataset, DatasetInfo, Normalizer, Preprocessing, Records};
 use owm_models::Classifier;
 use serde::Serialize;
@@ -19,7 +19,7 @@ pub struct Predictor {
     model: Classifier,
     device: Device,
     source: DataSource,
-    preprocessing: Preprocessing,
+    preprocessing: Option<Preprocessing>,
     normalization: Option<Normalizer>,
     info: DatasetInfo,
     bundle_digest: String,
@@ -28,8 +28,8 @@ pub struct Predictor {
 /// The prediction for one record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Prediction {
-    /// The 1-based line of the record in its file.
-    pub line: u64,
+    /// The record's id: its 1-based line in its file, or an image's path.
+    pub record: String,
     /// The predicted class, by name.
     pub label: String,
     /// The probability of each class, in [`Predictions::classes`] order.
@@ -60,7 +60,7 @@ impl Predictor {
     /// # Errors
     ///
     /// Any bundle verification error; [`Error::Manifest`] for a section that cannot be used, or a bundle that
-    /// recorded no preprocessing of raw records (images so far); a model error for a user's model, which
+    /// recorded no preprocessing of raw records and does not read images; a model error for a user's model, which
     /// only its own program can build.
     pub fn load(dir: &Path, backend: BackendKind, identities: Option<&owm_share::Identities>) -> Result<Self> {
         let bundle = owm_share::load_bundle_with(dir, identities)?;
@@ -69,11 +69,13 @@ impl Predictor {
         let info: DatasetInfo = section(dir, "dataset", &m.dataset)?;
         let normalization: Option<Normalizer> = section(dir, "normalization", &m.normalization)?;
         let preprocessing: Option<Preprocessing> = section(dir, "preprocessing", &m.preprocessing)?;
-        let preprocessing = preprocessing.ok_or_else(|| Error::Manifest {
-            dir: dir.to_path_buf(),
-            section: "preprocessing",
-            source: format!("no preprocessing of raw records is recorded for data `{}` (tables and texts have one)", info.name).into(),
-        })?;
+        if preprocessing.is_none() && !matches!(info.input, InputSpec::Image { .. }) {
+            return Err(Error::Manifest {
+                dir: dir.to_path_buf(),
+                section: "preprocessing",
+                source: format!("no preprocessing of raw records is recorded for data `{}`", info.name).into(),
+            });
+        }
         let device = backend.device()?;
         let model = experiment.model.init(&info.input, info.task.outputs(info.class_names.len()), &device)?;
         let model = bundle.load_into(model)?;
@@ -91,14 +93,21 @@ impl Predictor {
         &self.bundle_digest
     }
 
-    /// Predictions for the records of `path` (a file in the layout training read; see
-    /// [`Preprocessing::records`]).
+    /// Predictions for the records of `path`: a file in the layout training read (see
+    /// [`Preprocessing::records`]), or, for a model of images, an image file or a folder of them (see
+    /// [`owm_data::read_image_records`]; pixels are normalised as in training).
     ///
     /// # Errors
     ///
-    /// As [`Preprocessing::records`], naming file, line and column of what does not fit.
+    /// As [`Preprocessing::records`] and [`owm_data::read_image_records`], naming file, line and column (or
+    /// image) of what does not fit.
     pub fn predict_file(&self, path: &Path) -> Result<Predictions> {
-        self.predict(&self.preprocessing.records(&self.source, path)?)
+        let records = match (&self.preprocessing, &self.info.input) {
+            (Some(p), _) => p.records(&self.source, path)?,
+            (None, InputSpec::Image { shape }) => owm_data::read_image_records(path, *shape)?,
+            (None, other) => return Err(owm_data::Error::Unpredictable(format!("no recorded preprocessing prepares records for {other:?}")).into()),
+        };
+        self.predict(&records)
     }
 
     /// Predictions for prepared `records`, in batches of 256.
@@ -118,10 +127,10 @@ impl Predictor {
         let logits = crate::logits(&self.model, &data, self.normalization.as_ref(), &self.device, 256);
         let predictions = logits
             .chunks(outputs)
-            .zip(records.lines.iter().zip(&records.known))
-            .map(|(row, (&line, known))| {
+            .zip(records.ids.iter().zip(&records.known))
+            .map(|(row, (record, known))| {
                 let (probabilities, best) = self.info.task.probabilities(row);
-                Prediction { line, label: self.info.class_names[best].clone(), probabilities, known: known.clone() }
+                Prediction { record: record.clone(), label: self.info.class_names[best].clone(), probabilities, known: known.clone() }
             })
             .collect();
         Ok(Predictions { bundle_digest: self.bundle_digest.clone(), classes: self.info.class_names.clone(), predictions, imputed: records.imputed.clone() })

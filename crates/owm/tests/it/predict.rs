@@ -41,7 +41,7 @@ fn predict_should_agree_with_the_evaluation_of_a_table_and_refuse_other_schemas(
     assert_eq!(agreement(&out), accuracy(&trained), "predict scores the test file as the evaluation did");
     let csv = std::fs::read_to_string(dir.path().join("predictions.csv")).unwrap();
     let digest = owm::share::verify_bundle(dir.path().join("run/bundle"), None).unwrap().manifest.bundle_digest;
-    assert!(csv.starts_with("line,label,p_no,p_yes,known,bundle_digest\n2,"), "{csv}");
+    assert!(csv.starts_with("record,label,p_no,p_yes,known,bundle_digest\n2,"), "{csv}");
     assert_eq!(csv.lines().count(), 101);
     assert!(csv.lines().skip(1).all(|l| l.ends_with(&digest)), "every row names the bundle");
 
@@ -52,7 +52,7 @@ fn predict_should_agree_with_the_evaluation_of_a_table_and_refuse_other_schemas(
     let out = owm(dir.path(), &["predict", "run", "--data", "unlabelled.csv", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let first: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
-    assert_eq!((first["line"].as_u64(), first["bundle_digest"].as_str()), (Some(2), Some(digest.as_str())));
+    assert_eq!((first["record"].as_str(), first["bundle_digest"].as_str()), (Some("2"), Some(digest.as_str())));
     assert!(first.get("known").is_none() && first["probabilities"].as_array().unwrap().len() == 2, "{first}");
 
     std::fs::write(dir.path().join("no_x.csv"), "colour,y\nred,yes\n").unwrap();
@@ -88,4 +88,35 @@ fn predict_should_agree_with_the_evaluation_of_texts_with_or_without_labels() {
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && csv.lines().count() == 3, "{}", text(&out));
     assert!(csv.lines().nth(1).unwrap().starts_with("1,财经,") && csv.lines().nth(2).unwrap().starts_with("3,体育,"), "{csv}");
+}
+
+#[test]
+fn predict_should_agree_with_the_evaluation_of_images_and_refuse_another_size() {
+    let dir = owm_testkit::tempdir();
+    let mut rng = Rng::new(7);
+    // 8×8 grey PNGs: "left" images are bright on the left half, "right" ones on the right.
+    for (side, n) in [("train", 40), ("test", 10)] {
+        for class in ["left", "right"] {
+            let folder = dir.path().join("shapes").join(side).join(class);
+            std::fs::create_dir_all(&folder).unwrap();
+            for i in 0..n {
+                let img = image::GrayImage::from_fn(8, 8, |x, _| {
+                    image::Luma([if (x < 4) == (class == "left") { 120 + rng.below(100) as u8 } else { rng.below(90) as u8 }])
+                });
+                img.save(folder.join(format!("{i}.png"))).unwrap();
+            }
+        }
+    }
+    let args = ["train", "--task", "image", "--data", "shapes", "--grayscale", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--out", "run", "--quiet"];
+    let trained = owm(dir.path(), &args);
+    assert!(trained.status.success(), "{}", text(&trained));
+    let out = owm(dir.path(), &["predict", "run", "--data", "shapes/test", "--out", "predictions.csv"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(agreement(&out), accuracy(&trained), "the folder names give the known classes");
+    let csv = std::fs::read_to_string(dir.path().join("predictions.csv")).unwrap();
+    assert!(csv.lines().nth(1).unwrap().starts_with("left/0.png,"), "{csv}");
+    let out = owm(dir.path(), &["predict", "run", "--data", "shapes/test/right/3.png"]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).lines().count() == 2, "{}", text(&out));
+    image::GrayImage::new(9, 8).save(dir.path().join("wide.png")).unwrap();
+    refused(dir.path(), "wide.png", &["wide.png", "9×8 with 1 channel(s); the model reads 8×8 with 1"]);
 }

@@ -27,8 +27,8 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Verify a bundle, rebuild its test split and evaluate it again.
     Eval(EvalArgs),
-    /// Predict on new records (a table or texts in the layout training read) with a bundle's model and the
-    /// preprocessing it recorded; CSV (or JSON Lines) rows naming the bundle digest.
+    /// Predict on new records (a table or texts in the layout training read, or images) with a bundle's model
+    /// and the preprocessing it recorded; CSV (or JSON Lines) rows naming the bundle digest.
     Predict(PredictArgs),
     /// Re-execute a run from its recorded config, seed and data and check every record of its trace; report
     /// the first step and parameter where the replay diverges (or, on another backend, how far it drifts).
@@ -125,8 +125,8 @@ pub struct ModelAccess {
 pub struct PredictArgs {
     /// The bundle folder (a run's `bundle/`) or its run folder.
     pub bundle: PathBuf,
-    /// The records: a table with the training columns (the target column optional), or texts as `label<TAB>text`
-    /// or plain lines.
+    /// The records: a table with the training columns (the target column optional), texts as `label<TAB>text`
+    /// or plain lines, or an image file or folder of images (a sub-folder's name is its images' known class).
     #[arg(long)]
     pub data: PathBuf,
     /// Write the predictions here (`.jsonl`/`.json`: JSON Lines, otherwise CSV) instead of to standard output.

@@ -33,17 +33,17 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `line,label,p_CLASS…,known,bundle_digest` rows; CSV fields quoted where they need it.
+/// `record,label,p_CLASS…,known,bundle_digest` rows; CSV fields quoted where they need it.
 fn csv(p: &Predictions) -> String {
     let quote = |s: &str| if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
-    let mut out = String::from("line,label");
+    let mut out = String::from("record,label");
     for class in &p.classes {
         out.push(',');
         out.push_str(&quote(&format!("p_{class}")));
     }
     out.push_str(",known,bundle_digest\n");
     for row in &p.predictions {
-        let _ = write!(out, "{},{}", row.line, quote(&row.label));
+        let _ = write!(out, "{},{}", quote(&row.record), quote(&row.label));
         for prob in &row.probabilities {
             let _ = write!(out, ",{prob}");
         }
