@@ -40,14 +40,17 @@ impl Preprocessing {
     ///   target column optional ([`TabularPrep::records`](crate::tabular::TabularPrep::records));
     /// - texts in the training layout: lines `label<TAB>text` or just `text` (a line's first tab ends its
     ///   label), or CSV rows with the text column, the label column optional; tokenised and encoded with the
-    ///   training vocabulary, unknown tokens as `<unk>`.
+    ///   training vocabulary, unknown tokens as `<unk>`;
+    /// - interactions `user,item[,label[,timestamp]]`, for a model without side features; a user or item
+    ///   training never saw is refused.
     ///
     /// # Errors
     ///
     /// Reading errors naming file and line; [`Error::Table`] naming a column training did not read;
     /// [`Error::TableColumn`] for a column training read that the file lacks; [`Error::TableEmpty`] for no
-    /// record; [`Error::Unpredictable`] for interactions, and for a `source` of another kind than this
-    /// preprocessing.
+    /// record; [`Error::TableRow`] naming the line of a user or item training never saw;
+    /// [`Error::Unpredictable`] for interactions with side features, and for a `source` of another kind than
+    /// this preprocessing.
     pub fn records(&self, source: &DataSource, path: &Path) -> Result<Records> {
         let records = match (self, source) {
             (Preprocessing::Tabular { prep, .. }, DataSource::Tabular { options, .. }) => {
@@ -71,8 +74,11 @@ impl Preprocessing {
                 let (ids, known) = texts.into_iter().map(|(line, label, _)| (line.to_string(), label)).unzip();
                 Records { ids, inputs: Inputs::Tokens { len: *max_len, vocab: vocab.len(), ids: tokens }, known, imputed: BTreeMap::new() }
             }
-            (Preprocessing::Interactions { .. }, _) => {
-                return Err(Error::Unpredictable("interactions (user and item ids with side features) are not read as raw records yet".into()));
+            (Preprocessing::Interactions { users, items, side_fields, .. }, DataSource::Interactions { options, .. }) => {
+                if !side_fields.is_empty() {
+                    return Err(Error::Unpredictable("the bundle does not record each user's and item's side features, which its model reads".into()));
+                }
+                read_pairs(path, users, items, options.click_threshold)?
             }
             _ => return Err(Error::Unpredictable("the recorded preprocessing and data source are of different kinds".into())),
         };
@@ -81,6 +87,43 @@ impl Preprocessing {
         }
         Ok(records)
     }
+}
+
+/// `user,item[,label[,timestamp]]` rows (a first row whose label is not a number, or whose user and item
+/// training never saw, is a header) as the model's `[user, item]` ids; a known label is `yes` or `no` as
+/// training read it (at or above `click_threshold`, or above 0). A user or item training never saw has no row
+/// in the model's tables: the record is refused.
+fn read_pairs(path: &Path, users: &[String], items: &[String], click_threshold: Option<f32>) -> Result<Records> {
+    let index = |names: &[String]| names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect::<BTreeMap<_, _>>();
+    let (user_ids, item_ids) = (index(users), index(items));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| Error::Table { path: path.to_path_buf(), reason: e.to_string() })?;
+    let row_err = |line: u64, reason: String| Error::TableRow { path: path.to_path_buf(), line, reason };
+    let (mut lines, mut pairs, mut known) = (Vec::new(), Vec::new(), Vec::new());
+    for (n, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| row_err(e.position().map_or(0, csv::Position::line), e.to_string()))?;
+        let line = record.position().map_or(n as u64 + 1, csv::Position::line);
+        let fields: Vec<&str> = record.iter().map(str::trim).collect();
+        if !(2..=4).contains(&fields.len()) {
+            return Err(row_err(line, format!("{} fields; expected user,item[,label[,timestamp]]", fields.len())));
+        }
+        let label = fields.get(2).map(|l| l.parse::<f32>().ok().filter(|v| v.is_finite()));
+        let (user, item) = (user_ids.get(fields[0]), item_ids.get(fields[1]));
+        if n == 0 && (matches!(label, Some(None)) || (user.is_none() && item.is_none())) {
+            continue;
+        }
+        let label = label.map(|l| l.ok_or_else(|| row_err(line, format!("label `{}` is not a number", fields[2])))).transpose()?;
+        let unseen = |what: &str, name: &str| row_err(line, format!("{what} `{name}` did not occur in training, so the model has no row for it"));
+        pairs.extend([*user.ok_or_else(|| unseen("user", fields[0]))?, *item.ok_or_else(|| unseen("item", fields[1]))?]);
+        let clicked = |v: f32| click_threshold.map_or(v > 0.0, |t| v >= t);
+        known.push(label.map(|v| if clicked(v) { "yes" } else { "no" }.to_string()));
+        lines.push(line.to_string());
+    }
+    let inputs = Inputs::Ids { cardinalities: vec![users.len(), items.len()], ids: pairs };
+    Ok(Records { ids: lines, inputs, known, imputed: BTreeMap::new() })
 }
 
 /// `(line, label, text)` of every record of a text file: `label<TAB>text` or `text` lines (blank lines

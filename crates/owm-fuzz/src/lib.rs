@@ -349,10 +349,11 @@ pub fn checkpoint(data: &[u8]) {
     let _ = owm::train::NamedWeights::load(&path);
 }
 
-/// Records to predict on: the same bytes as a table for a tabular bundle and as texts for a text bundle
-/// ([`owm::train::Predictor`]); every prediction is a probability distribution over the bundle's classes.
+/// Records to predict on: the same bytes as a table, as texts and as user-item pairs, each for a bundle
+/// trained on its kind ([`owm::train::Predictor`]); every prediction is a probability distribution over the bundle's classes.
 pub fn predict(data: &[u8]) {
-    for (bundle, name) in [(&predict_bundles()[0], "records.csv"), (&predict_bundles()[1], "records.txt")] {
+    let [table, texts, clicks] = predict_bundles();
+    for (bundle, name) in [(table, "records.csv"), (texts, "records.txt"), (clicks, "pairs.csv")] {
         let predictor = owm::train::Predictor::load(bundle, owm::core::BackendKind::Flex, None).expect("the fixture bundle loads");
         if let Ok(p) = predictor.predict_file(&file(name, data)) {
             for row in &p.predictions {
@@ -363,9 +364,9 @@ pub fn predict(data: &[u8]) {
     }
 }
 
-/// A tabular and a text bundle, each trained for 4 steps on 80 records, once per process.
-fn predict_bundles() -> &'static [PathBuf; 2] {
-    static BUNDLES: OnceLock<[PathBuf; 2]> = OnceLock::new();
+/// A tabular, a text and an interactions bundle, each trained for 4 steps on 80 records, once per process.
+fn predict_bundles() -> &'static [PathBuf; 3] {
+    static BUNDLES: OnceLock<[PathBuf; 3]> = OnceLock::new();
     BUNDLES.get_or_init(|| {
         let root = scratch().join("predict");
         let _ = std::fs::remove_dir_all(&root);
@@ -376,15 +377,23 @@ fn predict_bundles() -> &'static [PathBuf; 2] {
         let news = root.join("news.txt");
         let texts: String = (0..80).map(|i| ["体育\t足球比赛 goal\n", "财经\t股票银行 rates\n"][i % 2]).collect();
         std::fs::write(&news, texts).expect("predict fixture texts");
+        let clicks = root.join("clicks.csv");
+        let pairs: String = (0..80).map(|i| format!("u{},i{},1\n", i % 9, (i * 7) % 11)).collect();
+        std::fs::write(&clicks, pairs).expect("predict fixture clicks");
         let options = TabularOptions { target: "y".into(), missing_values: vec!["?".into()], ..Default::default() };
         let mut text = owm::data::TextSource::default();
         text.options.tokenizer = "chars+char-bigrams+jieba".parse().expect("tokenizer");
         let sources = [
             owm::data::DataSource::Tabular { path: table, test: None, validation: None, options },
             owm::data::DataSource::Text { path: news, test: None, validation: None, text },
+            owm::data::DataSource::Interactions { path: clicks, options: owm::data::InteractionOptions::default() },
         ];
         sources.map(|source| {
-            let dir = root.join(if matches!(source, owm::data::DataSource::Tabular { .. }) { "tabular" } else { "text" });
+            let dir = root.join(match source {
+                owm::data::DataSource::Tabular { .. } => "tabular",
+                owm::data::DataSource::Text { .. } => "text",
+                _ => "interactions",
+            });
             let config = owm::train::ExperimentConfig::default().on_task(owm::data::DataConfig::new(source));
             let config = owm::train::ExperimentConfig { convergence: owm::optim::ConvergenceConfig::steps(4), ..config };
             owm::train::train(&config, &dir, false).expect("predict fixture run");

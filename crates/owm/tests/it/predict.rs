@@ -120,3 +120,35 @@ fn predict_should_agree_with_the_evaluation_of_images_and_refuse_another_size() 
     image::GrayImage::new(9, 8).save(dir.path().join("wide.png")).unwrap();
     refused(dir.path(), "wide.png", &["wide.png", "9×8 with 1 channel(s); the model reads 8×8 with 1"]);
 }
+
+#[test]
+fn predict_should_score_interactions_and_refuse_an_unseen_user() {
+    let dir = owm_testkit::tempdir();
+    let mut rng = Rng::new(5);
+    // Odd users click odd items, even users even items.
+    let mut out = String::from("user,item,label\n");
+    for u in 0..40 {
+        let mut items = std::collections::BTreeSet::new();
+        while items.len() < 8 {
+            items.insert(rng.below(10) * 2 + u % 2);
+        }
+        for i in items {
+            let _ = writeln!(out, "u{u},i{i},1");
+        }
+    }
+    std::fs::write(dir.path().join("clicks.csv"), out).unwrap();
+    let trained = owm(dir.path(), &["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "20", "--out", "run", "--quiet"]);
+    assert!(trained.status.success(), "{}", text(&trained));
+    // Pairs without labels: each user's own parity against the other.
+    let pairs: String = (0..8).map(|u| format!("u{u},i{}\nu{u},i{}\n", 2 * (u % 5) + u % 2, 2 * (u % 5) + 1 - u % 2)).collect();
+    std::fs::write(dir.path().join("pairs.csv"), format!("user,item\n{pairs}")).unwrap();
+    let out = owm(dir.path(), &["predict", "run", "--data", "pairs.csv", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 16);
+    let p_yes = |r: &serde_json::Value| r["probabilities"][1].as_f64().unwrap();
+    let ranked = rows.chunks(2).filter(|pair| p_yes(&pair[0]) > p_yes(&pair[1])).count();
+    assert!(ranked >= 7, "the same-parity item scores higher for {ranked} of 8 users: {rows:?}");
+    std::fs::write(dir.path().join("stranger.csv"), "u1,i1\nu999,i1\n").unwrap();
+    refused(dir.path(), "stranger.csv", &["stranger.csv", "line 2", "user `u999` did not occur in training"]);
+}
