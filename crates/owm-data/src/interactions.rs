@@ -46,18 +46,11 @@ pub fn read_interactions(path: &Path) -> Result<Interactions> {
     if crate::recbole::is_atomic(path, "inter") {
         return crate::recbole::read_inter(path);
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::Table { path: path.to_path_buf(), reason: e.to_string() })?;
     let row_err = |line: u64, reason: String| Error::TableRow { path: path.to_path_buf(), line, reason };
     let (mut users, mut items) = (Ids::default(), Ids::default());
     let mut rows = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| row_err(e.position().map_or(0, csv::Position::line), e.to_string()))?;
-        let line = record.position().map_or(n as u64 + 1, csv::Position::line);
-        let fields: Vec<&str> = record.iter().map(str::trim).collect();
+    for (n, (line, fields)) in csv_rows(path)?.into_iter().enumerate() {
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         if !(3..=4).contains(&fields.len()) {
             return Err(row_err(line, format!("{} fields; expected user,item,label[,timestamp]", fields.len())));
         }
@@ -73,6 +66,31 @@ pub fn read_interactions(path: &Path) -> Result<Interactions> {
         rows.push(Interaction { user: users.id(fields[0]), item: items.id(fields[1]), label, timestamp, line });
     }
     Ok(Interactions { users: users.names, items: items.names, rows })
+}
+
+/// The rows of a header-less CSV file whose rows may differ in length: each row's line and its trimmed
+/// fields.
+///
+/// # Errors
+///
+/// [`Error::Table`] when the file cannot be opened; [`Error::TableRow`] naming the line of a row that does not
+/// parse.
+pub(crate) fn csv_rows(path: &Path) -> Result<Vec<(u64, Vec<String>)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| Error::Table { path: path.to_path_buf(), reason: e.to_string() })?;
+    let row_err = |line: u64, reason: String| Error::TableRow { path: path.to_path_buf(), line, reason };
+    reader
+        .records()
+        .enumerate()
+        .map(|(n, record)| {
+            let record = record.map_err(|e| row_err(e.position().map_or(0, csv::Position::line), e.to_string()))?;
+            let line = record.position().map_or(n as u64 + 1, csv::Position::line);
+            Ok((line, record.iter().map(|f| f.trim().to_string()).collect()))
+        })
+        .collect()
 }
 
 #[derive(Default)]

@@ -96,17 +96,10 @@ impl Preprocessing {
 fn read_pairs(path: &Path, users: &[String], items: &[String], click_threshold: Option<f32>) -> Result<Records> {
     let index = |names: &[String]| names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect::<BTreeMap<_, _>>();
     let (user_ids, item_ids) = (index(users), index(items));
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::Table { path: path.to_path_buf(), reason: e.to_string() })?;
     let row_err = |line: u64, reason: String| Error::TableRow { path: path.to_path_buf(), line, reason };
     let (mut lines, mut pairs, mut known) = (Vec::new(), Vec::new(), Vec::new());
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| row_err(e.position().map_or(0, csv::Position::line), e.to_string()))?;
-        let line = record.position().map_or(n as u64 + 1, csv::Position::line);
-        let fields: Vec<&str> = record.iter().map(str::trim).collect();
+    for (n, (line, fields)) in crate::interactions::csv_rows(path)?.into_iter().enumerate() {
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         if !(2..=4).contains(&fields.len()) {
             return Err(row_err(line, format!("{} fields; expected user,item[,label[,timestamp]]", fields.len())));
         }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::owm;
-use crate::tasks::{accuracy, write_table};
+use crate::tasks::{accuracy, write_clicks, write_table};
 use owm::core::Rng;
 use owm_testkit::text;
 
@@ -124,19 +124,8 @@ fn predict_should_agree_with_the_evaluation_of_images_and_refuse_another_size() 
 #[test]
 fn predict_should_score_interactions_and_refuse_an_unseen_user() {
     let dir = owm_testkit::tempdir();
-    let mut rng = Rng::new(5);
     // Odd users click odd items, even users even items.
-    let mut out = String::from("user,item,label\n");
-    for u in 0..40 {
-        let mut items = std::collections::BTreeSet::new();
-        while items.len() < 8 {
-            items.insert(rng.below(10) * 2 + u % 2);
-        }
-        for i in items {
-            let _ = writeln!(out, "u{u},i{i},1");
-        }
-    }
-    std::fs::write(dir.path().join("clicks.csv"), out).unwrap();
+    write_clicks(&dir.path().join("clicks.csv"), "user,item,label\n");
     let trained = owm(dir.path(), &["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "20", "--out", "run", "--quiet"]);
     assert!(trained.status.success(), "{}", text(&trained));
     // Pairs without labels: each user's own parity against the other.

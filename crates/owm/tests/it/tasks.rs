@@ -108,11 +108,11 @@ fn text_runs_from_the_command_line() {
     assert!(accuracy(&out) >= 0.95, "{}", text(&out));
 }
 
-#[test]
-fn recsys_runs_from_the_command_line_with_rankings() {
-    let dir = owm_testkit::tempdir();
+/// `user,item,1` clicks after `header`: 40 users of 8 items each, odd users clicking odd items and even users
+/// even ones.
+pub(crate) fn write_clicks(path: &Path, header: &str) {
     let mut rng = Rng::new(5);
-    let mut out = String::new();
+    let mut out = header.to_string();
     for u in 0..40 {
         let mut items = std::collections::BTreeSet::new();
         while items.len() < 8 {
@@ -122,7 +122,13 @@ fn recsys_runs_from_the_command_line_with_rankings() {
             let _ = writeln!(out, "u{u},i{i},1");
         }
     }
-    std::fs::write(dir.path().join("clicks.csv"), out).unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn recsys_runs_from_the_command_line_with_rankings() {
+    let dir = owm_testkit::tempdir();
+    write_clicks(&dir.path().join("clicks.csv"), "");
     let out = owm(dir.path(), &["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "20", "--out", "run", "--quiet"]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
