@@ -2,9 +2,11 @@
 //! data was, by the preprocessing it recorded.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::tabular::{TabularOptions, read_any};
+use serde::Serialize;
+
+use crate::tabular::{ColumnPrep, Table, TabularOptions, read_any};
 use crate::text::{Vocab, tokenize};
 use crate::{DataSource, Error, Inputs, Preprocessing, Result};
 
@@ -33,28 +35,215 @@ impl Records {
     }
 }
 
+/// Raw records in memory, before preparation: what a file holds, or what a request sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawRecords {
+    /// A table (the training columns, the target column optional) and the options it was read with.
+    Table {
+        /// The rows.
+        table: Table,
+        /// How its values are read (missing-value markers, target map).
+        options: TabularOptions,
+    },
+    /// Texts.
+    Texts(Vec<RawText>),
+    /// User-item pairs by name.
+    Pairs {
+        /// Where they came from, named in errors.
+        origin: PathBuf,
+        /// The pairs.
+        pairs: Vec<RawPair>,
+    },
+}
+
+/// One raw text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawText {
+    /// Its 1-based line (or row).
+    pub line: u64,
+    /// Its class as its source gives it.
+    pub known: Option<String>,
+    /// The text.
+    pub text: String,
+}
+
+/// One raw user-item pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawPair {
+    /// Its 1-based line (or row).
+    pub line: u64,
+    /// The user's name.
+    pub user: String,
+    /// The item's name.
+    pub item: String,
+    /// The label its source gives (a rating or a click).
+    pub label: Option<f32>,
+}
+
+/// What a model's raw records hold: one named field per input column, in order ([`Preprocessing::signature`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RawField {
+    /// The column name (`text` for texts; `user` and `item` for interactions).
+    pub name: String,
+    /// Whether its values are numbers (otherwise strings: categories, texts, names).
+    pub numeric: bool,
+}
+
 impl Preprocessing {
     /// Reads the records in `path` and prepares them as this preprocessing prepared the training data of
-    /// `source`:
-    /// - a table (CSV or Orange `.tab`, read with the training options) holding the training columns, the
-    ///   target column optional ([`TabularPrep::records`](crate::tabular::TabularPrep::records));
-    /// - texts in the training layout: lines `label<TAB>text` or just `text` (a line's first tab ends its
-    ///   label), or CSV rows with the text column, the label column optional; tokenised and encoded with the
-    ///   training vocabulary, unknown tokens as `<unk>`;
-    /// - interactions `user,item[,label[,timestamp]]`, for a model without side features; a user or item
-    ///   training never saw is refused.
+    /// `source` ([`Preprocessing::read_raw`], then [`Preprocessing::prepare`]).
     ///
     /// # Errors
     ///
-    /// Reading errors naming file and line; [`Error::Table`] naming a column training did not read;
-    /// [`Error::TableColumn`] for a column training read that the file lacks; [`Error::TableEmpty`] for no
-    /// record; [`Error::TableRow`] naming the line of a user or item training never saw;
-    /// [`Error::Unpredictable`] for interactions with side features, and for a `source` of another kind than
-    /// this preprocessing.
+    /// As those two; [`Error::TableEmpty`] for no record.
     pub fn records(&self, source: &DataSource, path: &Path) -> Result<Records> {
-        let records = match (self, source) {
-            (Preprocessing::Tabular { prep, .. }, DataSource::Tabular { options, .. }) => {
+        let records = self.prepare(source, self.read_raw(source, path)?)?;
+        if records.is_empty() {
+            return Err(Error::TableEmpty(path.to_path_buf()));
+        }
+        Ok(records)
+    }
+
+    /// Reads the raw records in `path`, in the layouts training reads:
+    /// - a table (CSV or Orange `.tab`, read with the training options);
+    /// - texts: lines `label<TAB>text` or just `text` (a line's first tab ends its label), or CSV rows with
+    ///   the text column, the label column optional;
+    /// - interactions `user,item[,label[,timestamp]]` (a first row whose label is not a number, or whose user
+    ///   and item training never saw, is a header).
+    ///
+    /// # Errors
+    ///
+    /// Reading errors naming file and line; [`Error::Unpredictable`] for a `source` of another kind than this
+    /// preprocessing.
+    pub fn read_raw(&self, source: &DataSource, path: &Path) -> Result<RawRecords> {
+        Ok(match (self, source) {
+            (Preprocessing::Tabular { .. }, DataSource::Tabular { options, .. }) => {
                 let (table, options) = read_any(path, options)?;
+                RawRecords::Table { table, options }
+            }
+            (Preprocessing::Text { .. }, DataSource::Text { text, .. }) => RawRecords::Texts(read_texts(path, text.csv_columns.as_ref())?),
+            (Preprocessing::Interactions { users, items, .. }, DataSource::Interactions { .. }) => {
+                RawRecords::Pairs { origin: path.to_path_buf(), pairs: read_pairs(path, users, items)? }
+            }
+            _ => return Err(kinds_differ()),
+        })
+    }
+
+    /// The fields of a raw record, in order: a table's training columns (numbers or categories), `text`, or
+    /// `user` and `item`.
+    pub fn signature(&self) -> Vec<RawField> {
+        let field = |name: &str, numeric| RawField { name: name.to_string(), numeric };
+        match self {
+            Preprocessing::Tabular { prep, .. } => prep
+                .columns
+                .iter()
+                .map(|c| match c {
+                    ColumnPrep::Numeric { name, .. } => field(name, true),
+                    ColumnPrep::Categorical { name, .. } => field(name, false),
+                })
+                .collect(),
+            Preprocessing::Text { .. } => vec![field("text", false)],
+            Preprocessing::Interactions { .. } => vec![field("user", false), field("item", false)],
+        }
+    }
+
+    /// Raw records from named columns of equal length (`None`: missing), as a request sends them: a table's
+    /// columns (values equal to one of the training missing-value markers are missing too), `text` (with an
+    /// optional `label`), or `user` and `item` (with an optional numeric `label`). Row `r` is named line `r + 1`
+    /// of `origin` in errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TableColumn`] for a field of [`Preprocessing::signature`] that is not given; [`Error::Table`]
+    /// for columns of different lengths, a repeated or unknown column (texts, pairs); [`Error::TableRow`] for a
+    /// missing text, user or item, or a label that is not a number; [`Error::Unpredictable`] for a `source` of
+    /// another kind than this preprocessing.
+    pub fn raw_records(&self, source: &DataSource, origin: &Path, mut columns: Vec<(String, Vec<Option<String>>)>) -> Result<RawRecords> {
+        let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+        let table_err = |reason: String| Error::Table { path: origin.to_path_buf(), reason };
+        let rows = columns.first().map_or(0, |(_, v)| v.len());
+        if let Some((name, v)) = columns.iter().find(|(_, v)| v.len() != rows) {
+            return Err(table_err(format!("column `{name}` has {} values, column `{}` has {rows}", v.len(), names[0])));
+        }
+        if let Some(name) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)).map(|(_, n)| n) {
+            return Err(table_err(format!("column `{name}` is given twice")));
+        }
+        if let (Preprocessing::Tabular { .. }, DataSource::Tabular { options, .. }) = (self, source) {
+            let marked = |v: Option<String>| v.filter(|v| !options.missing_values.iter().any(|m| m == v.trim()));
+            let mut table_rows: Vec<(u64, crate::tabular::Row)> = (1..=rows as u64).map(|line| (line, Vec::with_capacity(columns.len()))).collect();
+            for (_, values) in columns {
+                for ((_, row), v) in table_rows.iter_mut().zip(values) {
+                    row.push(marked(v));
+                }
+            }
+            let mut table = Table { path: origin.to_path_buf(), columns: names, rows: table_rows };
+            crate::tabular::map_target(&mut table, options);
+            return Ok(RawRecords::Table { table, options: options.clone() });
+        }
+        let mut fields: Vec<String> = self.signature().into_iter().map(|f| f.name).collect();
+        fields.push("label".into());
+        if let Some(unknown) = names.iter().find(|n| !fields.contains(n)) {
+            return Err(table_err(format!("column `{unknown}` is not one of {}", fields.join(", "))));
+        }
+        let mut take = |name: &str| columns.iter_mut().find(|(n, _)| n == name).map(|(_, v)| std::mem::take(v));
+        let required = |name: &str, values: Option<Vec<Option<String>>>| {
+            let values = values.ok_or_else(|| Error::TableColumn { path: origin.to_path_buf(), column: name.into(), columns: names.join(", ") })?;
+            values
+                .into_iter()
+                .enumerate()
+                .map(|(r, v)| v.ok_or_else(|| Error::TableRow { path: origin.to_path_buf(), line: r as u64 + 1, reason: format!("no `{name}`") }))
+                .collect::<Result<Vec<String>>>()
+        };
+        Ok(match (self, source) {
+            (Preprocessing::Text { .. }, DataSource::Text { .. }) => {
+                let texts = required("text", take("text"))?;
+                let labels = take("label").unwrap_or_else(|| vec![None; rows]);
+                RawRecords::Texts(texts.into_iter().zip(labels).zip(1..).map(|((text, known), line)| RawText { line, known, text }).collect())
+            }
+            (Preprocessing::Interactions { .. }, DataSource::Interactions { .. }) => {
+                let (users, items) = (required("user", take("user"))?, required("item", take("item"))?);
+                let labels = take("label").unwrap_or_else(|| vec![None; rows]);
+                let pairs = users
+                    .into_iter()
+                    .zip(items)
+                    .zip(labels)
+                    .zip(1..)
+                    .map(|(((user, item), label), line)| {
+                        let label = label
+                            .map(|l| {
+                                l.trim().parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(|| Error::TableRow {
+                                    path: origin.to_path_buf(),
+                                    line,
+                                    reason: format!("label `{l}` is not a number"),
+                                })
+                            })
+                            .transpose()?;
+                        Ok(RawPair { line, user, item, label })
+                    })
+                    .collect::<Result<_>>()?;
+                RawRecords::Pairs { origin: origin.to_path_buf(), pairs }
+            }
+            _ => return Err(kinds_differ()),
+        })
+    }
+
+    /// Prepares `raw` as this preprocessing prepared the training data of `source`:
+    /// - a table's training columns must all be there, the target column is optional
+    ///   ([`TabularPrep::records`](crate::tabular::TabularPrep::records));
+    /// - texts are tokenised and encoded with the training vocabulary, unknown tokens as `<unk>`;
+    /// - pairs become the model's ids, for a model without side features; a user or item training never saw
+    ///   is refused; a known label is `yes` or `no` as training read it (at or above the click threshold, or
+    ///   above 0).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Table`] naming a column training did not read; [`Error::TableColumn`] for a column training
+    /// read that the table lacks; [`Error::TableRow`] naming the line of a value that does not fit, or of a user
+    /// or item training never saw; [`Error::Unpredictable`] for interactions with side features, and for raw
+    /// records or a `source` of another kind than this preprocessing.
+    pub fn prepare(&self, source: &DataSource, raw: RawRecords) -> Result<Records> {
+        Ok(match (self, source, raw) {
+            (Preprocessing::Tabular { prep, .. }, DataSource::Tabular { .. }, RawRecords::Table { table, options }) => {
                 let r = prep.records(&table, &options)?;
                 let features = prep.feature_names().len();
                 Records {
@@ -64,64 +253,76 @@ impl Preprocessing {
                     imputed: r.imputed,
                 }
             }
-            (Preprocessing::Text { options, vocab, max_len }, DataSource::Text { text, .. }) => {
-                let texts = read_texts(path, text.csv_columns.as_ref())?;
+            (Preprocessing::Text { options, vocab, max_len }, DataSource::Text { .. }, RawRecords::Texts(texts)) => {
                 let vocab = Vocab::from_tokens(vocab.clone());
                 let mut tokens = Vec::with_capacity(texts.len() * max_len);
-                for (_, _, body) in &texts {
-                    tokens.extend(vocab.encode(&tokenize(body, options), *max_len));
+                for t in &texts {
+                    tokens.extend(vocab.encode(&tokenize(&t.text, options), *max_len));
                 }
-                let (ids, known) = texts.into_iter().map(|(line, label, _)| (line.to_string(), label)).unzip();
+                let (ids, known) = texts.into_iter().map(|t| (t.line.to_string(), t.known)).unzip();
                 Records { ids, inputs: Inputs::Tokens { len: *max_len, vocab: vocab.len(), ids: tokens }, known, imputed: BTreeMap::new() }
             }
-            (Preprocessing::Interactions { users, items, side_fields, .. }, DataSource::Interactions { options, .. }) => {
+            (Preprocessing::Interactions { users, items, side_fields, .. }, DataSource::Interactions { options, .. }, RawRecords::Pairs { origin, pairs }) => {
                 if !side_fields.is_empty() {
                     return Err(Error::Unpredictable("the bundle does not record each user's and item's side features, which its model reads".into()));
                 }
-                read_pairs(path, users, items, options.click_threshold)?
+                encode_pairs(&origin, &pairs, users, items, options.click_threshold)?
             }
-            _ => return Err(Error::Unpredictable("the recorded preprocessing and data source are of different kinds".into())),
-        };
-        if records.is_empty() {
-            return Err(Error::TableEmpty(path.to_path_buf()));
-        }
-        Ok(records)
+            _ => return Err(kinds_differ()),
+        })
     }
 }
 
-/// `user,item[,label[,timestamp]]` rows (a first row whose label is not a number, or whose user and item
-/// training never saw, is a header) as the model's `[user, item]` ids; a known label is `yes` or `no` as
-/// training read it (at or above `click_threshold`, or above 0). A user or item training never saw has no row
-/// in the model's tables: the record is refused.
-fn read_pairs(path: &Path, users: &[String], items: &[String], click_threshold: Option<f32>) -> Result<Records> {
-    let index = |names: &[String]| names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect::<BTreeMap<_, _>>();
-    let (user_ids, item_ids) = (index(users), index(items));
+fn kinds_differ() -> Error {
+    Error::Unpredictable("the recorded preprocessing, the data source and the records are not all of one kind".into())
+}
+
+/// `user,item[,label[,timestamp]]` rows; a first row whose label is not a number, or whose user and item
+/// training never saw, is a header.
+fn read_pairs(path: &Path, users: &[String], items: &[String]) -> Result<Vec<RawPair>> {
     let row_err = |line: u64, reason: String| Error::TableRow { path: path.to_path_buf(), line, reason };
-    let (mut lines, mut pairs, mut known) = (Vec::new(), Vec::new(), Vec::new());
+    let mut pairs = Vec::new();
     for (n, (line, fields)) in crate::interactions::csv_rows(path)?.into_iter().enumerate() {
-        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         if !(2..=4).contains(&fields.len()) {
             return Err(row_err(line, format!("{} fields; expected user,item[,label[,timestamp]]", fields.len())));
         }
         let label = fields.get(2).map(|l| l.parse::<f32>().ok().filter(|v| v.is_finite()));
-        let (user, item) = (user_ids.get(fields[0]), item_ids.get(fields[1]));
-        if n == 0 && (matches!(label, Some(None)) || (user.is_none() && item.is_none())) {
+        if n == 0 && (matches!(label, Some(None)) || (!users.contains(&fields[0]) && !items.contains(&fields[1]))) {
             continue;
         }
         let label = label.map(|l| l.ok_or_else(|| row_err(line, format!("label `{}` is not a number", fields[2])))).transpose()?;
-        let unseen = |what: &str, name: &str| row_err(line, format!("{what} `{name}` did not occur in training, so the model has no row for it"));
-        pairs.extend([*user.ok_or_else(|| unseen("user", fields[0]))?, *item.ok_or_else(|| unseen("item", fields[1]))?]);
-        let clicked = |v: f32| click_threshold.map_or(v > 0.0, |t| v >= t);
-        known.push(label.map(|v| if clicked(v) { "yes" } else { "no" }.to_string()));
-        lines.push(line.to_string());
+        let mut fields = fields.into_iter();
+        let (user, item) = (fields.next().unwrap_or_default(), fields.next().unwrap_or_default());
+        pairs.push(RawPair { line, user, item, label });
     }
-    let inputs = Inputs::Ids { cardinalities: vec![users.len(), items.len()], ids: pairs };
+    Ok(pairs)
+}
+
+/// `pairs` (from `origin`) as the model's `[user, item]` ids; a known label is `yes` or `no` as training read
+/// it (at or above `click_threshold`, or above 0). A user or item training never saw has no row in the model's
+/// tables: the record is refused.
+fn encode_pairs(origin: &Path, pairs: &[RawPair], users: &[String], items: &[String], click_threshold: Option<f32>) -> Result<Records> {
+    let index = |names: &[String]| names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect::<BTreeMap<_, _>>();
+    let (user_ids, item_ids) = (index(users), index(items));
+    let (mut lines, mut ids, mut known) = (Vec::new(), Vec::new(), Vec::new());
+    for p in pairs {
+        let unseen = |what: &str, name: &str| Error::TableRow {
+            path: origin.to_path_buf(),
+            line: p.line,
+            reason: format!("{what} `{name}` did not occur in training, so the model has no row for it"),
+        };
+        ids.extend([*user_ids.get(&p.user).ok_or_else(|| unseen("user", &p.user))?, *item_ids.get(&p.item).ok_or_else(|| unseen("item", &p.item))?]);
+        let clicked = |v: f32| click_threshold.map_or(v > 0.0, |t| v >= t);
+        known.push(p.label.map(|v| if clicked(v) { "yes" } else { "no" }.to_string()));
+        lines.push(p.line.to_string());
+    }
+    let inputs = Inputs::Ids { cardinalities: vec![users.len(), items.len()], ids };
     Ok(Records { ids: lines, inputs, known, imputed: BTreeMap::new() })
 }
 
 /// `(line, label, text)` of every record of a text file: `label<TAB>text` or `text` lines (blank lines
 /// skipped), or, with `csv_columns` (label, text), CSV rows whose label column is optional.
-fn read_texts(path: &Path, csv_columns: Option<&[String; 2]>) -> Result<Vec<(u64, Option<String>, String)>> {
+fn read_texts(path: &Path, csv_columns: Option<&[String; 2]>) -> Result<Vec<RawText>> {
     if let Some([label, text]) = csv_columns {
         let table = crate::tabular::read_table(path, &TabularOptions { missing_values: Vec::new(), ..Default::default() })?;
         let body = table.column(text)?;
@@ -129,7 +330,11 @@ fn read_texts(path: &Path, csv_columns: Option<&[String; 2]>) -> Result<Vec<(u64
         return Ok(table
             .rows
             .into_iter()
-            .map(|(line, row)| (line, label.and_then(|l| row[l].clone()).filter(|l| !l.trim().is_empty()), row[body].clone().unwrap_or_default()))
+            .map(|(line, row)| RawText {
+                line,
+                known: label.and_then(|l| row[l].clone()).filter(|l| !l.trim().is_empty()),
+                text: row[body].clone().unwrap_or_default(),
+            })
             .collect());
     }
     let bytes = crate::error::read_file(path)?;
@@ -140,8 +345,8 @@ fn read_texts(path: &Path, csv_columns: Option<&[String; 2]>) -> Result<Vec<(u64
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| match line.split_once('\t') {
-            Some((label, body)) => (i as u64 + 1, Some(label.trim().to_string()).filter(|l| !l.is_empty()), body.to_string()),
-            None => (i as u64 + 1, None, line.to_string()),
+            Some((label, body)) => RawText { line: i as u64 + 1, known: Some(label.trim().to_string()).filter(|l| !l.is_empty()), text: body.to_string() },
+            None => RawText { line: i as u64 + 1, known: None, text: line.to_string() },
         })
         .collect())
 }

@@ -50,6 +50,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "pytorch", reads: "a PyTorch state_dict (safetensors) imported into a model", run: pytorch },
     Target { name: "checkpoint", reads: "a run's checkpoint.json (resume, diff)", run: checkpoint },
     Target { name: "predict", reads: "records to predict on (a table and texts), with the bundles trained on them", run: predict },
+    Target { name: "serve", reads: "inference requests (KServe v2 JSON) answered by a table, a text and an interactions model; model specs", run: serve },
     Target { name: "specs", reads: "command-line specs: devices, transfer rules, optimiser phases, registry references, sizes; token files", run: specs },
 ];
 
@@ -364,6 +365,27 @@ pub fn predict(data: &[u8]) {
     }
 }
 
+/// An inference request body (KServe v2 JSON), answered by a table, a text and an interactions model as the
+/// server answers it: every answer has one label and one probability row per record. As text, also a model
+/// argument of `owm serve-model` and a datatype name.
+pub fn serve(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = owm::serve::ModelSpec::parse(text);
+        let _ = owm::serve::Datatype::parse(text);
+    }
+    let Ok(request) = owm::serve::InferRequest::parse(data) else { return };
+    for bundle in predict_bundles() {
+        let predictor = owm::train::Predictor::load(bundle, owm::core::BackendKind::Flex, None).expect("the fixture bundle loads");
+        let model = owm::serve::ServedModel::new("m", "1", predictor);
+        let Ok(records) = model.records(&request) else { continue };
+        let Ok(predictions) = model.predictor().predict(&records) else { continue };
+        let response = model.response(&request, &predictions).expect("the outputs asked for were checked with the records");
+        for output in &response.outputs {
+            assert_eq!(output.shape[0], records.len(), "one row per record in `{}`", output.name);
+        }
+    }
+}
+
 /// A tabular, a text and an interactions bundle, each trained for 4 steps on 80 records, once per process.
 fn predict_bundles() -> &'static [PathBuf; 3] {
     static BUNDLES: OnceLock<[PathBuf; 3]> = OnceLock::new();
@@ -483,6 +505,16 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "pytorch" => vec![read(fixture().pytorch.clone())],
         "checkpoint" => vec![read(run().join("checkpoint.json"))],
         "predict" => vec![b"x,colour,y\n3,red,yes\n?,green,no\n".to_vec(), "体育\t足球 goal\n股票银行\n\n财经\t".as_bytes().to_vec()],
+        "serve" => [
+            r#"{"parameters":{"content_type":"pd"},"inputs":[{"name":"x","shape":[2],"datatype":"FP64","data":[3,null]},{"name":"colour","shape":[2,1],"datatype":"BYTES","data":[["red"],["green"]]}]}"#,
+            r#"{"id":"t","inputs":[{"name":"text","shape":[2],"datatype":"BYTES","data":["足球 goal","股票"]}],"outputs":[{"name":"label"}]}"#,
+            r#"{"inputs":[{"name":"user","shape":[1],"datatype":"BYTES","data":["u1"]},{"name":"item","shape":[1],"datatype":"BYTES","data":["i7"]}]}"#,
+            r#"{"inputs":[{"name":"input","shape":[1,2],"datatype":"INT64","data":[[1,2]]}]}"#,
+            "iris@1.0",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect(),
         "specs" => [
             "layers.0.=body.",
             "re:^layers\\.(\\d+)\\.=l$1.",

@@ -62,6 +62,8 @@ pub use bundle::{
     Bundle, MANIFEST_FILE, Verification, WEIGHTS_FILE, load_bundle, load_bundle_with, save_bundle, save_bundle_with, verify_bundle, verify_bundle_with,
 };
 pub use card::{CARD_FILE, MofClass, OPEN_LICENSES, Openness, model_card, openness};
+/// The public half of a signing key ([`read_public_key`], [`check_signature`]).
+pub use ed25519_dalek::VerifyingKey;
 pub use encrypt::{
     ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, EncryptionRecord, Identities, Recipient, decrypt_bundle, encrypt_bundle, encryption_record, generate_age_key,
 };

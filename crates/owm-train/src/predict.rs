@@ -6,8 +6,9 @@ use std::path::Path;
 
 use burn::prelude::Device;
 use owm_core::{BackendKind, InputSpec};
-use owm_data::{DataSource, Dataset, DatasetInfo, Normalizer, Preprocessing, Records};
+use owm_data::{DataSource, Dataset, DatasetInfo, Normalizer, Preprocessing, RawField, Records};
 use owm_models::Classifier;
+use owm_share::{Signed, VerifyingKey};
 use serde::Serialize;
 
 use crate::eval::section;
@@ -23,6 +24,7 @@ pub struct Predictor {
     normalization: Option<Normalizer>,
     info: DatasetInfo,
     bundle_digest: String,
+    signer: Option<Signed>,
 }
 
 /// The prediction for one record.
@@ -63,6 +65,17 @@ impl Predictor {
     /// recorded no preprocessing of raw records and does not read images; a model error for a user's model, which
     /// only its own program can build.
     pub fn load(dir: &Path, backend: BackendKind, identities: Option<&owm_share::Identities>) -> Result<Self> {
+        Self::load_trusting(dir, backend, identities, None)
+    }
+
+    /// [`Predictor::load`], also checking the bundle's signature: with `trusted`, the bundle must be signed by
+    /// that key; without, a signature, when there is one, must verify with the key it names.
+    ///
+    /// # Errors
+    ///
+    /// As [`Predictor::load`]; [`owm_share::Error::Signature`] naming what fails.
+    pub fn load_trusting(dir: &Path, backend: BackendKind, identities: Option<&owm_share::Identities>, trusted: Option<&VerifyingKey>) -> Result<Self> {
+        let signer = owm_share::check_signature(dir, trusted)?;
         let bundle = owm_share::load_bundle_with(dir, identities)?;
         let m = &bundle.manifest;
         let experiment: ExperimentConfig = section(dir, "experiment", &m.experiment)?;
@@ -80,7 +93,35 @@ impl Predictor {
         let model = experiment.model.init(&info.input, info.task.outputs(info.class_names.len()), &device)?;
         let model = bundle.load_into(model)?;
         let bundle_digest = m.bundle_digest.clone();
-        Ok(Self { model, device, source: experiment.data.source, preprocessing, normalization, info, bundle_digest })
+        Ok(Self { model, device, source: experiment.data.source, preprocessing, normalization, info, bundle_digest, signer })
+    }
+
+    /// Who signed the bundle, when it is signed (the signature verified when the predictor was loaded).
+    pub fn signer(&self) -> Option<&Signed> {
+        self.signer.as_ref()
+    }
+
+    /// What the model reads.
+    pub fn input(&self) -> &InputSpec {
+        &self.info.input
+    }
+
+    /// The fields of a raw record ([`Preprocessing::signature`]); `None` for a model of images, whose records
+    /// are images.
+    pub fn signature(&self) -> Option<Vec<RawField>> {
+        self.preprocessing.as_ref().map(Preprocessing::signature)
+    }
+
+    /// Records prepared from named columns of raw values, as a request sends them
+    /// ([`Preprocessing::raw_records`]; `origin` names the request in errors).
+    ///
+    /// # Errors
+    ///
+    /// As [`Preprocessing::raw_records`] and [`Preprocessing::prepare`]; [`owm_data::Error::Unpredictable`] for a
+    /// model of images.
+    pub fn prepare_columns(&self, origin: &Path, columns: Vec<(String, Vec<Option<String>>)>) -> Result<Records> {
+        let p = self.preprocessing.as_ref().ok_or_else(|| owm_data::Error::Unpredictable("a model of images reads pixels, not named columns".into()))?;
+        Ok(p.prepare(&self.source, p.raw_records(&self.source, origin, columns)?)?)
     }
 
     /// Class names, in the order of the probabilities.

@@ -14,7 +14,8 @@
 //! | [`trace`] | `owm-trace` | JSON Lines traces, digests, SVG charts |
 //! | [`share`] | `owm-share` | bundles: safetensors + provenance manifest, signatures, encryption, registry, PyTorch interchange |
 //! | [`eval`] | `owm-eval` | accuracy, precision, recall, F1, confusion matrix, ROC AUC, ranking metrics, bootstrap intervals |
-//! | [`train`] | `owm-train` | the pipeline from one experiment config, for built-in or user models |
+//! | [`train`] | `owm-train` | the pipeline from one experiment config, for built-in or user models; prediction on new records |
+//! | `serve` | `owm-serve` | verified bundles served over the Open Inference Protocol (KServe v2 REST); feature `serve` |
 //!
 //! # Key design decision: a facade with no logic of its own
 //!
@@ -36,6 +37,7 @@
 //!   only, which keeps a first build free of the GPU stack.
 //! - `ndarray`: the deprecated ndarray CPU backend, `--device ndarray`.
 //! - `remote`: `owm serve` and `--device remote:ws://HOST:PORT` (Burn's remote backend over WebSocket).
+//! - `serve`: `owm serve-model` and [`serve`](crate) (`owm-serve`: the Open Inference Protocol on axum).
 //! - `mpi`: `mpirun -np N owm train` (data-parallel over MPI; needs an MPI library and libclang).
 // Library code returns errors: a panic is kept only where an invariant makes it unreachable, and says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
@@ -50,6 +52,8 @@ pub use owm_eval as eval;
 pub use owm_init as init;
 pub use owm_models as models;
 pub use owm_optim as optim;
+#[cfg(feature = "serve")]
+pub use owm_serve as serve;
 pub use owm_share as share;
 pub use owm_trace as trace;
 pub use owm_train as train;

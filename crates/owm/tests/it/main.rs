@@ -12,6 +12,7 @@ mod pytorch;
 mod registry;
 mod reliability;
 mod remote;
+mod serve;
 mod sharing;
 mod tasks;
 mod transfer;

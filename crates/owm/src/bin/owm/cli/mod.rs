@@ -69,6 +69,9 @@ pub enum Command {
     /// Serve a local device to `owm train --device remote:ws://HOST:PORT` runs in other processes or machines
     /// (Burn's remote backend over WebSocket, cargo feature `remote`), until Ctrl+C or SIGTERM.
     Serve(ServeArgs),
+    /// Serve verified bundles over the Open Inference Protocol (KServe v2 REST: `/v2/models/NAME/infer`), for
+    /// any KServe, Triton or MLServer client (cargo feature `serve`), until Ctrl+C or SIGTERM.
+    ServeModel(ServeModelArgs),
     /// Measure LeNet-5 training throughput (CIFAR-shaped input, Adam), or with `--ga N` genetic-algorithm
     /// generations per second on the digits MLP; print one JSON line.
     Bench(BenchArgs),
@@ -367,6 +370,52 @@ pub struct ServeArgs {
     /// Accept only clients that present the token in this file (its text, without the line break).
     #[arg(long)]
     pub token_file: PathBuf,
+}
+
+/// `owm serve-model`.
+#[derive(Args)]
+pub struct ServeModelArgs {
+    /// The models: a bundle folder or run folder (served under its folder's name), NAME=FOLDER, or a registry
+    /// entry NAME@VERSION.
+    #[arg(required = true)]
+    pub models: Vec<String>,
+    /// The address to listen on, such as 127.0.0.1:8080 (port 0: any free port, printed at start). There is
+    /// no default: binding beyond loopback is a choice to make, as the server speaks plain HTTP.
+    #[arg(long)]
+    pub bind: std::net::SocketAddr,
+    /// Require `Authorization: Bearer TOKEN` with the token in this file (but on /v2/health/*).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Serve only bundles signed by this public key (`owm keygen`'s `.pub` file).
+    #[arg(long)]
+    pub require_signed: Option<PathBuf>,
+    /// The registry NAME@VERSION models come from (default: $OWM_REGISTRY).
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_body_bytes: usize,
+    /// Most records per request, and per pass of a model (more: 413).
+    #[arg(long, default_value_t = 1024)]
+    pub max_batch: usize,
+    /// Most requests waiting for one model (more: 503).
+    #[arg(long, default_value_t = 256)]
+    pub max_queue: usize,
+    /// Longest wait for a model's answer in milliseconds, queue included (longer: 503).
+    #[arg(long, default_value_t = 30_000)]
+    pub timeout_ms: u64,
+    /// Backend to run the models on (cpu, ndarray, wgpu or remote:ws://HOST:PORT).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// The token of a remote device's server (`owm serve`).
+    #[arg(long)]
+    pub device_token_file: Option<PathBuf>,
+    /// Decrypt encrypted weights (in memory) with this age identity file.
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+    /// Decrypt encrypted weights with the passphrase in this file.
+    #[arg(long, conflicts_with = "identity")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 /// `owm bench`.

@@ -13,6 +13,7 @@ mod replay;
 mod report;
 mod schedule;
 mod serve;
+mod serve_model;
 mod trace;
 mod train;
 mod verify;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect(args) => inspect::run(&crate::settings::bundle_dir(&args.bundle)),
         Command::Schedule(args) => schedule::run(args),
         Command::Serve(args) => serve::run(&args.device, args.bind, &args.token_file),
+        Command::ServeModel(args) => serve_model::run(args),
         Command::Bench(args) => bench::run(args),
     }
 }
