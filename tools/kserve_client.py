@@ -76,12 +76,20 @@ def text_inputs(path):
     return [{"name": "text", "shape": [len(texts)], "datatype": "BYTES", "data": texts}]
 
 
+def pair_inputs(path):
+    """`user,item[,...]` rows (a header first) as BYTES inputs `user` and `item`."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    return [{"name": name, "shape": [len(rows)], "datatype": "BYTES", "data": [r[i] for r in rows]} for i, name in enumerate(["user", "item"])]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--url", required=True)
     p.add_argument("--model", required=True)
     p.add_argument("--records", required=True)
-    p.add_argument("--kind", choices=["table", "texts"], required=True)
+    p.add_argument("--kind", choices=["table", "texts", "pairs", "request"], required=True,
+                   help="request: --records is a whole request body (the model's input tensor as given, say)")
     p.add_argument("--expect", required=True, help="owm predict's CSV for the same records")
     p.add_argument("--target", default=None, help="a table's target column, left out of the request")
     p.add_argument("--token-file", default=None)
@@ -112,30 +120,34 @@ def main():
     status, body = call(f"{model}/ready", token=token)
     check(status == 200 and body["ready"] is True, f"model ready: {status} {body}")
 
-    inputs = table_inputs(a.records, a.target) if a.kind == "table" else text_inputs(a.records)
-    request = {"id": "check-1", "parameters": {"content_type": "pd"}, "inputs": inputs}
+    if a.kind == "request":
+        request = dict(json.load(open(a.records)), id="check-1")
+        inputs = request["inputs"]
+    else:
+        inputs = {"table": lambda: table_inputs(a.records, a.target), "texts": lambda: text_inputs(a.records), "pairs": lambda: pair_inputs(a.records)}[a.kind]()
+        request = {"id": "check-1", "parameters": {"content_type": "pd"}, "inputs": inputs}
 
     def predict_and_compare(what):
         status, body = call(f"{model}/infer", request, token)
-        check(status == 200, f"{what}: {status} {body if status != 200 else ''}")
+        check(status == 200, f"{what} answered: {status} {body if status != 200 else ''}")
         out = {o["name"]: o for o in body["outputs"]}
-        check(body["id"] == "check-1" and body["parameters"]["bundle_digest"] == digest, f"{what} names the request and the bundle")
+        check(body["id"] == "check-1" and body["parameters"]["bundle_digest"] == digest, f"{what}, the answer names the request and the bundle")
         labels, probs = out["label"]["data"], out["probabilities"]["data"]
-        check(out["probabilities"]["shape"] == [len(expected), len(classes)], f"{what} probabilities shape {out['probabilities']['shape']}")
+        check(out["probabilities"]["shape"] == [len(expected), len(classes)], f"{what}, one probability row per record: {out['probabilities']['shape']}")
         mismatched = [i for i, row in enumerate(expected) if row["label"] != labels[i]]
-        check(not mismatched, f"{what}: labels equal owm predict's: {len(mismatched)} differ, first {mismatched[:3]}")
+        check(not mismatched, f"{what}, labels equal owm predict's: {len(mismatched)} differ, first {mismatched[:3]}")
         worst = max(abs(float(row[f"p_{c}"]) - probs[i * len(classes) + k]) for i, row in enumerate(expected) for k, c in enumerate(classes))
-        check(worst <= 1e-6, f"{what}: probabilities within 1e-6 of owm predict's: worst {worst:.3g}")
+        check(worst <= 1e-6, f"{what}, probabilities within 1e-6 of owm predict's: worst {worst:.3g}")
         print(f"    {len(labels)} records, worst probability difference {worst:.3g}")
 
-    predict_and_compare("raw records")
+    predict_and_compare("raw records" if a.kind != "request" else "the request")
 
     bad = [
         ("malformed JSON", None, b'{"inputs": [', 400),
         ("a shape that does not hold the data", {"inputs": [dict(inputs[0], shape=[len(inputs[0]["data"]) + 1])]}, None, 400),
-        ("a datatype the data is not", {"inputs": [dict(inputs[0], datatype="INT8", data=["x"] * inputs[0]["shape"][0])]}, None, 400),
+        ("a datatype the data is not", {"inputs": [dict(inputs[0], datatype="INT8", shape=[2], data=["x", "y"])]}, None, 400),
         ("an unknown datatype", {"inputs": [dict(inputs[0], datatype="FP8")]}, None, 400),
-        ("a missing column", {"parameters": {"content_type": "pd"}, "inputs": inputs[1:] or [dict(inputs[0], name="other")]}, None, 400),
+        ("a missing or unknown column", {"parameters": {"content_type": "pd"}, "inputs": inputs[1:] or [dict(inputs[0], name="other")]}, None, 400),
         ("an unknown output", dict(request, outputs=[{"name": "logits"}]), None, 400),
         ("a tensor of the wrong shape", {"inputs": [{"name": "input", "shape": [1, 1, 1], "datatype": "FP32", "data": [1]}]}, None, 400),
     ]

@@ -173,7 +173,11 @@ impl ServedModel {
                 other => Err(Error::Request(format!("output `{other}` is not one of `{LABEL_OUTPUT}`, `{PROBABILITIES_OUTPUT}`"))),
             })
             .collect::<Result<_>>()?;
-        Ok(InferResponse { model_name: self.name.clone(), model_version: self.version.clone(), id: request.id.clone(), parameters: self.parameters(), outputs })
+        let mut parameters = self.parameters();
+        if !predictions.imputed.is_empty() {
+            parameters.insert("imputed".into(), json!(predictions.imputed));
+        }
+        Ok(InferResponse { model_name: self.name.clone(), model_version: self.version.clone(), id: request.id.clone(), parameters, outputs })
     }
 }
 

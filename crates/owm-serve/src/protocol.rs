@@ -174,7 +174,7 @@ fn check_input(input: RawInput) -> Result<Input> {
         return Err(err(format!("{} elements, shape {:?} holds {}", data.len(), shape, expected.map_or("too many".to_string(), |n| n.to_string()))));
     }
     if let Some((i, v)) = data.iter().enumerate().find(|(_, v)| !v.is_null() && !datatype.admits(v)) {
-        return Err(err(format!("element {i} ({v}) is not a {} value", input.datatype)));
+        return Err(err(format!("element {i} ({v}) is not of datatype {}", input.datatype)));
     }
     Ok(Input { name: input.name, shape, datatype, datatype_name: input.datatype, data })
 }
@@ -210,7 +210,8 @@ pub struct InferResponse {
     /// The request's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// The bundle digest, whether its signature verified, its signer and the class names.
+    /// The bundle digest, whether its signature verified, its signer, the class names, and the missing values
+    /// filled in as in training, per column (`imputed`, when there were any).
     pub parameters: Map<String, Value>,
     /// The outputs asked for.
     pub outputs: Vec<OutputTensor>,
@@ -271,10 +272,10 @@ mod tests {
             (r#"{"inputs":[{"name":"a","shape":[-1],"datatype":"FP32","data":[1]}]}"#, "negative"),
             (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"FP8","data":[1]}]}"#, "FP8"),
             (r#"{"inputs":[{"name":"a","shape":[3],"datatype":"FP32","data":[1,2]}]}"#, "2 elements"),
-            (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":["x"]}]}"#, "not a FP32"),
-            (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"UINT8","data":[256]}]}"#, "not a UINT8"),
-            (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"INT8","data":[-129]}]}"#, "not a INT8"),
-            (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"INT64","data":[1.5]}]}"#, "not a INT64"),
+            (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":["x"]}]}"#, "not of datatype FP32"),
+            (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"UINT8","data":[256]}]}"#, "not of datatype UINT8"),
+            (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"INT8","data":[-129]}]}"#, "not of datatype INT8"),
+            (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"INT64","data":[1.5]}]}"#, "not of datatype INT64"),
             (r#"{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":["y"]},{"name":"a","shape":[1],"datatype":"BYTES","data":["x"]}]}"#, "twice"),
             (r#"{"parameters":{"content_type":1},"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":["x"]}]}"#, "content_type"),
             (r#"{"inputs":[{"name":"a","shape":[4294967296,4294967296,4294967296],"datatype":"FP32","data":[1]}]}"#, "too many"),

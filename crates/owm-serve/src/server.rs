@@ -27,6 +27,7 @@ struct Served {
     models: BTreeMap<String, Versions>,
     token: Option<[u8; 32]>,
     timeout: Duration,
+    max_body_bytes: usize,
 }
 
 #[derive(Default)]
@@ -71,8 +72,12 @@ impl IntoResponse for Error {
 /// and version, or when the runtime or the listener cannot start.
 pub fn serve(models: Vec<ServedModel>, listener: std::net::TcpListener, options: &Options, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
     options.check()?;
-    let mut served =
-        Served { models: BTreeMap::new(), token: options.token.as_deref().map(|t| Sha256::digest(t.trim().as_bytes()).into()), timeout: options.timeout };
+    let mut served = Served {
+        models: BTreeMap::new(),
+        token: options.token.as_deref().map(|t| Sha256::digest(t.trim().as_bytes()).into()),
+        timeout: options.timeout,
+        max_body_bytes: options.max_body_bytes,
+    };
     let mut all_versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in &models {
         all_versions.entry(m.name().to_string()).or_default().push(m.version().to_string());
@@ -154,7 +159,13 @@ async fn model_ready(State(s): State<Arc<Served>>, Path(p): ModelPath, headers: 
 async fn infer(State(s): State<Arc<Served>>, Path(p): ModelPath, headers: HeaderMap, body: std::result::Result<Bytes, BytesRejection>) -> Result<Response> {
     s.authorize(&headers)?;
     let (_, queue) = s.model(&p["name"], p.get("version").map(String::as_str))?;
-    let body = body.map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { Error::TooLarge(e.body_text()) } else { Error::Request(e.body_text()) })?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::TooLarge(format!("the request body is over this server's limit of {} bytes", s.max_body_bytes))
+        } else {
+            Error::Request(e.body_text())
+        }
+    })?;
     let request = InferRequest::parse(&body)?;
     let answer = queue.submit(request)?;
     match tokio::time::timeout(s.timeout, answer).await {

@@ -90,14 +90,13 @@ fn predict_should_agree_with_the_evaluation_of_texts_with_or_without_labels() {
     assert!(csv.lines().nth(1).unwrap().starts_with("1,财经,") && csv.lines().nth(2).unwrap().starts_with("3,体育,"), "{csv}");
 }
 
-#[test]
-fn predict_should_agree_with_the_evaluation_of_images_and_refuse_another_size() {
-    let dir = owm_testkit::tempdir();
+/// 8×8 grey PNGs under `dir/shapes/{train,test}/{left,right}/` ("left" images are bright on the left half,
+/// "right" ones on the right) and an MLP trained on them into `dir/run`; `owm train`'s output.
+pub(crate) fn train_shapes(dir: &Path) -> Output {
     let mut rng = Rng::new(7);
-    // 8×8 grey PNGs: "left" images are bright on the left half, "right" ones on the right.
     for (side, n) in [("train", 40), ("test", 10)] {
         for class in ["left", "right"] {
-            let folder = dir.path().join("shapes").join(side).join(class);
+            let folder = dir.join("shapes").join(side).join(class);
             std::fs::create_dir_all(&folder).unwrap();
             for i in 0..n {
                 let img = image::GrayImage::from_fn(8, 8, |x, _| {
@@ -108,8 +107,15 @@ fn predict_should_agree_with_the_evaluation_of_images_and_refuse_another_size() 
         }
     }
     let args = ["train", "--task", "image", "--data", "shapes", "--grayscale", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--out", "run", "--quiet"];
-    let trained = owm(dir.path(), &args);
+    let trained = owm(dir, &args);
     assert!(trained.status.success(), "{}", text(&trained));
+    trained
+}
+
+#[test]
+fn predict_should_agree_with_the_evaluation_of_images_and_refuse_another_size() {
+    let dir = owm_testkit::tempdir();
+    let trained = train_shapes(dir.path());
     let out = owm(dir.path(), &["predict", "run", "--data", "shapes/test", "--out", "predictions.csv"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(agreement(&out), accuracy(&trained), "the folder names give the known classes");

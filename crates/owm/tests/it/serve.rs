@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::owm;
-use crate::tasks::write_table;
+use crate::predict::train_shapes;
+use crate::tasks::{write_clicks, write_table};
 use owm_testkit::text;
 
 /// An `owm serve-model` process, killed when dropped.
@@ -91,6 +92,32 @@ fn served_models_should_answer_a_kserve_client_as_owm_predict_and_refuse_bad_req
     // SIGTERM: the server finishes what is under way and exits cleanly.
     let (clean, log) = server.terminate();
     assert!(clean && log.contains("owm serve-model: stopped"), "{log}");
+}
+
+#[test]
+fn served_image_and_interaction_models_should_answer_as_owm_predict() {
+    let dir = owm_testkit::tempdir();
+    let d = dir.path();
+    train_shapes(d);
+    let predicted = owm(d, &["predict", "run", "--data", "shapes/test", "--out", "images.csv"]);
+    assert!(predicted.status.success(), "{}", text(&predicted));
+    // The model's input tensor as given: the test images' pixels (0-255), `[N, 1, 8, 8]`, in owm predict's order.
+    let paths: Vec<String> = std::fs::read_to_string(d.join("images.csv")).unwrap().lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+    let pixels: Vec<f32> = paths.iter().flat_map(|p| image::open(d.join("shapes/test").join(p)).unwrap().to_luma8().into_raw()).map(f32::from).collect();
+    let request = serde_json::json!({"inputs": [{"name": "input", "shape": [paths.len(), 1, 8, 8], "datatype": "FP32", "data": pixels}]});
+    std::fs::write(d.join("request.json"), request.to_string()).unwrap();
+
+    write_clicks(&d.join("clicks.csv"), "user,item,label\n");
+    let trained = owm(d, &["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "5", "--out", "clicks", "--quiet"]);
+    assert!(trained.status.success(), "{}", text(&trained));
+    let pairs: String = (0..8).map(|u| format!("u{u},i{}\nu{u},i{}\n", 2 * (u % 5), 2 * (u % 5) + 1)).collect();
+    std::fs::write(d.join("pairs.csv"), format!("user,item\n{pairs}")).unwrap();
+    let predicted = owm(d, &["predict", "clicks", "--data", "pairs.csv", "--out", "pairs-predicted.csv"]);
+    assert!(predicted.status.success(), "{}", text(&predicted));
+
+    let server = Server::start(d, &["images=run", "clicks"]);
+    client(d, &server, &["--model", "images", "--records", "request.json", "--kind", "request", "--expect", "images.csv"]);
+    client(d, &server, &["--model", "clicks", "--records", "pairs.csv", "--kind", "pairs", "--expect", "pairs-predicted.csv"]);
 }
 
 #[test]
