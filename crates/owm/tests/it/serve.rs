@@ -137,6 +137,11 @@ fn serve_model_should_refuse_bundles_that_do_not_verify_or_are_not_signed_by_the
     assert!(signed.status.success(), "{}", text(&signed));
     // Signed by the key: it loads and serves (the test stops it).
     drop(Server::start(d, &["run", "--require-signed", "key.pub"]));
+    // A registry entry, pulled, verified and served under its name and version.
+    let published = owm(d, &["publish", "run", "--name", "tab", "--version", "1.0", "--registry", "reg"]);
+    assert!(published.status.success(), "{}", text(&published));
+    let (clean, log) = Server::start(d, &["tab@1.0", "--registry", "reg", "--require-signed", "key.pub"]).terminate();
+    assert!(clean && log.contains("owm serve-model: tab version 1.0 (bundle ") && log.contains("signed by"), "{log}");
 
     let manifest = d.join("run/bundle/manifest.json");
     let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();

@@ -115,6 +115,14 @@ pub struct ModelAccess {
     /// The token of a remote device's server (`owm serve`).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// How encrypted weights open.
+    #[command(flatten)]
+    pub keys: WeightKeys,
+}
+
+/// How a bundle's encrypted weights open (in memory).
+#[derive(Args)]
+pub struct WeightKeys {
     /// Decrypt encrypted weights (in memory) with this age identity file.
     #[arg(long)]
     pub identity: Option<PathBuf>,
@@ -410,12 +418,9 @@ pub struct ServeModelArgs {
     /// The token of a remote device's server (`owm serve`).
     #[arg(long)]
     pub device_token_file: Option<PathBuf>,
-    /// Decrypt encrypted weights (in memory) with this age identity file.
-    #[arg(long)]
-    pub identity: Option<PathBuf>,
-    /// Decrypt encrypted weights with the passphrase in this file.
-    #[arg(long, conflicts_with = "identity")]
-    pub passphrase_file: Option<PathBuf>,
+    /// How encrypted weights open.
+    #[command(flatten)]
+    pub keys: WeightKeys,
 }
 
 /// `owm bench`.

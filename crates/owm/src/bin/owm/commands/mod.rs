@@ -66,7 +66,12 @@ fn identities(identity: Option<&Path>, passphrase_file: Option<&Path>) -> Result
 /// The backend `access` names (with its token) and the identities that open encrypted weights.
 fn open(access: &crate::cli::ModelAccess) -> Result<(owm::core::BackendKind, Option<owm::share::Identities>)> {
     let backend = crate::settings::with_token(access.device.parse()?, access.token_file.as_deref())?;
-    Ok((backend, identities(access.identity.as_deref(), access.passphrase_file.as_deref())?))
+    Ok((backend, weight_keys(&access.keys)?))
+}
+
+/// The identities a [`WeightKeys`](crate::cli::WeightKeys) flag group names, if any.
+fn weight_keys(keys: &crate::cli::WeightKeys) -> Result<Option<owm::share::Identities>> {
+    identities(keys.identity.as_deref(), keys.passphrase_file.as_deref())
 }
 
 /// The passphrase in `path`: its first line.

@@ -15,7 +15,7 @@ pub fn run(args: ServeModelArgs) -> Result<ExitCode> {
     let backend = crate::settings::with_token(args.device.parse()?, args.device_token_file.as_deref())?;
     let access = Access {
         backend,
-        identities: super::identities(args.identity.as_deref(), args.passphrase_file.as_deref())?,
+        identities: super::weight_keys(&args.keys)?,
         trusted: args.require_signed.as_deref().map(owm::share::read_public_key).transpose()?,
         registry: args.registry.clone(),
     };
