@@ -59,5 +59,5 @@ pub use idx::{IdxArray, check_labels, encode_idx, parse_idx, read_idx};
 pub use images::{Augment, IMAGE_EXTENSIONS, load_image_folder, read_image_records};
 pub use mnist::{FASHION_MNIST_CLASSES, IdxSplit, load_fashion_mnist, load_idx_split, load_mnist};
 pub use normalize::{NormalizeBy, Normalizer};
-pub use records::{RawField, RawPair, RawRecords, RawText, Records};
+pub use records::{Preparer, RawField, RawPair, RawRecords, RawText, Records};
 pub use sources::{Held, InteractionOptions, InteractionSplit, Preprocessing, SideField, TextSource, load_interactions, load_tabular, load_text};

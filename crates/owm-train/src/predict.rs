@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::prelude::Device;
 use owm_core::{BackendKind, InputSpec};
-use owm_data::{DataSource, Dataset, DatasetInfo, Normalizer, Preprocessing, RawField, Records};
+use owm_data::{Dataset, DatasetInfo, Normalizer, Preparer, Preprocessing, RawField, Records};
 use owm_models::Classifier;
 use owm_share::{Signed, VerifyingKey};
 use serde::Serialize;
@@ -19,8 +19,8 @@ use crate::{Error, ExperimentConfig, Result};
 pub struct Predictor {
     model: Classifier,
     device: Device,
-    source: DataSource,
-    preprocessing: Option<Preprocessing>,
+    /// The recorded preprocessing, ready for many calls; `None` for a model of images without one.
+    preparer: Option<Preparer>,
     normalization: Option<Normalizer>,
     info: DatasetInfo,
     bundle_digest: String,
@@ -93,7 +93,8 @@ impl Predictor {
         let model = experiment.model.init(&info.input, info.task.outputs(info.class_names.len()), &device)?;
         let model = bundle.load_into(model)?;
         let bundle_digest = m.bundle_digest.clone();
-        Ok(Self { model, device, source: experiment.data.source, preprocessing, normalization, info, bundle_digest, signer })
+        let preparer = preprocessing.map(|p| Preparer::new(p, experiment.data.source));
+        Ok(Self { model, device, preparer, normalization, info, bundle_digest, signer })
     }
 
     /// Who signed the bundle, when it is signed (the signature verified when the predictor was loaded).
@@ -109,7 +110,7 @@ impl Predictor {
     /// The fields of a raw record ([`Preprocessing::signature`]); `None` for a model of images, whose records
     /// are images.
     pub fn signature(&self) -> Option<Vec<RawField>> {
-        self.preprocessing.as_ref().map(Preprocessing::signature)
+        self.preparer.as_ref().map(|p| p.preprocessing().signature())
     }
 
     /// Records prepared from named columns of raw values, as a request sends them
@@ -117,11 +118,11 @@ impl Predictor {
     ///
     /// # Errors
     ///
-    /// As [`Preprocessing::raw_records`] and [`Preprocessing::prepare`]; [`owm_data::Error::Unpredictable`] for a
+    /// As [`Preparer::columns`]; [`owm_data::Error::Unpredictable`] for a
     /// model of images.
     pub fn prepare_columns(&self, origin: &Path, columns: Vec<(String, Vec<Option<String>>)>) -> Result<Records> {
-        let p = self.preprocessing.as_ref().ok_or_else(|| owm_data::Error::Unpredictable("a model of images reads pixels, not named columns".into()))?;
-        Ok(p.prepare(&self.source, p.raw_records(&self.source, origin, columns)?)?)
+        let p = self.preparer.as_ref().ok_or_else(|| owm_data::Error::Unpredictable("a model of images reads pixels, not named columns".into()))?;
+        Ok(p.columns(origin, columns)?)
     }
 
     /// Class names, in the order of the probabilities.
@@ -135,16 +136,16 @@ impl Predictor {
     }
 
     /// Predictions for the records of `path`: a file in the layout training read (see
-    /// [`Preprocessing::records`]), or, for a model of images, an image file or a folder of them (see
+    /// [`Preparer::records`]), or, for a model of images, an image file or a folder of them (see
     /// [`owm_data::read_image_records`]; pixels are normalised as in training).
     ///
     /// # Errors
     ///
-    /// As [`Preprocessing::records`] and [`owm_data::read_image_records`], naming file, line and column (or
+    /// As [`Preparer::records`] and [`owm_data::read_image_records`], naming file, line and column (or
     /// image) of what does not fit.
     pub fn predict_file(&self, path: &Path) -> Result<Predictions> {
-        let records = match (&self.preprocessing, &self.info.input) {
-            (Some(p), _) => p.records(&self.source, path)?,
+        let records = match (&self.preparer, &self.info.input) {
+            (Some(p), _) => p.records(path)?,
             (None, InputSpec::Image { shape }) => owm_data::read_image_records(path, *shape)?,
             (None, other) => return Err(owm_data::Error::Unpredictable(format!("no recorded preprocessing prepares records for {other:?}")).into()),
         };
