@@ -124,6 +124,12 @@ impl Preparer {
         &self.preprocessing
     }
 
+    /// The training data's source, whose options say how raw records are read (a table's missing-value
+    /// markers, a text file's columns).
+    pub fn source(&self) -> &DataSource {
+        &self.source
+    }
+
     /// Reads the records in `path` and prepares them ([`Preprocessing::read_raw`], then
     /// [`Preparer::prepare`]).
     ///

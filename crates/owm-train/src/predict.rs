@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::prelude::Device;
-use owm_core::{BackendKind, InputSpec};
+use owm_core::{BackendKind, InputSpec, Task};
 use owm_data::{Dataset, DatasetInfo, Normalizer, Preparer, Preprocessing, RawField, Records};
 use owm_models::Classifier;
 use owm_share::{Signed, VerifyingKey};
@@ -107,6 +107,26 @@ impl Predictor {
         &self.info.input
     }
 
+    /// What the model predicts.
+    pub fn task(&self) -> Task {
+        self.info.task
+    }
+
+    /// The model, its weights loaded.
+    pub fn model(&self) -> &Classifier {
+        &self.model
+    }
+
+    /// The input normalisation fitted on the training split, when training used one.
+    pub fn normalization(&self) -> Option<&Normalizer> {
+        self.normalization.as_ref()
+    }
+
+    /// The recorded preprocessing of raw records; `None` for a model of images.
+    pub fn preparer(&self) -> Option<&Preparer> {
+        self.preparer.as_ref()
+    }
+
     /// The fields of a raw record ([`Preprocessing::signature`]); `None` for a model of images, whose records
     /// are images.
     pub fn signature(&self) -> Option<Vec<RawField>> {
@@ -144,12 +164,20 @@ impl Predictor {
     /// As [`Preparer::records`] and [`owm_data::read_image_records`], naming file, line and column (or
     /// image) of what does not fit.
     pub fn predict_file(&self, path: &Path) -> Result<Predictions> {
-        let records = match (&self.preparer, &self.info.input) {
+        self.predict(&self.records(path)?)
+    }
+
+    /// The records of `path` prepared for the model, as [`Predictor::predict_file`] reads them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Predictor::predict_file`].
+    pub fn records(&self, path: &Path) -> Result<Records> {
+        Ok(match (&self.preparer, &self.info.input) {
             (Some(p), _) => p.records(path)?,
             (None, InputSpec::Image { shape }) => owm_data::read_image_records(path, *shape)?,
             (None, other) => return Err(owm_data::Error::Unpredictable(format!("no recorded preprocessing prepares records for {other:?}")).into()),
-        };
-        self.predict(&records)
+        })
     }
 
     /// Predictions for prepared `records`, in batches of 256.

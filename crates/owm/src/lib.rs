@@ -13,6 +13,7 @@
 //! | [`optim`] | `owm-optim` | the optimiser protocol and per-tensor update rules: gradient chains and presets, GA / SA / ES, schedules, phases, convergence criteria, DP-SGD accounting |
 //! | [`trace`] | `owm-trace` | JSON Lines traces, digests, SVG charts |
 //! | [`share`] | `owm-share` | bundles: safetensors + provenance manifest, signatures, encryption, registry, PyTorch interchange |
+//! | [`onnx`] | `owm-onnx` | a bundle's whole pipeline (recorded preprocessing, network, probabilities) as one ONNX graph |
 //! | [`eval`] | `owm-eval` | accuracy, precision, recall, F1, confusion matrix, ROC AUC, ranking metrics, bootstrap intervals |
 //! | [`train`] | `owm-train` | the pipeline from one experiment config, for built-in or user models; prediction on new records |
 //! | `serve` | `owm-serve` | verified bundles served over the Open Inference Protocol (KServe v2 REST); feature `serve` |
@@ -51,6 +52,7 @@ pub use owm_data as data;
 pub use owm_eval as eval;
 pub use owm_init as init;
 pub use owm_models as models;
+pub use owm_onnx as onnx;
 pub use owm_optim as optim;
 #[cfg(feature = "serve")]
 pub use owm_serve as serve;

@@ -263,12 +263,19 @@ pub struct DecryptArgs {
 
 /// `owm export`.
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("format").required(true).multiple(true).args(["pytorch", "onnx"])))]
 pub struct ExportArgs {
     /// The bundle folder (a run's `bundle/`) or its run folder.
     pub bundle: PathBuf,
-    /// The safetensors file to write.
+    /// Write the weights as a PyTorch `state_dict` in this safetensors file.
     #[arg(long)]
-    pub pytorch: PathBuf,
+    pub pytorch: Option<PathBuf>,
+    /// Write the whole pipeline (recorded preprocessing, network, probabilities) as this ONNX model.
+    #[arg(long)]
+    pub onnx: Option<PathBuf>,
+    /// How encrypted weights open.
+    #[command(flatten)]
+    pub keys: WeightKeys,
 }
 
 /// `owm publish`.

@@ -1,17 +1,44 @@
-//! `owm export`: a bundle's weights as a PyTorch `state_dict`.
+//! `owm export`: a bundle's weights as a PyTorch `state_dict`, its whole pipeline as an ONNX model.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use owm::core::BackendKind;
+use owm::train::Predictor;
 
 use crate::cli::ExportArgs;
 use crate::settings::bundle_dir;
 
 /// `owm export`.
 pub fn run(args: ExportArgs) -> Result<ExitCode> {
-    let ExportArgs { bundle, pytorch } = args;
-    let b = owm::share::load_bundle(bundle_dir(&bundle))?;
-    let n = owm::share::export_pytorch(&b, &pytorch)?;
-    println!("wrote {} ({n} tensors, PyTorch layout): model.load_state_dict(safetensors.torch.load_file(...))", pytorch.display());
+    let ExportArgs { bundle, pytorch, onnx, keys } = args;
+    let dir = bundle_dir(&bundle);
+    let identities = super::weight_keys(&keys)?;
+    if let Some(path) = pytorch {
+        let b = owm::share::load_bundle_with(&dir, identities.as_ref())?;
+        let n = owm::share::export_pytorch(&b, &path)?;
+        println!("wrote {} ({n} tensors, PyTorch layout): model.load_state_dict(safetensors.torch.load_file(...))", path.display());
+    }
+    if let Some(path) = onnx {
+        let predictor = Predictor::load(&dir, BackendKind::Flex, identities.as_ref())?;
+        let pipeline = owm::onnx::Pipeline {
+            input: predictor.input(),
+            task: predictor.task(),
+            classes: predictor.classes(),
+            preparer: predictor.preparer(),
+            normalization: predictor.normalization(),
+            bundle_digest: predictor.bundle_digest(),
+        };
+        let bytes = owm::onnx::export(predictor.model(), &pipeline)?;
+        owm::core::write_atomic(&path, &bytes)?;
+        println!(
+            "wrote {} ({} bytes, ONNX opset {}, ai.onnx.ml {}): inputs {}; outputs logits, probabilities, label",
+            path.display(),
+            bytes.len(),
+            owm::onnx::OPSET,
+            owm::onnx::ML_OPSET,
+            owm::onnx::input_names(&pipeline).join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
