@@ -6,6 +6,7 @@
 mod cli;
 mod encryption;
 mod mpi;
+mod onnx;
 mod predict;
 mod privacy;
 mod pytorch;

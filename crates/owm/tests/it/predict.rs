@@ -63,9 +63,8 @@ fn predict_should_agree_with_the_evaluation_of_a_table_and_refuse_other_schemas(
     refused(dir.path(), "word.csv", &["word.csv", "line 3", "column `x`: `ten` is not a number"]);
 }
 
-#[test]
-fn predict_should_agree_with_the_evaluation_of_texts_with_or_without_labels() {
-    let dir = owm_testkit::tempdir();
+/// Headlines of two topics in `dir/train.txt` (160) and `dir/test.txt` (40), as `label<TAB>text` lines.
+pub(crate) fn write_headlines(dir: &Path) {
     let mut rng = Rng::new(3);
     let topics = [("体育", ["足球", "比赛", "球队"]), ("财经", ["股票", "银行", "基金"])];
     for (file, n) in [("train.txt", 160), ("test.txt", 40)] {
@@ -75,8 +74,14 @@ fn predict_should_agree_with_the_evaluation_of_texts_with_or_without_labels() {
             let body: String = (0..6).map(|k| if k % 2 == 0 { words[rng.below(3) as usize] } else { "今天记者" }).collect();
             let _ = writeln!(out, "{label}\t{body}。");
         }
-        std::fs::write(dir.path().join(file), out).unwrap();
+        std::fs::write(dir.join(file), out).unwrap();
     }
+}
+
+#[test]
+fn predict_should_agree_with_the_evaluation_of_texts_with_or_without_labels() {
+    let dir = owm_testkit::tempdir();
+    write_headlines(dir.path());
     let args = ["train", "--task", "text", "--data", "train.txt", "--test-data", "test.txt", "--tokenizer", "chars+char-bigrams+jieba"];
     let trained = owm(dir.path(), &[&args[..], &["--max-len", "32", "--dim", "8", "--lr", "0.01", "--epochs", "5", "--out", "run", "--quiet"]].concat());
     assert!(trained.status.success(), "{}", text(&trained));
@@ -90,22 +95,27 @@ fn predict_should_agree_with_the_evaluation_of_texts_with_or_without_labels() {
     assert!(csv.lines().nth(1).unwrap().starts_with("1,财经,") && csv.lines().nth(2).unwrap().starts_with("3,体育,"), "{csv}");
 }
 
-/// 8×8 grey PNGs under `dir/shapes/{train,test}/{left,right}/` ("left" images are bright on the left half,
-/// "right" ones on the right) and an MLP trained on them into `dir/run`; `owm train`'s output.
-pub(crate) fn train_shapes(dir: &Path) -> Output {
+/// `size`×`size` grey PNGs under `dir/shapes/{train,test}/{left,right}/` ("left" images are bright on the
+/// left half, "right" ones on the right).
+pub(crate) fn write_shapes(dir: &Path, size: u32) {
     let mut rng = Rng::new(7);
     for (side, n) in [("train", 40), ("test", 10)] {
         for class in ["left", "right"] {
             let folder = dir.join("shapes").join(side).join(class);
             std::fs::create_dir_all(&folder).unwrap();
             for i in 0..n {
-                let img = image::GrayImage::from_fn(8, 8, |x, _| {
-                    image::Luma([if (x < 4) == (class == "left") { 120 + rng.below(100) as u8 } else { rng.below(90) as u8 }])
+                let img = image::GrayImage::from_fn(size, size, |x, _| {
+                    image::Luma([if (x < size / 2) == (class == "left") { 120 + rng.below(100) as u8 } else { rng.below(90) as u8 }])
                 });
                 img.save(folder.join(format!("{i}.png"))).unwrap();
             }
         }
     }
+}
+
+/// 8×8 shapes ([`write_shapes`]) and an MLP trained on them into `dir/run`; `owm train`'s output.
+pub(crate) fn train_shapes(dir: &Path) -> Output {
+    write_shapes(dir, 8);
     let args = ["train", "--task", "image", "--data", "shapes", "--grayscale", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--out", "run", "--quiet"];
     let trained = owm(dir, &args);
     assert!(trained.status.success(), "{}", text(&trained));

@@ -1,0 +1,110 @@
+//! `owm export --onnx`: for every built-in model kind, ONNX's checker accepts the graph and ONNX Runtime
+//! (`tools/onnx_check.py`, PyPI's `onnx` and `onnxruntime`) gives the probabilities of `owm predict` on the
+//! same raw records within 1e-5, the same labels, and the same bundle digest.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::owm;
+use crate::predict::{write_headlines, write_shapes};
+use crate::tasks::{write_clicks, write_table};
+use owm::core::BackendKind;
+use owm::data::Inputs;
+use owm::train::Predictor;
+use owm_testkit::text;
+
+/// Whether python3 has `onnx` and `onnxruntime`; without them a loud SKIPPED, or a failure where they are
+/// required (`CI`, `OWM_REQUIRE_ONNXRUNTIME`: `.ci/run` installs them).
+fn onnxruntime() -> bool {
+    let found = Command::new("python3").args(["-c", "import onnx, onnxruntime"]).output().is_ok_and(|o| o.status.success());
+    if !found {
+        let required = std::env::var_os("OWM_REQUIRE_ONNXRUNTIME").is_some() || std::env::var_os("CI").is_some();
+        assert!(!required, "python3 with onnx and onnxruntime is required here: pip install onnx onnxruntime");
+        eprintln!("\n*** SKIPPED: python3 lacks onnx or onnxruntime (pip install onnx onnxruntime), so ONNX Runtime did not check the export ***\n");
+    }
+    found
+}
+
+/// Trains `args` into `dir/NAME`, exports it to ONNX and checks it on the records of `data` against
+/// `owm predict`: a table through its raw CSV, other models through the tensor `owm predict` prepares.
+fn exported_should_agree(dir: &Path, name: &str, train: &[&str], data: &str) {
+    let trained = owm(dir, &[&train[..], &["--out", name, "--quiet"]].concat());
+    assert!(trained.status.success(), "{}", text(&trained));
+    let predicted = owm(dir, &["predict", name, "--data", data, "--json"]);
+    assert!(predicted.status.success(), "{}", text(&predicted));
+    let expected = dir.join(format!("{name}.jsonl"));
+    std::fs::write(&expected, &predicted.stdout).unwrap();
+    let model = dir.join(format!("{name}.onnx"));
+    let exported = owm(dir, &["export", name, "--onnx", model.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", text(&exported));
+    if !onnxruntime() {
+        return;
+    }
+
+    let predictor = Predictor::load(&dir.join(name).join("bundle"), BackendKind::Flex, None).unwrap();
+    let records = predictor.records(&dir.join(data)).unwrap();
+    let n = records.len();
+    let tensor = match records.inputs {
+        Inputs::Dense { .. } => None,
+        Inputs::Pixels { shape, values } => Some((vec![n, shape[0], shape[1], shape[2]], values.into_iter().map(f64::from).collect::<Vec<_>>())),
+        Inputs::Tokens { len, ids, .. } => Some((vec![n, len], ids.into_iter().map(f64::from).collect())),
+        Inputs::Ids { cardinalities, ids } => Some((vec![n, cardinalities.len()], ids.into_iter().map(f64::from).collect())),
+    };
+    let source = match tensor {
+        None => ["--csv".to_string(), dir.join(data).display().to_string()],
+        Some((shape, data)) => {
+            let inputs = dir.join(format!("{name}.inputs.json"));
+            std::fs::write(&inputs, serde_json::json!({ "input": { "shape": shape, "data": data } }).to_string()).unwrap();
+            ["--inputs".to_string(), inputs.display().to_string()]
+        }
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/onnx_check.py");
+    let out = owm_testkit::output(Command::new("python3").arg(script).arg(&model).args(&source).arg("--expected").arg(&expected));
+    assert!(out.status.success(), "{name}: {}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["records"].as_u64(), Some(n as u64), "{report}");
+    assert!(report["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{name}: {report}");
+}
+
+#[test]
+fn exported_tables_should_predict_as_owm_with_missing_values_and_unseen_categories() {
+    let dir = owm_testkit::tempdir();
+    write_table(&dir.path().join("train.csv"), 300, 1, &["red", "blue"]);
+    // `?` numbers (NaN in ONNX), a colour training never saw.
+    write_table(&dir.path().join("test.csv"), 100, 2, &["red", "blue", "green"]);
+    let table = ["train", "--task", "tabular", "--data", "train.csv", "--test-data", "test.csv", "--target", "y", "--epochs", "3"];
+    exported_should_agree(dir.path(), "logistic", &table, "test.csv");
+    let mlp = [&table[..], &["--model", "mlp", "--hidden", "8", "--scaling", "min-max", "--encoding", "ordinal"]].concat();
+    exported_should_agree(dir.path(), "mlp", &mlp, "test.csv");
+}
+
+#[test]
+fn exported_text_models_should_predict_as_owm_from_token_ids() {
+    let dir = owm_testkit::tempdir();
+    write_headlines(dir.path());
+    let text = ["train", "--task", "text", "--data", "train.txt", "--test-data", "test.txt", "--max-len", "16", "--dim", "8", "--epochs", "2"];
+    exported_should_agree(dir.path(), "bag", &text, "test.txt");
+    exported_should_agree(dir.path(), "cnn", &[&text[..], &["--model", "text-cnn"]].concat(), "test.txt");
+}
+
+#[test]
+fn exported_recommenders_should_predict_as_owm_from_ids() {
+    let dir = owm_testkit::tempdir();
+    write_clicks(&dir.path().join("clicks.csv"), "user,item,label\n");
+    let pairs: String = (0..8).map(|u| format!("u{u},i{}\nu{u},i{}\n", 2 * (u % 5) + u % 2, 2 * (u % 5) + 1 - u % 2)).collect();
+    std::fs::write(dir.path().join("pairs.csv"), format!("user,item\n{pairs}")).unwrap();
+    let clicks = ["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "3"];
+    for model in ["mf", "fm", "logistic"] {
+        exported_should_agree(dir.path(), model, &[&clicks[..], &["--model", model]].concat(), "pairs.csv");
+    }
+}
+
+#[test]
+fn exported_image_models_should_predict_as_owm_from_pixels() {
+    let dir = owm_testkit::tempdir();
+    write_shapes(dir.path(), 16);
+    let images = ["train", "--task", "image", "--data", "shapes", "--grayscale", "--epochs", "1"];
+    exported_should_agree(dir.path(), "mlp", &[&images[..], &["--model", "mlp", "--hidden", "16"]].concat(), "shapes/test");
+    exported_should_agree(dir.path(), "lenet", &[&images[..], &["--model", "lenet"]].concat(), "shapes/test");
+    exported_should_agree(dir.path(), "resnet", &[&images[..], &["--model", "resnet", "--depth", "8"]].concat(), "shapes/test");
+}
