@@ -28,7 +28,10 @@ pub enum Error {
         "model `{0}` is user code, recorded by name but not built by OWM: build it in Rust and pass it to owm_train::train_model (resume, replay) or owm_train::evaluate_bundle_into (evaluation)"
     )]
     Custom(String),
-    /// A model over categorical ids needs at least one field.
+    /// A layer the PyTorch module generator does not write.
+    #[error("cannot write the PyTorch module: {0}")]
+    Unsupported(String),
+    /// A model without categorical fields.
     #[error("a model over categorical ids needs at least one field")]
     NoFields,
     /// A ResNet depth that is not `6n + 2`.

@@ -41,6 +41,7 @@ mod per_example;
 mod recsys;
 mod resnet;
 mod text;
+mod torch_source;
 
 pub use error::{Error, Result};
 pub use lenet::LeNet5;
@@ -49,6 +50,7 @@ pub use model::{CustomModel, Model, describe};
 pub use recsys::{FactorizationMachine, IdLogistic, MatrixFactorization};
 pub use resnet::{BasicBlock, Projection, ResNet};
 pub use text::{EmbeddingBag, TextCnn};
+pub use torch_source::torch_module_source;
 
 use burn::prelude::*;
 use owm_core::{Input, InputSpec, Lookup, LookupIds, Validate};

@@ -5,8 +5,8 @@
 
 mod cli;
 mod encryption;
+mod export;
 mod mpi;
-mod onnx;
 mod predict;
 mod privacy;
 mod pytorch;

@@ -18,6 +18,20 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
         let b = owm::share::load_bundle_with(&dir, identities.as_ref())?;
         let n = owm::share::export_pytorch(&b, &path)?;
         println!("wrote {} ({n} tensors, PyTorch layout): model.load_state_dict(safetensors.torch.load_file(...))", path.display());
+        // The module beside it, for a bundle that records how its model is built.
+        match Predictor::load(&dir, BackendKind::Flex, identities.as_ref()) {
+            Ok(predictor) => {
+                let module = path.with_extension("py");
+                let doc = format!(
+                    "The PyTorch module of OWM bundle {}: `load(\"{}\")` (written by owm export --pytorch).",
+                    predictor.bundle_digest(),
+                    path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+                );
+                owm::core::write_atomic(&module, owm::models::torch_module_source(predictor.model(), &doc)?.as_bytes())?;
+                println!("wrote {}: a torch.nn.Module `Model` with these names, and `load(path)`", module.display());
+            }
+            Err(e) => eprintln!("note: no PyTorch module written beside the state_dict: {e}"),
+        }
     }
     if let Some(path) = onnx {
         let predictor = Predictor::load(&dir, BackendKind::Flex, identities.as_ref())?;

@@ -1,6 +1,9 @@
-//! `owm export --onnx`: for every built-in model kind, ONNX's checker accepts the graph and ONNX Runtime
-//! (`tools/onnx_check.py`, PyPI's `onnx` and `onnxruntime`) gives the probabilities of `owm predict` on the
-//! same raw records within 1e-5, the same labels, and the same bundle digest.
+//! `owm export`, for every built-in model kind:
+//! - `--onnx`: ONNX's checker accepts the graph and ONNX Runtime (`tools/onnx_check.py`, PyPI's `onnx` and
+//!   `onnxruntime`) gives the probabilities of `owm predict` on the same raw records within 1e-5, the same
+//!   labels, and the same bundle digest;
+//! - `--pytorch`: the generated `model.py` loads the state_dict with no tensor missing or left over and gives
+//!   OWM's logits within 1e-5 (`tools/torch_module_check.py`, where PyTorch is installed).
 
 use std::path::Path;
 use std::process::Command;
@@ -8,8 +11,9 @@ use std::process::Command;
 use crate::owm;
 use crate::predict::{write_headlines, write_shapes};
 use crate::tasks::{write_clicks, write_table};
-use owm::core::BackendKind;
-use owm::data::Inputs;
+use owm::burn::prelude::*;
+use owm::core::{BackendKind, Input};
+use owm::data::{Dataset, Inputs};
 use owm::train::Predictor;
 use owm_testkit::text;
 
@@ -37,14 +41,14 @@ fn exported_should_agree(dir: &Path, name: &str, train: &[&str], data: &str) {
     let model = dir.join(format!("{name}.onnx"));
     let exported = owm(dir, &["export", name, "--onnx", model.to_str().unwrap()]);
     assert!(exported.status.success(), "{}", text(&exported));
+    let predictor = Predictor::load(&dir.join(name).join("bundle"), BackendKind::Flex, None).unwrap();
+    let records = predictor.records(&dir.join(data)).unwrap();
+    torch_module_should_agree(dir, name, &predictor, &records);
     if !onnxruntime() {
         return;
     }
-
-    let predictor = Predictor::load(&dir.join(name).join("bundle"), BackendKind::Flex, None).unwrap();
-    let records = predictor.records(&dir.join(data)).unwrap();
     let n = records.len();
-    let tensor = match records.inputs {
+    let tensor = match records.inputs.clone() {
         Inputs::Dense { .. } => None,
         Inputs::Pixels { shape, values } => Some((vec![n, shape[0], shape[1], shape[2]], values.into_iter().map(f64::from).collect::<Vec<_>>())),
         Inputs::Tokens { len, ids, .. } => Some((vec![n, len], ids.into_iter().map(f64::from).collect())),
@@ -63,6 +67,37 @@ fn exported_should_agree(dir: &Path, name: &str, train: &[&str], data: &str) {
     assert!(out.status.success(), "{name}: {}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["records"].as_u64(), Some(n as u64), "{report}");
+    assert!(report["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{name}: {report}");
+}
+
+/// `owm export NAME --pytorch`, then the generated module on the network's input as OWM feeds it (records
+/// prepared and normalised) against OWM's logits.
+fn torch_module_should_agree(dir: &Path, name: &str, predictor: &Predictor, records: &owm::data::Records) {
+    let state = dir.join(format!("{name}_torch.safetensors"));
+    let exported = owm(dir, &["export", name, "--pytorch", state.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", text(&exported));
+    let module = state.with_extension("py");
+    assert!(std::fs::read_to_string(&module).unwrap().contains("class Model(nn.Module)"));
+    let found = Command::new("python3").args(["-c", "import torch, safetensors"]).output().is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("\n*** SKIPPED: python3 lacks torch or safetensors, so PyTorch did not run {} ***\n", module.display());
+        return;
+    }
+    let data = Dataset::unlabelled("records", records.inputs.clone(), predictor.classes().to_vec(), predictor.task()).unwrap();
+    let indices: Vec<usize> = (0..data.len()).collect();
+    let (input, _) = data.batch(&indices, predictor.normalization(), &Device::flex());
+    let (shape, dtype, values): (Vec<usize>, &str, Vec<f64>) = match input.clone() {
+        Input::Dense(x) => (x.dims().to_vec(), "float32", x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()),
+        Input::Image(x) => (x.dims().to_vec(), "float32", x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()),
+        Input::Tokens(x) | Input::Ids(x) => (x.dims().to_vec(), "int64", x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()),
+    };
+    let logits = predictor.model().forward(input).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    let case = dir.join(format!("{name}_torch.json"));
+    std::fs::write(&case, serde_json::json!({ "input": { "shape": shape, "dtype": dtype, "data": values }, "logits": logits }).to_string()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/torch_module_check.py");
+    let out = owm_testkit::output(Command::new("python3").arg(script).arg(&module).arg(&state).arg(&case));
+    assert!(out.status.success(), "{name}: {}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{name}: {report}");
 }
 
