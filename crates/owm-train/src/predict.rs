@@ -7,7 +7,7 @@ use std::path::Path;
 use burn::prelude::Device;
 use owm_core::{BackendKind, InputSpec, Task};
 use owm_data::{Dataset, DatasetInfo, Normalizer, Preparer, Preprocessing, RawField, Records};
-use owm_models::Classifier;
+use owm_models::{Classifier, ModelConfig};
 use owm_share::{Signed, VerifyingKey};
 use serde::Serialize;
 
@@ -78,7 +78,7 @@ impl Predictor {
         let signer = owm_share::check_signature(dir, trusted)?;
         let bundle = owm_share::load_bundle_with(dir, identities)?;
         let m = &bundle.manifest;
-        let experiment: ExperimentConfig = section(dir, "experiment", &m.experiment)?;
+        let model: ModelConfig = section(dir, "model", &m.model)?;
         let info: DatasetInfo = section(dir, "dataset", &m.dataset)?;
         let normalization: Option<Normalizer> = section(dir, "normalization", &m.normalization)?;
         let preprocessing: Option<Preprocessing> = section(dir, "preprocessing", &m.preprocessing)?;
@@ -90,10 +90,14 @@ impl Predictor {
             });
         }
         let device = backend.device()?;
-        let model = experiment.model.init(&info.input, info.task.outputs(info.class_names.len()), &device)?;
+        let model = model.init(&info.input, info.task.outputs(info.class_names.len()), &device)?;
         let model = bundle.load_into(model)?;
         let bundle_digest = m.bundle_digest.clone();
-        let preparer = preprocessing.map(|p| Preparer::new(p, experiment.data.source));
+        // Raw records are read as the training data was: the experiment's data source says how.
+        let preparer = match preprocessing {
+            Some(p) => Some(Preparer::new(p, section::<ExperimentConfig>(dir, "experiment", &m.experiment)?.data.source)),
+            None => None,
+        };
         Ok(Self { model, device, preparer, normalization, info, bundle_digest, signer })
     }
 

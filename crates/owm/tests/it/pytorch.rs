@@ -1,5 +1,6 @@
 //! PyTorch interchange of LeNet-5 against fixtures written by `tools/torch_lenet.py` (PyTorch 2.15): a
-//! PyTorch `state_dict` loads into OWM with the same logits, and OWM exports exactly that `state_dict` back.
+//! PyTorch `state_dict` loads into OWM with the same logits (through the library and `owm import`), and OWM
+//! exports exactly that `state_dict` back.
 
 use std::path::{Path, PathBuf};
 
@@ -60,4 +61,33 @@ fn a_state_dict_of_another_model_should_be_refused_with_the_names() {
     let mlp = ModelConfig::Mlp { hidden: vec![4] }.init(&InputSpec::Image { shape: [3, 32, 32] }, 10, &device).unwrap();
     let err = load_pytorch_into(mlp, &fixtures().join("state.safetensors")).unwrap_err().to_string();
     assert!(err.contains("layers.0.weight") && err.contains("conv1.weight"), "{err}");
+}
+
+#[test]
+fn owm_import_should_make_a_bundle_with_pytorchs_logits_and_refuse_another_layout() {
+    let dir = owm_testkit::tempdir();
+    let state = fixtures().join("state.safetensors");
+    let args = ["import", "--pytorch", state.to_str().unwrap(), "--image", "3,32,32", "--classes", "10", "--out"];
+    let out = crate::owm(dir.path(), &[&args[..], &["lenet", "--model", "lenet"]].concat());
+    assert!(out.status.success(), "{}", owm_testkit::text(&out));
+
+    // The bundle verifies, records the file it came from, and its model gives PyTorch's logits.
+    let verification = owm::share::verify_bundle(dir.path().join("lenet"), None).unwrap();
+    let digest = owm::share::tensor_digest(&std::fs::read(&state).unwrap());
+    assert_eq!(verification.manifest.init["imported"]["sha256"], serde_json::json!(digest));
+    let predictor = owm::train::Predictor::load(&dir.path().join("lenet"), owm::core::BackendKind::Flex, None).unwrap();
+    assert_eq!(predictor.classes().len(), 10);
+    let io: serde_json::Value = serde_json::from_slice(&std::fs::read(fixtures().join("io.json")).unwrap()).unwrap();
+    let input: Vec<f32> = serde_json::from_value(io["input"].clone()).unwrap();
+    let expected: Vec<f32> = serde_json::from_value(io["logits"].clone()).unwrap();
+    let x = Tensor::<4>::from_data(TensorData::new(input, [2, 3, 32, 32]), &Device::flex());
+    let logits = predictor.model().forward(Input::Image(x)).into_data().try_to_vec::<f32>().unwrap();
+    let worst = logits.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(worst <= 1e-5, "largest logit difference from PyTorch {worst}");
+
+    // A state_dict of another layout is refused by name, and nothing is written.
+    let out = crate::owm(dir.path(), &[&args[..], &["mlp", "--model", "mlp"]].concat());
+    let message = owm_testkit::text(&out);
+    assert!(!out.status.success() && message.contains("conv1.weight") && message.contains("layers.0.weight"), "{message}");
+    assert!(!dir.path().join("mlp").exists());
 }

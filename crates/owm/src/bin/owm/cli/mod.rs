@@ -1,6 +1,6 @@
 //! The command line's types: what clap parses, before `settings.rs` gives it meaning.
 
-mod train;
+pub mod train;
 
 use std::path::PathBuf;
 
@@ -48,8 +48,11 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Decrypt an encrypted bundle into a new, plaintext bundle folder (after checking every tensor).
     Decrypt(DecryptArgs),
-    /// Write a bundle's weights as a PyTorch `state_dict` (safetensors, PyTorch layout and names).
+    /// Write a bundle's weights as a PyTorch `state_dict` (safetensors, PyTorch layout and names) with the
+    /// matching `torch.nn.Module`, or its whole pipeline as an ONNX model.
     Export(ExportArgs),
+    /// Make a bundle of a PyTorch `state_dict` (safetensors) for a built-in image model.
+    Import(ImportArgs),
     /// Publish a verified bundle to a local registry as NAME@VERSION (identical files and tensors stored once).
     Publish(PublishArgs),
     /// Reassemble NAME@VERSION from a registry into a bundle folder and verify it.
@@ -276,6 +279,38 @@ pub struct ExportArgs {
     /// How encrypted weights open.
     #[command(flatten)]
     pub keys: WeightKeys,
+}
+
+/// `owm import`.
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The PyTorch `state_dict`, saved with `safetensors.torch.save_file`.
+    #[arg(long)]
+    pub pytorch: PathBuf,
+    /// The model whose layout and names it has.
+    #[arg(long, value_enum)]
+    pub model: train::ModelKind,
+    /// The images it reads: channels, height and width (`3,32,32`).
+    #[arg(long, value_delimiter = ',', num_args = 1, required = true)]
+    pub image: Vec<usize>,
+    /// Its classes, in output order: names (`cat,dog`) or a count (`10`: classes `0` to `9`).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub classes: Vec<String>,
+    /// Hidden widths of the MLP, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Depth of the residual network, 6n + 2.
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Channels of the residual network's first stage.
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Zero padding of LeNet-5's first convolution (2 for 28×28 images).
+    #[arg(long)]
+    pub conv1_padding: Option<usize>,
+    /// The bundle folder to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `owm publish`.

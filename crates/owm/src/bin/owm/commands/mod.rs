@@ -5,6 +5,7 @@ mod diff;
 mod encrypt;
 mod eval;
 mod export;
+mod import;
 mod inspect;
 mod keys;
 mod predict;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Encrypt(args) => encrypt::encrypt(args),
         Command::Decrypt(args) => encrypt::decrypt(args),
         Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
         Command::Publish(args) => registry::publish(args),
         Command::Pull(args) => registry::pull(args),
         Command::List(args) => registry::list(args),
