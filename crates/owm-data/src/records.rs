@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::tabular::{ColumnPrep, Table, TabularOptions, read_any};
 use crate::text::{Vocab, tokenize};
@@ -81,7 +81,7 @@ pub struct RawPair {
 }
 
 /// What a model's raw records hold: one named field per input column, in order ([`Preprocessing::signature`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawField {
     /// The column name (`text` for texts; `user` and `item` for interactions).
     pub name: String,

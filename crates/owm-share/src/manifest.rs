@@ -89,6 +89,10 @@ pub struct Manifest {
     /// user and item names), fitted on the training records.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub preprocessing: serde_json::Value,
+    /// What the model takes (a raw record's fields, the tensor its network reads) and a worked example: raw
+    /// records with the outputs the model gave them on the CPU (`owm predict --check`).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub input: serde_json::Value,
     /// How training went: steps, epochs, stop reason, final loss.
     #[serde(default)]
     pub training: serde_json::Value,
@@ -140,6 +144,7 @@ impl Manifest {
             dataset: serde_json::Value::Null,
             normalization: serde_json::Value::Null,
             preprocessing: serde_json::Value::Null,
+            input: serde_json::Value::Null,
             training: serde_json::Value::Null,
             evaluation: serde_json::Value::Null,
             trace: None,

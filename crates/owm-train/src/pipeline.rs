@@ -5,7 +5,7 @@ use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use owm_core::InputSpec;
 use owm_core::{ParamMeta, ParamSet, RunEnv, StopReason, TraceEvent, TraceSink, Validate, param_infos, write_atomic};
-use owm_data::{Dataset, Normalizer};
+use owm_data::{Dataset, Normalizer, PreprocessingSection};
 use owm_eval::Evaluation;
 use owm_models::{Model, ModelConfig};
 use owm_share::{Manifest, TraceRef, save_bundle_with};
@@ -425,9 +425,11 @@ fn run<M: Model>(
         "optimizer": p.optimizer, "settings": p.settings, "stop_reason": p.stop_reason.to_string(),
     })).collect::<Vec<_>>() });
     manifest.experiment = config_json;
-    manifest.dataset = section(&splits.info(config.data.name()));
+    let info = splits.info(config.data.name());
+    manifest.dataset = section(&info);
     manifest.normalization = section(&norm);
-    manifest.preprocessing = section(&splits.preprocessing);
+    manifest.preprocessing = section(&splits.preprocessing.clone().map(PreprocessingSection::new));
+    manifest.input = section(&crate::example::stored_input(&model, test_set, splits.preprocessing.as_ref(), &config.data.source, &info, norm.as_ref()));
     manifest.training = section(&training);
     manifest.licenses.extend(config.licenses.clone());
     let mut seen = std::collections::BTreeSet::new();

@@ -6,12 +6,13 @@ use std::path::Path;
 
 use burn::prelude::Device;
 use owm_core::{BackendKind, InputSpec, Task};
-use owm_data::{Dataset, DatasetInfo, Normalizer, Preparer, Preprocessing, RawField, Records};
-use owm_models::{Classifier, ModelConfig};
+use owm_data::{Dataset, DatasetInfo, Normalizer, Preparer, PreprocessingSection, RawField, Records, StoredInput};
+use owm_models::{Classifier, Model, ModelConfig};
 use owm_share::{Signed, VerifyingKey};
 use serde::Serialize;
 
 use crate::eval::section;
+use crate::example::ExampleCheck;
 use crate::{Error, ExperimentConfig, Result};
 
 /// A bundle's model, ready to predict on records: load once, predict many.
@@ -25,6 +26,7 @@ pub struct Predictor {
     info: DatasetInfo,
     bundle_digest: String,
     signer: Option<Signed>,
+    stored_input: Option<StoredInput>,
 }
 
 /// The prediction for one record.
@@ -81,7 +83,11 @@ impl Predictor {
         let model: ModelConfig = section(dir, "model", &m.model)?;
         let info: DatasetInfo = section(dir, "dataset", &m.dataset)?;
         let normalization: Option<Normalizer> = section(dir, "normalization", &m.normalization)?;
-        let preprocessing: Option<Preprocessing> = section(dir, "preprocessing", &m.preprocessing)?;
+        let preprocessing = section::<Option<PreprocessingSection>>(dir, "preprocessing", &m.preprocessing)?
+            .map(PreprocessingSection::into_preprocessing)
+            .transpose()
+            .map_err(|e| Error::Manifest { dir: dir.to_path_buf(), section: "preprocessing", source: e.into() })?;
+        let stored_input: Option<StoredInput> = section(dir, "input", &m.input)?;
         if preprocessing.is_none() && !matches!(info.input, InputSpec::Image { .. }) {
             return Err(Error::Manifest {
                 dir: dir.to_path_buf(),
@@ -98,7 +104,7 @@ impl Predictor {
             Some(p) => Some(Preparer::new(p, section::<ExperimentConfig>(dir, "experiment", &m.experiment)?.data.source)),
             None => None,
         };
-        Ok(Self { model, device, preparer, normalization, info, bundle_digest, signer })
+        Ok(Self { model, device, preparer, normalization, info, bundle_digest, signer, stored_input })
     }
 
     /// Who signed the bundle, when it is signed (the signature verified when the predictor was loaded).
@@ -131,14 +137,14 @@ impl Predictor {
         self.preparer.as_ref()
     }
 
-    /// The fields of a raw record ([`Preprocessing::signature`]); `None` for a model of images, whose records
+    /// The fields of a raw record ([`owm_data::Preprocessing::signature`]); `None` for a model of images, whose records
     /// are images.
     pub fn signature(&self) -> Option<Vec<RawField>> {
         self.preparer.as_ref().map(|p| p.preprocessing().signature())
     }
 
     /// Records prepared from named columns of raw values, as a request sends them
-    /// ([`Preprocessing::raw_records`]; `origin` names the request in errors).
+    /// ([`owm_data::Preprocessing::raw_records`]; `origin` names the request in errors).
     ///
     /// # Errors
     ///
@@ -190,23 +196,64 @@ impl Predictor {
     ///
     /// A data error when the records do not have the inputs the model was trained on.
     pub fn predict(&self, records: &Records) -> Result<Predictions> {
-        let data = Dataset::unlabelled("records", records.inputs.clone(), self.info.class_names.clone(), self.info.task)?;
-        if data.input_spec() != self.info.input {
-            return Err(owm_data::Error::Unpredictable(format!("the records give {:?}; the model reads {:?}", data.input_spec(), self.info.input)).into());
-        }
-        if let Some(norm) = &self.normalization {
-            norm.check(&data)?;
-        }
-        let outputs = self.info.task.outputs(self.info.class_names.len());
-        let logits = crate::logits(&self.model, &data, self.normalization.as_ref(), &self.device, 256);
-        let predictions = logits
-            .chunks(outputs)
-            .zip(records.ids.iter().zip(&records.known))
-            .map(|(row, (record, known))| {
-                let (probabilities, best) = self.info.task.probabilities(row);
-                Prediction { record: record.clone(), label: self.info.class_names[best].clone(), probabilities, known: known.clone() }
-            })
-            .collect();
-        Ok(Predictions { bundle_digest: self.bundle_digest.clone(), classes: self.info.class_names.clone(), predictions, imputed: records.imputed.clone() })
+        predictions(&self.model, &self.info, self.normalization.as_ref(), &self.device, records, &self.bundle_digest)
     }
+
+    /// What the model takes and its worked example, as the bundle recorded them (bundles written before
+    /// OWM recorded them have none).
+    pub fn stored_input(&self) -> Option<&StoredInput> {
+        self.stored_input.as_ref()
+    }
+
+    /// Re-runs the bundle's stored example ([`StoredInput::example`]): its raw records prepared and predicted
+    /// as [`Predictor::predict`] does, compared with the outputs stored at training time, which were computed
+    /// on the CPU (`flex`): on the CPU they must be the same bit for bit.
+    ///
+    /// # Errors
+    ///
+    /// [`owm_data::Error::Unpredictable`] for a bundle without a stored example (saying why there is none);
+    /// the errors of preparing and predicting its records.
+    pub fn check(&self) -> Result<ExampleCheck> {
+        let stored = self.stored_input.as_ref();
+        let Some(example) = stored.and_then(|s| s.example.as_ref()) else {
+            let why = stored.and_then(|s| s.no_example.clone()).unwrap_or_else(|| "it was written before OWM stored examples".into());
+            return Err(owm_data::Error::Unpredictable(format!("the bundle stores no input example: {why}")).into());
+        };
+        let got = self.predict(&example.raw.records(self.preparer.as_ref())?)?;
+        Ok(ExampleCheck::compare(example, &got))
+    }
+}
+
+/// Predictions of `model` (reading `info`'s input, normalised by `normalization`) on `device` for prepared
+/// `records`, in batches of 256, naming `bundle_digest`.
+///
+/// # Errors
+///
+/// A data error when the records do not have the inputs the model was trained on.
+pub(crate) fn predictions<M: Model>(
+    model: &M,
+    info: &DatasetInfo,
+    normalization: Option<&Normalizer>,
+    device: &Device,
+    records: &Records,
+    bundle_digest: &str,
+) -> Result<Predictions> {
+    let data = Dataset::unlabelled("records", records.inputs.clone(), info.class_names.clone(), info.task)?;
+    if data.input_spec() != info.input {
+        return Err(owm_data::Error::Unpredictable(format!("the records give {:?}; the model reads {:?}", data.input_spec(), info.input)).into());
+    }
+    if let Some(norm) = normalization {
+        norm.check(&data)?;
+    }
+    let outputs = info.task.outputs(info.class_names.len());
+    let logits = crate::logits(model, &data, normalization, device, 256);
+    let predictions = logits
+        .chunks(outputs)
+        .zip(records.ids.iter().zip(&records.known))
+        .map(|(row, (record, known))| {
+            let (probabilities, best) = info.task.probabilities(row);
+            Prediction { record: record.clone(), label: info.class_names[best].clone(), probabilities, known: known.clone() }
+        })
+        .collect();
+    Ok(Predictions { bundle_digest: bundle_digest.to_string(), classes: info.class_names.clone(), predictions, imputed: records.imputed.clone() })
 }

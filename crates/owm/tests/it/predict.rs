@@ -20,6 +20,12 @@ fn agreement(out: &Output) -> f64 {
         .unwrap_or_else(|| panic!("no agreement in {}", text(out)))
 }
 
+/// `owm predict run --check` in `dir`: the stored example gives its stored outputs bit for bit.
+fn checked(dir: &Path) {
+    let out = owm(dir, &["predict", "run", "--check"]);
+    assert!(out.status.success() && text(&out).contains("gives its stored outputs bit for bit"), "{}", text(&out));
+}
+
 fn refused(dir: &Path, data: &str, expected: &[&str]) {
     let out = owm(dir, &["predict", "run", "--data", data, "--out", "refused.csv"]);
     let message = text(&out);
@@ -54,6 +60,19 @@ fn predict_should_agree_with_the_evaluation_of_a_table_and_refuse_other_schemas(
     let first: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!((first["record"].as_str(), first["bundle_digest"].as_str()), (Some("2"), Some(digest.as_str())));
     assert!(first.get("known").is_none() && first["probabilities"].as_array().unwrap().len() == 2, "{first}");
+
+    checked(dir.path());
+    // The same weights with other stored outputs: the check fails (exit 3) and says by how much.
+    let predictor = owm::train::Predictor::load(&dir.path().join("run/bundle"), owm::core::BackendKind::Flex, None).unwrap();
+    let mut manifest = owm::share::verify_bundle(dir.path().join("run/bundle"), None).unwrap().manifest;
+    let stored = predictor.stored_input().unwrap();
+    assert_eq!(stored.signature.fields.iter().map(|f| (f.name.as_str(), f.numeric)).collect::<Vec<_>>(), [("x", true), ("colour", false)]);
+    let p = &mut manifest.input["example"]["probabilities"][0][0];
+    *p = serde_json::json!(p.as_f64().unwrap() + 1e-12);
+    (manifest.trace, manifest.files) = (None, Default::default());
+    owm::share::save_bundle(dir.path().join("altered"), predictor.model(), manifest).unwrap();
+    let out = owm(dir.path(), &["predict", "altered", "--check"]);
+    assert!(out.status.code() == Some(3) && text(&out).contains("differs from its stored outputs: largest probability difference 1.00e-12"), "{}", text(&out));
 
     std::fs::write(dir.path().join("no_x.csv"), "colour,y\nred,yes\n").unwrap();
     refused(dir.path(), "no_x.csv", &["no_x.csv", "`x`"]);
@@ -93,6 +112,7 @@ fn predict_should_agree_with_the_evaluation_of_texts_with_or_without_labels() {
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && csv.lines().count() == 3, "{}", text(&out));
     assert!(csv.lines().nth(1).unwrap().starts_with("1,财经,") && csv.lines().nth(2).unwrap().starts_with("3,体育,"), "{csv}");
+    checked(dir.path());
 }
 
 /// `size`×`size` grey PNGs under `dir/shapes/{train,test}/{left,right}/` ("left" images are bright on the
@@ -135,6 +155,7 @@ fn predict_should_agree_with_the_evaluation_of_images_and_refuse_another_size() 
     assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).lines().count() == 2, "{}", text(&out));
     image::GrayImage::new(9, 8).save(dir.path().join("wide.png")).unwrap();
     refused(dir.path(), "wide.png", &["wide.png", "9×8 with 1 channel(s); the model reads 8×8 with 1"]);
+    checked(dir.path());
 }
 
 #[test]
@@ -156,4 +177,5 @@ fn predict_should_score_interactions_and_refuse_an_unseen_user() {
     assert!(ranked >= 7, "the same-parity item scores higher for {ranked} of 8 users: {rows:?}");
     std::fs::write(dir.path().join("stranger.csv"), "u1,i1\nu999,i1\n").unwrap();
     refused(dir.path(), "stranger.csv", &["stranger.csv", "line 2", "user `u999` did not occur in training"]);
+    checked(dir.path());
 }

@@ -141,8 +141,11 @@ pub struct PredictArgs {
     pub bundle: PathBuf,
     /// The records: a table with the training columns (the target column optional), texts as `label<TAB>text`
     /// or plain lines, or an image file or folder of images (a sub-folder's name is its images' known class).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[arg(long, required_unless_present = "check")]
+    pub data: Option<PathBuf>,
+    /// Re-run the example the bundle stored and demand its stored outputs bit for bit (exit 3 if they differ).
+    #[arg(long, conflicts_with_all = ["data", "out", "json"])]
+    pub check: bool,
     /// Write the predictions here (`.jsonl`/`.json`: JSON Lines, otherwise CSV) instead of to standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -13,7 +13,8 @@ use crate::settings::bundle_dir;
 pub fn run(args: PredictArgs) -> Result<ExitCode> {
     let (backend, identities) = super::open(&args.access)?;
     let predictor = Predictor::load(&bundle_dir(&args.bundle), backend, identities.as_ref())?;
-    let predictions = predictor.predict_file(&args.data)?;
+    let Some(data) = &args.data else { return check(&predictor) };
+    let predictions = predictor.predict_file(data)?;
     let json = args.json || args.out.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "jsonl" || e == "json"));
     let text = if json { json_lines(&predictions)? } else { csv(&predictions) };
     match &args.out {
@@ -72,4 +73,20 @@ fn agreement(p: &Predictions) -> Option<String> {
     }
     let agree = known.iter().filter(|&&a| a).count();
     Some(format!("{agree} of the {} records with a known class agree with it ({:.4})", known.len(), agree as f64 / known.len() as f64))
+}
+
+/// `owm predict --check`: the stored example re-run; exit 3 when its outputs are not the stored ones.
+fn check(predictor: &Predictor) -> Result<ExitCode> {
+    let c = predictor.check()?;
+    let digest = predictor.bundle_digest();
+    if c.identical {
+        println!("the stored example ({} records) gives its stored outputs bit for bit: bundle {digest}", c.records);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "the stored example ({} records) differs from its stored outputs: largest probability difference {:.2e}, {} of {} labels the same (bundle {digest})",
+            c.records, c.max_abs_diff, c.labels_agree, c.records
+        );
+        Ok(ExitCode::from(3))
+    }
 }
