@@ -62,4 +62,4 @@ pub use images::{Augment, IMAGE_EXTENSIONS, load_image_folder, read_image_record
 pub use mnist::{FASHION_MNIST_CLASSES, IdxSplit, load_fashion_mnist, load_idx_split, load_mnist};
 pub use normalize::{NormalizeBy, Normalizer};
 pub use records::{Preparer, RawField, RawPair, RawRecords, RawText, Records};
-pub use sources::{Held, InteractionOptions, InteractionSplit, Preprocessing, SideField, TextSource, load_interactions, load_tabular, load_text};
+pub use sources::{Held, InteractionOptions, InteractionSplit, Preprocessing, SideField, SideOf, TextSource, load_interactions, load_tabular, load_text};

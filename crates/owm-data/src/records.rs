@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sources::{SideField, SideOf};
 use crate::tabular::{ColumnPrep, Table, TabularOptions, read_any};
 use crate::text::{Vocab, tokenize};
 use crate::{DataSource, Error, Inputs, Preprocessing, Result};
@@ -158,16 +159,17 @@ impl Preparer {
     /// - a table's training columns must all be there, the target column is optional
     ///   ([`TabularPrep::records`](crate::tabular::TabularPrep::records));
     /// - texts are tokenised and encoded with the training vocabulary, unknown tokens as `<unk>`;
-    /// - pairs become the model's ids, for a model without side features; a user or item training never saw
-    ///   is refused; a known label is `yes` or `no` as training read it (at or above the click threshold, or
-    ///   above 0).
+    /// - pairs become the model's ids, followed by the user's and the item's side-feature ids as training
+    ///   recorded them; a user or item training never saw is refused; a known label is `yes` or `no` as
+    ///   training read it (at or above the click threshold, or above 0).
     ///
     /// # Errors
     ///
     /// [`Error::Table`] naming a column training did not read; [`Error::TableColumn`] for a column training
     /// read that the table lacks; [`Error::TableRow`] naming the line of a value that does not fit, or of a user
-    /// or item training never saw; [`Error::Unpredictable`] for interactions with side features, and for raw
-    /// records or a source of another kind than the preprocessing.
+    /// or item training never saw; [`Error::Unpredictable`] for side features a bundle did not record per user
+    /// and item (bundles written before OWM recorded them), and for raw records or a source of another kind
+    /// than the preprocessing.
     pub fn prepare(&self, raw: RawRecords) -> Result<Records> {
         Ok(match (&self.preprocessing, &self.source, &self.index, raw) {
             (Preprocessing::Tabular { prep, .. }, DataSource::Tabular { .. }, _, RawRecords::Table { table, options }) => {
@@ -194,10 +196,15 @@ impl Preparer {
                 Index::Names { users: user_ids, items: item_ids },
                 RawRecords::Pairs { origin, pairs },
             ) => {
-                if !side_fields.is_empty() {
+                let recorded = |f: &SideField| match f.of {
+                    Some(SideOf::User) => f.ids.len() == users.len(),
+                    Some(SideOf::Item) => f.ids.len() == items.len(),
+                    None => false,
+                };
+                if !side_fields.iter().all(recorded) {
                     return Err(Error::Unpredictable("the bundle does not record each user's and item's side features, which its model reads".into()));
                 }
-                encode_pairs(&origin, &pairs, [user_ids, item_ids], vec![users.len(), items.len()], options.click_threshold)?
+                encode_pairs(&origin, &pairs, [user_ids, item_ids], [users.len(), items.len()], side_fields, options.click_threshold)?
             }
             _ => return Err(kinds_differ()),
         })
@@ -362,7 +369,8 @@ fn encode_pairs(
     origin: &Path,
     pairs: &[RawPair],
     names: [&BTreeMap<String, u32>; 2],
-    cardinalities: Vec<usize>,
+    counts: [usize; 2],
+    side_fields: &[SideField],
     click_threshold: Option<f32>,
 ) -> Result<Records> {
     let (mut lines, mut ids, mut known) = (Vec::new(), Vec::new(), Vec::new());
@@ -372,11 +380,15 @@ fn encode_pairs(
             line: p.line,
             reason: format!("{what} `{name}` did not occur in training, so the model has no row for it"),
         };
-        ids.extend([*names[0].get(&p.user).ok_or_else(|| unseen("user", &p.user))?, *names[1].get(&p.item).ok_or_else(|| unseen("item", &p.item))?]);
+        let (user, item) = (*names[0].get(&p.user).ok_or_else(|| unseen("user", &p.user))?, *names[1].get(&p.item).ok_or_else(|| unseen("item", &p.item))?);
+        ids.extend([user, item]);
+        // Side features after the pair, as training laid them out: the user's fields first, then the item's.
+        ids.extend(side_fields.iter().map(|f| f.ids[if f.of == Some(SideOf::User) { user } else { item } as usize]));
         let clicked = |v: f32| click_threshold.map_or(v > 0.0, |t| v >= t);
         known.push(p.label.map(|v| if clicked(v) { "yes" } else { "no" }.to_string()));
         lines.push(p.line.to_string());
     }
+    let cardinalities = counts.into_iter().chain(side_fields.iter().map(|f| f.categories.len() + 1)).collect();
     Ok(Records { ids: lines, inputs: Inputs::Ids { cardinalities, ids }, known, imputed: BTreeMap::new() })
 }
 

@@ -238,11 +238,28 @@ pub struct SideField {
     pub column: String,
     /// The categories seen, sorted.
     pub categories: Vec<String>,
+    /// Whose feature it is; `None` in bundles written before OWM recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<SideOf>,
+    /// Each user's (or item's) id in this field, by user (item) id: what prediction reads for a pair; empty in
+    /// bundles written before OWM recorded it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<u32>,
+}
+
+/// Whether a side feature describes users or items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SideOf {
+    /// A feature of users.
+    User,
+    /// A feature of items.
+    Item,
 }
 
 /// Reads a side-feature CSV (header; the first column names the user or item, every other column is a
 /// category) for entities `names`: the fields, and each field's id per entity.
-fn read_side(path: &Path, names: &[String]) -> Result<(Vec<SideField>, Vec<Vec<u32>>)> {
+fn read_side(path: &Path, names: &[String], of: SideOf) -> Result<Vec<SideField>> {
     let table = if ["user", "item"].iter().any(|e| crate::recbole::is_atomic(path, e)) {
         // A RecBole `.user` / `.item` file: its id column, then every other single-token column.
         let atomic = crate::recbole::read_atomic(path)?;
@@ -263,7 +280,6 @@ fn read_side(path: &Path, names: &[String]) -> Result<(Vec<SideField>, Vec<Vec<u
         }
     }
     let mut fields = Vec::new();
-    let mut values = Vec::new();
     for (c, column) in table.columns.iter().enumerate().skip(1) {
         let categories: Vec<String> = table.rows.iter().filter_map(|(_, r)| r[c].clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let ids = names
@@ -273,10 +289,9 @@ fn read_side(path: &Path, names: &[String]) -> Result<(Vec<SideField>, Vec<Vec<u
                 value.and_then(|v| categories.binary_search(v).ok()).map_or(0, |k| k as u32 + 1)
             })
             .collect();
-        fields.push(SideField { file: path.to_path_buf(), column: column.clone(), categories });
-        values.push(ids);
+        fields.push(SideField { file: path.to_path_buf(), column: column.clone(), categories, of: Some(of), ids });
     }
-    Ok((fields, values))
+    Ok(fields)
 }
 
 /// How interactions become training rows.
@@ -340,16 +355,12 @@ pub fn load_interactions(path: &Path, held: Held<'_>, options: &InteractionOptio
         }
         _ => (train, None),
     };
-    let (user_fields, user_ids) = match &options.user_features {
-        Some(f) => read_side(f, &data.users)?,
-        None => Default::default(),
-    };
-    let (item_fields, item_ids) = match &options.item_features {
-        Some(f) => read_side(f, &data.items)?,
-        None => Default::default(),
-    };
+    let user_fields = options.user_features.as_ref().map(|f| read_side(f, &data.users, SideOf::User)).transpose()?.unwrap_or_default();
+    let item_fields = options.item_features.as_ref().map(|f| read_side(f, &data.items, SideOf::Item)).transpose()?.unwrap_or_default();
+    // The user's side fields, then the item's, after the pair.
+    let side_fields: Vec<SideField> = user_fields.into_iter().chain(item_fields).collect();
     let mut cardinalities = vec![data.users.len(), data.items.len()];
-    cardinalities.extend(user_fields.iter().chain(&item_fields).map(|f| f.categories.len() + 1));
+    cardinalities.extend(side_fields.iter().map(|f| f.categories.len() + 1));
     let name = path.file_stem().map_or("interactions".into(), |s| s.to_string_lossy().into_owned());
     let dataset = |side: &str, rows: &[usize]| -> Result<Dataset> {
         let drawn = data.negatives_of(rows, options.negatives, seed, &format!("negatives/{side}"));
@@ -360,16 +371,15 @@ pub fn load_interactions(path: &Path, held: Held<'_>, options: &InteractionOptio
         let mut ids = Vec::with_capacity(all.len() * cardinalities.len());
         for r in &all {
             ids.extend([r.user as u32, r.item as u32]);
-            ids.extend(user_ids.iter().map(|f| f[r.user]));
-            ids.extend(item_ids.iter().map(|f| f[r.item]));
+            ids.extend(side_fields.iter().map(|f| f.ids[if f.of == Some(SideOf::User) { r.user } else { r.item }]));
         }
         let labels = all.iter().map(|r| usize::from(r.label > 0.0)).collect();
         let groups = all.iter().map(|r| r.user as u32).collect();
         let inputs = Inputs::Ids { cardinalities: cardinalities.clone(), ids };
         Dataset::with_inputs(format!("{name}/{side}"), inputs, vec!["no".into(), "yes".into()], labels)?.binary()?.with_groups(groups)
     };
-    let side_fields = user_fields.into_iter().chain(item_fields).collect();
-    let preprocessing = Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives: options.negatives, side_fields };
     let validation = validation.map(|v| dataset("validation", &v)).transpose()?;
-    Ok(Splits { train: dataset("train", &train)?, test: dataset("test", &test)?, validation, preprocessing: Some(preprocessing) })
+    let (train, test) = (dataset("train", &train)?, dataset("test", &test)?);
+    let preprocessing = Preprocessing::Interactions { users: data.users.clone(), items: data.items.clone(), negatives: options.negatives, side_fields };
+    Ok(Splits { train, test, validation, preprocessing: Some(preprocessing) })
 }

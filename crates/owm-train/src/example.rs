@@ -44,8 +44,8 @@ impl ExampleCheck {
 }
 
 /// The `input` section of a bundle: the signature, and an example of at most three raw records with the
-/// outputs `model` gives them on the CPU; when the data gives no example (interactions with side features,
-/// tokens or ids without recorded preprocessing), the reason instead.
+/// outputs `model` gives them on the CPU; when the data gives no example (tokens or ids without recorded
+/// preprocessing), the reason instead.
 pub(crate) fn stored_input<M: Model>(
     model: &M,
     test: &Dataset,

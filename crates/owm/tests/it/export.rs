@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::owm;
-use crate::predict::{write_headlines, write_shapes};
+use crate::predict::{write_headlines, write_shapes, write_sides};
 use crate::tasks::{write_clicks, write_table};
 use owm::burn::prelude::*;
 use owm::core::{BackendKind, Input};
@@ -32,7 +32,7 @@ fn onnxruntime() -> bool {
 /// Trains `args` into `dir/NAME`, exports it to ONNX and checks it on the records of `data` against
 /// `owm predict`: a table through its raw CSV, other models through the tensor `owm predict` prepares.
 fn exported_should_agree(dir: &Path, name: &str, train: &[&str], data: &str) {
-    let trained = owm(dir, &[&train[..], &["--out", name, "--quiet"]].concat());
+    let trained = owm(dir, &[train, &["--out", name, "--quiet"]].concat());
     assert!(trained.status.success(), "{}", text(&trained));
     let predicted = owm(dir, &["predict", name, "--data", data, "--json"]);
     assert!(predicted.status.success(), "{}", text(&predicted));
@@ -132,6 +132,9 @@ fn exported_recommenders_should_predict_as_owm_from_ids() {
     for model in ["mf", "fm", "logistic"] {
         exported_should_agree(dir.path(), model, &[&clicks[..], &["--model", model]].concat(), "pairs.csv");
     }
+    write_sides(dir.path());
+    let sides = ["--model", "fm", "--user-features", "users.csv", "--item-features", "items.csv"];
+    exported_should_agree(dir.path(), "fm_sides", &[&clicks[..], &sides[..]].concat(), "pairs.csv");
 }
 
 #[test]

@@ -158,6 +158,35 @@ fn predict_should_agree_with_the_evaluation_of_images_and_refuse_another_size() 
     checked(dir.path());
 }
 
+/// Side features of the users and items of [`write_clicks`]: `dir/users.csv` (`user,parity`) and
+/// `dir/items.csv` (`item,parity,decade`).
+pub(crate) fn write_sides(dir: &Path) {
+    let users: String = (0..40).map(|u| format!("u{u},{}\n", ["even", "odd"][u % 2])).collect();
+    std::fs::write(dir.join("users.csv"), format!("user,parity\n{users}")).unwrap();
+    let items: String = (0..20).map(|i| format!("i{i},{},d{}\n", ["even", "odd"][i % 2], i / 10)).collect();
+    std::fs::write(dir.join("items.csv"), format!("item,parity,decade\n{items}")).unwrap();
+}
+
+#[test]
+fn predict_should_score_interactions_with_side_features() {
+    let dir = owm_testkit::tempdir();
+    write_clicks(&dir.path().join("clicks.csv"), "user,item,label\n");
+    write_sides(dir.path());
+    let args = ["train", "--task", "recsys", "--data", "clicks.csv", "--model", "fm", "--user-features", "users.csv", "--item-features", "items.csv"];
+    let trained = owm(dir.path(), &[&args[..], &["--epochs", "20", "--out", "run", "--quiet"]].concat());
+    assert!(trained.status.success(), "{}", text(&trained));
+    // Parity is a side feature on both sides: a user's own parity scores higher, even for pairs never seen.
+    let pairs: String = (0..8).map(|u| format!("u{u},i{}\nu{u},i{}\n", 2 * (u % 5) + u % 2, 2 * (u % 5) + 1 - u % 2)).collect();
+    std::fs::write(dir.path().join("pairs.csv"), format!("user,item\n{pairs}")).unwrap();
+    let out = owm(dir.path(), &["predict", "run", "--data", "pairs.csv", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let p_yes = |r: &serde_json::Value| r["probabilities"][1].as_f64().unwrap();
+    let ranked = rows.chunks(2).filter(|pair| p_yes(&pair[0]) > p_yes(&pair[1])).count();
+    assert!(ranked >= 7, "the same-parity item scores higher for {ranked} of 8 users: {rows:?}");
+    checked(dir.path());
+}
+
 #[test]
 fn predict_should_score_interactions_and_refuse_an_unseen_user() {
     let dir = owm_testkit::tempdir();
