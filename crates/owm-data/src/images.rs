@@ -117,13 +117,19 @@ fn decode(path: &Path, grayscale: bool) -> Result<([usize; 3], Vec<u8>)> {
 
 /// Images to predict on: the image file `path`, or every image under the folder `path` (sub-folders
 /// included, sorted by path), decoded as luma for one channel and RGB for three; a file's id is its path
-/// under `path`, and the name of its folder below `path`, when it has one, is its known class.
+/// under `path`, and the name of its folder below `path`, when it has one, is its known class. A file that is
+/// not an image is read as the images of a dataset file: a CIFAR-10 batch (`.bin`; each record's label is its
+/// known class) or an IDX file of `[images, height, width]` bytes (MNIST's layout, gzip or not); a record's id
+/// is then its 1-based position in the file.
 ///
 /// # Errors
 ///
 /// [`Error::Missing`] for a folder without images; [`Error::Image`] naming a file that cannot be decoded or
-/// whose size is not `shape`.
+/// whose size is not `shape`; the CIFAR-10 and IDX readers' errors, naming file and offset.
 pub fn read_image_records(path: &Path, shape: [usize; 3]) -> Result<crate::Records> {
+    if path.is_file() && !path.extension().is_some_and(|x| IMAGE_EXTENSIONS.iter().any(|e| x.eq_ignore_ascii_case(e))) {
+        return read_array_records(path, shape);
+    }
     let files = if path.is_dir() { image_files(path)? } else { vec![path.to_path_buf()] };
     let decoded = files.par_iter().map(|file| decode(file, shape[0] == 1)).collect::<Result<Vec<_>>>()?;
     let mut pixels = Vec::with_capacity(files.len() * shape.iter().product::<usize>());
@@ -138,6 +144,31 @@ pub fn read_image_records(path: &Path, shape: [usize; 3]) -> Result<crate::Recor
     let ids = files.iter().map(|f| relative(f).unwrap_or_else(|| f.clone()).display().to_string()).collect();
     let known = files.iter().map(|f| relative(f).and_then(|r| r.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()))).collect();
     Ok(crate::Records { ids, inputs: Inputs::Pixels { shape, values: pixels }, known, imputed: Default::default() })
+}
+
+/// The images of a CIFAR-10 batch or an IDX file (see [`read_image_records`]).
+fn read_array_records(path: &Path, shape: [usize; 3]) -> Result<crate::Records> {
+    let (found, values, known) = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("bin")) {
+        let data = crate::cifar::read_batches("records", &[path.to_path_buf()])?;
+        let known = data.labels().iter().map(|&l| Some(data.class_names[l].clone())).collect();
+        let Inputs::Pixels { shape, values } = data.inputs() else { return Err(Error::Unpredictable("a CIFAR-10 batch holds pixels".into())) };
+        (*shape, values.clone(), known)
+    } else {
+        let idx = crate::idx::read_idx(path, 3).map_err(|e| match e {
+            Error::Format { offset: 0, .. } => Error::Image {
+                path: path.to_path_buf(),
+                reason: format!("not an image ({}), a CIFAR-10 batch (.bin) or an IDX file: {e}", IMAGE_EXTENSIONS.join(", ")),
+            },
+            e => e,
+        })?;
+        ([1, idx.dims[1], idx.dims[2]], idx.data, vec![None; idx.dims[0]])
+    };
+    if found != shape {
+        let reason = format!("{}×{} with {} channel(s); the model reads {}×{} with {}", found[2], found[1], found[0], shape[2], shape[1], shape[0]);
+        return Err(Error::Image { path: path.to_path_buf(), reason });
+    }
+    let ids = (1..=known.len()).map(|i| i.to_string()).collect();
+    Ok(crate::Records { ids, inputs: Inputs::Pixels { shape, values }, known, imputed: Default::default() })
 }
 
 /// Every image file under `dir`, sub-folders included, sorted by path.

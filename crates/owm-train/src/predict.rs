@@ -166,7 +166,8 @@ impl Predictor {
     }
 
     /// Predictions for the records of `path`: a file in the layout training read (see
-    /// [`Preparer::records`]), or, for a model of images, an image file or a folder of them (see
+    /// [`Preparer::records`]), or, for a model of images, an image file, a folder of them, a CIFAR-10 batch or an
+    /// IDX file (see
     /// [`owm_data::read_image_records`]; pixels are normalised as in training).
     ///
     /// # Errors

@@ -7,6 +7,7 @@ use std::process::Output;
 use crate::owm;
 use crate::tasks::{accuracy, write_clicks, write_table};
 use owm::core::Rng;
+use owm::data::Inputs;
 use owm_testkit::text;
 
 /// The agreement `owm predict --out` prints for records with a known class.
@@ -185,6 +186,47 @@ fn predict_should_score_interactions_with_side_features() {
     let ranked = rows.chunks(2).filter(|pair| p_yes(&pair[0]) > p_yes(&pair[1])).count();
     assert!(ranked >= 7, "the same-parity item scores higher for {ranked} of 8 users: {rows:?}");
     checked(dir.path());
+}
+
+/// Predictions on `file` and on the folder `folder` of the same images in the same order: the same
+/// probabilities.
+fn same_predictions(dir: &Path, run: &str, file: &str, folder: &str) {
+    let predict = |data: &str| {
+        let out = owm(dir, &["predict", run, "--data", data, "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["probabilities"].clone()).collect::<Vec<_>>()
+    };
+    let (from_file, from_folder) = (predict(file), predict(folder));
+    assert_eq!(from_file.len(), 20);
+    assert_eq!(from_file, from_folder, "{file}");
+}
+
+#[test]
+fn predict_should_read_images_from_idx_and_cifar_files() {
+    let dir = owm_testkit::tempdir();
+    train_shapes(dir.path());
+    let test = dir.path().join("shapes/test");
+    let Inputs::Pixels { values, .. } = owm::data::read_image_records(&test, [1, 8, 8]).unwrap().inputs else { panic!("pixels") };
+    std::fs::write(dir.path().join("test-images-idx3-ubyte"), owm::data::encode_idx(&[20, 8, 8], &values)).unwrap();
+    same_predictions(dir.path(), "run", "test-images-idx3-ubyte", "shapes/test");
+    std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+    refused(dir.path(), "notes.txt", &["notes.txt", "not an image (png, jpg, jpeg), a CIFAR-10 batch (.bin) or an IDX file"]);
+
+    // A CIFAR-10 batch: 32×32 colour images, each record's label its known class.
+    let colour = owm_testkit::tempdir();
+    write_shapes(colour.path(), 32);
+    let args = ["train", "--task", "image", "--data", "shapes", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--out", "run", "--quiet"];
+    let trained = owm(colour.path(), &args);
+    assert!(trained.status.success(), "{}", text(&trained));
+    let Inputs::Pixels { values, .. } = owm::data::read_image_records(&colour.path().join("shapes/test"), [3, 32, 32]).unwrap().inputs else {
+        panic!("pixels")
+    };
+    let records: Vec<(u8, Vec<u8>)> = values.chunks(3072).enumerate().map(|(i, p)| ((i / 10) as u8, p.to_vec())).collect();
+    std::fs::write(colour.path().join("test_batch.bin"), owm::data::encode_cifar_batch(&records)).unwrap();
+    same_predictions(colour.path(), "run", "test_batch.bin", "shapes/test");
+    let out = owm(colour.path(), &["predict", "run", "--data", "test_batch.bin", "--json"]);
+    let last: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!((last["record"].as_str(), last["known"].as_str()), (Some("20"), Some("automobile")), "{last}");
 }
 
 #[test]

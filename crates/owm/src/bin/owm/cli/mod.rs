@@ -140,7 +140,8 @@ pub struct PredictArgs {
     /// The bundle folder (a run's `bundle/`) or its run folder.
     pub bundle: PathBuf,
     /// The records: a table with the training columns (the target column optional), texts as `label<TAB>text`
-    /// or plain lines, or an image file or folder of images (a sub-folder's name is its images' known class).
+    /// or plain lines, or an image file or folder of images (a sub-folder's name is its images' known class),
+    /// or the images of a CIFAR-10 batch (`.bin`) or an IDX file.
     #[arg(long, required_unless_present = "check")]
     pub data: Option<PathBuf>,
     /// Re-run the example the bundle stored and demand its stored outputs bit for bit (exit 3 if they differ).
