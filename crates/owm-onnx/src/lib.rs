@@ -9,6 +9,9 @@
 //! | tokens | `input`, `tensor(int64)` `[batch, len]`: the ids `owm predict` gives a text (tokenisation stays outside the graph) |
 //! | ids | `input`, `tensor(int64)` `[batch, fields]`: user and item ids |
 //!
+//! Metadata: `owm.bundle_digest` (the bundle the weights came from), `owm.weights_digest`, `owm.classes` (one
+//! per line) and `owm.task`.
+//!
 //! Outputs: `logits` `[batch, outputs]`, `probabilities` `[batch, classes]` (softmax, or `[1 − p, p]` of a
 //! binary task's sigmoid) and `label` `[batch]` (the class index; names in the metadata `classes`).
 //!
@@ -37,7 +40,7 @@
 //! let input = InputSpec::Dense { features: 4 };
 //! let model = owm_models::ModelConfig::Logistic.init(&input, 3, &device)?;
 //! let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
-//! let pipeline = owm_onnx::Pipeline { input: &input, task: Task::Classification, classes: &classes, preparer: None, normalization: None, bundle_digest: "" };
+//! let pipeline = owm_onnx::Pipeline { input: &input, task: Task::Classification, classes: &classes, preparer: None, normalization: None, bundle_digest: "", weights_digest: "" };
 //! let bytes = owm_onnx::export(&model, &pipeline)?;
 //! assert!(bytes.len() > 4 * 3 * 4, "the weights are in the file");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -105,8 +108,13 @@ pub struct Pipeline<'a> {
     pub preparer: Option<&'a Preparer>,
     /// The fitted input normalisation, when training used one.
     pub normalization: Option<&'a Normalizer>,
-    /// The bundle the weights came from, recorded in the metadata (`owm.bundle_digest`).
+    /// The bundle the weights came from, recorded in the metadata (`owm.bundle_digest`); empty for a model
+    /// written into that bundle, whose manifest then lists it (and whose digest it would otherwise have to
+    /// contain).
     pub bundle_digest: &'a str,
+    /// The digest of the weights (the manifest's `weights_digest`), recorded in the metadata
+    /// (`owm.weights_digest`).
+    pub weights_digest: &'a str,
 }
 
 /// `model` with `pipeline` as one ONNX model: the encoded `ModelProto`.
@@ -160,6 +168,7 @@ pub fn model_proto(model: &Classifier, pipeline: &Pipeline) -> Result<ModelProto
 
     let metadata = [
         ("owm.bundle_digest", pipeline.bundle_digest.to_string()),
+        ("owm.weights_digest", pipeline.weights_digest.to_string()),
         ("owm.classes", pipeline.classes.join("\n")),
         ("owm.task", format!("{:?}", pipeline.task).to_lowercase()),
     ];
@@ -171,7 +180,11 @@ pub fn model_proto(model: &Classifier, pipeline: &Pipeline) -> Result<ModelProto
         doc_string: "An OWM bundle's model with its recorded preprocessing (owm export --onnx).".into(),
         graph: Some(g.finish("owm", "raw inputs -> preprocessing -> network -> probabilities")),
         opset_import: opsets.into_iter().map(|(domain, version)| OperatorSetIdProto { domain: domain.into(), version }).collect(),
-        metadata_props: metadata.into_iter().map(|(key, value)| StringStringEntryProto { key: key.into(), value }).collect(),
+        metadata_props: metadata
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| StringStringEntryProto { key: key.into(), value })
+            .collect(),
     })
 }
 

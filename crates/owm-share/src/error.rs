@@ -75,6 +75,16 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A file that cannot be added to a bundle.
+    #[error("bundle `{dir}`: cannot add `{name}`: {reason}")]
+    AddFile {
+        /// The bundle.
+        dir: PathBuf,
+        /// The file's name in it.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// A registry operation that cannot be done.
     #[error("registry: {0}")]
     Registry(String),

@@ -52,6 +52,7 @@ mod bundle;
 mod card;
 mod encrypt;
 mod error;
+mod extend;
 mod manifest;
 mod registry;
 mod sign;
@@ -68,6 +69,7 @@ pub use encrypt::{
     ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, EncryptionRecord, Identities, Recipient, decrypt_bundle, encrypt_bundle, encryption_record, generate_age_key,
 };
 pub use error::{Error, Result};
+pub use extend::add_file;
 pub use manifest::{BaseModel, FileEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V1, Manifest, TensorEntry, TraceRef, canonical_json, tensor_digest, weights_digest};
 pub use registry::{Entry, REGISTRY_ENV, Registry, parse_ref};
 pub use sign::{

@@ -25,6 +25,7 @@ pub struct Predictor {
     normalization: Option<Normalizer>,
     info: DatasetInfo,
     bundle_digest: String,
+    weights_digest: String,
     signer: Option<Signed>,
     stored_input: Option<StoredInput>,
 }
@@ -98,13 +99,13 @@ impl Predictor {
         let device = backend.device()?;
         let model = model.init(&info.input, info.task.outputs(info.class_names.len()), &device)?;
         let model = bundle.load_into(model)?;
-        let bundle_digest = m.bundle_digest.clone();
+        let (bundle_digest, weights_digest) = (m.bundle_digest.clone(), m.weights_digest.clone());
         // Raw records are read as the training data was: the experiment's data source says how.
         let preparer = match preprocessing {
             Some(p) => Some(Preparer::new(p, section::<ExperimentConfig>(dir, "experiment", &m.experiment)?.data.source)),
             None => None,
         };
-        Ok(Self { model, device, preparer, normalization, info, bundle_digest, signer, stored_input })
+        Ok(Self { model, device, preparer, normalization, info, bundle_digest, weights_digest, signer, stored_input })
     }
 
     /// Who signed the bundle, when it is signed (the signature verified when the predictor was loaded).
@@ -163,6 +164,11 @@ impl Predictor {
     /// The digest of the bundle the model came from.
     pub fn bundle_digest(&self) -> &str {
         &self.bundle_digest
+    }
+
+    /// The digest of its weights (the manifest's `weights_digest`).
+    pub fn weights_digest(&self) -> &str {
+        &self.weights_digest
     }
 
     /// Predictions for the records of `path`: a file in the layout training read (see

@@ -114,6 +114,32 @@ fn exported_tables_should_predict_as_owm_with_missing_values_and_unseen_categori
 }
 
 #[test]
+fn an_onnx_model_exported_into_its_bundle_should_be_listed_and_checked_by_verify() {
+    let dir = owm_testkit::tempdir();
+    write_table(&dir.path().join("train.csv"), 200, 1, &["red", "blue"]);
+    let trained = owm(dir.path(), &["train", "--task", "tabular", "--data", "train.csv", "--target", "y", "--epochs", "2", "--out", "run", "--quiet"]);
+    assert!(trained.status.success(), "{}", text(&trained));
+    let weights_digest = owm::share::verify_bundle(dir.path().join("run/bundle"), None).unwrap().manifest.weights_digest;
+    let out = owm(dir.path(), &["export", "run", "--onnx", "run/bundle/model.onnx"]);
+    assert!(out.status.success() && text(&out).contains("listed in the bundle's manifest"), "{}", text(&out));
+    let verification = owm::share::verify_bundle(dir.path().join("run/bundle"), None).unwrap();
+    assert!(verification.ok(), "{:?}", verification.problems);
+    let onnx = std::fs::read(dir.path().join("run/bundle/model.onnx")).unwrap();
+    assert_eq!(verification.manifest.files["model.onnx"].sha256, owm::share::tensor_digest(&onnx));
+    let text_of_model = String::from_utf8_lossy(&onnx);
+    assert!(text_of_model.contains(&weights_digest) && !text_of_model.contains("owm.bundle_digest"), "names the weights, not the digest that lists it");
+    // The example still checks, through the new bundle digest.
+    assert!(owm(dir.path(), &["predict", "run", "--check"]).status.success());
+
+    // A signed bundle is not changed: its signature covers the old digest.
+    assert!(owm(dir.path(), &["keygen", "alice"]).status.success());
+    assert!(owm(dir.path(), &["sign", "run", "--key", "alice"]).status.success());
+    let out = owm(dir.path(), &["export", "run", "--onnx", "run/bundle/again.onnx"]);
+    assert!(!out.status.success() && text(&out).contains("it is signed"), "{}", text(&out));
+    assert!(!dir.path().join("run/bundle/again.onnx").exists());
+}
+
+#[test]
 fn exported_text_models_should_predict_as_owm_from_token_ids() {
     let dir = owm_testkit::tempdir();
     write_headlines(dir.path());

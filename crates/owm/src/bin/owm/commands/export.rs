@@ -1,5 +1,6 @@
 //! `owm export`: a bundle's weights as a PyTorch `state_dict`, its whole pipeline as an ONNX model.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -35,24 +36,37 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
     }
     if let Some(path) = onnx {
         let predictor = Predictor::load(&dir, BackendKind::Flex, identities.as_ref())?;
+        // A model written into the bundle is listed by its manifest, which then has a new digest: the model
+        // names the weights, not the digest it cannot contain.
+        let into = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p }).and_then(|p| p.canonicalize().ok());
+        let into_bundle = into.is_some() && into == dir.canonicalize().ok();
         let pipeline = owm::onnx::Pipeline {
             input: predictor.input(),
             task: predictor.task(),
             classes: predictor.classes(),
             preparer: predictor.preparer(),
             normalization: predictor.normalization(),
-            bundle_digest: predictor.bundle_digest(),
+            bundle_digest: if into_bundle { "" } else { predictor.bundle_digest() },
+            weights_digest: predictor.weights_digest(),
         };
         let bytes = owm::onnx::export(predictor.model(), &pipeline)?;
-        owm::core::write_atomic(&path, &bytes)?;
-        println!(
-            "wrote {} ({} bytes, ONNX opset {}, ai.onnx.ml {}): inputs {}; outputs logits, probabilities, label",
-            path.display(),
+        let names = owm::onnx::input_names(&pipeline).join(", ");
+        let about = format!(
+            "{} bytes, ONNX opset {}, ai.onnx.ml {}): inputs {names}; outputs logits, probabilities, label",
             bytes.len(),
             owm::onnx::OPSET,
-            owm::onnx::ML_OPSET,
-            owm::onnx::input_names(&pipeline).join(", ")
+            owm::onnx::ML_OPSET
         );
+        match path.file_name().and_then(|n| n.to_str()).filter(|_| into_bundle) {
+            Some(name) => {
+                let manifest = owm::share::add_file(&dir, name, &bytes)?;
+                println!("wrote {} ({about}), listed in the bundle's manifest: bundle digest now {}", path.display(), manifest.bundle_digest);
+            }
+            None => {
+                owm::core::write_atomic(&path, &bytes)?;
+                println!("wrote {} ({about})", path.display());
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
