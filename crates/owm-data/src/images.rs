@@ -148,11 +148,11 @@ pub fn read_image_records(path: &Path, shape: [usize; 3]) -> Result<crate::Recor
 
 /// The images of a CIFAR-10 batch or an IDX file (see [`read_image_records`]).
 fn read_array_records(path: &Path, shape: [usize; 3]) -> Result<crate::Records> {
-    let (found, values, known) = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("bin")) {
+    let (found, values, known): ([usize; 3], Vec<u8>, Option<Vec<String>>) = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("bin")) {
         let data = crate::cifar::read_batches("records", &[path.to_path_buf()])?;
-        let known = data.labels().iter().map(|&l| Some(data.class_names[l].clone())).collect();
+        let known = data.labels().iter().map(|&l| data.class_names[l].clone()).collect();
         let Inputs::Pixels { shape, values } = data.inputs() else { return Err(Error::Unpredictable("a CIFAR-10 batch holds pixels".into())) };
-        (*shape, values.clone(), known)
+        (*shape, values.clone(), Some(known))
     } else {
         let idx = crate::idx::read_idx(path, 3).map_err(|e| match e {
             Error::Format { offset: 0, .. } => Error::Image {
@@ -161,14 +161,16 @@ fn read_array_records(path: &Path, shape: [usize; 3]) -> Result<crate::Records> 
             },
             e => e,
         })?;
-        ([1, idx.dims[1], idx.dims[2]], idx.data, vec![None; idx.dims[0]])
+        ([1, idx.dims[1], idx.dims[2]], idx.data, None)
     };
+    // The shape first: past it, the number of images follows from the bytes read.
     if found != shape {
         let reason = format!("{}×{} with {} channel(s); the model reads {}×{} with {}", found[2], found[1], found[0], shape[2], shape[1], shape[0]);
         return Err(Error::Image { path: path.to_path_buf(), reason });
     }
-    let ids = (1..=known.len()).map(|i| i.to_string()).collect();
-    Ok(crate::Records { ids, inputs: Inputs::Pixels { shape, values }, known, imputed: Default::default() })
+    let n = values.len() / shape.iter().product::<usize>().max(1);
+    let known = known.map_or_else(|| vec![None; n], |k| k.into_iter().map(Some).collect());
+    Ok(crate::Records { ids: (1..=n).map(|i| i.to_string()).collect(), inputs: Inputs::Pixels { shape, values }, known, imputed: Default::default() })
 }
 
 /// Every image file under `dir`, sub-folders included, sorted by path.

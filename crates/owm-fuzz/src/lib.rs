@@ -46,7 +46,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "registry", reads: "a registry index entry, looked up and pulled", run: registry },
     Target { name: "signature", reads: "a bundle's signature file and a public key file", run: signature },
     Target { name: "encrypted", reads: "an encrypted bundle's weights.safetensors.age and encryption.json", run: encrypted },
-    Target { name: "image", reads: "an image-folder PNG, and images to predict on", run: image },
+    Target { name: "image", reads: "an image-folder PNG, and images to predict on (files, a CIFAR-10 batch, an IDX file)", run: image },
     Target { name: "pytorch", reads: "a PyTorch state_dict (safetensors) imported into a model", run: pytorch },
     Target { name: "checkpoint", reads: "a run's checkpoint.json (resume, diff)", run: checkpoint },
     Target { name: "predict", reads: "records to predict on (a table and texts), with the bundles trained on them", run: predict },
@@ -336,6 +336,9 @@ pub fn image(data: &[u8]) {
         }
         let _ = owm::data::read_image_records(&root.join("a/x.png"), shape);
     }
+    // As the images of a dataset file: a CIFAR-10 batch, an IDX file.
+    let _ = owm::data::read_image_records(&file("records.bin", data), [3, 32, 32]);
+    let _ = owm::data::read_image_records(&file("records-idx3-ubyte", data), [1, 3, 4]);
 }
 
 /// A PyTorch `state_dict` file imported into the fixture's model.
