@@ -138,8 +138,8 @@ impl Predictor {
         self.preparer.as_ref()
     }
 
-    /// The fields of a raw record ([`owm_data::Preprocessing::signature`]); `None` for a model of images, whose records
-    /// are images.
+    /// The fields of a raw record ([`owm_data::Preprocessing::signature`]); `None` for a model of images,
+    /// whose records are images.
     pub fn signature(&self) -> Option<Vec<RawField>> {
         self.preparer.as_ref().map(|p| p.preprocessing().signature())
     }
@@ -172,9 +172,8 @@ impl Predictor {
     }
 
     /// Predictions for the records of `path`: a file in the layout training read (see
-    /// [`Preparer::records`]), or, for a model of images, an image file, a folder of them, a CIFAR-10 batch or an
-    /// IDX file (see
-    /// [`owm_data::read_image_records`]; pixels are normalised as in training).
+    /// [`Preparer::records`]), or, for a model of images, an image file, a folder of them, a CIFAR-10 batch or
+    /// an IDX file (see [`owm_data::read_image_records`]; pixels are normalised as in training).
     ///
     /// # Errors
     ///

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::owm;
-use crate::predict::{write_headlines, write_shapes, write_sides};
+use crate::predict::{write_headlines, write_pairs, write_shapes, write_sides};
 use crate::tasks::{write_clicks, write_table};
 use owm::burn::prelude::*;
 use owm::core::{BackendKind, Input};
@@ -152,8 +152,7 @@ fn exported_text_models_should_predict_as_owm_from_token_ids() {
 fn exported_recommenders_should_predict_as_owm_from_ids() {
     let dir = owm_testkit::tempdir();
     write_clicks(&dir.path().join("clicks.csv"), "user,item,label\n");
-    let pairs: String = (0..8).map(|u| format!("u{u},i{}\nu{u},i{}\n", 2 * (u % 5) + u % 2, 2 * (u % 5) + 1 - u % 2)).collect();
-    std::fs::write(dir.path().join("pairs.csv"), format!("user,item\n{pairs}")).unwrap();
+    write_pairs(dir.path());
     let clicks = ["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "3"];
     for model in ["mf", "fm", "logistic"] {
         exported_should_agree(dir.path(), model, &[&clicks[..], &["--model", model]].concat(), "pairs.csv");

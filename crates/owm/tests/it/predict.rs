@@ -168,23 +168,35 @@ pub(crate) fn write_sides(dir: &Path) {
     std::fs::write(dir.join("items.csv"), format!("item,parity,decade\n{items}")).unwrap();
 }
 
-#[test]
-fn predict_should_score_interactions_with_side_features() {
-    let dir = owm_testkit::tempdir();
-    write_clicks(&dir.path().join("clicks.csv"), "user,item,label\n");
-    write_sides(dir.path());
-    let args = ["train", "--task", "recsys", "--data", "clicks.csv", "--model", "fm", "--user-features", "users.csv", "--item-features", "items.csv"];
-    let trained = owm(dir.path(), &[&args[..], &["--epochs", "20", "--out", "run", "--quiet"]].concat());
-    assert!(trained.status.success(), "{}", text(&trained));
-    // Parity is a side feature on both sides: a user's own parity scores higher, even for pairs never seen.
+/// `dir/pairs.csv`: for 8 users of [`write_clicks`], an item of their own parity, then one of the other.
+pub(crate) fn write_pairs(dir: &Path) {
     let pairs: String = (0..8).map(|u| format!("u{u},i{}\nu{u},i{}\n", 2 * (u % 5) + u % 2, 2 * (u % 5) + 1 - u % 2)).collect();
-    std::fs::write(dir.path().join("pairs.csv"), format!("user,item\n{pairs}")).unwrap();
-    let out = owm(dir.path(), &["predict", "run", "--data", "pairs.csv", "--json"]);
+    std::fs::write(dir.join("pairs.csv"), format!("user,item\n{pairs}")).unwrap();
+}
+
+/// Trains `owm train --task recsys --data clicks.csv ARGS` into `dir/run` and predicts on [`write_pairs`]: the
+/// item of the user's own parity must score higher for at least 7 of the 8 users.
+fn ranks_own_parity(dir: &Path, args: &[&str]) {
+    write_clicks(&dir.join("clicks.csv"), "user,item,label\n");
+    write_pairs(dir);
+    let train = ["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "20", "--out", "run", "--quiet"];
+    let trained = owm(dir, &[&train[..], args].concat());
+    assert!(trained.status.success(), "{}", text(&trained));
+    let out = owm(dir, &["predict", "run", "--data", "pairs.csv", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 16);
     let p_yes = |r: &serde_json::Value| r["probabilities"][1].as_f64().unwrap();
     let ranked = rows.chunks(2).filter(|pair| p_yes(&pair[0]) > p_yes(&pair[1])).count();
     assert!(ranked >= 7, "the same-parity item scores higher for {ranked} of 8 users: {rows:?}");
+}
+
+#[test]
+fn predict_should_score_interactions_with_side_features() {
+    let dir = owm_testkit::tempdir();
+    write_sides(dir.path());
+    // Parity is a side feature on both sides.
+    ranks_own_parity(dir.path(), &["--model", "fm", "--user-features", "users.csv", "--item-features", "items.csv"]);
     checked(dir.path());
 }
 
@@ -232,20 +244,8 @@ fn predict_should_read_images_from_idx_and_cifar_files() {
 #[test]
 fn predict_should_score_interactions_and_refuse_an_unseen_user() {
     let dir = owm_testkit::tempdir();
-    // Odd users click odd items, even users even items.
-    write_clicks(&dir.path().join("clicks.csv"), "user,item,label\n");
-    let trained = owm(dir.path(), &["train", "--task", "recsys", "--data", "clicks.csv", "--epochs", "20", "--out", "run", "--quiet"]);
-    assert!(trained.status.success(), "{}", text(&trained));
-    // Pairs without labels: each user's own parity against the other.
-    let pairs: String = (0..8).map(|u| format!("u{u},i{}\nu{u},i{}\n", 2 * (u % 5) + u % 2, 2 * (u % 5) + 1 - u % 2)).collect();
-    std::fs::write(dir.path().join("pairs.csv"), format!("user,item\n{pairs}")).unwrap();
-    let out = owm(dir.path(), &["predict", "run", "--data", "pairs.csv", "--json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(rows.len(), 16);
-    let p_yes = |r: &serde_json::Value| r["probabilities"][1].as_f64().unwrap();
-    let ranked = rows.chunks(2).filter(|pair| p_yes(&pair[0]) > p_yes(&pair[1])).count();
-    assert!(ranked >= 7, "the same-parity item scores higher for {ranked} of 8 users: {rows:?}");
+    // Odd users click odd items, even users even items: pairs without labels, each user's own parity first.
+    ranks_own_parity(dir.path(), &[]);
     std::fs::write(dir.path().join("stranger.csv"), "u1,i1\nu999,i1\n").unwrap();
     refused(dir.path(), "stranger.csv", &["stranger.csv", "line 2", "user `u999` did not occur in training"]);
     checked(dir.path());

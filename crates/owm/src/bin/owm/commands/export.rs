@@ -15,19 +15,17 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
     let ExportArgs { bundle, pytorch, onnx, keys } = args;
     let dir = bundle_dir(&bundle);
     let identities = super::weight_keys(&keys)?;
+    // The model as the bundle records it; a bundle written by the library alone may not record how to build it.
+    let predictor = Predictor::load(&dir, BackendKind::Flex, identities.as_ref());
     if let Some(path) = pytorch {
         let b = owm::share::load_bundle_with(&dir, identities.as_ref())?;
         let n = owm::share::export_pytorch(&b, &path)?;
         println!("wrote {} ({n} tensors, PyTorch layout): model.load_state_dict(safetensors.torch.load_file(...))", path.display());
-        // The module beside it, for a bundle that records how its model is built.
-        match Predictor::load(&dir, BackendKind::Flex, identities.as_ref()) {
+        match &predictor {
             Ok(predictor) => {
                 let module = path.with_extension("py");
-                let doc = format!(
-                    "The PyTorch module of OWM bundle {}: `load(\"{}\")` (written by owm export --pytorch).",
-                    predictor.bundle_digest(),
-                    path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-                );
+                let file = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                let doc = format!("The PyTorch module of OWM bundle {}: `load(\"{file}\")` (written by owm export --pytorch).", predictor.bundle_digest());
                 owm::core::write_atomic(&module, owm::models::torch_module_source(predictor.model(), &doc)?.as_bytes())?;
                 println!("wrote {}: a torch.nn.Module `Model` with these names, and `load(path)`", module.display());
             }
@@ -35,11 +33,11 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
         }
     }
     if let Some(path) = onnx {
-        let predictor = Predictor::load(&dir, BackendKind::Flex, identities.as_ref())?;
+        let predictor = predictor.map_err(anyhow::Error::from)?;
         // A model written into the bundle is listed by its manifest, which then has a new digest: the model
         // names the weights, not the digest it cannot contain.
-        let into = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p }).and_then(|p| p.canonicalize().ok());
-        let into_bundle = into.is_some() && into == dir.canonicalize().ok();
+        let parent = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+        let into_bundle = parent.and_then(|p| p.canonicalize().ok()).is_some_and(|p| Some(p) == dir.canonicalize().ok());
         let pipeline = owm::onnx::Pipeline {
             input: predictor.input(),
             task: predictor.task(),
@@ -50,12 +48,12 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
             weights_digest: predictor.weights_digest(),
         };
         let bytes = owm::onnx::export(predictor.model(), &pipeline)?;
-        let names = owm::onnx::input_names(&pipeline).join(", ");
         let about = format!(
-            "{} bytes, ONNX opset {}, ai.onnx.ml {}): inputs {names}; outputs logits, probabilities, label",
+            "{} bytes, ONNX opset {}, ai.onnx.ml {}; inputs {}; outputs logits, probabilities, label",
             bytes.len(),
             owm::onnx::OPSET,
-            owm::onnx::ML_OPSET
+            owm::onnx::ML_OPSET,
+            owm::onnx::input_names(&pipeline).join(", ")
         );
         match path.file_name().and_then(|n| n.to_str()).filter(|_| into_bundle) {
             Some(name) => {
