@@ -41,6 +41,7 @@ mod explain;
 mod jsonl;
 mod plot;
 mod query;
+mod tensorboard;
 
 pub use error::{Error, Result};
 pub use explain::{Explanation, Finding, Severity, explain};
@@ -50,3 +51,4 @@ pub use plot::{
     weight_norm_chart,
 };
 pub use query::{Query, Row, Stat, write_csv};
+pub use tensorboard::{TENSORBOARD_FILE, tensorboard_events};

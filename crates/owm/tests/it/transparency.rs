@@ -137,6 +137,34 @@ fn trace_should_export_csv_and_diff_should_compare_runs() {
     assert!(text(&checkpoint).contains("(step 90)"), "{}", text(&checkpoint));
 }
 
+#[test]
+fn trace_should_export_tensorboard_events_that_tensorboard_reads_back() {
+    let dir = owm_testkit::tempdir();
+    // Gradient steps with validation, then a genetic-algorithm phase: every kind of scalar, and histograms.
+    let run = owm(dir.path(), &["train", "--quiet", "--hidden", "16", "--optimizer", "adam:epochs=2,ga:generations=3:population=6", "--out", "run"]);
+    assert!(run.status.success(), "{}", text(&run));
+    for out in ["tb", "again"] {
+        let written = owm(dir.path(), &["trace", "run", "--tensorboard", out]);
+        assert!(written.status.success(), "{}", text(&written));
+    }
+    let file = |d: &str| std::fs::read(dir.path().join(d).join(owm::trace::TENSORBOARD_FILE)).unwrap();
+    assert_eq!(file("tb"), file("again"), "the same trace gives the same bytes");
+
+    let found = Command::new("python3").args(["-c", "import tensorboard"]).output().is_ok_and(|o| o.status.success());
+    if !found {
+        let required = std::env::var_os("OWM_REQUIRE_TENSORBOARD").is_some() || std::env::var_os("CI").is_some();
+        assert!(!required, "python3 with tensorboard is required here: pip install tensorboard");
+        eprintln!("\n*** SKIPPED: python3 lacks tensorboard (pip install tensorboard), so TensorBoard did not read the events ***\n");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/tensorboard_check.py");
+    let out = owm_testkit::output(Command::new("python3").arg(script).arg(dir.path().join("run/trace.jsonl")).arg(dir.path().join("tb")));
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["histogram_tags"].as_u64().unwrap() > 0 && report["hparams"].as_u64().unwrap() > 10, "{report}");
+    assert!(report["scalar_tags"].as_u64().unwrap() > 20, "{report}");
+}
+
 fn chromium() -> Option<PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].iter().map(PathBuf::from).find(|p| p.exists())
 }

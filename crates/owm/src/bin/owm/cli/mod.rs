@@ -38,7 +38,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two sets of weights (bundles, run folders or checkpoint files) parameter by parameter.
     Diff(DiffArgs),
-    /// Export a run's trace as CSV (`step,epoch,path,stat,value`), selected by steps, paths and statistics.
+    /// Export a run's trace as CSV (`step,epoch,path,stat,value`), selected by steps, paths and statistics, or
+    /// as a TensorBoard event file.
     Trace(TraceArgs),
     /// Check every digest of a bundle (manifest sections, tensors, trace) and its signature; print what does
     /// not match. Exit 6 when something does not.
@@ -218,6 +219,10 @@ pub struct TraceArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Write the whole trace as a TensorBoard event file into this folder (`tensorboard --logdir DIR`), instead
+    /// of CSV rows.
+    #[arg(long, conflicts_with_all = ["steps", "paths", "stats", "csv"])]
+    pub tensorboard: Option<PathBuf>,
 }
 
 /// `owm verify`.

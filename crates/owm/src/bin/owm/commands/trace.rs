@@ -1,4 +1,5 @@
-//! `owm trace`: a run's trace as CSV rows, selected by steps, paths and statistics.
+//! `owm trace`: a run's trace as CSV rows, selected by steps, paths and statistics, or as a TensorBoard event
+//! file.
 
 use std::process::ExitCode;
 
@@ -9,9 +10,16 @@ use crate::cli::TraceArgs;
 
 /// `owm trace`.
 pub fn run(args: TraceArgs) -> Result<ExitCode> {
-    let TraceArgs { run, steps, paths, stats, csv } = args;
+    let TraceArgs { run, steps, paths, stats, csv, tensorboard } = args;
     let file = if run.is_dir() { run.join(files::TRACE) } else { run.to_path_buf() };
     let trace = owm::trace::read_trace(&file)?;
+    if let Some(dir) = tensorboard {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(owm::trace::TENSORBOARD_FILE);
+        owm::core::write_atomic(&path, &owm::trace::tensorboard_events(&trace))?;
+        eprintln!("wrote {} ({} trace events): tensorboard --logdir {}", path.display(), trace.events.len(), dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut query = owm::trace::Query::new();
     if let Some(spec) = steps {
         let (from, to) = spec.split_once("..").with_context(|| format!("--steps `{spec}`: expected FROM..TO"))?;
