@@ -36,6 +36,9 @@ def expected(trace_path):
                 put("lr", step, e["lr"])
                 for group, lr in e.get("group_lrs", {}).items():
                     put(f"lr/{group}", step, lr)
+                if e.get("privacy"):
+                    put("privacy/clip_fraction", step, e["privacy"]["clip_fraction"])
+                    put("privacy/noise_std", step, e["privacy"]["noise_std"])
                 for layer in e.get("layers", []):
                     for stat in ("grad_norm", "weight_norm", "update_norm", "update_ratio", "sign_flips", "zero_grads"):
                         put(f"{layer['path']}/{stat}", step, layer[stat])

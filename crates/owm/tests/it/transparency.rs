@@ -157,12 +157,21 @@ fn trace_should_export_tensorboard_events_that_tensorboard_reads_back() {
         eprintln!("\n*** SKIPPED: python3 lacks tensorboard (pip install tensorboard), so TensorBoard did not read the events ***\n");
         return;
     }
+    // A private run adds the clipping and noise scalars.
+    let dp = owm(
+        dir.path(),
+        &["train", "--quiet", "--dp-epsilon", "8", "--dp-delta", "1e-5", "--dp-clip", "1", "--epochs", "1", "--batch-size", "64", "--out", "dp"],
+    );
+    assert!(dp.status.success(), "{}", text(&dp));
+    assert!(owm(dir.path(), &["trace", "dp", "--tensorboard", "dp_tb"]).status.success());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/tensorboard_check.py");
-    let out = owm_testkit::output(Command::new("python3").arg(script).arg(dir.path().join("run/trace.jsonl")).arg(dir.path().join("tb")));
-    assert!(out.status.success(), "{}", text(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(report["histogram_tags"].as_u64().unwrap() > 0 && report["hparams"].as_u64().unwrap() > 10, "{report}");
-    assert!(report["scalar_tags"].as_u64().unwrap() > 20, "{report}");
+    for (run, tb) in [("run", "tb"), ("dp", "dp_tb")] {
+        let out = owm_testkit::output(Command::new("python3").arg(&script).arg(dir.path().join(run).join("trace.jsonl")).arg(dir.path().join(tb)));
+        assert!(out.status.success(), "{}", text(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(report["histogram_tags"].as_u64().unwrap() > 0 && report["hparams"].as_u64().unwrap() > 10, "{report}");
+        assert!(report["scalar_tags"].as_u64().unwrap() > 20, "{report}");
+    }
 }
 
 fn chromium() -> Option<PathBuf> {
