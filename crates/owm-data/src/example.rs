@@ -161,3 +161,22 @@ impl RawRecords {
 pub fn input_signature(preprocessing: Option<&Preprocessing>, tensor: InputSpec) -> InputSignature {
     InputSignature { fields: preprocessing.map(Preprocessing::signature).unwrap_or_default(), tensor }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_preprocessing_section_should_read_its_format_a_legacy_one_and_refuse_an_unknown_one() {
+        let p = Preprocessing::Interactions { users: vec!["u".into()], items: vec!["i".into()], negatives: 4, side_fields: Vec::new() };
+        let current = serde_json::to_value(PreprocessingSection::new(p.clone())).unwrap();
+        assert_eq!(current["format"], PREPROCESSING_FORMAT);
+        let read = |v: serde_json::Value| serde_json::from_value::<PreprocessingSection>(v).unwrap().into_preprocessing();
+        assert_eq!(read(current.clone()).unwrap(), p);
+        // A bundle written before the format was recorded holds the preprocessing alone.
+        assert_eq!(read(serde_json::to_value(&p).unwrap()).unwrap(), p);
+        let mut newer = current;
+        newer["format"] = "owm-preprocessing/9".into();
+        assert!(matches!(read(newer), Err(Error::Unpredictable(m)) if m.contains("owm-preprocessing/9")));
+    }
+}

@@ -62,6 +62,7 @@ pub(crate) fn stored_input<M: Model>(
     StoredInput { format: INPUT_FORMAT.into(), signature, example, no_example }
 }
 
+/// The example of [`stored_input`] (same arguments), or why there is none.
 fn example<M: Model>(
     model: &M,
     test: &Dataset,
