@@ -18,7 +18,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Device;
 use owm::data::tabular::{TabularOptions, TabularPrep, read_any, read_orange, read_table};
-use owm::share::{Identities, Manifest, Recipient, Registry};
+use owm::share::{Identities, KeyAlgorithm, Manifest, Recipient, Registry, SignatureFormat};
 
 /// One fuzz target: its name (the `fuzz/fuzz_targets/NAME.rs` file and corpus folder) and harness.
 pub struct Target {
@@ -118,7 +118,8 @@ pub fn config(data: &[u8]) {
 /// key, an encrypted copy with its age identity, a registry holding it, and its PyTorch export.
 struct Fixture {
     bundle: PathBuf,
-    public_key: PathBuf,
+    /// The Ed25519 key of `signature.json`, then the ECDSA key of `model.sig`.
+    public_keys: Vec<PathBuf>,
     encrypted: PathBuf,
     identity: PathBuf,
     registry: PathBuf,
@@ -147,16 +148,21 @@ fn fixture() -> &'static Fixture {
         owm::share::save_bundle(&bundle, &net(), Manifest::new(7)).expect("fixture bundle");
         let pytorch = root.join("state.safetensors");
         owm::share::load_bundle(&bundle).and_then(|b| owm::share::export_pytorch(&b, &pytorch)).expect("fixture export");
-        let (secret, public_key) = owm::share::generate_keypair(&root.join("signing")).expect("fixture keys");
-        let key = owm::share::read_secret_key(&secret).expect("fixture key");
-        owm::share::sign_bundle(&bundle, &key).expect("fixture signature");
+        // Signed in both formats: OWM's Ed25519 `signature.json` and OpenSSF's ECDSA `model.sig`.
+        let mut public_keys = Vec::new();
+        for (name, algorithm) in [("ed25519", KeyAlgorithm::Ed25519), ("ecdsa", KeyAlgorithm::EcdsaP256)] {
+            let (secret, public_key) = owm::share::generate_keypair(&root.join(name), algorithm).expect("fixture keys");
+            let key = owm::share::read_secret_key(&secret).expect("fixture key");
+            owm::share::sign_bundle(&bundle, &key, SignatureFormat::of(algorithm)).expect("fixture signature");
+            public_keys.push(public_key);
+        }
         let identity = root.join("age.key");
         let recipient = owm::share::generate_age_key(&identity).expect("fixture age key");
         let encrypted = root.join("encrypted");
         owm::share::encrypt_bundle(&bundle, &encrypted, &[Recipient::Key(recipient)]).expect("fixture encryption");
         let registry = root.join("registry");
         Registry::open(Some(&registry)).and_then(|r| r.publish(&bundle, "net", "1.0.0")).expect("fixture registry");
-        Fixture { bundle, public_key, encrypted, identity, registry, pytorch }
+        Fixture { bundle, public_keys, encrypted, identity, registry, pytorch }
     })
 }
 
@@ -292,11 +298,14 @@ pub fn registry(data: &[u8]) {
     }
 }
 
-/// A bundle's signature and a public key file.
+/// A bundle's signature, OWM's `signature.json` (first byte even) or OpenSSF's `model.sig` (odd), checked
+/// with its key; and a public and a secret key file.
 pub fn signature(data: &[u8]) {
+    let Some((&which, data)) = data.split_first() else { return };
     let fixture = fixture();
-    let dir = mutated(&fixture.bundle, "signature", owm::share::SIGNATURE_FILE, data);
-    let trusted = owm::share::read_public_key(&fixture.public_key).ok();
+    let format = [SignatureFormat::Owm, SignatureFormat::Oms][usize::from(which % 2)];
+    let dir = mutated(&fixture.bundle, "signature", format.file(), data);
+    let trusted = owm::share::read_public_key(&fixture.public_keys[usize::from(which % 2)]).ok();
     let _ = owm::share::check_signature(&dir, trusted.as_ref());
     let _ = owm::share::read_public_key(&file("key.pub", data));
     let _ = owm::share::read_secret_key(&file("key", data));
@@ -495,7 +504,12 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             b"user_id:token\tage:token\tgender:token\n1\t24\tM\n".to_vec(),
         ],
         "registry" => vec![read(fixture().registry.join("names/net/1.0.0.json"))],
-        "signature" => vec![read(fixture().bundle.join(owm::share::SIGNATURE_FILE)), read(fixture().public_key.clone())],
+        "signature" => [SignatureFormat::Owm, SignatureFormat::Oms]
+            .into_iter()
+            .zip(&fixture().public_keys)
+            .enumerate()
+            .flat_map(|(i, (format, key))| [[&[i as u8][..], &read(fixture().bundle.join(format.file()))].concat(), [&[i as u8][..], &read(key.clone())].concat()])
+            .collect(),
         "encrypted" => vec![
             [&[0u8][..], &read(fixture().encrypted.join(owm::share::ENCRYPTED_WEIGHTS_FILE))].concat(),
             [&[1u8][..], &read(fixture().encrypted.join(owm::share::ENCRYPTION_FILE))].concat(),

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use owm_core::BackendKind;
-use owm_share::{Identities, VerifyingKey};
+use owm_share::{Identities, PublicKey};
 use owm_train::Predictor;
 
 pub use model::{LABEL_OUTPUT, PROBABILITIES_OUTPUT, ServedModel, TENSOR_INPUT};
@@ -158,7 +158,7 @@ pub struct Access {
     /// Keys for encrypted weights.
     pub identities: Option<Identities>,
     /// Serve only bundles signed by this key.
-    pub trusted: Option<VerifyingKey>,
+    pub trusted: Option<PublicKey>,
     /// The registry `NAME@VERSION` is pulled from (`None`: `$OWM_REGISTRY`).
     pub registry: Option<PathBuf>,
 }

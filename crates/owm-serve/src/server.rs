@@ -61,7 +61,9 @@ impl IntoResponse for Error {
     }
 }
 
-/// Serves `models` on `listener` until `shutdown` completes, then finishes the requests under way.
+/// Serves `models` on `listener` until `shutdown` completes, then finishes the requests under way. `ready` is
+/// called once `shutdown` has been polled (so a [`stop_signal`] has its handlers in place) and the server is about
+/// to accept: the place to announce the address, after which a `SIGTERM` stops it cleanly.
 ///
 /// Each model gets a worker thread; requests to it queue and run in shared passes (see the crate docs). A model
 /// without a version in the request path is the last one given under its name.
@@ -70,7 +72,13 @@ impl IntoResponse for Error {
 ///
 /// [`Error::Options`] for options that fail [`Options::check`]; [`Error::Start`] for two models with one name
 /// and version, or when the runtime or the listener cannot start.
-pub fn serve(models: Vec<ServedModel>, listener: std::net::TcpListener, options: &Options, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+pub fn serve(
+    models: Vec<ServedModel>,
+    listener: std::net::TcpListener,
+    options: &Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
+) -> Result<()> {
     options.check()?;
     let mut served = Served {
         models: BTreeMap::new(),
@@ -97,6 +105,12 @@ pub fn serve(models: Vec<ServedModel>, listener: std::net::TcpListener, options:
     runtime.block_on(async move {
         listener.set_nonblocking(true).map_err(|e| Error::Start(format!("the listener: {e}")))?;
         let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| Error::Start(format!("the listener: {e}")))?;
+        // One poll registers the signal handlers of a `stop_signal` (tokio installs them on first poll).
+        let mut shutdown = Box::pin(shutdown);
+        if std::future::poll_fn(|cx| std::task::Poll::Ready(shutdown.as_mut().poll(cx))).await.is_ready() {
+            return Ok(());
+        }
+        ready();
         axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|e| Error::Start(format!("serving: {e}")))
     })
 }

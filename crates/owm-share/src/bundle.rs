@@ -144,8 +144,8 @@ pub struct Verification {
     pub tensors_checked: usize,
     /// Files (trace, checkpoints) whose digests were checked.
     pub files_checked: usize,
-    /// Who signed it, when `signature.json` is there and holds.
-    pub signature: Option<crate::Signed>,
+    /// Its signatures that hold (`model.sig`, `signature.json`); see [`crate::Signed`].
+    pub signatures: Vec<crate::Signed>,
     /// Every mismatch, each naming the file and the part.
     pub problems: Vec<Error>,
 }
@@ -166,7 +166,7 @@ impl Verification {
 ///
 /// Only when there is nothing to check against: [`Error::Io`] for a missing manifest, [`Error::Manifest`]
 /// for one that does not parse or has an unknown format.
-pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Result<Verification> {
+pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&crate::PublicKey>) -> Result<Verification> {
     verify_bundle_with(dir, trusted, None)
 }
 
@@ -176,15 +176,11 @@ pub fn verify_bundle(dir: impl AsRef<Path>, trusted: Option<&ed25519_dalek::Veri
 /// # Errors
 ///
 /// As [`verify_bundle`].
-pub fn verify_bundle_with(
-    dir: impl AsRef<Path>,
-    trusted: Option<&ed25519_dalek::VerifyingKey>,
-    identities: Option<&crate::Identities>,
-) -> Result<Verification> {
+pub fn verify_bundle_with(dir: impl AsRef<Path>, trusted: Option<&crate::PublicKey>, identities: Option<&crate::Identities>) -> Result<Verification> {
     let dir = dir.as_ref();
     let (mut v, _) = check(dir, false, identities)?;
     match crate::check_signature(dir, trusted) {
-        Ok(signed) => v.signature = signed,
+        Ok(signed) => v.signatures = signed,
         Err(e) => v.problems.push(e),
     }
     Ok(v)
@@ -275,7 +271,7 @@ fn check(dir: &Path, keep: bool, identities: Option<&crate::Identities>) -> Resu
         }
     }
     let tensors_checked = seen.len();
-    Ok((Verification { manifest, legacy, encrypted, tensors_checked, files_checked, signature: None, problems }, tensors))
+    Ok((Verification { manifest, legacy, encrypted, tensors_checked, files_checked, signatures: Vec::new(), problems }, tensors))
 }
 
 /// Reads a bundle folder after verifying it with [`verify_bundle`].

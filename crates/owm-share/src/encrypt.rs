@@ -82,7 +82,7 @@ pub fn generate_age_key(path: &Path) -> Result<String> {
     let identity = age::x25519::Identity::generate();
     let public = identity.to_public().to_string();
     let text = format!("# public key: {public}\n{}\n", identity.to_string().expose_secret());
-    crate::sign::write_secret(path, text.as_bytes())?;
+    crate::keys::write_secret(path, text.as_bytes())?;
     Ok(public)
 }
 
@@ -137,7 +137,7 @@ pub fn encrypt_bundle(src: &Path, out: &Path, recipients: &[Recipient]) -> Resul
     };
     let record_json = owm_core::json::to_vec_pretty(&record);
     let mut files: Vec<(String, Vec<u8>)> = vec![(ENCRYPTED_WEIGHTS_FILE.into(), cipher), (ENCRYPTION_FILE.into(), record_json)];
-    files.extend(other_files(src, &[WEIGHTS_FILE, crate::SIGNATURE_FILE])?);
+    files.extend(other_files(src, &[&[WEIGHTS_FILE][..], &crate::sign::SIGNATURE_FILES].concat())?);
     crate::bundle::write_folder(out, &files)?;
     Ok(record)
 }
@@ -217,7 +217,7 @@ pub fn decrypt_bundle(src: &Path, out: &Path, identities: &Identities) -> Result
     crate::load_bundle_with(src, Some(identities))?;
     let plain = decrypt_weights(src, &record, identities)?;
     let mut files: Vec<(String, Vec<u8>)> = vec![(WEIGHTS_FILE.into(), plain)];
-    files.extend(other_files(src, &[ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, crate::SIGNATURE_FILE])?);
+    files.extend(other_files(src, &[&[ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE][..], &crate::sign::SIGNATURE_FILES].concat())?);
     crate::bundle::write_folder(out, &files)?;
     Ok(out.to_path_buf())
 }

@@ -6,7 +6,8 @@ use std::path::Path;
 use owm_core::write_atomic;
 
 use crate::{
-    ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, Error, FileEntry, MANIFEST_FILE, Manifest, Result, SIGNATURE_FILE, WEIGHTS_FILE, tensor_digest, verify_bundle,
+    ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, Error, FileEntry, MANIFEST_FILE, Manifest, OMS_SIGNATURE_FILE, Result, SIGNATURE_FILE, WEIGHTS_FILE,
+    tensor_digest, verify_bundle,
 };
 
 /// Writes `bytes` as the file `name` of the bundle `dir` and lists it in the manifest, whose bundle digest
@@ -20,7 +21,7 @@ use crate::{
 /// not a plain file name or is one of the bundle's own files; a file error naming what could not be written.
 pub fn add_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<Manifest> {
     let refused = |reason: String| Error::AddFile { dir: dir.to_path_buf(), name: name.to_string(), reason };
-    let own = [WEIGHTS_FILE, MANIFEST_FILE, SIGNATURE_FILE, ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, crate::CARD_FILE];
+    let own = [WEIGHTS_FILE, MANIFEST_FILE, SIGNATURE_FILE, OMS_SIGNATURE_FILE, ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, crate::CARD_FILE];
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') || own.contains(&name) {
         return Err(refused("a file of its own, or not a plain file name".into()));
     }
@@ -31,9 +32,9 @@ pub fn add_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<Manifest> {
     if verification.encrypted {
         return Err(refused("its weights are encrypted, and the file would hold them in plaintext".into()));
     }
-    if dir.join(SIGNATURE_FILE).exists() {
+    if let Some(signature) = crate::sign::SIGNATURE_FILES.into_iter().find(|f| dir.join(f).exists()) {
         return Err(refused(format!(
-            "it is signed, and its {SIGNATURE_FILE} covers the digest the file would change: add it to an unsigned copy, then sign that"
+            "it is signed, and its {signature} covers the files the new one would change: add it to an unsigned copy, then sign that"
         )));
     }
     let mut manifest = verification.manifest;

@@ -8,8 +8,10 @@
 //!   records, optimiser config, seed, dataset fingerprints, fitted preprocessing and normalisation,
 //!   evaluation, code versions, licences, lineage, the SHA-256 of every tensor's data and of every other file
 //!   (the trace), and one `bundle_digest` over the canonical JSON of all of it;
-//! - optionally `signature.json`: an Ed25519 signature over a statement of the bundle digest and every
-//!   file's SHA-256 ([`sign_bundle`], [`check_signature`]).
+//! - optionally signatures ([`sign_bundle`], [`check_signature`]): `model.sig`, an OpenSSF Model Signing v1.0
+//!   signature (ECDSA P-256 over an in-toto statement of every file's SHA-256, which the reference
+//!   `model_signing` tool checks), and/or `signature.json`, OWM's Ed25519 signature over the bundle digest and
+//!   every file's SHA-256.
 //!
 //! [`verify_bundle`] checks all of it and lists every mismatch, naming the file and the part;
 //! [`load_bundle`] refuses a bundle with any. `owm-bundle/1` bundles (no `bundle_digest`) still load.
@@ -53,7 +55,9 @@ mod card;
 mod encrypt;
 mod error;
 mod extend;
+mod keys;
 mod manifest;
+mod oms;
 mod registry;
 mod sign;
 mod stream;
@@ -63,16 +67,14 @@ pub use bundle::{
     Bundle, MANIFEST_FILE, Verification, WEIGHTS_FILE, load_bundle, load_bundle_with, save_bundle, save_bundle_with, verify_bundle, verify_bundle_with,
 };
 pub use card::{CARD_FILE, MofClass, OPEN_LICENSES, Openness, model_card, openness};
-/// The public half of a signing key ([`read_public_key`], [`check_signature`]).
-pub use ed25519_dalek::VerifyingKey;
 pub use encrypt::{
     ENCRYPTED_WEIGHTS_FILE, ENCRYPTION_FILE, EncryptionRecord, Identities, Recipient, decrypt_bundle, encrypt_bundle, encryption_record, generate_age_key,
 };
 pub use error::{Error, Result};
 pub use extend::add_file;
+pub use keys::{KeyAlgorithm, PublicKey, SecretKey, generate_keypair, read_public_key, read_secret_key};
 pub use manifest::{BaseModel, FileEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V1, Manifest, TensorEntry, TraceRef, canonical_json, tensor_digest, weights_digest};
+pub use oms::{OMS_PREDICATE_TYPE, OMS_SIGNATURE_FILE};
 pub use registry::{Entry, REGISTRY_ENV, Registry, parse_ref};
-pub use sign::{
-    BundleSignature, SIGNATURE_FILE, SIGNATURE_FORMAT, Signed, Statement, check_signature, generate_keypair, read_public_key, read_secret_key, sign_bundle,
-};
+pub use sign::{BundleSignature, SIGNATURE_FILE, SIGNATURE_FORMAT, SignatureFormat, Signed, Statement, check_signature, sign_bundle};
 pub use torch::{export_pytorch, load_pytorch_into};

@@ -1,15 +1,142 @@
-//! Ed25519 signatures of bundles, in the spirit of the OpenSSF model-signing format: a *statement* lists the
-//! bundle digest and the SHA-256 of every file, and the signature covers the statement's canonical JSON.
-//! Keys are 32-byte Ed25519 seeds and public keys, stored as hex (the secret file readable by its owner only).
+//! Bundle signatures, in two formats, chosen by the key:
+//!
+//! - OpenSSF Model Signing v1.0 (`model.sig`, ECDSA P-256; [`crate::oms`]), which the reference
+//!   `model_signing` verifier and OWM both check; the default, as `owm keygen` makes ECDSA keys;
+//! - OWM's own `signature.json` (Ed25519): a *statement* of the bundle digest and the SHA-256 of every file,
+//!   signed over its canonical JSON, with the public key inside, so that it checks without a key given.
+//!
+//! Each leaves the other's file out, so a bundle can carry both; [`check_signature`] checks every one there.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use owm_core::write_atomic;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, MANIFEST_FILE, Manifest, Result, WEIGHTS_FILE, canonical_json, tensor_digest};
+use crate::keys::{hex, unhex};
+use crate::{Error, KeyAlgorithm, MANIFEST_FILE, Manifest, OMS_SIGNATURE_FILE, PublicKey, Result, SecretKey, WEIGHTS_FILE, canonical_json, tensor_digest};
+
+/// Every signature file a bundle may carry.
+pub(crate) const SIGNATURE_FILES: [&str; 2] = [OMS_SIGNATURE_FILE, SIGNATURE_FILE];
+
+/// A signature format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFormat {
+    /// OpenSSF Model Signing v1.0: `model.sig`, ECDSA P-256.
+    Oms,
+    /// OWM's `signature.json`, Ed25519.
+    Owm,
+}
+
+impl SignatureFormat {
+    /// The format a key signs in: OMS for ECDSA P-256, OWM's for Ed25519.
+    pub fn of(algorithm: KeyAlgorithm) -> Self {
+        match algorithm {
+            KeyAlgorithm::EcdsaP256 => SignatureFormat::Oms,
+            KeyAlgorithm::Ed25519 => SignatureFormat::Owm,
+        }
+    }
+
+    /// The signature's file name in the bundle folder.
+    pub fn file(self) -> &'static str {
+        match self {
+            SignatureFormat::Oms => OMS_SIGNATURE_FILE,
+            SignatureFormat::Owm => SIGNATURE_FILE,
+        }
+    }
+}
+
+impl std::fmt::Display for SignatureFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignatureFormat::Oms => "OpenSSF Model Signing v1.0",
+            SignatureFormat::Owm => "OWM Ed25519",
+        })
+    }
+}
+
+impl std::str::FromStr for SignatureFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "oms" => Ok(SignatureFormat::Oms),
+            "owm" => Ok(SignatureFormat::Owm),
+            other => Err(format!("unknown signature format `{other}` (oms, owm)")),
+        }
+    }
+}
+
+/// A signature found (or written) on a bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// Its format.
+    pub format: SignatureFormat,
+    /// The signer's key, as [`PublicKey::fingerprint`] writes it (for OMS, the key hint in the signature).
+    pub public_key: String,
+    /// How many files it covers.
+    pub files: usize,
+    /// Whether the signature itself was checked with a key: always for OWM's format (its key is inside);
+    /// for OMS only when the key was given, since the signature names only the key's digest. The files are
+    /// checked against the signed statement either way.
+    pub verified: bool,
+    /// Whether it was checked with the key the caller gave.
+    pub trusted: bool,
+}
+
+/// Signs the bundle in `dir` with `key` in `format` (see [`SignatureFormat::of`]), writing its file into the
+/// folder (replacing an earlier one of that format).
+///
+/// # Errors
+///
+/// [`Error::Key`] for a key of another algorithm than the format's; [`Error::Signature`] for a folder that is
+/// not an `owm-bundle/2` bundle (a re-saved format-1 bundle can be signed); file errors naming the file.
+pub fn sign_bundle(dir: &Path, key: &SecretKey, format: SignatureFormat) -> Result<Signed> {
+    check_signable(dir, format)?;
+    match (format, key) {
+        (SignatureFormat::Oms, SecretKey::EcdsaP256(k)) => crate::oms::sign(dir, k),
+        (SignatureFormat::Owm, SecretKey::Ed25519(k)) => sign_owm(dir, k),
+        (format, key) => {
+            let needs = match format {
+                SignatureFormat::Oms => "ECDSA P-256 (`owm keygen`)",
+                SignatureFormat::Owm => "Ed25519 (`owm keygen --ed25519`)",
+            };
+            let reason = format!("{format} signatures are made with {needs} keys; this key is {}", key.algorithm());
+            Err(Error::Key { path: dir.join(format.file()), source: reason.into() })
+        }
+    }
+}
+
+/// Refuses to sign a folder whose manifest does not bind the bundle: no `bundle_digest`, or no weights.
+fn check_signable(dir: &Path, format: SignatureFormat) -> Result<()> {
+    let statement = current_statement(dir)?;
+    if statement.bundle_digest.is_empty() || !(statement.files.contains_key(WEIGHTS_FILE) || statement.files.contains_key(crate::ENCRYPTED_WEIGHTS_FILE)) {
+        return Err(Error::Signature { path: dir.join(format.file()), reason: "not an owm-bundle/2 folder: nothing binds its manifest".into() });
+    }
+    Ok(())
+}
+
+/// Checks every signature of the bundle in `dir` (see [`Signed`]) against the files as they are; with
+/// `trusted`, one of them must be that key's. An unsigned bundle gives an empty list when no key is required.
+///
+/// # Errors
+///
+/// [`Error::Signature`] naming the signature file and what fails: no signature when a key is given, none by
+/// that key, a signature that does not verify, a file added, removed or changed since signing.
+pub fn check_signature(dir: &Path, trusted: Option<&PublicKey>) -> Result<Vec<Signed>> {
+    let found: Vec<Signed> = [check_owm(dir, trusted)?, crate::oms::check(dir, trusted)?].into_iter().flatten().collect();
+    let Some(key) = trusted else { return Ok(found) };
+    let Some(first) = found.first() else {
+        return Err(Error::Signature { path: dir.join(SignatureFormat::of(key.algorithm()).file()), reason: "the bundle is not signed".into() });
+    };
+    if found.iter().any(|s| s.trusted) {
+        return Ok(found);
+    }
+    let by: Vec<String> = found.iter().map(|s| format!("key {} ({})", s.public_key, s.format.file())).collect();
+    let reason = format!("signed by {}, not by the key given ({} key {})", by.join(" and "), key.algorithm(), key.fingerprint());
+    Err(Error::Signature { path: dir.join(first.format.file()), reason })
+}
 
 /// File name of a bundle's signature.
 pub const SIGNATURE_FILE: &str = "signature.json";
@@ -38,85 +165,8 @@ pub struct BundleSignature {
     pub signature: String,
 }
 
-fn key_err(path: &Path, source: impl Into<owm_core::BoxError>) -> Error {
-    Error::Key { path: path.to_path_buf(), source: source.into() }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    let text = text.trim();
-    if text.len() != 2 * N || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
-/// Writes a new key pair: the secret seed to `path` (owner-only permissions on Unix) and the public key to
-/// `path.pub`; returns both paths. The seed comes from the operating system's generator (`/dev/urandom`).
-///
-/// # Errors
-///
-/// [`Error::Key`] when a file exists already or randomness cannot be read; [`Error::Io`] on a write failure.
-pub fn generate_keypair(path: &Path) -> Result<(PathBuf, PathBuf)> {
-    let public = PathBuf::from(format!("{}.pub", path.display()));
-    for p in [path, &public] {
-        if p.exists() {
-            return Err(key_err(p, "exists already; keys are never overwritten"));
-        }
-    }
-    let mut seed = [0u8; 32];
-    let urandom = Path::new("/dev/urandom");
-    std::io::Read::read_exact(&mut std::fs::File::open(urandom).map_err(|e| key_err(urandom, e))?, &mut seed).map_err(|e| key_err(urandom, e))?;
-    let key = SigningKey::from_bytes(&seed);
-    write_secret(path, format!("{}\n", hex(&seed)).as_bytes())?;
-    write_atomic(&public, format!("{}\n", hex(key.verifying_key().as_bytes())).as_bytes())?;
-    Ok((path.to_path_buf(), public))
-}
-
-/// Writes a secret (atomically) and makes it readable by its owner only, on Unix.
-pub(crate) fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| Error::Io { op: "chmod", path: path.into(), source })?;
-    }
-    Ok(())
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| key_err(path, e))
-}
-
-/// Reads a secret key written by [`generate_keypair`].
-///
-/// # Errors
-///
-/// [`Error::Key`] naming the file when it cannot be read or is not 64 hex digits.
-pub fn read_secret_key(path: &Path) -> Result<SigningKey> {
-    let seed = unhex::<32>(&read_text(path)?).ok_or_else(|| key_err(path, "not an OWM secret key (64 hex digits)"))?;
-    Ok(SigningKey::from_bytes(&seed))
-}
-
-/// Reads a public key written by [`generate_keypair`].
-///
-/// # Errors
-///
-/// [`Error::Key`] naming the file when it cannot be read or is not a valid Ed25519 public key.
-pub fn read_public_key(path: &Path) -> Result<VerifyingKey> {
-    let bytes = unhex::<32>(&read_text(path)?).ok_or_else(|| key_err(path, "not an OWM public key (64 hex digits)"))?;
-    VerifyingKey::from_bytes(&bytes).map_err(|e| key_err(path, format!("not a valid Ed25519 public key: {e}")))
-}
-
 /// The statement of the bundle in `dir` as it is now: its manifest's `bundle_digest` and the digest of every
-/// file in the folder except the signature.
+/// file in the folder except the signatures.
 fn current_statement(dir: &Path) -> Result<Statement> {
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
         move |source| Error::Io { op: "read", path: path.to_path_buf(), source }
@@ -128,25 +178,18 @@ fn current_statement(dir: &Path) -> Result<Statement> {
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if path.is_file() && name != SIGNATURE_FILE {
+        if path.is_file() && !SIGNATURE_FILES.contains(&name.as_str()) {
             files.insert(name, tensor_digest(&std::fs::read(&path).map_err(io(&path))?));
         }
     }
     Ok(Statement { bundle_digest: manifest.bundle_digest, files })
 }
 
-/// Signs the bundle in `dir` with `key`, writing [`SIGNATURE_FILE`] into it (replacing an earlier one).
-///
-/// # Errors
-///
-/// [`Error::Signature`] for a bundle without a `bundle_digest` (format 1: sign a re-saved bundle); file
-/// errors naming the file.
-pub fn sign_bundle(dir: &Path, key: &SigningKey) -> Result<BundleSignature> {
+/// Signs the bundle in `dir` in OWM's format, writing [`SIGNATURE_FILE`].
+fn sign_owm(dir: &Path, key: &SigningKey) -> Result<Signed> {
     let statement = current_statement(dir)?;
-    if statement.bundle_digest.is_empty() || !(statement.files.contains_key(WEIGHTS_FILE) || statement.files.contains_key(crate::ENCRYPTED_WEIGHTS_FILE)) {
-        return Err(Error::Signature { path: dir.join(SIGNATURE_FILE), reason: "not an owm-bundle/2 folder: nothing binds its manifest".into() });
-    }
     let bytes = canonical_json(&owm_core::json::to_value(&statement));
+    let files = statement.files.len();
     let signature = BundleSignature {
         format: SIGNATURE_FORMAT.into(),
         statement,
@@ -154,44 +197,22 @@ pub fn sign_bundle(dir: &Path, key: &SigningKey) -> Result<BundleSignature> {
         signature: hex(&key.sign(&bytes).to_bytes()),
     };
     write_atomic(&dir.join(SIGNATURE_FILE), &owm_core::json::to_vec_pretty(&signature))?;
-    Ok(signature)
+    Ok(Signed { format: SignatureFormat::Owm, public_key: signature.public_key, files, verified: true, trusted: true })
 }
 
-/// Who signed a bundle, as [`check_signature`] found it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signed {
-    /// The signer's public key (hex).
-    pub public_key: String,
-    /// Whether it is the key the caller trusts (`false`: no key was given to compare with).
-    pub trusted: bool,
-}
-
-/// Checks `signature.json` of the bundle in `dir`: the signature over its statement (with the key it names,
-/// or with `trusted` when given, which must be that key), and the statement against the files as they are.
-/// Returns `Ok(None)` for an unsigned bundle when no key is required.
-///
-/// # Errors
-///
-/// [`Error::Signature`] naming what fails: no signature when a key is given, a signature that does not
-/// verify, another signer's key, a file added, removed or changed since signing.
-pub fn check_signature(dir: &Path, trusted: Option<&VerifyingKey>) -> Result<Option<Signed>> {
+/// Checks `signature.json` of the bundle in `dir`: the signature over its statement with the key it names
+/// (trusted when that is `trusted`), and the statement against the files as they are. `Ok(None)` when there
+/// is no such file.
+fn check_owm(dir: &Path, trusted: Option<&PublicKey>) -> Result<Option<Signed>> {
     let path = dir.join(SIGNATURE_FILE);
     let err = |reason: String| Error::Signature { path: path.clone(), reason };
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(_) if trusted.is_none() => return Ok(None),
-        Err(_) => return Err(err("the bundle is not signed".into())),
-    };
+    let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
     let sig: BundleSignature = serde_json::from_slice(&bytes).map_err(|e| err(format!("not a signature file: {e}")))?;
     if sig.format != SIGNATURE_FORMAT {
         return Err(err(format!("format `{}`, expected `{SIGNATURE_FORMAT}`", sig.format)));
     }
-    let named = unhex::<32>(&sig.public_key).and_then(|b| VerifyingKey::from_bytes(&b).ok()).ok_or_else(|| err("its public key is not valid".into()))?;
-    if let Some(t) = trusted
-        && t != &named
-    {
-        return Err(err(format!("signed by key {}, not by the key given ({})", sig.public_key, hex(t.as_bytes()))));
-    }
+    let named =
+        unhex::<32>(&sig.public_key).and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok()).ok_or_else(|| err("its public key is not valid".into()))?;
     let signature = unhex::<64>(&sig.signature).map(|b| Signature::from_bytes(&b)).ok_or_else(|| err("the signature is not 64 bytes of hex".into()))?;
     let statement_bytes = canonical_json(&owm_core::json::to_value(&sig.statement));
     named.verify(&statement_bytes, &signature).map_err(|_| err("the signature does not verify: the statement or the signature was altered".into()))?;
@@ -209,18 +230,6 @@ pub fn check_signature(dir: &Path, trusted: Option<&VerifyingKey>) -> Result<Opt
     if let Some(extra) = now.files.keys().find(|n| !sig.statement.files.contains_key(*n)) {
         return Err(err(format!("`{extra}` was added after signing")));
     }
-    Ok(Some(Signed { public_key: sig.public_key, trusted: trusted.is_some() }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_should_round_trip_and_reject_bad_text() {
-        let bytes = [0u8, 1, 0xab, 0xff];
-        assert_eq!(unhex::<4>(&hex(&bytes)), Some(bytes));
-        assert_eq!(unhex::<4>("00zz00ff"), None);
-        assert_eq!(unhex::<4>("00"), None);
-    }
+    let trusted = trusted == Some(&PublicKey::Ed25519(named));
+    Ok(Some(Signed { format: SignatureFormat::Owm, public_key: sig.public_key, files: sig.statement.files.len(), verified: true, trusted }))
 }

@@ -8,7 +8,7 @@ use burn::prelude::Device;
 use owm_core::{BackendKind, InputSpec, Task};
 use owm_data::{Dataset, DatasetInfo, Normalizer, Preparer, PreprocessingSection, RawField, Records, StoredInput};
 use owm_models::{Classifier, Model, ModelConfig};
-use owm_share::{Signed, VerifyingKey};
+use owm_share::{PublicKey, Signed};
 use serde::Serialize;
 
 use crate::eval::section;
@@ -26,7 +26,7 @@ pub struct Predictor {
     info: DatasetInfo,
     bundle_digest: String,
     weights_digest: String,
-    signer: Option<Signed>,
+    signatures: Vec<Signed>,
     stored_input: Option<StoredInput>,
 }
 
@@ -71,14 +71,14 @@ impl Predictor {
         Self::load_trusting(dir, backend, identities, None)
     }
 
-    /// [`Predictor::load`], also checking the bundle's signature: with `trusted`, the bundle must be signed by
-    /// that key; without, a signature, when there is one, must verify with the key it names.
+    /// [`Predictor::load`], also checking the bundle's signatures (see [`owm_share::check_signature`]): with
+    /// `trusted`, the bundle must be signed by that key; without, every signature there must hold.
     ///
     /// # Errors
     ///
     /// As [`Predictor::load`]; [`owm_share::Error::Signature`] naming what fails.
-    pub fn load_trusting(dir: &Path, backend: BackendKind, identities: Option<&owm_share::Identities>, trusted: Option<&VerifyingKey>) -> Result<Self> {
-        let signer = owm_share::check_signature(dir, trusted)?;
+    pub fn load_trusting(dir: &Path, backend: BackendKind, identities: Option<&owm_share::Identities>, trusted: Option<&PublicKey>) -> Result<Self> {
+        let signatures = owm_share::check_signature(dir, trusted)?;
         let bundle = owm_share::load_bundle_with(dir, identities)?;
         let m = &bundle.manifest;
         let model: ModelConfig = section(dir, "model", &m.model)?;
@@ -105,12 +105,14 @@ impl Predictor {
             Some(p) => Some(Preparer::new(p, section::<ExperimentConfig>(dir, "experiment", &m.experiment)?.data.source)),
             None => None,
         };
-        Ok(Self { model, device, preparer, normalization, info, bundle_digest, weights_digest, signer, stored_input })
+        Ok(Self { model, device, preparer, normalization, info, bundle_digest, weights_digest, signatures, stored_input })
     }
 
-    /// Who signed the bundle, when it is signed (the signature verified when the predictor was loaded).
+    /// Who signed the bundle, when a signature was verified with a key when the predictor was loaded: the
+    /// trusted key's, else OWM's Ed25519 signature (its key is inside). An OpenSSF signature checked without
+    /// its key is not one (see [`Signed::verified`]).
     pub fn signer(&self) -> Option<&Signed> {
-        self.signer.as_ref()
+        self.signatures.iter().find(|s| s.trusted).or_else(|| self.signatures.iter().find(|s| s.verified))
     }
 
     /// What the model reads.

@@ -149,7 +149,7 @@ fn serve_model_should_refuse_bundles_that_do_not_verify_or_are_not_signed_by_the
     std::fs::write(&manifest, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
     let tampered = serve(&["run"]);
     assert!(!tampered.status.success() && text(&tampered).contains("`manifest.json` changed since it was signed"), "{}", text(&tampered));
-    std::fs::remove_file(d.join("run/bundle/signature.json")).unwrap();
+    std::fs::remove_file(d.join("run/bundle/model.sig")).unwrap();
     let unsigned = serve(&["run"]);
     assert!(!unsigned.status.success() && text(&unsigned).contains("bundle_digest does not match"), "{}", text(&unsigned));
     let zero = serve(&["run", "--max-batch", "0"]);

@@ -62,9 +62,12 @@ pub enum Command {
     List(ListArgs),
     /// Print the tree of models NAME@VERSION was built from.
     Lineage(LineageArgs),
-    /// Write a new Ed25519 key pair: the secret key to OUT (owner-only) and the public key to OUT.pub.
+    /// Write a new signing key pair, ECDSA P-256 unless `--ed25519`: the secret key to OUT (owner-only) and the
+    /// public key to OUT.pub.
     Keygen(KeygenArgs),
-    /// Sign a bundle: `signature.json` lists the bundle digest and every file's SHA-256, signed with KEY.
+    /// Sign a bundle with KEY: an ECDSA key writes an OpenSSF Model Signing v1.0 signature (`model.sig`, which
+    /// the reference `model_signing` tool verifies), an Ed25519 key OWM's `signature.json`; both list every
+    /// file's SHA-256.
     Sign(SignArgs),
     /// Verify a bundle and print its provenance.
     Inspect(InspectArgs),
@@ -230,7 +233,8 @@ pub struct TraceArgs {
 pub struct VerifyArgs {
     /// The bundle folder (a run's `bundle/`) or its run folder.
     pub bundle: PathBuf,
-    /// The signer's public key (`KEY.pub` from `owm keygen`): the bundle must be signed by it.
+    /// The signer's public key (`KEY.pub` from `owm keygen`, or an ECDSA SPKI PEM): the bundle must be signed
+    /// by it. An OpenSSF Model Signing signature names only its key's digest, so it is verified with this key.
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// Decrypt encrypted weights (in memory) with this age identity file, to check every tensor.
@@ -375,9 +379,16 @@ pub struct KeygenArgs {
     /// Where the secret key goes.
     pub out: PathBuf,
     /// Make an age X25519 key for encrypting weights (secret in OUT, public key in OUT.agepub) instead of
-    /// an Ed25519 signing key.
-    #[arg(long)]
+    /// a signing key.
+    #[arg(long, conflicts_with_all = ["ecdsa", "ed25519"])]
     pub age: bool,
+    /// An ECDSA P-256 signing key, as PKCS#8 and SPKI PEM (the default): it signs in the OpenSSF Model Signing
+    /// format, which `model_signing` and `openssl` read.
+    #[arg(long, conflicts_with = "ed25519")]
+    pub ecdsa: bool,
+    /// An Ed25519 signing key, as hex: it signs OWM's own `signature.json`.
+    #[arg(long)]
+    pub ed25519: bool,
 }
 
 /// `owm sign`.
@@ -385,9 +396,13 @@ pub struct KeygenArgs {
 pub struct SignArgs {
     /// The bundle folder (a run's `bundle/`) or its run folder.
     pub bundle: PathBuf,
-    /// The secret key from `owm keygen`.
+    /// The secret key: from `owm keygen`, or an ECDSA P-256 PEM key from `openssl`.
     #[arg(long)]
     pub key: PathBuf,
+    /// The signature format: `oms` (OpenSSF Model Signing v1.0, `model.sig`, needs an ECDSA key) or `owm`
+    /// (`signature.json`, needs an Ed25519 key). Default: the key's.
+    #[arg(long)]
+    pub format: Option<owm::share::SignatureFormat>,
 }
 
 /// `owm inspect`.

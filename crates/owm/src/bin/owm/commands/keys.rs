@@ -1,16 +1,18 @@
-//! `owm keygen` and `owm sign`: Ed25519 signing keys (or age keys for encryption) and bundle signatures.
+//! `owm keygen` and `owm sign`: signing keys (ECDSA P-256 or Ed25519; or age keys for encryption) and bundle
+//! signatures.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use owm::share::{KeyAlgorithm, SignatureFormat};
 
 use crate::cli::{KeygenArgs, SignArgs};
 use crate::settings::bundle_dir;
 
 /// `owm keygen`.
 pub fn keygen(args: KeygenArgs) -> Result<ExitCode> {
-    let KeygenArgs { out, age } = args;
+    let KeygenArgs { out, age, ecdsa: _, ed25519 } = args;
     if age {
         let public = owm::share::generate_age_key(&out)?;
         let public_file = PathBuf::from(format!("{}.agepub", out.display()));
@@ -18,22 +20,26 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode> {
         println!("age identity {} (keep it private)\nrecipient {public} (also in {})", out.display(), public_file.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let (secret, public) = owm::share::generate_keypair(&out)?;
-    println!("secret key {} (keep it private)\npublic key {}", secret.display(), public.display());
+    let algorithm = if ed25519 { KeyAlgorithm::Ed25519 } else { KeyAlgorithm::EcdsaP256 };
+    let (secret, public) = owm::share::generate_keypair(&out, algorithm)?;
+    println!("{algorithm} secret key {} (keep it private)\npublic key {}", secret.display(), public.display());
     Ok(ExitCode::SUCCESS)
 }
 
 /// `owm sign`.
 pub fn sign(args: SignArgs) -> Result<ExitCode> {
-    let SignArgs { bundle, key } = args;
+    let SignArgs { bundle, key, format } = args;
     let dir = bundle_dir(&bundle);
-    let signature = owm::share::sign_bundle(&dir, &owm::share::read_secret_key(&key)?)?;
+    let key = owm::share::read_secret_key(&key)?;
+    let format = format.unwrap_or(SignatureFormat::of(key.algorithm()));
+    let signed = owm::share::sign_bundle(&dir, &key, format)?;
     println!(
-        "signed {} ({} files, bundle digest {}) with key {}",
+        "signed {} ({} files) in {format} format ({}) with {} key {}",
         dir.display(),
-        signature.statement.files.len(),
-        signature.statement.bundle_digest,
-        signature.public_key
+        signed.files,
+        dir.join(format.file()).display(),
+        key.algorithm(),
+        signed.public_key
     );
     Ok(ExitCode::SUCCESS)
 }

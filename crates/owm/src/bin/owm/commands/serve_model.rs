@@ -40,9 +40,10 @@ pub fn run(args: ServeModelArgs) -> Result<ExitCode> {
     if !at.ip().is_loopback() {
         eprintln!("owm serve-model: {at} is reachable from other machines over plain HTTP: put TLS in front, or serve only on a trusted network");
     }
-    // The first line on standard output names the address (port 0 picks one), for people and for scripts.
-    println!("owm serve-model: http://{at}/v2/models/{{name}}/infer");
-    owm::serve::serve(models, listener, &options, owm::serve::stop_signal())?;
+    // The first line on standard output names the address (port 0 picks one), for people and for scripts, once
+    // SIGTERM stops the server cleanly.
+    let announce = || println!("owm serve-model: http://{at}/v2/models/{{name}}/infer");
+    owm::serve::serve(models, listener, &options, owm::serve::stop_signal(), announce)?;
     eprintln!("owm serve-model: stopped");
     Ok(ExitCode::SUCCESS)
 }

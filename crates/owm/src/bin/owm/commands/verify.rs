@@ -25,11 +25,19 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     if v.encrypted && identities.is_none() {
         println!("weights encrypted: the ciphertext was checked; give --identity (or --passphrase-file) to check every tensor");
     }
-    match &v.signature {
-        Some(s) if s.trusted => println!("signed by the given key {}", s.public_key),
-        Some(s) => println!("signed by key {} (pass --key to require a key you trust)", s.public_key),
-        None if v.problems.iter().any(|p| matches!(p, owm::share::Error::Signature { .. })) => {}
-        None => println!("not signed"),
+    for s in &v.signatures {
+        let (format, file, key) = (s.format, s.format.file(), &s.public_key);
+        match (s.trusted, s.verified) {
+            (true, _) => println!("signed ({format}, {file}, {} files) by the given key {key}", s.files),
+            (false, true) => println!("signed ({format}, {file}, {} files) by key {key} (pass --key to require a key you trust)", s.files),
+            (false, false) => println!(
+                "signature {file} ({format}) by the key with SHA-256 {key}: its {} files match its statement, but the signature itself is checked only with that key: pass --key KEY.pub",
+                s.files
+            ),
+        }
+    }
+    if v.signatures.is_empty() && !v.problems.iter().any(|p| matches!(p, owm::share::Error::Signature { .. })) {
+        println!("not signed");
     }
     if v.ok() {
         println!("OK: every digest matches");
