@@ -187,6 +187,17 @@ fn openssf_signatures_should_check_both_ways_with_the_reference_tool() {
     let b = flipped(&bundle, &d.join("t6"), "trace.jsonl", -2);
     let out = owm(d, &["verify", b.to_str().unwrap(), "--key", "alice.pub"]);
     assert!(out.status.code() == Some(6) && text(&out).contains("`trace.jsonl` changed since it was signed"), "{}", text(&out));
+
+    // Any model folder the reference tool signed, not an OWM bundle: its files against the signed statement.
+    std::fs::create_dir_all(d.join("plain/sub")).unwrap();
+    std::fs::write(d.join("plain/model.bin"), [1u8, 2, 3]).unwrap();
+    std::fs::write(d.join("plain/sub/config.json"), "{}").unwrap();
+    assert!(reference(d, &["sign", "plain", "alice"]).status.success());
+    let ok = owm(d, &["verify", "plain", "--key", "alice.pub"]);
+    assert!(ok.status.success() && text(&ok).contains("model.sig, 2 files) by the given key"), "{}", text(&ok));
+    std::fs::write(d.join("plain/sub/config.json"), "{ }").unwrap();
+    let out = owm(d, &["verify", "plain", "--key", "alice.pub"]);
+    assert!(out.status.code() == Some(6) && text(&out).contains("`sub/config.json` changed since it was signed"), "{}", text(&out));
 }
 
 #[test]

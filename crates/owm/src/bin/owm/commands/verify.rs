@@ -1,5 +1,7 @@
-//! `owm verify`: every digest of a bundle and its signature; exit 6 naming each mismatch.
+//! `owm verify`: every digest of a bundle and its signatures; exit 6 naming each mismatch. A model folder that
+//! is not an OWM bundle but carries an OpenSSF Model Signing `model.sig` gets its signature checked.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -13,6 +15,9 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let identities = identities.as_ref();
     let (bundle, key) = (&bundle_dir(&args.bundle), args.key.as_deref());
     let trusted = key.map(owm::share::read_public_key).transpose()?;
+    if !bundle.join(owm::share::MANIFEST_FILE).exists() && bundle.join(owm::share::OMS_SIGNATURE_FILE).exists() {
+        return signed_folder(bundle, trusted.as_ref());
+    }
     let v = owm::share::verify_bundle_with(bundle, trusted.as_ref(), identities)?;
     let m = &v.manifest;
     println!("bundle {} ({}, written by owm {})", bundle.display(), m.format, m.owm_version);
@@ -25,17 +30,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     if v.encrypted && identities.is_none() {
         println!("weights encrypted: the ciphertext was checked; give --identity (or --passphrase-file) to check every tensor");
     }
-    for s in &v.signatures {
-        let (format, file, key) = (s.format, s.format.file(), &s.public_key);
-        match (s.trusted, s.verified) {
-            (true, _) => println!("signed ({format}, {file}, {} files) by the given key {key}", s.files),
-            (false, true) => println!("signed ({format}, {file}, {} files) by key {key} (pass --key to require a key you trust)", s.files),
-            (false, false) => println!(
-                "signature {file} ({format}) by the key with SHA-256 {key}: its {} files match its statement, but the signature itself is checked only with that key: pass --key KEY.pub",
-                s.files
-            ),
-        }
-    }
+    print_signatures(&v.signatures);
     if v.signatures.is_empty() && !v.problems.iter().any(|p| matches!(p, owm::share::Error::Signature { .. })) {
         println!("not signed");
     }
@@ -47,4 +42,35 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         println!("MISMATCH: {p}");
     }
     Ok(ExitCode::from(6))
+}
+
+/// A model folder with an OpenSSF signature and no OWM manifest: its signature, against its files.
+fn signed_folder(dir: &Path, trusted: Option<&owm::share::PublicKey>) -> Result<ExitCode> {
+    println!("model folder {} (no OWM manifest: its OpenSSF Model Signing signature is checked)", dir.display());
+    match owm::share::check_signature(dir, trusted) {
+        Ok(signatures) => {
+            print_signatures(&signatures);
+            println!("OK: every file matches the signed statement");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("MISMATCH: {e}");
+            Ok(ExitCode::from(6))
+        }
+    }
+}
+
+/// A line per signature: its format, file, key and whether it was verified with the key given.
+fn print_signatures(signatures: &[owm::share::Signed]) {
+    for s in signatures {
+        let (format, file, key) = (s.format, s.format.file(), &s.public_key);
+        match (s.trusted, s.verified) {
+            (true, _) => println!("signed ({format}, {file}, {} files) by the given key {key}", s.files),
+            (false, true) => println!("signed ({format}, {file}, {} files) by key {key} (pass --key to require a key you trust)", s.files),
+            (false, false) => println!(
+                "signature {file} ({format}) by the key with SHA-256 {key}: its {} files match its statement, but the signature itself is checked only with that key: pass --key KEY.pub",
+                s.files
+            ),
+        }
+    }
 }
