@@ -121,6 +121,9 @@ pub enum Error {
     /// Standardising inputs that are ids, not numbers.
     #[error("dataset `{0}` holds token or categorical ids: there is nothing to standardise (set `normalize` to false)")]
     NotNumeric(String),
+    /// Feature bounds that do not parse or do not cover the features.
+    #[error("feature bounds {0}")]
+    Bounds(String),
     /// A dataset or split is empty where data is needed.
     #[error("dataset `{0}` is empty")]
     Empty(String),

@@ -31,6 +31,7 @@
 // The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
 #![warn(unreachable_pub)]
 
+mod bounds;
 mod cifar;
 mod config;
 mod dataset;
@@ -50,6 +51,7 @@ mod sources;
 pub mod tabular;
 pub mod text;
 
+pub use bounds::{Estimate, FeatureBounds};
 pub use cifar::{CIFAR10_CLASSES, CIFAR10_RECORD, encode_cifar_batch, load_cifar10, read_batches};
 pub use config::{DEFAULT_VALIDATION_FRACTION, DataConfig, DataSource};
 pub use dataset::{Dataset, DatasetInfo, Inputs, Splits};

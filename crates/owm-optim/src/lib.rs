@@ -90,7 +90,10 @@ pub use gd::GdConfig;
 pub use gradient_transform::{Flow, GradientTransform, TransformContext};
 pub use optimizer::{Optimizer, OptimizerConfig, StepContext, Stepped, layer_stats};
 pub use phase::PhaseConfig;
-pub use rdp::{Epsilon, RdpAccountant, default_orders, dp_epsilon, noise_multiplier, sampled_gaussian_rdp};
+pub use rdp::{
+    Epsilon, RdpAccountant, default_orders, dp_epsilon, gaussian_noise_multiplier, gaussian_orders, noise_multiplier, noise_multiplier_after,
+    sampled_gaussian_rdp,
+};
 pub use rmsprop::RmsPropConfig;
 pub use rule::{RuleOptimizer, Slots, UpdateRule};
 pub use sa::{Cooling, Sa, SaConfig};

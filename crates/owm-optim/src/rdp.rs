@@ -47,6 +47,11 @@ impl Default for RdpAccountant {
 }
 
 impl RdpAccountant {
+    /// An accountant tracking `orders` (each above 1).
+    pub fn with_orders(orders: Vec<f64>) -> Self {
+        Self { rdp: vec![0.0; orders.len()], orders, steps: 0 }
+    }
+
     /// Adds `steps` steps of the Gaussian mechanism with noise multiplier `sigma` on batches drawn with
     /// sampling rate `q` (each example in each batch independently with probability `q`).
     ///
@@ -101,10 +106,41 @@ pub fn dp_epsilon(q: f64, sigma: f64, steps: u64, delta: f64) -> Result<Epsilon>
 /// [`Error::Setting`] for a target ε that is not positive and finite, or one no noise below 10⁶ reaches;
 /// as [`dp_epsilon`] otherwise.
 pub fn noise_multiplier(epsilon: f64, delta: f64, q: f64, steps: u64) -> Result<f64> {
+    noise_multiplier_after(&RdpAccountant::default(), epsilon, delta, q, steps)
+}
+
+/// The noise multiplier of `releases` Gaussian mechanisms without sampling (each adds noise of this many times
+/// its query's L2 sensitivity) that together spend `epsilon` for `delta` on their own. Solved over orders up to
+/// 2¹⁴ as well as the default ones: a small ε is only reached at orders beyond the default's 63, where
+/// `log(1/δ)/(α−1)` has shrunk.
+///
+/// # Errors
+///
+/// As [`noise_multiplier`].
+pub fn gaussian_noise_multiplier(epsilon: f64, delta: f64, releases: u64) -> Result<f64> {
+    noise_multiplier_after(&RdpAccountant::with_orders(gaussian_orders()), epsilon, delta, 1.0, releases)
+}
+
+/// The orders [`gaussian_noise_multiplier`] tracks: the default ones, then powers of two up to 2¹⁴.
+pub fn gaussian_orders() -> Vec<f64> {
+    default_orders().into_iter().chain((6..=14).map(|k| f64::from(1u32 << k))).collect()
+}
+
+/// [`noise_multiplier`] for steps that follow what `spent` has already composed (a private estimate of the
+/// inputs' statistics, say): the smallest noise whose steps, composed with `spent`, stay within `epsilon`.
+///
+/// # Errors
+///
+/// As [`noise_multiplier`]; also when `spent` alone leaves no room below `epsilon`.
+pub fn noise_multiplier_after(spent: &RdpAccountant, epsilon: f64, delta: f64, q: f64, steps: u64) -> Result<f64> {
     if !(epsilon > 0.0 && epsilon.is_finite()) {
         return Err(Error::Setting { name: "target epsilon", rule: "must be positive and finite", value: epsilon });
     }
-    let spends = |sigma: f64| dp_epsilon(q, sigma, steps, delta).map(|e| e.epsilon);
+    let spends = |sigma: f64| {
+        let mut total = spent.clone();
+        total.compose(q, sigma, steps)?;
+        total.epsilon(delta).map(|e| e.epsilon)
+    };
     let mut hi = 1.0;
     while spends(hi)? > epsilon {
         hi *= 2.0;

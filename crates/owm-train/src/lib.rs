@@ -91,7 +91,7 @@ pub use objective::{DataCursor, DatasetObjective};
 pub use phases::{BestWeights, CHECKPOINT_FORMAT, Checkpoint, Phase, PhaseSummary, PhasesOutcome, RoundSums, RunPhases, Tee, run_phases};
 pub use pipeline::{RunReport, TrainOptions, TrainingSummary, files, on_pool, train, train_model, train_with};
 pub use predict::{Prediction, Predictions, Predictor};
-pub use privacy::{PrivacyConfig, PrivacyGuarantee};
+pub use privacy::{NORMALIZER_SHARE, NormalizerSpend, PrivacyConfig, PrivacyGuarantee, PrivateNormalizer};
 pub use record::{TraceConfig, host_digests, weight_digests};
 pub use replay::{Divergence, Drift, ReplayOptions, ReplayReport, replay};
 pub use report::{ReportEvaluation, write_report, write_report_with};

@@ -261,15 +261,20 @@ fn run<M: Model>(
         .as_ref()
         .and_then(|b| serde_json::from_value::<Normalizer>(b.manifest.normalization.clone()).ok())
         .filter(|n| n.check(&splits.train).is_ok());
-    let fits_own = config.normalize && splits.train.is_numeric() && inherited.is_none();
+    // A private run's normaliser comes from public bounds and private estimates, inside the guarantee.
+    let private_norm = config.privacy.as_ref().map(|p| p.fit_normalizer(&splits, config.seed)).transpose()?.flatten();
+    let fits_own = config.normalize && splits.train.is_numeric() && inherited.is_none() && private_norm.is_none();
     if config.privacy.is_some() && fits_own {
         return Err(crate::Error::Privacy(
-            "the normaliser would be fitted on the private training data, outside the guarantee: set normalize to false (or inherit a transfer base's)".into(),
+            "the normaliser would be fitted on the private training data, outside the guarantee: set normalize to false, give the privacy config a normalizer (public bounds, private estimates), or inherit a transfer base's".into(),
         ));
     }
-    let norm = (config.normalize && splits.train.is_numeric())
-        .then(|| inherited.map_or_else(|| Normalizer::fit_by(&splits.train, config.normalize_by), Ok))
-        .transpose()?;
+    let norm = match private_norm {
+        Some(n) => Some(n),
+        None => (config.normalize && splits.train.is_numeric())
+            .then(|| inherited.map_or_else(|| Normalizer::fit_by(&splits.train, config.normalize_by), Ok))
+            .transpose()?,
+    };
     let (train_set, test_set) = (&splits.train, &splits.test);
     check_training_split(train_set, config.batch_size)?;
     check_watched_metrics(config, options.phases.as_deref(), splits.validation.is_some())?;

@@ -1,10 +1,32 @@
-//! Differentially private training in the pipeline: the noise planned for a target ε over the run's budget,
-//! and the guarantee the run spent, recorded in the manifest.
+//! Differentially private training in the pipeline: a private normaliser of the inputs, the noise planned
+//! for a target ε over the run's budget, and the guarantee the run spent, recorded in the manifest.
+//!
+//! The normaliser's estimates and the training steps are Gaussian mechanisms composed by one RDP accountant:
+//! the estimates are calibrated to their own stated ε, then the training noise is solved so that both
+//! together spend the target.
 
-use owm_optim::{DpSgd, PhaseConfig, dp_epsilon, noise_multiplier};
+use owm_data::{Dataset, Estimate, FeatureBounds, Normalizer, Splits};
+use owm_optim::{DpSgd, PhaseConfig, RdpAccountant, gaussian_noise_multiplier, gaussian_orders, noise_multiplier_after};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
+
+/// A private normaliser of a private run's inputs (JSON: `{"bounds": "0:16", "estimate": "center",
+/// "epsilon": 0.8}`): declared public bounds, and what is estimated from the training split under DP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrivateNormalizer {
+    /// Each feature's public bounds; the estimates clamp every value into them.
+    pub bounds: FeatureBounds,
+    /// What is estimated (default: nothing, the bounds scale each feature to [-1, 1]).
+    #[serde(default)]
+    pub estimate: Estimate,
+    /// The ε the estimates spend on their own, at the run's δ (default: a tenth of the target ε).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+}
+
+/// The share of a target ε the normaliser's estimates spend when the config does not say.
+pub const NORMALIZER_SHARE: f64 = 0.1;
 
 /// Example-level differential privacy for a run (DP-SGD with Poisson sampling and the RDP accountant).
 ///
@@ -24,6 +46,9 @@ pub struct PrivacyConfig {
     /// Noise multiplier; give this or `epsilon`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_multiplier: Option<f64>,
+    /// The inputs' normaliser, from public bounds and private estimates (none: inputs as they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalizer: Option<PrivateNormalizer>,
 }
 
 fn default_delta() -> f64 {
@@ -36,7 +61,7 @@ fn default_clip() -> f64 {
 impl PrivacyConfig {
     /// A target of `epsilon` at δ = 1e-5 with clip norm 1.
     pub fn epsilon(epsilon: f64) -> Self {
-        Self { epsilon: Some(epsilon), delta: default_delta(), clip: default_clip(), noise_multiplier: None }
+        Self { epsilon: Some(epsilon), delta: default_delta(), clip: default_clip(), noise_multiplier: None, normalizer: None }
     }
 
     /// Checks the settings: exactly one of ε and noise multiplier, `0 < δ < 1`, a positive clip.
@@ -58,7 +83,61 @@ impl PrivacyConfig {
         if !(self.clip > 0.0 && self.clip.is_finite()) {
             return err("clip must be finite and > 0");
         }
+        if let Some(n) = &self.normalizer {
+            match (n.estimate, n.epsilon, self.epsilon) {
+                (_, Some(e), _) if !(e > 0.0 && e.is_finite()) => return err("the normaliser's epsilon must be positive and finite"),
+                (Estimate::Center | Estimate::Standard, Some(e), Some(target)) if e >= target => {
+                    return err("the normaliser's epsilon must leave part of the target epsilon to training");
+                }
+                (Estimate::Center | Estimate::Standard, None, None) => return err("with a noise multiplier, give the normaliser's epsilon"),
+                _ => {}
+            }
+        }
         Ok(())
+    }
+
+    /// The noise multiplier of the normaliser's estimates, calibrated to their own ε; `None` when nothing is
+    /// estimated.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Privacy`] for settings that fail [`PrivacyConfig::check`]; the solver's error otherwise.
+    pub fn normalizer_noise(&self) -> Result<Option<f64>> {
+        self.check()?;
+        let Some(n) = self.normalizer.as_ref().filter(|n| n.estimate != Estimate::Bounds) else { return Ok(None) };
+        let epsilon = n.epsilon.or(self.epsilon.map(|e| e * NORMALIZER_SHARE)).ok_or_else(|| Error::Privacy("no epsilon for the normaliser".into()))?;
+        Ok(Some(gaussian_noise_multiplier(epsilon, self.delta, n.estimate.releases())?))
+    }
+
+    /// What the normaliser's estimates spend, as an accountant the training steps are composed onto.
+    fn spent_before_training(&self) -> Result<RdpAccountant> {
+        let mut accountant = RdpAccountant::default();
+        if let (Some(sigma), Some(n)) = (self.normalizer_noise()?, &self.normalizer) {
+            accountant.compose(1.0, sigma, n.estimate.releases())?;
+        }
+        Ok(accountant)
+    }
+
+    /// The private normaliser of `splits`' training inputs (`None` without one in the config): the bounds
+    /// resolved against the features (a table's by name), the estimates drawn with noise seeded from `seed`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Privacy`] for non-numeric inputs; the data's error for bounds that do not fit the features.
+    pub fn fit_normalizer(&self, splits: &Splits, seed: u64) -> Result<Option<Normalizer>> {
+        let Some(n) = &self.normalizer else { return Ok(None) };
+        let train: &Dataset = &splits.train;
+        if !train.is_numeric() {
+            return Err(Error::Privacy(format!("dataset `{}` holds ids, not numbers: there is nothing to normalise", train.name)));
+        }
+        let names = match &splits.preprocessing {
+            Some(owm_data::Preprocessing::Tabular { feature_names, .. }) => Some(feature_names.as_slice()),
+            _ => None,
+        };
+        let bounds = n.bounds.resolve(train.feature_len(), names)?;
+        let sigma = self.normalizer_noise()?.unwrap_or(0.0);
+        let mut rng = owm_core::Rng::derived(seed, "dp-normalizer");
+        Ok(Some(Normalizer::fit_private(train, &bounds, n.estimate, sigma, &mut rng)?))
     }
 
     /// Makes every phase private for a training split of `items` at `batch_size` expected items per batch,
@@ -85,7 +164,7 @@ impl PrivacyConfig {
         }
         let sigma = match (self.noise_multiplier, self.epsilon) {
             (Some(s), _) => s,
-            (None, Some(eps)) => noise_multiplier(eps, self.delta, rate, planned)?,
+            (None, Some(eps)) => noise_multiplier_after(&self.spent_before_training()?, eps, self.delta, rate, planned)?,
             (None, None) => unreachable!("checked above"),
         };
         let dp = DpSgd { clip: self.clip, noise_multiplier: sigma, sample_rate: rate, seed: owm_core::derive_seed(seed, "dp-noise") };
@@ -125,6 +204,26 @@ pub struct PrivacyGuarantee {
     pub clip_norm: f64,
     /// Noise multiplier.
     pub noise_multiplier: f64,
+    /// The private normaliser's estimates, composed into `epsilon`, when there were any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalizer: Option<NormalizerSpend>,
+}
+
+/// What a private normaliser's estimates spent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormalizerSpend {
+    /// What was estimated.
+    pub estimate: Estimate,
+    /// The public bounds every value was clamped into.
+    pub bounds: FeatureBounds,
+    /// The Gaussian noise multiplier of each release (its standard deviation over the sum's sensitivity).
+    pub noise_multiplier: f64,
+    /// Releases (sums of values; then of squared deviations).
+    pub releases: u64,
+    /// The ε the estimates spend on their own, at the run's δ.
+    pub epsilon: f64,
+    /// The ε the training steps spend on their own, at the run's δ.
+    pub training_epsilon: f64,
 }
 
 impl PrivacyGuarantee {
@@ -134,7 +233,26 @@ impl PrivacyGuarantee {
     ///
     /// The accountant's, for settings out of range.
     pub fn spent(config: &PrivacyConfig, dp: &DpSgd, steps: u64) -> Result<Self> {
-        let e = dp_epsilon(dp.sample_rate, dp.noise_multiplier.max(f64::MIN_POSITIVE), steps, config.delta)?;
+        let mut training = RdpAccountant::default();
+        training.compose(dp.sample_rate, dp.noise_multiplier.max(f64::MIN_POSITIVE), steps)?;
+        let mut total = config.spent_before_training()?;
+        total.compose(dp.sample_rate, dp.noise_multiplier.max(f64::MIN_POSITIVE), steps)?;
+        let e = total.epsilon(config.delta)?;
+        let normalizer = match (config.normalizer_noise()?, &config.normalizer) {
+            (Some(sigma), Some(n)) => Some(NormalizerSpend {
+                estimate: n.estimate,
+                bounds: n.bounds.clone(),
+                noise_multiplier: sigma,
+                releases: n.estimate.releases(),
+                epsilon: {
+                    let mut alone = RdpAccountant::with_orders(gaussian_orders());
+                    alone.compose(1.0, sigma, n.estimate.releases())?;
+                    alone.epsilon(config.delta)?.epsilon
+                },
+                training_epsilon: training.epsilon(config.delta)?.epsilon,
+            }),
+            _ => None,
+        };
         Ok(Self {
             mechanism: "dp-sgd".into(),
             accountant: "rdp".into(),
@@ -148,6 +266,7 @@ impl PrivacyGuarantee {
             steps,
             clip_norm: dp.clip,
             noise_multiplier: dp.noise_multiplier,
+            normalizer,
         })
     }
 }

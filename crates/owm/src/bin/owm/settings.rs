@@ -12,7 +12,7 @@ use owm::models::ModelConfig;
 use owm::optim::{PhaseConfig, Schedule, Setting};
 use owm::train::ExperimentConfig;
 
-use crate::cli::{EncodingArg, MismatchArg, MissingArg, ModelKind, ScalingArg, TaskArgs, TaskKind, TrainArgs};
+use crate::cli::{EncodingArg, InitKind, MismatchArg, MissingArg, ModelKind, ScalingArg, TaskArgs, TaskKind, TrainArgs};
 
 /// The experiment `owm train` runs: `--config` (or the default experiment) with every given option applied.
 pub fn experiment(args: &TrainArgs) -> Result<ExperimentConfig> {
@@ -173,7 +173,8 @@ fn transfer(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
     Ok(())
 }
 
-/// `--dp-*`: DP-SGD, and no input standardisation fitted on the private data.
+/// `--dp-*`: DP-SGD; no input standardisation fitted on the private data, but one from public bounds and
+/// private estimates when asked (`--feature-bounds`, `--dp-normalize`).
 fn privacy(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
     let a = &args.privacy;
     if a.dp_epsilon.is_some() || a.dp_noise.is_some() {
@@ -186,17 +187,56 @@ fn privacy(args: &TrainArgs, c: &mut ExperimentConfig) -> Result<()> {
     } else if a.dp_delta.is_some() || a.dp_clip.is_some() {
         bail!("--dp-delta and --dp-clip need --dp-epsilon or --dp-noise");
     }
+    if let Some(bounds) = &a.feature_bounds {
+        let Some(p) = c.privacy.as_mut() else { bail!("--feature-bounds and --dp-normalize are for private training: add --dp-epsilon or --dp-noise") };
+        let (estimate, epsilon) = match a.dp_normalize.as_deref() {
+            None => (owm::data::Estimate::Bounds, None),
+            Some(spec) => private_estimate(spec)?,
+        };
+        p.normalizer = Some(owm::train::PrivateNormalizer { bounds: bounds.parse()?, estimate, epsilon });
+    }
     if c.privacy.is_some() && c.normalize && c.transfer.is_none() {
         // A normaliser fitted on the training data would leak it outside the guarantee.
-        eprintln!("owm: private training: inputs are not standardised with the training split's statistics");
+        if c.privacy.as_ref().is_none_or(|p| p.normalizer.is_none()) {
+            eprintln!(
+                "owm: private training: inputs are not standardised with the training split's statistics (--feature-bounds and --dp-normalize do it privately)"
+            );
+        }
         c.normalize = false;
     }
     Ok(())
 }
 
-/// `--model`, `--dim`, `--hidden` and `--depth`.
+/// `--dp-normalize center|standard[:epsilon=E]`.
+fn private_estimate(spec: &str) -> Result<(owm::data::Estimate, Option<f64>)> {
+    let (kind, rest) = spec.split_once(':').map_or((spec, None), |(k, r)| (k, Some(r)));
+    let estimate = match kind {
+        "center" => owm::data::Estimate::Center,
+        "standard" => owm::data::Estimate::Standard,
+        "bounds" => owm::data::Estimate::Bounds,
+        other => bail!("--dp-normalize `{other}`: center, standard or bounds, then optionally `:epsilon=E`"),
+    };
+    let epsilon = match rest.map(|r| r.split_once('=')) {
+        None => None,
+        Some(Some(("epsilon", e))) => Some(e.parse::<f64>().map_err(|_| anyhow::anyhow!("--dp-normalize: `{e}` is not a number"))?),
+        Some(_) => bail!("--dp-normalize `{spec}`: after the estimate, only `:epsilon=E`"),
+    };
+    Ok((estimate, epsilon))
+}
+
+/// `--model`, `--dim`, `--hidden`, `--depth` and `--init`.
 fn model(args: &TrainArgs, c: &mut ExperimentConfig) {
     let a = &args.model;
+    match a.init {
+        Some(InitKind::HeUniform) => c.init = owm::init::InitPlan::he_uniform(),
+        Some(InitKind::TorchUniform) => c.init = owm::init::InitPlan::torch_uniform(),
+        // Under DP-SGD's noise, PyTorch's smaller init trains better (docs/applications.md, "Privacy").
+        None if c.privacy.is_some() && c.init == owm::init::InitPlan::he_uniform() => {
+            eprintln!("owm: private training: PyTorch's default weight init (--init torch-uniform), which trains better under the noise");
+            c.init = owm::init::InitPlan::torch_uniform();
+        }
+        None => {}
+    }
     let small_images = matches!(c.data.source, DataSource::Mnist { .. } | DataSource::FashionMnist { .. });
     if let Some(kind) = a.model {
         c.model = kind.config(a.dim, a.depth, small_images);

@@ -203,6 +203,17 @@ pub struct ModelArgs {
     /// Depth of the residual network, 6n + 2 (default 20: ResNet-20).
     #[arg(long)]
     pub depth: Option<usize>,
+    /// Weight init (biases zero, batch norms the identity): `he-uniform` (OWM's default) or `torch-uniform`
+    /// (PyTorch's `U(±1/√fan_in)`, the default of private runs, where it trains better under the noise).
+    #[arg(long, value_enum)]
+    pub init: Option<InitKind>,
+}
+
+/// `--init` values.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitKind {
+    HeUniform,
+    TorchUniform,
 }
 
 /// `--model` values.
@@ -340,6 +351,16 @@ pub struct PrivacyArgs {
     /// DP-SGD: per-example gradient norm bound (default 1).
     #[arg(long)]
     pub dp_clip: Option<f64>,
+    /// DP-SGD: public bounds of the input features, `LO:HI` for every one or `NAME=LO:HI,...` (a table's
+    /// prepared columns, `*=LO:HI` for the rest). Alone, they scale each feature to [-1, 1], spending nothing.
+    #[arg(long)]
+    pub feature_bounds: Option<String>,
+    /// DP-SGD: normalise the inputs with private estimates from the training split, inside the guarantee:
+    /// `center` (subtract the means) or `standard` (also divide by the standard deviations), every value
+    /// clamped into --feature-bounds; `:epsilon=E` is what they spend on their own (default a tenth of
+    /// --dp-epsilon), and the training noise is solved for what is left.
+    #[arg(long, requires = "feature_bounds")]
+    pub dp_normalize: Option<String>,
 }
 
 /// What the trace records and how often the run checkpoints.
