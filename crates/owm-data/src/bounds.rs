@@ -32,6 +32,16 @@ pub enum Estimate {
     Standard,
 }
 
+impl std::fmt::Display for Estimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Estimate::Bounds => "bounds",
+            Estimate::Center => "center",
+            Estimate::Standard => "standard",
+        })
+    }
+}
+
 impl Estimate {
     /// How many Gaussian releases the estimate makes (each with the same noise multiplier).
     pub fn releases(self) -> u64 {

@@ -260,6 +260,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_small_epsilon_should_be_reached_at_the_orders_beyond_63() {
+        // At δ = 1e-5 the default orders cannot go below log(1/δ)/62 ≈ 0.19; the Gaussian orders reach 0.1.
+        assert!(noise_multiplier(0.1, 1e-5, 1.0, 1).is_err());
+        let sigma = gaussian_noise_multiplier(0.1, 1e-5, 1).unwrap();
+        let mut a = RdpAccountant::with_orders(gaussian_orders());
+        a.compose(1.0, sigma, 1).unwrap();
+        let e = a.epsilon(1e-5).unwrap().epsilon;
+        assert!(e <= 0.1 && e > 0.1 - 1e-6, "{e}");
+        // The classic calibration sqrt(2 ln(1.25/δ))/ε = 48.4 is looser than RDP's.
+        assert!(sigma < (2.0 * (1.25f64 / 1e-5).ln()).sqrt() / 0.1, "{sigma}");
+    }
+
+    #[test]
     fn the_default_orders_are_opacus_s() {
         let orders = default_orders();
         assert_eq!(orders.len(), 99 + 52);

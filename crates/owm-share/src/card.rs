@@ -175,6 +175,26 @@ pub fn model_card(manifest: &Manifest, name: &str) -> String {
             field("clip_norm"),
             field("noise_multiplier"),
         );
+        if let Some(n) = manifest.privacy.get("normalizer").filter(|n| n.is_object()) {
+            let field = |k: &str| match n.get(k) {
+                Some(serde_json::Value::Number(x)) => x.as_f64().map_or_else(|| x.to_string(), |x| format!("{x:.4}")),
+                Some(v) => v.to_string().trim_matches('"').to_string(),
+                None => "?".to_string(),
+            };
+            let text = if field("estimate") == "bounds" {
+                format!("The inputs were scaled to [-1, 1] from public bounds `{}`, reading nothing of the training data.\n", field("bounds"))
+            } else {
+                format!(
+                    "The inputs were normalised inside the guarantee: every value clamped into public bounds `{}`, the `{}` estimates released with Gaussian noise (multiplier {}), spending ε = {} on their own; the training spent ε = {} on its own, and the accountant composed both into the ε above.\n",
+                    field("bounds"),
+                    field("estimate"),
+                    field("noise_multiplier"),
+                    field("epsilon"),
+                    field("training_epsilon"),
+                )
+            };
+            let _ = writeln!(y, "{text}");
+        }
     }
     let o = openness(manifest);
     let _ = writeln!(y, "## Openness\n\nModel Openness Framework: {}.", o.class.map_or_else(|| "no class reached yet".to_string(), |c| c.to_string()));

@@ -238,20 +238,23 @@ impl PrivacyGuarantee {
         let mut total = config.spent_before_training()?;
         total.compose(dp.sample_rate, dp.noise_multiplier.max(f64::MIN_POSITIVE), steps)?;
         let e = total.epsilon(config.delta)?;
-        let normalizer = match (config.normalizer_noise()?, &config.normalizer) {
-            (Some(sigma), Some(n)) => Some(NormalizerSpend {
-                estimate: n.estimate,
-                bounds: n.bounds.clone(),
-                noise_multiplier: sigma,
-                releases: n.estimate.releases(),
-                epsilon: {
-                    let mut alone = RdpAccountant::with_orders(gaussian_orders());
+        let normalizer = match &config.normalizer {
+            Some(n) => {
+                let sigma = config.normalizer_noise()?;
+                let mut alone = RdpAccountant::with_orders(gaussian_orders());
+                if let Some(sigma) = sigma {
                     alone.compose(1.0, sigma, n.estimate.releases())?;
-                    alone.epsilon(config.delta)?.epsilon
-                },
-                training_epsilon: training.epsilon(config.delta)?.epsilon,
-            }),
-            _ => None,
+                }
+                Some(NormalizerSpend {
+                    estimate: n.estimate,
+                    bounds: n.bounds.clone(),
+                    noise_multiplier: sigma.unwrap_or(0.0),
+                    releases: n.estimate.releases(),
+                    epsilon: if sigma.is_some() { alone.epsilon(config.delta)?.epsilon } else { 0.0 },
+                    training_epsilon: training.epsilon(config.delta)?.epsilon,
+                })
+            }
+            None => None,
         };
         Ok(Self {
             mechanism: "dp-sgd".into(),
@@ -293,6 +296,36 @@ mod tests {
         assert!(PrivacyConfig { delta: 1.0, ..PrivacyConfig::epsilon(8.0) }.check().is_err());
         assert!(PrivacyConfig { clip: 0.0, ..PrivacyConfig::epsilon(8.0) }.check().is_err());
         assert!(PrivacyConfig { epsilon: Some(-1.0), ..PrivacyConfig::epsilon(8.0) }.check().is_err());
+    }
+
+    fn centred(epsilon: Option<f64>) -> PrivateNormalizer {
+        PrivateNormalizer { bounds: "0:16".parse().unwrap(), estimate: Estimate::Center, epsilon }
+    }
+
+    #[test]
+    fn the_normaliser_s_epsilon_must_be_positive_and_leave_room_for_training() {
+        let with = |n: PrivateNormalizer, base: PrivacyConfig| PrivacyConfig { normalizer: Some(n), ..base };
+        let err = |c: PrivacyConfig| c.check().unwrap_err().to_string();
+        assert!(err(with(centred(Some(0.0)), PrivacyConfig::epsilon(1.0))).contains("positive and finite"));
+        assert!(err(with(centred(Some(1.0)), PrivacyConfig::epsilon(1.0))).contains("leave part of the target"));
+        let noise = PrivacyConfig { epsilon: None, noise_multiplier: Some(1.0), ..PrivacyConfig::epsilon(1.0) };
+        assert!(err(with(centred(None), noise.clone())).contains("give the normaliser's epsilon"));
+        assert!(with(centred(Some(0.5)), noise).check().is_ok());
+        let bounds_only = PrivateNormalizer { estimate: Estimate::Bounds, ..centred(None) };
+        assert_eq!(with(bounds_only, PrivacyConfig::epsilon(1.0)).normalizer_noise().unwrap(), None);
+    }
+
+    #[test]
+    fn the_normaliser_and_training_should_spend_the_target_together() {
+        let config = PrivacyConfig { normalizer: Some(centred(None)), ..PrivacyConfig::epsilon(1.0) };
+        let mut phases = adam(ConvergenceConfig::epochs(40));
+        let dp = config.apply(&mut phases, 1438, 32, 1).unwrap();
+        let alone = PrivacyConfig::epsilon(1.0).apply(&mut adam(ConvergenceConfig::epochs(40)), 1438, 32, 1).unwrap();
+        assert!(dp.noise_multiplier > alone.noise_multiplier, "training gets less of ε: {} vs {}", dp.noise_multiplier, alone.noise_multiplier);
+        let spent = PrivacyGuarantee::spent(&config, &dp, 1800).unwrap();
+        let n = spent.normalizer.clone().unwrap();
+        assert!(spent.epsilon <= 1.0 && spent.epsilon > 1.0 - 1e-6, "{spent:?}");
+        assert!((n.epsilon - 0.1).abs() < 1e-9 && n.training_epsilon < 1.0 && n.epsilon + n.training_epsilon > 1.0, "RDP composes below the sum: {n:?}");
     }
 
     #[test]

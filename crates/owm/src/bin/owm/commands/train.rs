@@ -181,6 +181,14 @@ fn print_run(report: &RunReport, output: &OutputArgs, ranks: &Ranks) -> Result<E
             "privacy: ε = {:.4}, δ = {} (DP-SGD, RDP accountant; {} steps at sampling rate {:.5}, clip {}, noise multiplier {:.4})",
             p.epsilon, p.delta, p.steps, p.sampling_rate, p.clip_norm, p.noise_multiplier
         );
+        match &p.normalizer {
+            Some(n) if n.releases == 0 => println!("privacy: inputs scaled to [-1, 1] from public bounds {}, spending nothing", n.bounds),
+            Some(n) => println!(
+                "privacy: of which the normaliser's {} estimates (bounds {}, noise multiplier {:.4}) ε = {:.4} alone, training ε = {:.4} alone, composed by the accountant",
+                n.estimate, n.bounds, n.noise_multiplier, n.epsilon, n.training_epsilon
+            ),
+            None => {}
+        }
     }
     if let Some(t) = &report.transfer {
         println!("transfer from {}: {} (transfer.md)", t.source, t.summary());
