@@ -111,7 +111,10 @@ fn hash_folder(dir: &Path, ignored: &[String], allow_symlinks: bool, sig: &Path)
             if std::fs::metadata(&path).map_err(io(&path))?.is_dir() {
                 pending.push((path, format!("{name}/")));
             } else {
-                out.push((name, Sha256::digest(std::fs::read(&path).map_err(io(&path))?).into()));
+                // Streamed: a bundle's weights may be larger than memory.
+                let mut hasher = Sha256::new();
+                std::io::copy(&mut std::fs::File::open(&path).map_err(io(&path))?, &mut hasher).map_err(io(&path))?;
+                out.push((name, hasher.finalize().into()));
             }
         }
     }
