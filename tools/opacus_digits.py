@@ -30,6 +30,24 @@ EPSILON, DELTA, CLIP, LR, BATCH, EPOCHS = 8.0, 1e-5, 1.0, 1e-2, 64, 4
 SEEDS = [1, 2, 3, 4, 5]
 
 
+def poisson_steps(model, optimizer, xtr, ytr, rate, steps, seed):
+    """`steps` DP-SGD steps of cross-entropy on Poisson batches (each item with probability `rate`, drawn from
+    a generator seeded with `seed`)."""
+    x, y = torch.from_numpy(xtr), torch.from_numpy(ytr).long()
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        mask = torch.rand(len(y), generator=generator) < rate
+        optimizer.zero_grad()
+        if mask.any():
+            loss_fn(model(x[mask]), y[mask]).backward()
+        else:
+            # An empty Poisson batch: Opacus's DPOptimizer still adds noise to zero per-sample gradients.
+            for p in model.parameters():
+                p.grad_sample = torch.zeros((0, *p.shape))
+        optimizer.step()
+
+
 def run(seed):
     xtr, ytr, xte, yte, fp = data(seed, standardise=False)
     n = len(ytr)
@@ -45,20 +63,7 @@ def run(seed):
     optimizer = DPOptimizer(torch.optim.Adam(model.parameters(), lr=LR), noise_multiplier=sigma, max_grad_norm=CLIP, expected_batch_size=BATCH)
     accountant = RDPAccountant()
     optimizer.attach_step_hook(accountant.get_optimizer_hook_fn(sample_rate=rate))
-    x, y = torch.from_numpy(xtr), torch.from_numpy(ytr).long()
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        mask = torch.rand(n, generator=generator) < rate
-        optimizer.zero_grad()
-        if mask.any():
-            loss = loss_fn(model(x[mask]), y[mask])
-            loss.backward()
-        else:
-            # An empty Poisson batch: Opacus's DPOptimizer still adds noise to zero per-sample gradients.
-            for p in model.parameters():
-                p.grad_sample = torch.zeros((0, *p.shape))
-        optimizer.step()
+    poisson_steps(model, optimizer, xtr, ytr, rate, steps, seed)
     with torch.no_grad():
         accuracy = float((model(torch.from_numpy(xte)).argmax(1).numpy() == yte).mean())
     return {"seed": seed, "test_fingerprint": fp, "noise_multiplier": float(sigma), "steps": steps,

@@ -28,6 +28,7 @@ from opacus import GradSampleModule
 from opacus.accountants.utils import get_noise_multiplier
 from opacus.optimizers import DPOptimizer
 
+from opacus_digits import poisson_steps
 from owm_digits import data
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -55,19 +56,7 @@ def run(seed, epsilon, inputs):
             torch.nn.init.zeros_(layer.bias)
     model = GradSampleModule(net)
     optimizer = DPOptimizer(torch.optim.Adam(model.parameters(), lr=LR), noise_multiplier=sigma, max_grad_norm=CLIP, expected_batch_size=BATCH)
-    x, y = torch.from_numpy(xtr), torch.from_numpy(ytr).long()
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        mask = torch.rand(n, generator=generator) < rate
-        optimizer.zero_grad()
-        if mask.any():
-            loss_fn(model(x[mask]), y[mask]).backward()
-        else:
-            # An empty Poisson batch: Opacus's DPOptimizer still adds noise to zero per-sample gradients.
-            for p in model.parameters():
-                p.grad_sample = torch.zeros((0, *p.shape))
-        optimizer.step()
+    poisson_steps(model, optimizer, xtr, ytr, rate, steps, seed)
     with torch.no_grad():
         accuracy = float((model(torch.from_numpy(xte)).argmax(1).numpy() == yte).mean())
     return {"seed": seed, "test_fingerprint": fp, "noise_multiplier": float(sigma), "steps": steps, "accuracy": accuracy}
