@@ -16,6 +16,10 @@ binary cross-entropy on
 the logit, dense `torch.optim.Adam` at 1e-3, batch 256, the same early stopping. The popularity baseline scores
 a pair by its item's training clicks. Reported for each: ROC AUC, log loss, accuracy at 0.5 and NDCG@10 over the
 users with both a click and a non-click among their test rows (ties sharing their gains, as `owm_eval::ranking`). Writes OUT.json.
+
+`--speed EPOCHS` times the training loops instead (`cargo xtask bench` runs it): both sides train exactly EPOCHS
+epochs without early stopping, OWM with its lazy tables and PyTorch with the dense tables and Adam above; each
+reports the seconds of its training steps per epoch (validation passes left out of PyTorch's, kept in OWM's).
 """
 
 import argparse
@@ -116,6 +120,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--skip-owm", action="store_true")
+    ap.add_argument("--speed", type=int, default=0, metavar="EPOCHS", help="time EPOCHS epochs of training steps instead (no early stopping)")
     args = ap.parse_args()
     path = os.path.join(datasets_dir(), "movielens-100k", "ml-100k.inter")
     rows = read(path)
@@ -132,14 +137,21 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [args.owm, "train", "--task", "recsys", "--data", path, "--click-threshold", "4", "--chronological", "--negatives", "0",
                    "--batch-size", "256", "--seed", str(args.seed), "--out", os.path.join(tmp, "run")]
+            if args.speed:
+                cmd += ["--epochs", str(args.speed), "--early-stopping", "off", "--json", "--quiet"]
             started = time.time()
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
                 sys.exit(f"owm failed: {done.stderr[-2000:]}")
-            with open(os.path.join(tmp, "run", "evaluation.json")) as f:
-                ev = json.load(f)
-            result["owm"] = {"command": " ".join(cmd[1:]), "seconds": round(time.time() - started, 1), "evaluation": ev}
-            print("owm", done.stdout.strip().splitlines()[-4:], flush=True)
+            if args.speed:
+                summary = json.loads(done.stdout.strip().splitlines()[-1])
+                result["owm"] = {"tables": "lazy", "epochs": summary["epochs"], "seconds_per_epoch": round(summary["train_seconds"] / summary["epochs"], 4)}
+                print("owm", result["owm"], flush=True)
+            else:
+                with open(os.path.join(tmp, "run", "evaluation.json")) as f:
+                    ev = json.load(f)
+                result["owm"] = {"command": " ".join(cmd[1:]), "seconds": round(time.time() - started, 1), "evaluation": ev}
+                print("owm", done.stdout.strip().splitlines()[-4:], flush=True)
 
     import torch
     from torch import nn
@@ -168,14 +180,19 @@ def main():
     loss_fn = nn.BCEWithLogitsLoss()
     (tu, ti, ty), (vu, vi, vy), (su, si, sy) = ids(fit), ids(val), ids(test)
     started = time.time()
-    best, best_state, since, epochs = float("inf"), None, 0, 0
-    for epoch in range(1, 201):
+    best, best_state, since, epochs, stepping = float("inf"), None, 0, 0, 0.0
+    for epoch in range(1, (args.speed or 200) + 1):
         perm = torch.randperm(len(ty))
+        epoch_started = time.time()
         for s in range(0, len(ty), 256):
             b = perm[s : s + 256]
             opt.zero_grad()
             loss_fn(model(tu[b], ti[b]), ty[b]).backward()
             opt.step()
+        stepping += time.time() - epoch_started
+        if args.speed:
+            epochs = epoch
+            continue
         with torch.no_grad():
             v = loss_fn(model(vu, vi), vy).item()
         epochs = epoch
@@ -185,6 +202,13 @@ def main():
             since += 1
             if since >= 10:
                 break
+    if args.speed:
+        result["pytorch"] = {"tables": "dense", "epochs": epochs, "seconds_per_epoch": round(stepping / epochs, 4)}
+        print("pytorch", result["pytorch"], flush=True)
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+        return
     model.load_state_dict(best_state)
     with torch.no_grad():
         p = torch.sigmoid(model(su, si)).tolist()

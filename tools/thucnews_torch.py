@@ -18,6 +18,11 @@ padding_idx=0)` and a linear layer initialised as OWM's default plan does (Kaimi
 fan-in: a table's rows, a layer's inputs; zero biases), `torch.optim.SparseAdam` for the table
 and `Adam` for the layer (lr 1e-3), batch 32, the same early stopping. Both report the test macro F1 and wall
 time on the same threads (`torch.set_num_threads(2)`). Writes `OUT.json`.
+
+`--speed EPOCHS` times the training loops instead (`cargo xtask bench` runs it): both sides train exactly EPOCHS
+epochs without early stopping, OWM with its lazy table and PyTorch once with a dense table (`sparse=False`, one
+`Adam` over every parameter, what `nn.EmbeddingBag` users get by default) and once with `SparseAdam`; each
+reports the seconds of its training steps per epoch (validation passes and test evaluation left out).
 """
 
 import argparse
@@ -107,7 +112,7 @@ def macro_f1(pred, gold, classes):
     return sum(f1s) / classes
 
 
-def torch_run(train, test, classes, args):
+def torch_run(train, test, classes, args, sparse_table=True):
     import torch
     from torch import nn
 
@@ -130,7 +135,7 @@ def torch_run(train, test, classes, args):
     class Bag(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embedding = nn.EmbeddingBag(len(index) + 2, args.dim, mode="mean", padding_idx=0, sparse=True)
+            self.embedding = nn.EmbeddingBag(len(index) + 2, args.dim, mode="mean", padding_idx=0, sparse=sparse_table)
             self.output = nn.Linear(args.dim, len(classes))
 
         def forward(self, x):
@@ -144,8 +149,10 @@ def torch_run(train, test, classes, args):
             fan_in = w.shape[0] if w is model.embedding.weight else w.shape[1]
             w.uniform_(-(6 / fan_in) ** 0.5, (6 / fan_in) ** 0.5)
         model.output.bias.zero_()
-    sparse = torch.optim.SparseAdam(list(model.embedding.parameters()), lr=1e-3)
-    dense = torch.optim.Adam(list(model.output.parameters()), lr=1e-3)
+    if sparse_table:
+        optimisers = [torch.optim.SparseAdam(list(model.embedding.parameters()), lr=1e-3), torch.optim.Adam(list(model.output.parameters()), lr=1e-3)]
+    else:
+        optimisers = [torch.optim.Adam(list(model.parameters()), lr=1e-3)]
     loss_fn = nn.CrossEntropyLoss()
 
     def evaluate(x, y):
@@ -156,16 +163,21 @@ def torch_run(train, test, classes, args):
         return loss_fn(logits, y).item(), logits.argmax(1).tolist()
 
     started = time.time()
-    best, best_state, since, epochs = float("inf"), None, 0, 0
-    for epoch in range(1, 201):
+    best, best_state, since, epochs, stepping = float("inf"), None, 0, 0, 0.0
+    for epoch in range(1, (args.speed or 200) + 1):
         perm = torch.randperm(len(xt))
+        epoch_started = time.time()
         for i in range(0, len(xt), args.batch):
             b = perm[i : i + args.batch]
-            sparse.zero_grad()
-            dense.zero_grad()
+            for o in optimisers:
+                o.zero_grad()
             loss_fn(model(xt[b]), yt[b]).backward()
-            sparse.step()
-            dense.step()
+            for o in optimisers:
+                o.step()
+        stepping += time.time() - epoch_started
+        if args.speed:
+            epochs = epoch
+            continue
         val_loss, _ = evaluate(xv, yv)
         epochs = epoch
         if val_loss < best:
@@ -174,6 +186,8 @@ def torch_run(train, test, classes, args):
             since += 1
             if since >= 10:
                 break
+    if args.speed:
+        return {"table": "sparse" if sparse_table else "dense", "epochs": epochs, "seconds_per_epoch": round(stepping / epochs, 3), "vocab": len(index) + 2}
     model.load_state_dict(best_state)
     seconds = time.time() - started
     _, pred = evaluate(xs, ys)
@@ -191,11 +205,16 @@ def owm_run(binary, train_path, test_path, args, out_dir):
     cmd = [binary, "train", "--task", "text", "--data", train_path, "--test-data", test_path, "--tokenizer", args.tokenizer,
            "--max-len", str(args.max_len), "--max-vocab", str(args.max_vocab), "--seed", str(args.seed), "--out", out_dir,
            "--checkpoint-every", "0"]
+    if args.speed:
+        cmd += ["--epochs", str(args.speed), "--early-stopping", "off", "--json", "--quiet"]
     started = time.time()
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"owm failed: {done.stderr[-2000:]}")
     seconds = time.time() - started
+    if args.speed:
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        return {"table": "lazy", "epochs": summary["epochs"], "seconds_per_epoch": round(summary["train_seconds"] / summary["epochs"], 3)}
     with open(os.path.join(out_dir, "evaluation.json")) as f:
         ev = json.load(f)
     report = ev.get("report", ev)
@@ -213,6 +232,7 @@ def main():
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--skip-owm", action="store_true")
+    p.add_argument("--speed", type=int, default=0, metavar="EPOCHS", help="time EPOCHS epochs of training steps instead (no early stopping)")
     args = p.parse_args()
 
     rows = read(os.path.join(datasets_dir(), "thucnews", "thucnews_train_10w.txt"))
@@ -232,6 +252,9 @@ def main():
             print("owm", result["owm"], flush=True)
         result["pytorch"] = torch_run(train, test, classes, args)
         print("pytorch", result["pytorch"], flush=True)
+        if args.speed:
+            result["pytorch_dense"] = torch_run(train, test, classes, args, sparse_table=False)
+            print("pytorch_dense", result["pytorch_dense"], flush=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")

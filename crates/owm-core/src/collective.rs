@@ -3,9 +3,12 @@
 //!
 //! Every rank runs the same seeded run: the same initial weights, the same data order, the same optimiser
 //! state. They differ only in which items of a batch, or which candidates of a population, each one
-//! computes; one all-reduce per step (of a single flat buffer) makes the results whole again on every rank, so
-//! every rank applies the same update and the weights stay identical without ever being sent. Rank 0 writes
-//! the run's files.
+//! computes; the all-reduces of each step make the results whole again on every rank, so every rank applies
+//! the same update and the weights stay identical without ever being sent. Rank 0 writes the run's files.
+//!
+//! Gradients travel as `f32` in buckets ([`Collective::start_all_reduce`], PyTorch's `async_op` work handle):
+//! a rank starts summing one bucket and reads the next back from its tensors while the ranks add the first
+//! up. Small exchanges that must keep `f64` (a population's fitnesses) take [`Collective::all_reduce_sum`].
 //!
 //! OWM's implementations: [`Solo`] (one process, nothing exchanged), [`ThreadGroup`] (ranks as threads of
 //! one process, for tests and for checking a distributed run's arithmetic without a launcher), and
@@ -31,6 +34,50 @@ pub trait Collective: Send + Sync + std::fmt::Debug {
     ///
     /// [`Error::Collective`] when the group is broken (a rank died, lengths disagree).
     fn all_reduce_sum(&self, values: &mut [f64]) -> Result<()>;
+
+    /// Starts summing one bucket of `f32` values over every rank and returns without waiting for it; every
+    /// rank starts the same buckets, of the same lengths, in the same order, and [`Reduction::wait`] gives
+    /// each the same bits. The default sums at once through [`Collective::all_reduce_sum`] (widened to `f64`,
+    /// rounded once at the end).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Collective`] when the group is broken, here or in [`Reduction::wait`].
+    fn start_all_reduce(&self, values: Vec<f32>) -> Result<Reduction> {
+        let mut wide: Vec<f64> = values.into_iter().map(f64::from).collect();
+        self.all_reduce_sum(&mut wide)?;
+        Ok(Reduction::done(wide.into_iter().map(|v| v as f32).collect()))
+    }
+}
+
+/// A sum that [`Collective::start_all_reduce`] started: the ranks add it up while the caller goes on.
+pub struct Reduction(Box<dyn FnOnce() -> Result<Vec<f32>> + Send>);
+
+impl Reduction {
+    /// A sum known already.
+    pub fn done(sum: Vec<f32>) -> Self {
+        Self(Box::new(move || Ok(sum)))
+    }
+
+    /// A sum that `wait` blocks for (a reply from the thread that talks to the other ranks).
+    pub fn later(wait: impl FnOnce() -> Result<Vec<f32>> + Send + 'static) -> Self {
+        Self(Box::new(wait))
+    }
+
+    /// Blocks until every rank has added its bucket in; the sum.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Collective`] when the group broke before the sum arrived.
+    pub fn wait(self) -> Result<Vec<f32>> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Reduction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reduction")
+    }
 }
 
 /// The items `[start, end)` of `n` that rank `rank` of `world` takes: contiguous, in rank order, sizes
@@ -55,6 +102,10 @@ impl Collective for Solo {
 
     fn all_reduce_sum(&self, _values: &mut [f64]) -> Result<()> {
         Ok(())
+    }
+
+    fn start_all_reduce(&self, values: Vec<f32>) -> Result<Reduction> {
+        Ok(Reduction::done(values))
     }
 }
 
@@ -215,5 +266,28 @@ mod tests {
         let mut v = [1.5, -2.0];
         Solo.all_reduce_sum(&mut v).unwrap();
         assert_eq!((v, Solo.rank(), Solo.world()), ([1.5, -2.0], 0, 1));
+        assert_eq!(Solo.start_all_reduce(vec![0.25, -3.0]).unwrap().wait().unwrap(), [0.25, -3.0]);
+    }
+
+    #[test]
+    fn started_buckets_should_sum_in_order_across_ranks() {
+        let value = |bucket: usize, rank: usize| bucket as f32 + 0.1 * (rank + 1) as f32;
+        let members = ThreadGroup::new(2);
+        let sums: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = members
+                .into_iter()
+                .map(|m| {
+                    scope.spawn(move || {
+                        let started: Vec<Reduction> = (0..3).map(|b| m.start_all_reduce(vec![value(b, m.rank()); 1 + b]).unwrap()).collect();
+                        started.into_iter().map(|r| r.wait().unwrap()).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(sums[0], sums[1]);
+        // Two f32 values summed in f64 and rounded once: f32 addition's bits.
+        let expected: Vec<Vec<f32>> = (0..3).map(|b| vec![value(b, 0) + value(b, 1); 1 + b]).collect();
+        assert_eq!(sums[0], expected);
     }
 }

@@ -60,7 +60,7 @@ mod trace;
 mod validate;
 
 pub use backend::{BURN_VERSION, BackendKind};
-pub use collective::{Collective, Solo, ThreadGroup, shard};
+pub use collective::{Collective, Reduction, Solo, ThreadGroup, shard};
 pub use error::{BoxError, Error, Result, write_atomic};
 pub use input::{Input, InputSpec, Lookup, LookupIds, Task};
 pub use memory::{MEMORY_ENV, check_memory, memory_budget, parse_size};

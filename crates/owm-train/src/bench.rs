@@ -428,3 +428,26 @@ pub fn bundle_throughput(megabytes: usize, scratch: &std::path::Path) -> Result<
         threads: rayon::current_num_threads(),
     })
 }
+
+/// Seconds per all-reduce of `values` `f32`s across `group`, bucketed as training's gradients are (every
+/// bucket started, then each waited for), over `steps` calls after `warmup`.
+///
+/// # Errors
+///
+/// [`crate::Error::Core`] when the group breaks.
+pub fn all_reduce_seconds(group: &dyn owm_core::Collective, values: usize, steps: usize, warmup: usize) -> Result<f64> {
+    let buffer = vec![1.0f32; values];
+    let call = || -> owm_core::Result<()> {
+        let started: Vec<owm_core::Reduction> =
+            buffer.chunks(crate::objective::BUCKET_VALUES).map(|b| group.start_all_reduce(b.to_vec())).collect::<owm_core::Result<_>>()?;
+        started.into_iter().try_for_each(|r| r.wait().map(drop))
+    };
+    for _ in 0..warmup {
+        call()?;
+    }
+    let started = Instant::now();
+    for _ in 0..steps {
+        call()?;
+    }
+    Ok(started.elapsed().as_secs_f64() / steps.max(1) as f64)
+}

@@ -78,8 +78,8 @@ mod replay;
 mod report;
 
 pub use bench::{
-    BundleThroughput, DpThroughput, SearchThroughput, Throughput, TracingCost, Workload, bundle_throughput, dp_throughput, eval_throughput, ga_throughput,
-    pygad_recipe, step_throughput, tracing_cost,
+    BundleThroughput, DpThroughput, SearchThroughput, Throughput, TracingCost, Workload, all_reduce_seconds, bundle_throughput, dp_throughput, eval_throughput,
+    ga_throughput, pygad_recipe, step_throughput, tracing_cost,
 };
 pub use config::ExperimentConfig;
 pub use diff::{NamedWeights, ParamDiff, WeightsDiff, diff_weights};

@@ -3,8 +3,8 @@
 //! the `mpi` crate and the system's MPI library (OpenMPI on Debian).
 //!
 //! Burn 0.22's own collectives run on CUDA only, and its remote backend cannot all-reduce across servers;
-//! MPI is what clusters already run, and one all-reduce of one flat buffer per step is all data-parallel
-//! training asks of it here.
+//! MPI is what clusters already run, and a few all-reduces of flat buffers per step (the gradient's `f32`
+//! buckets) are all data-parallel training asks of it here.
 
 /// Whether this process was started by an MPI launcher (`mpirun`, `mpiexec`, `srun` with PMI), by the
 /// environment variables they set.
@@ -17,21 +17,22 @@ pub use world::Mpi;
 
 #[cfg(feature = "mpi")]
 mod world {
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::mpsc::{Sender, channel};
+    use std::sync::{Arc, Mutex};
     use std::thread::JoinHandle;
     use std::time::Instant;
 
     use mpi::collective::SystemOperation;
     use mpi::traits::{Communicator, CommunicatorCollectives};
-    use owm_core::{Collective, Error, Result};
+    use owm_core::{Collective, Error, Reduction, Result};
 
     /// The ranks of `MPI_COMM_WORLD`.
     ///
     /// MPI lives on a thread of its own, the only one that ever calls it (MPI's single-threaded mode): training
-    /// threads hand it their buffers through a channel. So `Mpi` is `Send + Sync` without `unsafe`, and the
-    /// training loop may run on any thread of rayon's pool.
+    /// threads hand it their buffers through a channel. So `Mpi` is `Send + Sync` without `unsafe`, the
+    /// training loop may run on any thread of rayon's pool, and a started bucket
+    /// ([`Collective::start_all_reduce`]) is summed while the training thread reads back the next.
     ///
     /// Call [`Mpi::finish`] when the run has succeeded: it finalises MPI (every rank does, together). Dropped
     /// without it (an error on this rank), `Mpi` leaves MPI unfinalised, so that this process's exit ends the job:
@@ -43,15 +44,15 @@ mod world {
         world: usize,
         requests: Mutex<Option<Sender<Request>>>,
         thread: Mutex<Option<JoinHandle<()>>>,
-        /// Nanoseconds spent in all-reduces, waiting for the other ranks included.
-        waited: AtomicU64,
+        /// Nanoseconds training threads spent waiting for sums, the other ranks included.
+        waited: Arc<AtomicU64>,
     }
 
     /// One all-reduce for the MPI thread: the values, and where to send their sum.
     #[derive(Debug)]
-    struct Request {
-        values: Vec<f64>,
-        reply: Sender<Vec<f64>>,
+    enum Request {
+        Wide(Vec<f64>, Sender<Vec<f64>>),
+        Narrow(Vec<f32>, Sender<Vec<f32>>),
     }
 
     impl Mpi {
@@ -72,10 +73,19 @@ mod world {
                     };
                     let world = universe.world();
                     let _ = ready.send(Some((world.rank(), world.size())));
-                    for Request { values, reply } in incoming {
-                        let mut sum = vec![0f64; values.len()];
-                        world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
-                        let _ = reply.send(sum);
+                    for request in incoming {
+                        match request {
+                            Request::Wide(values, reply) => {
+                                let mut sum = vec![0f64; values.len()];
+                                world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
+                                let _ = reply.send(sum);
+                            }
+                            Request::Narrow(values, reply) => {
+                                let mut sum = vec![0f32; values.len()];
+                                world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
+                                let _ = reply.send(sum);
+                            }
+                        }
                     }
                     // `universe` drops here: MPI_Finalize, on the thread that initialised MPI.
                 })
@@ -86,7 +96,7 @@ mod world {
                     world: usize::try_from(world).unwrap_or(1),
                     requests: Mutex::new(Some(requests)),
                     thread: Mutex::new(Some(thread)),
-                    waited: AtomicU64::new(0),
+                    waited: Arc::new(AtomicU64::new(0)),
                 }),
                 _ => Err(Error::Collective("MPI was already initialised in this process".into())),
             }
@@ -103,23 +113,46 @@ mod world {
         }
 
         fn all_reduce_sum(&self, values: &mut [f64]) -> Result<()> {
-            let lost = || Error::Collective(format!("rank {}: the MPI thread has stopped", self.rank));
             let started = Instant::now();
             let (reply, sum) = channel();
-            {
-                let requests = self.requests.lock().map_err(|_| lost())?;
-                requests.as_ref().ok_or_else(lost)?.send(Request { values: values.to_vec(), reply }).map_err(|_| lost())?;
-            }
-            values.copy_from_slice(&sum.recv().map_err(|_| lost())?);
-            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            self.waited.fetch_add(nanos, Ordering::Relaxed);
+            self.send(Request::Wide(values.to_vec(), reply))?;
+            values.copy_from_slice(&sum.recv().map_err(|_| self.lost())?);
+            add_since(&self.waited, started);
             Ok(())
+        }
+
+        fn start_all_reduce(&self, values: Vec<f32>) -> Result<Reduction> {
+            let (reply, sum) = channel();
+            self.send(Request::Narrow(values, reply))?;
+            let (waited, lost) = (self.waited.clone(), self.lost());
+            Ok(Reduction::later(move || {
+                let started = Instant::now();
+                let sum = sum.recv().map_err(|_| lost)?;
+                add_since(&waited, started);
+                Ok(sum)
+            }))
         }
     }
 
+    /// Adds the nanoseconds since `started` to `total`.
+    fn add_since(total: &AtomicU64, started: Instant) {
+        total.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
     impl Mpi {
-        /// Seconds this rank has spent in all-reduces so far, waiting for slower ranks included: with the run's
-        /// training seconds, the share of a step that goes to communication.
+        fn lost(&self) -> Error {
+            Error::Collective(format!("rank {}: the MPI thread has stopped", self.rank))
+        }
+
+        /// Hands `request` to the MPI thread.
+        fn send(&self, request: Request) -> Result<()> {
+            let requests = self.requests.lock().map_err(|_| self.lost())?;
+            requests.as_ref().ok_or_else(|| self.lost())?.send(request).map_err(|_| self.lost())
+        }
+
+        /// Seconds this rank's training has spent waiting for sums so far, for slower ranks included (a
+        /// bucket summed while the rank read back the next costs nothing here): with the run's training
+        /// seconds, the share of a step that communication did not hide.
         pub fn all_reduce_seconds(&self) -> f64 {
             self.waited.load(Ordering::Relaxed) as f64 * 1e-9
         }

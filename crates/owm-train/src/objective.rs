@@ -281,9 +281,17 @@ impl<'a, M: Model> DatasetObjective<'a, M> {
     }
 }
 
+/// Values in one all-reduce bucket of a gradient (128 KiB of `f32`): small enough that a model of a few
+/// hundred thousand weights is summed in several buckets, each while this rank reads back the next, and large
+/// enough that a bucket's latency (a few microseconds in shared memory) stays small beside its bytes.
+pub(crate) const BUCKET_VALUES: usize = 1 << 15;
+
 /// Sums one rank's share of a batch — its loss, correct count and gradients (`None`: not reached, or an empty
-/// shard) — over every rank, in one all-reduce of one flat buffer: `[loss, correct, one flag per parameter,
-/// every gradient's values]`. A parameter gets a gradient when any rank's reached it.
+/// shard) — over every rank, in `f32` buckets ([`Collective::start_all_reduce`]): first `[loss, correct, one
+/// flag per parameter]`, then the gradients' values, the last parameter's first (the order a backward pass
+/// yields them, and PyTorch DDP's). A bucket is started once it holds [`BUCKET_VALUES`], so the ranks sum it
+/// while this one reads back the next. A parameter gets a gradient when any rank's reached it; `f32` holds the
+/// counts exactly (below 2²⁴) and the loss as the device computed it.
 fn all_reduce_gradient(
     c: &dyn Collective,
     sizes: &[usize],
@@ -292,25 +300,39 @@ fn all_reduce_gradient(
     correct: usize,
     grads: Vec<Option<Tensor<1>>>,
 ) -> owm_core::Result<(f64, usize, Vec<Option<Tensor<1>>>)> {
-    let mut buffer = Vec::with_capacity(2 + sizes.len() + sizes.iter().sum::<usize>());
-    buffer.extend([loss, correct as f64]);
-    buffer.extend(grads.iter().map(|g| f64::from(u8::from(g.is_some()))));
-    for (g, &size) in grads.into_iter().zip(sizes) {
+    let head = 2 + sizes.len();
+    let mut bucket = Vec::with_capacity(BUCKET_VALUES);
+    bucket.extend([loss as f32, correct as f32]);
+    bucket.extend(grads.iter().map(|g| f32::from(u8::from(g.is_some()))));
+    let mut started = Vec::new();
+    for (g, &size) in grads.into_iter().zip(sizes).rev() {
         match g {
-            Some(g) => buffer.extend(owm_core::host_f32(owm_core::device_data(g)?).into_iter().map(f64::from)),
-            None => buffer.extend(std::iter::repeat_n(0.0, size)),
+            Some(g) => bucket.extend(owm_core::host_f32(owm_core::device_data(g)?)),
+            None => bucket.resize(bucket.len() + size, 0.0),
+        }
+        if bucket.len() >= BUCKET_VALUES {
+            started.push(c.start_all_reduce(std::mem::take(&mut bucket))?);
         }
     }
-    c.all_reduce_sum(&mut buffer)?;
-    let (head, mut values) = buffer.split_at(2 + sizes.len());
-    let mut grads = Vec::with_capacity(sizes.len());
-    for (&flag, &size) in head[2..].iter().zip(sizes) {
+    if !bucket.is_empty() {
+        started.push(c.start_all_reduce(bucket)?);
+    }
+    let total = head + sizes.iter().sum::<usize>();
+    let mut sum = Vec::with_capacity(total);
+    for reduction in started {
+        sum.extend(reduction.wait()?);
+    }
+    if sum.len() != total {
+        return Err(owm_core::Error::Collective(format!("the gradient's sum holds {} values, not {total}", sum.len())));
+    }
+    let (flags, mut values) = sum.split_at(head);
+    let mut grads = vec![None; sizes.len()];
+    for (i, &size) in sizes.iter().enumerate().rev() {
         let (these, rest) = values.split_at(size);
         values = rest;
-        let these: Vec<f32> = these.iter().map(|&v| v as f32).collect();
-        grads.push((flag > 0.0).then(|| Tensor::<1>::from_data(TensorData::new(these, [size]), device)));
+        grads[i] = (flags[2 + i] > 0.0).then(|| Tensor::<1>::from_data(TensorData::new(these.to_vec(), [size]), device));
     }
-    Ok((head[0], head[1].round() as usize, grads))
+    Ok((f64::from(flags[0]), flags[1].round() as usize, grads))
 }
 
 /// A count read back with [`owm_core::device_scalar`] (0 when the tensor holds none).

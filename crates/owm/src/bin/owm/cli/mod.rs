@@ -505,8 +505,8 @@ pub struct BenchArgs {
     /// Measure DP-SGD training throughput beside plain training (LeNet-5, Adam, random CIFAR-sized data).
     #[arg(long)]
     pub dp: bool,
-    /// Measure one all-reduce of N f64 values among the ranks `mpirun` launched (an owm built with the `mpi`
-    /// feature): seconds per call over `--steps` calls after `--warmup`, printed by rank 0.
+    /// Measure one all-reduce of N f32 values, in training's buckets, among the ranks `mpirun` launched (an owm
+    /// built with the `mpi` feature): seconds per call over `--steps` calls after `--warmup`, printed by rank 0.
     #[arg(long)]
     pub all_reduce: Option<usize>,
     /// Training images for `--tracing`.

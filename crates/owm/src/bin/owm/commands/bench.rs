@@ -38,23 +38,16 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Seconds per all-reduce of `values` f64s among the ranks `mpirun` launched, printed by rank 0.
+/// Seconds per all-reduce of `values` `f32`s among the ranks `mpirun` launched, in training's buckets, printed
+/// by rank 0.
 fn all_reduce_seconds(values: usize, steps: usize, warmup: usize) -> Result<ExitCode> {
     let ranks = Ranks::launched()?;
     let Some(group) = ranks.collective() else {
         bail!("--all-reduce measures MPI ranks: run it under mpirun, with an owm built with `--features mpi`");
     };
-    let mut buffer = vec![1.0f64; values];
-    for _ in 0..warmup {
-        group.all_reduce_sum(&mut buffer)?;
-    }
-    let started = std::time::Instant::now();
-    for _ in 0..steps {
-        group.all_reduce_sum(&mut buffer)?;
-    }
-    let seconds = started.elapsed().as_secs_f64() / steps.max(1) as f64;
+    let seconds = owm::train::all_reduce_seconds(group.as_ref(), values, steps, warmup)?;
     if group.rank() == 0 {
-        let bytes = 8 * values;
+        let bytes = 4 * values;
         println!(
             "{}",
             serde_json::json!({ "values": values, "bytes": bytes, "processes": group.world(), "seconds_per_call": seconds, "bytes_per_second": bytes as f64 / seconds })
