@@ -32,6 +32,7 @@
 // The public API is what lib.rs re-exports by name: a `pub` item it does not reach is a mistake.
 #![warn(unreachable_pub)]
 
+pub mod batch_norm;
 mod error;
 pub mod kernels;
 mod lenet;

@@ -1,8 +1,8 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
+use crate::batch_norm::batch_norm;
 use crate::{Error, Result};
 
 fn conv(c_in: usize, c_out: usize, kernel: usize, stride: usize, device: &Device) -> Conv2d {
@@ -53,13 +53,13 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = relu(self.bn1.forward(crate::kernels::conv2d(&self.conv1, x.clone())));
-        let y = self.bn2.forward(crate::kernels::conv2d(&self.conv2, y));
+        let y = batch_norm(&self.bn1, crate::kernels::conv2d(&self.conv1, x.clone()), None, true);
+        let y = crate::kernels::conv2d(&self.conv2, y);
         let identity = match &self.shortcut {
-            Some(p) => p.bn.forward(crate::kernels::conv2d(&p.conv, x)),
+            Some(p) => batch_norm(&p.bn, crate::kernels::conv2d(&p.conv, x), None, false),
             None => x,
         };
-        relu(y + identity)
+        batch_norm(&self.bn2, y, Some(identity), true)
     }
 }
 
@@ -126,7 +126,7 @@ impl ResNet {
     ///
     /// `[batch, channels, height, width]` → `[batch, outputs]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = relu(self.stem_bn.forward(crate::kernels::conv2d(&self.stem, images)));
+        let mut x = batch_norm(&self.stem_bn, crate::kernels::conv2d(&self.stem, images), None, true);
         for block in &self.blocks {
             x = block.forward(x);
         }
