@@ -124,7 +124,7 @@ mod tests {
         bn.running_var = burn::module::RunningState::new(random([5], 0.1, 3.0));
         let x = Tensor::<4>::random([3, 5, 7, 6], Distribution::Normal(0.0, 2.0), &device);
         let shortcut = Tensor::<4>::random([3, 5, 7, 6], Distribution::Normal(0.0, 1.0), &device);
-        let bits = |t: Tensor<4>| t.into_data().to_vec::<f32>().unwrap().into_iter().map(f32::to_bits).collect::<Vec<_>>();
+        let bits = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap().into_iter().map(f32::to_bits).collect::<Vec<_>>();
         for relu in [false, true] {
             let theirs = bn.forward(x.clone());
             let theirs = if relu { burn::tensor::activation::relu(theirs) } else { theirs };
