@@ -24,6 +24,8 @@ mod world {
     use std::time::Instant;
 
     use mpi::collective::SystemOperation;
+    use mpi::datatype::Equivalence;
+    use mpi::topology::SimpleCommunicator;
     use mpi::traits::{Communicator, CommunicatorCollectives};
     use owm_core::{Collective, Error, Reduction, Result};
 
@@ -74,18 +76,11 @@ mod world {
                     let world = universe.world();
                     let _ = ready.send(Some((world.rank(), world.size())));
                     for request in incoming {
-                        match request {
-                            Request::Wide(values, reply) => {
-                                let mut sum = vec![0f64; values.len()];
-                                world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
-                                let _ = reply.send(sum);
-                            }
-                            Request::Narrow(values, reply) => {
-                                let mut sum = vec![0f32; values.len()];
-                                world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
-                                let _ = reply.send(sum);
-                            }
-                        }
+                        // A sum nobody waits for any more (the rank is failing) is dropped.
+                        let _delivered = match request {
+                            Request::Wide(values, reply) => reply.send(summed(&world, &values)).is_ok(),
+                            Request::Narrow(values, reply) => reply.send(summed(&world, &values)).is_ok(),
+                        };
                     }
                     // `universe` drops here: MPI_Finalize, on the thread that initialised MPI.
                 })
@@ -132,6 +127,13 @@ mod world {
                 Ok(sum)
             }))
         }
+    }
+
+    /// The element-wise sum of `values` over every rank of `world`.
+    fn summed<T: Equivalence + Copy + Default>(world: &SimpleCommunicator, values: &[T]) -> Vec<T> {
+        let mut sum = vec![T::default(); values.len()];
+        world.all_reduce_into(values, &mut sum[..], SystemOperation::sum());
+        sum
     }
 
     /// Adds the nanoseconds since `started` to `total`.
