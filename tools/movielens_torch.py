@@ -145,7 +145,7 @@ def main():
                 sys.exit(f"owm failed: {done.stderr[-2000:]}")
             if args.speed:
                 summary = json.loads(done.stdout.strip().splitlines()[-1])
-                result["owm"] = {"tables": "lazy", "epochs": summary["epochs"], "seconds_per_epoch": round(summary["train_seconds"] / summary["epochs"], 4)}
+                result["owm"] = {"table": "lazy", "epochs": summary["epochs"], "seconds_per_epoch": round(summary["train_seconds"] / summary["epochs"], 4)}
                 print("owm", result["owm"], flush=True)
             else:
                 with open(os.path.join(tmp, "run", "evaluation.json")) as f:
@@ -203,7 +203,7 @@ def main():
             if since >= 10:
                 break
     if args.speed:
-        result["pytorch"] = {"tables": "dense", "epochs": epochs, "seconds_per_epoch": round(stepping / epochs, 4)}
+        result["pytorch"] = {"table": "dense", "epochs": epochs, "seconds_per_epoch": round(stepping / epochs, 4)}
         print("pytorch", result["pytorch"], flush=True)
         with open(args.out, "w") as f:
             json.dump(result, f, indent=2)

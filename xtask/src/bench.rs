@@ -4,8 +4,8 @@
 //! verify throughput (target: verify at least 1 GB/s on one core); DP-SGD training throughput beside plain
 //! training and beside Opacus (target: at most 3× slower than plain); embedding models beside PyTorch's dense
 //! tables (`embeddings.rs`, target: at least 2×); data-parallel training over MPI (`scale_out.rs`, target:
-//! LeNet-5 on 2 ranks at least 1.6× one); `owm serve-model` under load (`--serve-seconds N` per row, 0 to skip; `--only serve` runs
-//! that alone).
+//! LeNet-5 on 2 ranks at least 1.6× one); `owm serve-model` under load (`--serve-seconds N` per row, 0 to
+//! skip; `--only serve` runs that alone).
 
 use std::process::Command;
 

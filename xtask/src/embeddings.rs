@@ -15,7 +15,7 @@ pub fn run(binary: &Path, epochs: usize, root: &Path, dir: &Path) -> Result<()> 
     if epochs == 0 {
         return Ok(());
     }
-    let data = datasets_dir();
+    let data = datasets_dir(root)?;
     let workloads: [(&str, &str, &str, usize, &[&str]); 2] = [
         (
             "THUCNews embedding bag (jieba, 64)",
@@ -49,10 +49,10 @@ pub fn run(binary: &Path, epochs: usize, root: &Path, dir: &Path) -> Result<()> 
             println!("{name:<36} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output"));
             continue;
         };
-        let seconds = |side: &str| result[side]["seconds_per_epoch"].as_f64();
-        let (owm, dense) = (seconds("owm"), seconds("pytorch_dense").or(seconds("pytorch")));
-        // THUCNews also runs PyTorch's sparse table with SparseAdam; MovieLens's reference is dense only.
-        let sparse = seconds("pytorch_dense").and(seconds("pytorch"));
+        // PyTorch's runs by their table (THUCNews runs a dense and a `SparseAdam` one, MovieLens a dense one).
+        let pytorch = |table: &str| ["pytorch", "pytorch_dense"].map(|side| &result[side]).into_iter().find(|run| run["table"] == table);
+        let owm = result["owm"]["seconds_per_epoch"].as_f64();
+        let [dense, sparse] = ["dense", "sparse"].map(|table| pytorch(table).and_then(|run| run["seconds_per_epoch"].as_f64()));
         let ratio = |torch: Option<f64>| owm.zip(torch).map(|(o, t)| t / o);
         let shown = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.3}{unit}"));
         println!(
@@ -71,12 +71,10 @@ pub fn run(binary: &Path, epochs: usize, root: &Path, dir: &Path) -> Result<()> 
     crate::bench::write_json(&dir.join("embeddings.json"), &json!({ "benchmark": "embedding-models", "host": crate::bench::host(), "results": rows }))
 }
 
-/// Where `cargo xtask data` puts datasets: `$OWM_DATASETS`, else `${XDG_CACHE_HOME:-~/.cache}/owm-datasets`.
-fn datasets_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("OWM_DATASETS") {
-        return PathBuf::from(dir);
-    }
-    let cache =
-        std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
-    cache.join("owm-datasets")
+/// Where `cargo xtask data` puts datasets, as its fetcher (`tools/fetch_datasets.py`) says.
+fn datasets_dir(root: &Path) -> Result<PathBuf> {
+    let out =
+        Command::new("python3").current_dir(root.join("tools")).args(["-c", "from fetch_datasets import datasets_dir; print(datasets_dir())"]).output()?;
+    anyhow::ensure!(out.status.success(), "tools/fetch_datasets.py: {}", String::from_utf8_lossy(&out.stderr).trim());
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }

@@ -41,7 +41,8 @@ pub fn run(binary: Option<&Path>, steps: usize, dir: &Path) -> Result<()> {
     let mut workloads = Vec::new();
     let data = std::env::var("OWM_FASHION_MNIST").unwrap_or_else(|_| crate::bench::FASHION_MNIST.into());
     let fashion = |model: &[&str]| [&["--data", "fashion-mnist", "--data-dir", data.as_str()], model].concat().into_iter().map(String::from).collect();
-    if Path::new(&data).join("train-images-idx3-ubyte.gz").is_file() {
+    let has_fashion = Path::new(&data).join("train-images-idx3-ubyte.gz").is_file();
+    if has_fashion {
         // One rank per core against one rank on one core, then one rank on every core.
         let per_core = vec![(1, 1), (cores, 1), (1, cores)];
         workloads.push(Workload {
@@ -63,7 +64,7 @@ pub fn run(binary: Option<&Path>, steps: usize, dir: &Path) -> Result<()> {
         batch: 64,
         runs: split.clone(),
     });
-    if !workloads[0].args.is_empty() {
+    if has_fashion {
         let args = fashion(&["--model", "mlp", "--hidden", "256"]);
         workloads.push(Workload { name: "Fashion-MNIST MLP 784-256-10", args, weights: 784 * 256 + 256 + 256 * 10 + 10, tensors: 4, batch: 64, runs: split });
     }

@@ -5,8 +5,8 @@
 //! and add by channel, then the shortcut's add and the ReLU). This one performs the same IEEE operations on each
 //! value, in the same order — `(x − mean) / sqrt(var + ε) · γ + β`, then `+ shortcut`, then `max(0, ·)` with NaN
 //! kept — so its outputs are Burn's bit for bit (a test says so), and a bundle's stored examples still predict
-//! exactly. Training (an autodiff device) keeps
-//! Burn's batch norm: a fused training kernel measured no gain (`docs/benchmarks.md`).
+//! exactly. Training (an autodiff device) keeps Burn's batch norm: a fused training kernel measured no gain
+//! (`docs/benchmarks.md`).
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
