@@ -1,16 +1,26 @@
-//! Batch norm at inference on flex as one pass over the convolution's output, in place, with what follows it
-//! folded in: a residual block's shortcut sum, and the ReLU.
+//! Batch norm on flex as OWM's own kernels, with what follows it folded in: a residual block's shortcut sum,
+//! and the ReLU.
 //!
-//! Burn's inference path is five to six passes over the activation (`batch_norm`'s subtract, divide, multiply
-//! and add by channel, then the shortcut's add and the ReLU). This one performs the same IEEE operations on each
-//! value, in the same order — `(x − mean) / sqrt(var + ε) · γ + β`, then `+ shortcut`, then `max(0, ·)` with NaN
-//! kept — so its outputs are Burn's bit for bit (a test says so), and a bundle's stored examples still predict
-//! exactly. Training (an autodiff device) keeps Burn's batch norm: a fused training kernel measured no gain
-//! (`docs/benchmarks.md`).
+//! **Inference** is one pass over the convolution's output, in place. Burn's inference path is five to six
+//! passes over the activation (`batch_norm`'s subtract, divide, multiply and add by channel, then the shortcut's
+//! add and the ReLU). This one performs the same IEEE operations on each value, in the same order —
+//! `(x − mean) / sqrt(var + ε) · γ + β`, then `+ shortcut`, then `max(0, ·)` with NaN kept — so its outputs are
+//! Burn's bit for bit (a test says so), and a bundle's stored examples still predict exactly.
+//!
+//! **Training** (an autodiff device, the layer not frozen) is two passes forward — the batch's statistics, then
+//! the normalised output with the shortcut and ReLU applied — and two backward, with a hand-written backward
+//! pass. Burn's default `batch_norm_train` on flex transposes the activation to channel-major and back and runs
+//! some twenty element-wise passes, forward and backward. Sums are per channel plane in sixteen `f32` lanes, the
+//! planes' partial results combined in `f64` in a fixed order (Chan et al.'s pairwise update for the variance),
+//! so the result is the same whatever the thread count; it agrees with Burn's within `f32` rounding (tests).
 
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, Flex, backend_extension};
+use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::BatchNorm;
 use burn::prelude::*;
 use owm_core::flex::{contiguous, on_flex, owned, read, values_mut};
@@ -43,11 +53,39 @@ pub trait InferenceKernels: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// `bn.forward(x)`, plus `shortcut` when given, then the ReLU when `relu`: in one pass on flex without autodiff
-/// (where Burn's batch norm takes its inference path too), through Burn's layers elsewhere.
+/// Batch norm with the batch's own statistics on flex, differentiated by its own backward pass on autodiff.
+#[backend_extension(Flex, Autodiff)]
+pub trait TrainingKernels: Backend {
+    /// `(y, mean, variance)`: `y` is `(x − mean) / sqrt(variance + epsilon) · gamma + beta` by channel for `x`
+    /// `[batch, C, ...]` with the batch's mean and biased variance, then `max(0, ·)` when `relu`.
+    fn owm_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// As [`TrainingKernels::owm_batch_norm_train`] for `relu(batch_norm(x) + shortcut)`, `shortcut` of `x`'s
+    /// shape: the end of a residual block.
+    fn owm_batch_norm_train_add_relu(
+        x: FloatTensor<Self>,
+        shortcut: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// `bn.forward(x)`, plus `shortcut` when given, then the ReLU when `relu`: through OWM's kernels on flex
+/// (inference without autodiff, where Burn's batch norm takes its inference path too; training on an autodiff
+/// device for a layer that is not frozen, updating the running statistics as Burn's layer does), through Burn's
+/// layers elsewhere.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, shortcut: Option<Tensor<4>>, relu: bool) -> Tensor<4> {
-    let fused = on_flex(&x) && !x.device().is_autodiff() && shortcut.as_ref().is_none_or(|s| s.dims() == x.dims() && relu);
-    if !fused {
+    let covered = on_flex(&x) && shortcut.as_ref().is_none_or(|s| s.dims() == x.dims() && relu);
+    let device = x.device();
+    let training = device.is_autodiff() && bn.training.is_enabled();
+    if !covered || (device.is_autodiff() && !training) {
         let y = bn.forward(x);
         let y = match shortcut {
             Some(s) => y + s,
@@ -55,9 +93,23 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, shortcut: Option<Tensor<4>>, rel
         };
         return if relu { burn::tensor::activation::relu(y) } else { y };
     }
-    let device = x.device();
+    let (gamma, beta) = (bn.gamma.val().into_dispatch(), bn.beta.val().into_dispatch());
+    if training {
+        let (y, mean, variance) = match shortcut {
+            Some(s) => <Dispatch as TrainingKernels>::owm_batch_norm_train_add_relu(x.into_dispatch(), s.into_dispatch(), gamma, beta, bn.epsilon),
+            None => <Dispatch as TrainingKernels>::owm_batch_norm_train(x.into_dispatch(), gamma, beta, bn.epsilon, relu),
+        };
+        // As Burn's `BatchNorm::forward_train`: `running · (1 − momentum) + batch · momentum`.
+        let update = |state: &burn::module::RunningState<Tensor<1>>, batch: FloatTensor<Dispatch>| {
+            let batch = Tensor::<1>::from_dispatch(batch).detach().mul_scalar(bn.momentum);
+            state.update(state.value_sync().to_device(&device).mul_scalar(1.0 - bn.momentum).add(batch).detach());
+        };
+        update(&bn.running_mean, mean);
+        update(&bn.running_var, variance);
+        return Tensor::from_dispatch(y);
+    }
     let stat = |s: &burn::module::RunningState<Tensor<1>>| s.value().to_device(&device).into_dispatch();
-    let (gamma, beta, mean, variance) = (bn.gamma.val().into_dispatch(), bn.beta.val().into_dispatch(), stat(&bn.running_mean), stat(&bn.running_var));
+    let (mean, variance) = (stat(&bn.running_mean), stat(&bn.running_var));
     Tensor::from_dispatch(match shortcut {
         Some(s) => <Dispatch as InferenceKernels>::owm_batch_norm_add_relu(x.into_dispatch(), s.into_dispatch(), gamma, beta, mean, variance, bn.epsilon),
         None => <Dispatch as InferenceKernels>::owm_batch_norm(x.into_dispatch(), gamma, beta, mean, variance, bn.epsilon, relu),
@@ -106,6 +158,257 @@ fn normalise(x: FlexTensor, shortcut: Option<&FlexTensor>, statistics: [FlexTens
     out
 }
 
+/// Sixteen `f32` lanes per sum: a vectorisable loop whose order is fixed by the plane alone.
+const LANES: usize = 16;
+
+/// `Σ f(value)` over a plane, in [`LANES`] `f32` lanes added up in `f64`.
+fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut lanes = [0f32; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail: f64 = chunks.remainder().iter().map(|&v| f64::from(f(v))).sum();
+    for chunk in chunks {
+        lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += f(v));
+    }
+    lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail
+}
+
+/// The layout of a batch-norm input `[batch, C, ...]`: planes of `plane` values, channel `i % channels` for
+/// plane `i`.
+#[derive(Debug, Clone, Copy)]
+struct Planes {
+    channels: usize,
+    plane: usize,
+}
+
+impl Planes {
+    fn of(x: &FlexTensor) -> Self {
+        let shape = x.layout().shape();
+        Self { channels: shape[1], plane: shape[2..].iter().product::<usize>().max(1) }
+    }
+
+    /// Per channel, `(Σ a, Σ b)` over its planes from each plane's `(a, b)`, added in plane order.
+    fn by_channel(self, per_plane: &[(f64, f64)]) -> Vec<(f64, f64)> {
+        let mut out = vec![(0.0, 0.0); self.channels];
+        for (i, &(a, b)) in per_plane.iter().enumerate() {
+            let c = &mut out[i % self.channels];
+            (c.0, c.1) = (c.0 + a, c.1 + b);
+        }
+        out
+    }
+}
+
+/// The batch's mean and biased variance by channel: each plane's sum and its squared deviations from its own
+/// mean (two reads of a plane that is in cache by the second), combined per channel by Chan et al.'s update.
+fn statistics(x: &[f32], p: Planes) -> (Vec<f64>, Vec<f64>) {
+    let per_plane: Vec<(f64, f64)> = x
+        .par_chunks(p.plane)
+        .map(|values| {
+            let sum = lane_sum(values, |v| v);
+            let mean = (sum / p.plane as f64) as f32;
+            (sum, lane_sum(values, |v| (v - mean) * (v - mean)))
+        })
+        .collect();
+    let count = (x.len() / p.channels) as f64;
+    let mean: Vec<f64> = p.by_channel(&per_plane).into_iter().map(|(sum, _)| sum / count).collect();
+    // M2 = Σ planes' M2 + Σ n_plane · (plane mean − mean)².
+    let spread: Vec<(f64, f64)> =
+        per_plane.iter().enumerate().map(|(i, &(sum, m2))| (m2, p.plane as f64 * (sum / p.plane as f64 - mean[i % p.channels]).powi(2))).collect();
+    let variance = p.by_channel(&spread).into_iter().map(|(m2, between)| (m2 + between) / count).collect();
+    (mean, variance)
+}
+
+/// What the training pass keeps for its backward pass: its input and output (the ReLU's mask), and by channel
+/// the mean, `1 / sqrt(variance + ε)` and `γ`.
+#[derive(Debug, Clone)]
+struct TrainState {
+    x: FlexTensor,
+    y: FlexTensor,
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+    gamma: Vec<f32>,
+    relu: bool,
+}
+
+/// The training pass: `(y, mean, variance, state)`.
+fn train_forward(
+    x: &FlexTensor,
+    shortcut: Option<&FlexTensor>,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+    relu: bool,
+) -> (FlexTensor, FlexTensor, FlexTensor, TrainState) {
+    let (x, p) = (contiguous(x), Planes::of(x));
+    let shortcut = shortcut.map(contiguous);
+    let (gamma, beta) = (read(&contiguous(gamma)).to_vec(), contiguous(beta));
+    let beta = read(&beta);
+    let values = read(&x);
+    let (mean, variance) = statistics(values, p);
+    let inv_std: Vec<f64> = variance.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
+    // y = x · scale + shift by channel, scale = γ / σ, shift = β − mean · scale.
+    let scale: Vec<f32> = inv_std.iter().zip(&gamma).map(|(s, &g)| (s * f64::from(g)) as f32).collect();
+    let shift: Vec<f32> = (0..p.channels).map(|c| (f64::from(beta[c]) - mean[c] * f64::from(scale[c])) as f32).collect();
+    let mut y = vec![0f32; values.len()];
+    let add = shortcut.as_ref().map(read);
+    y.par_chunks_mut(p.plane).zip(values.par_chunks(p.plane)).enumerate().for_each(|(i, (out, xs))| {
+        let (a, b) = (scale[i % p.channels], shift[i % p.channels]);
+        let rectify = |v: f32| if relu && v <= 0.0 { 0.0 } else { v };
+        match add {
+            Some(add) => out.iter_mut().zip(xs).zip(&add[i * p.plane..][..p.plane]).for_each(|((o, &x), &s)| *o = rectify(x * a + b + s)),
+            None => out.iter_mut().zip(xs).for_each(|(o, &x)| *o = rectify(x * a + b)),
+        }
+    });
+    let shape = x.layout().shape().to_vec();
+    let y = owm_core::flex::tensor(y, &shape);
+    let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+    let (mean, variance, inv_std) = (narrow(&mean), narrow(&variance), narrow(&inv_std));
+    let state = TrainState { x: x.clone(), y: y.clone(), mean: mean.clone(), inv_std, gamma, relu };
+    (y, owm_core::flex::tensor(mean, &[p.channels]), owm_core::flex::tensor(variance, &[p.channels]), state)
+}
+
+/// Gradients of the training pass from the gradient `grad` at its output: `(input, γ, β, shortcut)`, the
+/// shortcut's (the gradient behind the ReLU) only when `shortcut` asks for it.
+///
+/// Behind the ReLU, `dz = dy` where `y > 0`; then `dβ = Σ dz`, `dγ = Σ dz · x̂` and
+/// `dx = γ / σ · (dz − dβ / n − x̂ · dγ / n)` by channel, with `x̂ = (x − mean) / σ`.
+fn train_backward(grad: FlexTensor, s: &TrainState, shortcut: bool) -> (FlexTensor, FlexTensor, FlexTensor, Option<FlexTensor>) {
+    let p = Planes::of(&s.x);
+    let (x, y) = (read(&s.x), read(&s.y));
+    let mut dx = owned(grad);
+    let relu = s.relu;
+    let dz = |dy: f32, y: f32| if relu && y <= 0.0 { 0.0 } else { dy };
+    let per_plane: Vec<(f64, f64)> = values_mut(&mut dx)
+        .par_chunks(p.plane)
+        .zip(x.par_chunks(p.plane).zip(y.par_chunks(p.plane)))
+        .enumerate()
+        .map(|(i, (dy, (xs, ys)))| {
+            let mean = s.mean[i % p.channels];
+            let (mut lanes, mut centred) = ([0f32; LANES], [0f32; LANES]);
+            let (mut tail, mut centred_tail) = (0f64, 0f64);
+            for ((dy, xs), ys) in dy.chunks(LANES).zip(xs.chunks(LANES)).zip(ys.chunks(LANES)) {
+                if dy.len() < LANES {
+                    for ((&d, &x), &y) in dy.iter().zip(xs).zip(ys) {
+                        let g = dz(d, y);
+                        (tail, centred_tail) = (tail + f64::from(g), centred_tail + f64::from(g * (x - mean)));
+                    }
+                    continue;
+                }
+                for l in 0..LANES {
+                    let g = dz(dy[l], ys[l]);
+                    lanes[l] += g;
+                    centred[l] += g * (xs[l] - mean);
+                }
+            }
+            let total = |lanes: [f32; LANES], tail: f64| lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail;
+            (total(lanes, tail), total(centred, centred_tail))
+        })
+        .collect();
+    let sums = p.by_channel(&per_plane);
+    let n = (x.len() / p.channels) as f64;
+    // dx = a · dz + b · (x − mean) + c by channel.
+    let coefficients: Vec<[f32; 3]> = sums
+        .iter()
+        .enumerate()
+        .map(|(c, &(d_beta, d_centred))| {
+            let (g, inv_std) = (f64::from(s.gamma[c]), f64::from(s.inv_std[c]));
+            let a = g * inv_std;
+            [a as f32, (-a * inv_std * inv_std * d_centred / n) as f32, (-a * d_beta / n) as f32]
+        })
+        .collect();
+    let mut d_shortcut = shortcut.then(|| vec![0f32; x.len()]);
+    let work = |i: usize, dy: &mut [f32], ds: Option<&mut [f32]>| {
+        let ([a, b, c], mean) = (coefficients[i % p.channels], s.mean[i % p.channels]);
+        let (xs, ys) = (&x[i * p.plane..][..p.plane], &y[i * p.plane..][..p.plane]);
+        match ds {
+            Some(ds) => dy.iter_mut().zip(ds).zip(xs.iter().zip(ys)).for_each(|((d, ds), (&x, &y))| {
+                let g = dz(*d, y);
+                *ds = g;
+                *d = a * g + b * (x - mean) + c;
+            }),
+            None => dy.iter_mut().zip(xs.iter().zip(ys)).for_each(|(d, (&x, &y))| *d = a * dz(*d, y) + b * (x - mean) + c),
+        }
+    };
+    match d_shortcut.as_mut() {
+        Some(ds) => values_mut(&mut dx).par_chunks_mut(p.plane).zip(ds.par_chunks_mut(p.plane)).enumerate().for_each(|(i, (d, ds))| work(i, d, Some(ds))),
+        None => values_mut(&mut dx).par_chunks_mut(p.plane).enumerate().for_each(|(i, d)| work(i, d, None)),
+    }
+    let d_gamma: Vec<f32> = sums.iter().zip(&s.inv_std).map(|(&(_, d_centred), &inv_std)| (d_centred * f64::from(inv_std)) as f32).collect();
+    let d_beta: Vec<f32> = sums.iter().map(|&(d_beta, _)| d_beta as f32).collect();
+    let shape = s.x.layout().shape().to_vec();
+    let d_shortcut = d_shortcut.map(|ds| owm_core::flex::tensor(ds, &shape));
+    (dx, owm_core::flex::tensor(d_gamma, &[p.channels]), owm_core::flex::tensor(d_beta, &[p.channels]), d_shortcut)
+}
+
+/// The backward pass of [`TrainingKernels::owm_batch_norm_train`] (parents `x`, `γ`, `β`) and, with `N = 4`,
+/// of [`TrainingKernels::owm_batch_norm_train_add_relu`] (parents `x`, `γ`, `β`, shortcut).
+#[derive(Debug)]
+struct TrainBackward;
+
+impl<const N: usize> Backward<Flex, N> for TrainBackward {
+    type State = TrainState;
+
+    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let parents = ops.parents;
+        let (dx, d_gamma, d_beta, d_shortcut) = train_backward(grad, &ops.state, parents.get(3).is_some_and(Option::is_some));
+        for (parent, gradient) in parents.iter().zip([Some(dx), Some(d_gamma), Some(d_beta), d_shortcut]) {
+            if let (Some(node), Some(gradient)) = (parent, gradient) {
+                grads.register::<Flex>(node.id, gradient);
+            }
+        }
+    }
+}
+
+impl TrainingKernels for Flex {
+    fn owm_batch_norm_train(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f64, relu: bool) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (y, mean, variance, _) = train_forward(&x, None, &gamma, &beta, epsilon, relu);
+        (y, mean, variance)
+    }
+
+    fn owm_batch_norm_train_add_relu(
+        x: FlexTensor,
+        shortcut: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (y, mean, variance, _) = train_forward(&x, Some(&shortcut), &gamma, &beta, epsilon, true);
+        (y, mean, variance)
+    }
+}
+
+impl<C: CheckpointStrategy> TrainingKernels for Autodiff<Flex, C> {
+    fn owm_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (y, mean, variance, state) = train_forward(x.primitive(), None, gamma.primitive(), beta.primitive(), epsilon, relu);
+        let y = match TrainBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(state, y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        (y, Self::from_inner(mean), Self::from_inner(variance))
+    }
+
+    fn owm_batch_norm_train_add_relu(
+        x: FloatTensor<Self>,
+        shortcut: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (y, mean, variance, state) = train_forward(x.primitive(), Some(shortcut.primitive()), gamma.primitive(), beta.primitive(), epsilon, true);
+        let y = match TrainBackward.prepare::<C>([x.node(), gamma.node(), beta.node(), shortcut.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(state, y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        (y, Self::from_inner(mean), Self::from_inner(variance))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use burn::nn::BatchNormConfig;
@@ -136,5 +439,54 @@ mod tests {
         let before = (x.clone().into_data(), shortcut.clone().into_data());
         let _ = batch_norm(&bn, x.clone(), Some(shortcut.clone()), true);
         assert_eq!((x.into_data(), shortcut.into_data()), before);
+    }
+
+    /// OWM's training kernel against Burn's `BatchNorm` (training mode) then the shortcut's sum and the ReLU, on
+    /// the same input: outputs and running statistics within 1e-5, the gradients of the input, `γ`, `β` and
+    /// the shortcut within 1e-4 (relative, plus as much absolute). Only the order and width of the sums differ.
+    #[test]
+    fn training_should_agree_with_burns_batch_norm_and_relu() {
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let host = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+        let close = |name: &str, a: Vec<f32>, b: Vec<f32>, tolerance: f32| {
+            assert_eq!(a.len(), b.len(), "{name}");
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert!((x - y).abs() <= tolerance * (1.0 + y.abs()), "{name}[{i}]: {x} against Burn's {y}");
+            }
+        };
+        for (shape, with_shortcut, relu) in
+            [([4, 3, 5, 6], false, false), ([4, 3, 5, 6], false, true), ([3, 5, 17, 3], true, true), ([2, 2, 1, 1], false, true)]
+        {
+            let random = |lo: f64, hi: f64| Tensor::<1>::random([shape[1]], Distribution::Uniform(lo, hi), &device);
+            let (mut ours, mut theirs) = (BatchNormConfig::new(shape[1]).init(&device), BatchNormConfig::new(shape[1]).init(&device));
+            for (values, (ours, theirs)) in
+                [random(0.5, 2.0), random(-1.0, 1.0)].into_iter().zip([(&mut ours.gamma, &mut theirs.gamma), (&mut ours.beta, &mut theirs.beta)])
+            {
+                *ours = ours.clone().map(|_| values.clone().require_grad());
+                *theirs = theirs.clone().map(|_| values.clone().detach().require_grad());
+            }
+            // An offset mean, as convolutions give, to try the variance's cancellation.
+            let x = (Tensor::<4>::random(shape, Distribution::Normal(0.0, 2.0), &device) + 3.0).require_grad();
+            let shortcut = with_shortcut.then(|| Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad());
+            let weights = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+            let y_ours = batch_norm(&ours, x.clone(), shortcut.clone(), relu);
+            let y_theirs = {
+                let y = theirs.forward(x.clone());
+                let y = shortcut.clone().map_or(y.clone(), |s| y + s);
+                if relu { burn::tensor::activation::relu(y) } else { y }
+            };
+            let flat = |t: Tensor<4>| t.reshape([-1]);
+            close("output", host(flat(y_ours.clone())), host(flat(y_theirs.clone())), 1e-5);
+            let (g_ours, g_theirs) = ((y_ours * weights.clone()).sum().backward(), (y_theirs * weights).sum().backward());
+            close("input gradient", host(flat(x.grad(&g_ours).unwrap())), host(flat(x.grad(&g_theirs).unwrap())), 1e-4);
+            close("γ gradient", host(ours.gamma.val().grad(&g_ours).unwrap()), host(theirs.gamma.val().grad(&g_theirs).unwrap()), 1e-4);
+            close("β gradient", host(ours.beta.val().grad(&g_ours).unwrap()), host(theirs.beta.val().grad(&g_theirs).unwrap()), 1e-4);
+            if let Some(s) = &shortcut {
+                close("shortcut gradient", host(flat(s.grad(&g_ours).unwrap())), host(flat(s.grad(&g_theirs).unwrap())), 1e-4);
+            }
+            close("running mean", host(ours.running_mean.value_sync()), host(theirs.running_mean.value_sync()), 1e-5);
+            close("running variance", host(ours.running_var.value_sync()), host(theirs.running_var.value_sync()), 1e-5);
+        }
     }
 }
