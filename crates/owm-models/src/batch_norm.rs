@@ -284,19 +284,17 @@ fn train_backward(grad: FlexTensor, s: &TrainState, shortcut: bool) -> (FlexTens
         .map(|(i, (dy, (xs, ys)))| {
             let mean = s.mean[i % p.channels];
             let (mut lanes, mut centred) = ([0f32; LANES], [0f32; LANES]);
+            let (dy, xs, ys) = (dy.chunks_exact(LANES), xs.chunks_exact(LANES), ys.chunks_exact(LANES));
             let (mut tail, mut centred_tail) = (0f64, 0f64);
-            for ((dy, xs), ys) in dy.chunks(LANES).zip(xs.chunks(LANES)).zip(ys.chunks(LANES)) {
-                if dy.len() < LANES {
-                    for ((&d, &x), &y) in dy.iter().zip(xs).zip(ys) {
-                        let g = dz(d, y);
-                        (tail, centred_tail) = (tail + f64::from(g), centred_tail + f64::from(g * (x - mean)));
-                    }
-                    continue;
-                }
-                for l in 0..LANES {
-                    let g = dz(dy[l], ys[l]);
-                    lanes[l] += g;
-                    centred[l] += g * (xs[l] - mean);
+            for ((&d, &x), &y) in dy.remainder().iter().zip(xs.remainder()).zip(ys.remainder()) {
+                let g = dz(d, y);
+                (tail, centred_tail) = (tail + f64::from(g), centred_tail + f64::from(g * (x - mean)));
+            }
+            for ((dy, xs), ys) in dy.zip(xs).zip(ys) {
+                for ((l, c), (&d, (&x, &y))) in lanes.iter_mut().zip(&mut centred).zip(dy.iter().zip(xs.iter().zip(ys))) {
+                    let g = dz(d, y);
+                    *l += g;
+                    *c += g * (x - mean);
                 }
             }
             let total = |lanes: [f32; LANES], tail: f64| lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail;
