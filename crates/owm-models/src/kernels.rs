@@ -129,32 +129,70 @@ impl ConvShape {
     fn input_row(&self, oh: usize, i: usize) -> Option<usize> {
         (oh * self.stride + i).checked_sub(self.padding).filter(|&ih| ih < self.height)
     }
-    /// For kernel column `j` (stride 1): the output columns whose input column `ow + j − p` lies inside.
+    /// For kernel column `j`: the output columns whose input column `ow·s + j − p` lies inside the image (the
+    /// first of them reads column `start·s + j − p`).
     fn inside(&self, j: usize) -> std::ops::Range<usize> {
-        self.padding.saturating_sub(j)..(self.width + self.padding).saturating_sub(j).min(self.out[1])
-    }
-    /// For kernel column `j`: each output column and the input column `ow·s + j − p` it reads, inside the image.
-    fn columns(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-        (0..self.out[1]).filter_map(move |ow| (ow * self.stride + j).checked_sub(self.padding).filter(|&iw| iw < self.width).map(|iw| (ow, iw)))
+        let start = self.padding.saturating_sub(j).div_ceil(self.stride);
+        start..(self.width + self.padding).saturating_sub(j).div_ceil(self.stride).min(self.out[1])
     }
 }
 
+/// For a convolution of stride 1 and "same" padding (`kh = kw = 2p + 1`, so `OH·OW = H·W`), where row
+/// `(c, i, j)` of the im2col matrix is the image plane `c` shifted by `(i − p)·W + (j − p)`: for each kernel
+/// position, that shift and the range of the row it fills, `[start, end)`, within the output rows that read
+/// inside the image. The columns that wrap around a row's edge (`j ≠ p`) are the caller's to zero.
+fn same_shift(s: ConvShape, i: usize, j: usize) -> Option<(isize, std::ops::Range<usize>)> {
+    let same = s.stride == 1 && s.kernel == [2 * s.padding + 1; 2];
+    let (w, image) = (s.width as isize, (s.height * s.width) as isize);
+    let (di, dj) = (i as isize - s.padding as isize, j as isize - s.padding as isize);
+    let shift = di * w + dj;
+    // Output rows oh with 0 ≤ oh + di < H, then positions whose source lies in the plane.
+    let (rows_start, rows_end) = ((-di).max(0) * w, (s.height as isize - di).min(s.height as isize) * w);
+    let (start, end) = (rows_start.max(-shift), rows_end.min(image - shift));
+    same.then(|| (shift, start.max(0) as usize..end.max(start).max(0) as usize))
+}
+
+/// The columns of output row `oh` that wrap around the image's edge for kernel column `j` in [`same_shift`]'s
+/// case: `ow < p − j` on the left, `ow ≥ W − (j − p)` on the right.
+fn wrapped(s: ConvShape, oh: usize, j: usize) -> std::ops::Range<usize> {
+    let row = oh * s.width;
+    if j < s.padding { row..row + s.padding - j } else { row + s.width - (j - s.padding)..row + s.width }
+}
+
 /// Item `b`'s im2col matrix `[C·kh·kw, OH·OW]` into `cols`: row `(c, i, j)`, column `(oh, ow)` holds
-/// `x[b, c, oh + i − p, ow + j − p]`. Only positions inside the image are written; the rest (padding) must
-/// already hold zeros, as they do in a scratch buffer only ever filled by this function for one shape.
+/// `x[b, c, oh + i − p, ow + j − p]`. Only positions inside the image are written (and, for "same" padding,
+/// zeros where a shifted row wraps around the edge); the rest (padding) must already hold zeros, as they do in
+/// a scratch buffer only ever filled by this function for one shape.
 fn im2col_item(x: &[f32], b: usize, s: ConvShape, cols: &mut [f32]) {
     let (plane, image) = (s.plane(), s.height * s.width);
+    if same_shift(s, 0, 0).is_some() {
+        // One copy of the shifted plane per row, instead of one per output row.
+        for (row, dst) in cols.chunks_mut(plane).enumerate() {
+            let (c, i, j) = (row / (s.kernel[0] * s.kernel[1]), row / s.kernel[1] % s.kernel[0], row % s.kernel[1]);
+            let Some((shift, range)) = same_shift(s, i, j) else { continue };
+            let src = &x[(b * s.channels + c) * image..][..image];
+            let from = (range.start as isize + shift) as usize;
+            dst[range.clone()].copy_from_slice(&src[from..from + range.len()]);
+            if j != s.padding {
+                (range.start / s.width..range.end.div_ceil(s.width)).for_each(|oh| dst[wrapped(s, oh, j)].fill(0.0));
+            }
+        }
+        return;
+    }
     for (row, dst) in cols.chunks_mut(plane).enumerate() {
         let (c, i, j) = (row / (s.kernel[0] * s.kernel[1]), row / s.kernel[1] % s.kernel[0], row % s.kernel[1]);
         let src = &x[(b * s.channels + c) * image..][..image];
         let inside = s.inside(j);
+        if inside.is_empty() {
+            continue;
+        }
         for oh in 0..s.out[0] {
             let Some(ih) = s.input_row(oh, i) else { continue };
             let out = &mut dst[oh * s.out[1]..][..s.out[1]];
+            let start = ih * s.width + inside.start * s.stride + j - s.padding;
             if s.stride > 1 {
-                s.columns(j).for_each(|(ow, iw)| out[ow] = src[ih * s.width + iw]);
-            } else if inside.start < inside.end {
-                let start = ih * s.width + inside.start + j - s.padding;
+                out[inside.clone()].iter_mut().zip(src[start..].iter().step_by(s.stride)).for_each(|(o, &v)| *o = v);
+            } else {
                 out[inside.clone()].copy_from_slice(&src[start..start + inside.len()]);
             }
         }
@@ -163,19 +201,40 @@ fn im2col_item(x: &[f32], b: usize, s: ConvShape, cols: &mut [f32]) {
 
 /// The adjoint of [`im2col_item`]: adds each entry of one item's `cols` `[C·kh·kw, OH·OW]` onto the input
 /// position `dx` `[C, H, W]` it was copied from, in a fixed order.
-fn col2im_item(cols: &[f32], s: ConvShape, dx: &mut [f32]) {
+fn col2im_item(cols: &mut [f32], s: ConvShape, dx: &mut [f32]) {
     let (plane, image) = (s.plane(), s.height * s.width);
+    if same_shift(s, 0, 0).is_some() {
+        // One sum of the shifted row per kernel position, the entries that wrapped around the edge zeroed first
+        // (they belong to padding): each input value takes its terms in the same order as below.
+        for (c, dst) in dx.chunks_mut(image).enumerate() {
+            for i in 0..s.kernel[0] {
+                for j in 0..s.kernel[1] {
+                    let Some((shift, range)) = same_shift(s, i, j) else { continue };
+                    let src = &mut cols[((c * s.kernel[0] + i) * s.kernel[1] + j) * plane..][..plane];
+                    if j != s.padding {
+                        (range.start / s.width..range.end.div_ceil(s.width)).for_each(|oh| src[wrapped(s, oh, j)].fill(0.0));
+                    }
+                    let to = (range.start as isize + shift) as usize;
+                    dst[to..to + range.len()].iter_mut().zip(&src[range]).for_each(|(d, g)| *d += g);
+                }
+            }
+        }
+        return;
+    }
     for (c, dst) in dx.chunks_mut(image).enumerate() {
         for i in 0..s.kernel[0] {
             for j in 0..s.kernel[1] {
                 let src = &cols[((c * s.kernel[0] + i) * s.kernel[1] + j) * plane..][..plane];
                 let inside = s.inside(j);
+                if inside.is_empty() {
+                    continue;
+                }
                 for oh in 0..s.out[0] {
                     let Some(ih) = s.input_row(oh, i) else { continue };
+                    let start = ih * s.width + inside.start * s.stride + j - s.padding;
                     if s.stride > 1 {
-                        s.columns(j).for_each(|(ow, iw)| dst[ih * s.width + iw] += src[oh * s.out[1] + ow]);
-                    } else if inside.start < inside.end {
-                        let start = ih * s.width + inside.start + j - s.padding;
+                        dst[start..].iter_mut().step_by(s.stride).zip(&src[oh * s.out[1]..][inside.clone()]).for_each(|(d, g)| *d += g);
+                    } else {
                         for (d, g) in dst[start..start + inside.len()].iter_mut().zip(&src[oh * s.out[1]..][inside.clone()]) {
                             *d += g;
                         }
