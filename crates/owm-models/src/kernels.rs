@@ -152,11 +152,17 @@ fn same_shift(s: ConvShape, i: usize, j: usize) -> Option<(isize, std::ops::Rang
     same.then(|| (shift, start.max(0) as usize..end.max(start).max(0) as usize))
 }
 
-/// The columns of output row `oh` that wrap around the image's edge for kernel column `j` in [`same_shift`]'s
-/// case: `ow < p − j` on the left, `ow ≥ W − (j − p)` on the right.
-fn wrapped(s: ConvShape, oh: usize, j: usize) -> std::ops::Range<usize> {
-    let row = oh * s.width;
-    if j < s.padding { row..row + s.padding - j } else { row + s.width - (j - s.padding)..row + s.width }
+/// Zeros, in each output row `row` covers, the columns that wrap around the image's edge for kernel column
+/// `j` in [`same_shift`]'s case: `ow < p − j` on the left, `ow ≥ W − (j − p)` on the right.
+fn zero_wrapped(s: ConvShape, row: &mut [f32], rows: std::ops::Range<usize>, j: usize) {
+    let w = s.width;
+    let end = (rows.end.div_ceil(w) * w).min(row.len());
+    let rows = &mut row[rows.start / w * w..end];
+    if j < s.padding {
+        rows.chunks_exact_mut(w).for_each(|r| r[..s.padding - j].fill(0.0));
+    } else if j > s.padding {
+        rows.chunks_exact_mut(w).for_each(|r| r[w - (j - s.padding)..].fill(0.0));
+    }
 }
 
 /// Item `b`'s im2col matrix `[C·kh·kw, OH·OW]` into `cols`: row `(c, i, j)`, column `(oh, ow)` holds
@@ -173,9 +179,7 @@ fn im2col_item(x: &[f32], b: usize, s: ConvShape, cols: &mut [f32]) {
             let src = &x[(b * s.channels + c) * image..][..image];
             let from = (range.start as isize + shift) as usize;
             dst[range.clone()].copy_from_slice(&src[from..from + range.len()]);
-            if j != s.padding {
-                (range.start / s.width..range.end.div_ceil(s.width)).for_each(|oh| dst[wrapped(s, oh, j)].fill(0.0));
-            }
+            zero_wrapped(s, dst, range, j);
         }
         return;
     }
@@ -211,9 +215,7 @@ fn col2im_item(cols: &mut [f32], s: ConvShape, dx: &mut [f32]) {
                 for j in 0..s.kernel[1] {
                     let Some((shift, range)) = same_shift(s, i, j) else { continue };
                     let src = &mut cols[((c * s.kernel[0] + i) * s.kernel[1] + j) * plane..][..plane];
-                    if j != s.padding {
-                        (range.start / s.width..range.end.div_ceil(s.width)).for_each(|oh| src[wrapped(s, oh, j)].fill(0.0));
-                    }
+                    zero_wrapped(s, src, range.clone(), j);
                     let to = (range.start as isize + shift) as usize;
                     dst[to..to + range.len()].iter_mut().zip(&src[range]).for_each(|(d, g)| *d += g);
                 }
