@@ -172,6 +172,19 @@ fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail
 }
 
+/// `Σ f(a, b, c)` over three planes of one length, as [`lane_sum`].
+fn lane_sum3(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f64 {
+    let mut lanes = [0f32; LANES];
+    let (a, b, c) = (a.chunks_exact(LANES), b.chunks_exact(LANES), c.chunks_exact(LANES));
+    let tail: f64 = a.remainder().iter().zip(b.remainder()).zip(c.remainder()).map(|((&a, &b), &c)| f64::from(f(a, b, c))).sum();
+    for ((a, b), c) in a.zip(b).zip(c) {
+        for (l, ((&a, &b), &c)) in lanes.iter_mut().zip(a.iter().zip(b).zip(c)) {
+            *l += f(a, b, c);
+        }
+    }
+    lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail
+}
+
 /// The layout of a batch-norm input `[batch, C, ...]`: planes of `plane` values, channel `i % channels` for
 /// plane `i`.
 #[derive(Debug, Clone, Copy)]
@@ -276,29 +289,17 @@ fn train_backward(grad: FlexTensor, s: &TrainState, shortcut: bool) -> (FlexTens
     let (x, y) = (read(&s.x), read(&s.y));
     let mut dx = owned(grad);
     let relu = s.relu;
-    let dz = |dy: f32, y: f32| if relu && y <= 0.0 { 0.0 } else { dy };
+    // `dy`, or +0 where the ReLU clipped `y`, by masking bits: no branch or select, so that the loops over it
+    // vectorise (a select left them scalar).
+    let dz = |dy: f32, y: f32| f32::from_bits(dy.to_bits() & u32::from(relu & (y <= 0.0)).wrapping_sub(1));
     let per_plane: Vec<(f64, f64)> = values_mut(&mut dx)
         .par_chunks(p.plane)
         .zip(x.par_chunks(p.plane).zip(y.par_chunks(p.plane)))
         .enumerate()
         .map(|(i, (dy, (xs, ys)))| {
             let mean = s.mean[i % p.channels];
-            let (mut lanes, mut centred) = ([0f32; LANES], [0f32; LANES]);
-            let (dy, xs, ys) = (dy.chunks_exact(LANES), xs.chunks_exact(LANES), ys.chunks_exact(LANES));
-            let (mut tail, mut centred_tail) = (0f64, 0f64);
-            for ((&d, &x), &y) in dy.remainder().iter().zip(xs.remainder()).zip(ys.remainder()) {
-                let g = dz(d, y);
-                (tail, centred_tail) = (tail + f64::from(g), centred_tail + f64::from(g * (x - mean)));
-            }
-            for ((dy, xs), ys) in dy.zip(xs).zip(ys) {
-                for ((l, c), (&d, (&x, &y))) in lanes.iter_mut().zip(&mut centred).zip(dy.iter().zip(xs.iter().zip(ys))) {
-                    let g = dz(d, y);
-                    *l += g;
-                    *c += g * (x - mean);
-                }
-            }
-            let total = |lanes: [f32; LANES], tail: f64| lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail;
-            (total(lanes, tail), total(centred, centred_tail))
+            // Two passes over the plane (in cache for the second), one sum each: one sum per loop vectorises.
+            (lane_sum3(dy, ys, xs, |d, y, _| dz(d, y)), lane_sum3(dy, ys, xs, |d, y, x| dz(d, y) * (x - mean)))
         })
         .collect();
     let sums = p.by_channel(&per_plane);
