@@ -148,7 +148,7 @@ fn normalise(x: FlexTensor, shortcut: Option<&FlexTensor>, statistics: [FlexTens
     values_mut(&mut out).par_chunks_mut(plane).enumerate().for_each(|(i, values)| {
         let c = i % channels;
         let (m, s, g, b) = (mean[c], std[c], gamma[c], beta[c]);
-        let rectify = |y: f32| if y.is_nan() || y > 0.0 { y } else { 0.0 };
+        let rectify = |y: f32| clipped(y, y, true);
         match (shortcut, relu) {
             (Some(add), _) => values.iter_mut().zip(&add[i * plane..(i + 1) * plane]).for_each(|(x, a)| *x = rectify((*x - m) / s * g + b + a)),
             (None, true) => values.iter_mut().for_each(|x| *x = rectify((*x - m) / s * g + b)),
@@ -156,6 +156,14 @@ fn normalise(x: FlexTensor, shortcut: Option<&FlexTensor>, statistics: [FlexTens
         }
     });
     out
+}
+
+/// `value`, or +0 where the ReLU (when `relu`) clips `at` (`at ≤ 0`; a NaN passes): the ReLU itself with
+/// `value = at`, its gradient with `value = dy`. By masking bits, with no branch or select, so that the loops
+/// calling it vectorise (a select left them scalar).
+#[inline(always)]
+fn clipped(value: f32, at: f32, relu: bool) -> f32 {
+    f32::from_bits(value.to_bits() & u32::from(relu & (at <= 0.0)).wrapping_sub(1))
 }
 
 /// Sixteen `f32` lanes per sum: a vectorisable loop whose order is fixed by the plane alone.
@@ -265,7 +273,7 @@ fn train_forward(
     let add = shortcut.as_ref().map(read);
     y.par_chunks_mut(p.plane).zip(values.par_chunks(p.plane)).enumerate().for_each(|(i, (out, xs))| {
         let (a, b) = (scale[i % p.channels], shift[i % p.channels]);
-        let rectify = |v: f32| if relu && v <= 0.0 { 0.0 } else { v };
+        let rectify = |v: f32| clipped(v, v, relu);
         match add {
             Some(add) => out.iter_mut().zip(xs).zip(&add[i * p.plane..][..p.plane]).for_each(|((o, &x), &s)| *o = rectify(x * a + b + s)),
             None => out.iter_mut().zip(xs).for_each(|(o, &x)| *o = rectify(x * a + b)),
@@ -289,9 +297,7 @@ fn train_backward(grad: FlexTensor, s: &TrainState, shortcut: bool) -> (FlexTens
     let (x, y) = (read(&s.x), read(&s.y));
     let mut dx = owned(grad);
     let relu = s.relu;
-    // `dy`, or +0 where the ReLU clipped `y`, by masking bits: no branch or select, so that the loops over it
-    // vectorise (a select left them scalar).
-    let dz = |dy: f32, y: f32| f32::from_bits(dy.to_bits() & u32::from(relu & (y <= 0.0)).wrapping_sub(1));
+    let dz = |dy: f32, y: f32| clipped(dy, y, relu);
     let per_plane: Vec<(f64, f64)> = values_mut(&mut dx)
         .par_chunks(p.plane)
         .zip(x.par_chunks(p.plane).zip(y.par_chunks(p.plane)))
