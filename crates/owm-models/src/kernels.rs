@@ -258,6 +258,8 @@ fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding:
     let s = ConvShape::new(x, ws[0], [ws[2], ws[3]], padding, stride);
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
     let (xs, w, bias_values) = (read(&x), read(&weight), read(&bias));
+    // Layers without a bias pass zeros: no pass over the output for them.
+    let has_bias = bias_values.iter().any(|&b| b != 0.0);
     let (o, plane) = (s.out_channels, s.plane());
     let mut y = vec![0f32; s.batch * o * plane];
     // Per item: its im2col matrix in a reused scratch buffer, then `[O, C·kh·kw] @ [C·kh·kw, OH·OW]`
@@ -267,7 +269,9 @@ fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding:
         |cols, (b, out)| {
             im2col_item(xs, b, s, cols);
             matmul(out, (w, Strided::row_major(o, s.rows())), (cols, Strided::row_major(s.rows(), plane)), false);
-            out.chunks_mut(plane).zip(bias_values).for_each(|(row, b)| row.iter_mut().for_each(|v| *v += b));
+            if has_bias {
+                out.chunks_mut(plane).zip(bias_values).for_each(|(row, b)| row.iter_mut().for_each(|v| *v += b));
+            }
         },
     );
     (tensor(y, &[s.batch, o, s.out[0], s.out[1]]), ConvState { x, weight, shape: s })
