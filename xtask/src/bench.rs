@@ -302,6 +302,13 @@ fn kernels(binary: &std::path::Path, runs: usize, steps: usize, warmup: usize, r
             f("pytorch_peak_rss_bytes", 1e-6, 0)
         );
     }
+    // Issue 26's targets for the residual network, beside PyTorch in this run.
+    for (eval, target) in [(false, 1.2), (true, 1.5)] {
+        let ratio = results.iter().find(|r| r["workload"] == "resnet" && r["evaluation"] == eval).and_then(|r| r["speed_ratio"].as_f64());
+        let verdict = ratio.map_or("NOT RUN (no PyTorch)", |r| if r >= target { "met" } else { "NOT met" });
+        let ratio = ratio.map_or("-".into(), |r| format!("{r:.2}x"));
+        println!("  resnet {}: OWM / PyTorch {ratio} (target >= {target}x: {verdict})", if eval { "evaluation" } else { "training step" });
+    }
     let report = json!({ "benchmark": "kernel-level", "runs": runs, "steps": steps, "host": host(), "results": results });
     write_json(&dir.join("kernels.json"), &report)
 }

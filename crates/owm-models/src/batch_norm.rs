@@ -494,4 +494,34 @@ mod tests {
             close("running variance", host(ours.running_var.value_sync()), host(theirs.running_var.value_sync()), 1e-5);
         }
     }
+
+    /// The training kernel's outputs, gradients and running statistics are the same bits on 1 thread and on 3:
+    /// every sum runs in an order fixed by the data's layout alone.
+    #[test]
+    fn training_should_give_the_same_bits_whatever_the_thread_count() {
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
+                let device = Device::flex().autodiff();
+                let bits = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap().into_iter().map(f32::to_bits).collect::<Vec<_>>();
+                let data = |seed: u64, len: usize| (0..len).map(|i| ((i as u64 * 2_654_435_761 + seed) % 1000) as f32 / 250.0 - 1.5).collect::<Vec<f32>>();
+                let shape = [8, 6, 9, 7];
+                let x = Tensor::<4>::from_data(TensorData::new(data(1, 8 * 6 * 9 * 7), shape), &device).require_grad();
+                let shortcut = Tensor::<4>::from_data(TensorData::new(data(2, 8 * 6 * 9 * 7), shape), &device).require_grad();
+                let bn = BatchNormConfig::new(6).init(&device);
+                let y = batch_norm(&bn, x.clone(), Some(shortcut.clone()), true);
+                let weights = Tensor::<4>::from_data(TensorData::new(data(3, 8 * 6 * 9 * 7), shape), &device);
+                let grads = (y.clone() * weights).sum().backward();
+                [
+                    bits(y.reshape([-1])),
+                    bits(x.grad(&grads).unwrap().reshape([-1])),
+                    bits(shortcut.grad(&grads).unwrap().reshape([-1])),
+                    bits(bn.gamma.val().grad(&grads).unwrap()),
+                    bits(bn.beta.val().grad(&grads).unwrap()),
+                    bits(bn.running_mean.value_sync().inner()),
+                    bits(bn.running_var.value_sync().inner()),
+                ]
+            })
+        };
+        assert_eq!(run(1), run(3));
+    }
 }

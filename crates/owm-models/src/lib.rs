@@ -34,6 +34,7 @@
 
 pub mod batch_norm;
 mod error;
+mod im2col;
 pub mod kernels;
 mod lenet;
 mod mlp;
