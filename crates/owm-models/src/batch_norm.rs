@@ -17,7 +17,7 @@
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
@@ -382,6 +382,22 @@ impl TrainingKernels for Flex {
     }
 }
 
+/// A training pass's `(y, mean, variance)`.
+type Trained<B> = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+/// Records the training pass `forward` on autodiff, with `parents` (`x`, `γ`, `β`, and the shortcut when there
+/// is one); the batch's statistics come back untracked.
+fn record<C: CheckpointStrategy, const N: usize>(
+    parents: [NodeGuard; N],
+    (y, mean, variance, state): (FlexTensor, FlexTensor, FlexTensor, TrainState),
+) -> Trained<Autodiff<Flex, C>> {
+    let y = match TrainBackward.prepare::<C>(parents).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish(state, y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    (y, Autodiff::<Flex, C>::from_inner(mean), Autodiff::<Flex, C>::from_inner(variance))
+}
+
 impl<C: CheckpointStrategy> TrainingKernels for Autodiff<Flex, C> {
     fn owm_batch_norm_train(
         x: FloatTensor<Self>,
@@ -390,12 +406,8 @@ impl<C: CheckpointStrategy> TrainingKernels for Autodiff<Flex, C> {
         epsilon: f64,
         relu: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (y, mean, variance, state) = train_forward(x.primitive(), None, gamma.primitive(), beta.primitive(), epsilon, relu);
-        let y = match TrainBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(state, y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        };
-        (y, Self::from_inner(mean), Self::from_inner(variance))
+        let forward = train_forward(x.primitive(), None, gamma.primitive(), beta.primitive(), epsilon, relu);
+        record::<C, 3>([x.node(), gamma.node(), beta.node()], forward)
     }
 
     fn owm_batch_norm_train_add_relu(
@@ -405,12 +417,8 @@ impl<C: CheckpointStrategy> TrainingKernels for Autodiff<Flex, C> {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (y, mean, variance, state) = train_forward(x.primitive(), Some(shortcut.primitive()), gamma.primitive(), beta.primitive(), epsilon, true);
-        let y = match TrainBackward.prepare::<C>([x.node(), gamma.node(), beta.node(), shortcut.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(state, y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        };
-        (y, Self::from_inner(mean), Self::from_inner(variance))
+        let forward = train_forward(x.primitive(), Some(shortcut.primitive()), gamma.primitive(), beta.primitive(), epsilon, true);
+        record::<C, 4>([x.node(), gamma.node(), beta.node(), shortcut.node()], forward)
     }
 }
 
