@@ -162,7 +162,7 @@ impl Backward<Flex, 3> for ConvBackward {
         }
         let (xs, w) = (read(&x), read(&weight));
         if let Some(node) = node_w {
-            let dw = transpose(&batch_sum(&weight_grads(xs, g, s), o * k), k, o);
+            let dw = transpose(&batch_sum(&weight_grads(xs, g, s, GROUP), o * k), k, o);
             grads.register::<Flex>(node.id, tensor(dw, &[o, s.channels, s.kernel[0], s.kernel[1]]));
         }
         if let Some(node) = node_x {
@@ -180,23 +180,34 @@ impl Backward<Flex, 3> for ConvBackward {
     }
 }
 
-/// Each item's kernel gradient, transposed: `im2col(xᵢ) @ [O, OH·OW]ᵀ`, `[batch, C·kh·kw·O]`, for the input
-/// values `xs` and the loss gradient `g` at the output; the im2col matrices are rebuilt item by item.
+/// Kernel gradients, transposed, summed over fixed groups of `group` items: `Σᵢ im2col(xᵢ) @ [O, OH·OW]ᵢᵀ`
+/// over the items of each group, `[⌈batch / group⌉, C·kh·kw·O]`, for the input values `xs` and the loss
+/// gradient `g` at the output; the im2col matrices are rebuilt item by item. A group's sum accumulates in item
+/// order on one thread, so the groups (fixed by the batch, not the threads) give the same bits whatever the
+/// thread count; `group = 1` gives each item's own gradient.
 ///
 /// Transposed because GEMM then reads the im2col matrix in place and packs only the (smaller) gradient; the
 /// other orientation packed a copy of each im2col matrix (6–10% of a residual network's training step).
-fn weight_grads(xs: &[f32], g: &[f32], s: ConvShape) -> Vec<f32> {
+fn weight_grads(xs: &[f32], g: &[f32], s: ConvShape, group: usize) -> Vec<f32> {
     let (o, k, plane) = (s.out_channels, s.rows(), s.plane());
-    let mut dw = vec![0f32; s.batch * o * k];
+    let groups = s.batch.div_ceil(group);
+    let mut dw = vec![0f32; groups * o * k];
     dw.par_chunks_mut(o * k).enumerate().for_each_init(
         || scratch(s),
-        |cols, (b, dw)| {
-            im2col_item(xs, b, s, cols);
-            matmul(dw, (cols, Strided::row_major(k, plane)), (&g[b * o * plane..][..o * plane], Strided::row_major(o, plane).t()), false);
+        |cols, (i, dw)| {
+            for b in i * group..((i + 1) * group).min(s.batch) {
+                im2col_item(xs, b, s, cols);
+                let g = (&g[b * o * plane..][..o * plane], Strided::row_major(o, plane).t());
+                matmul(dw, (cols, Strided::row_major(k, plane)), g, b > i * group);
+            }
         },
     );
     dw
 }
+
+/// Items whose kernel gradients one GEMM accumulates in training (the groups of [`weight_grads`]): fewer
+/// per-group sums to write and add than one per item, and still enough groups to share among threads.
+const GROUP: usize = 4;
 
 /// Values per thread's span of a sum over the batch.
 const SUM_SPAN: usize = 4096;
@@ -295,7 +306,7 @@ impl PerExampleKernels for Flex {
         let (x, grad) = (contiguous(&x), contiguous(&grad));
         let s = ConvShape::new(&x, grad.layout().shape()[1], kernel, padding, stride);
         let (o, k) = (s.out_channels, s.rows());
-        let per_item: Vec<f32> = weight_grads(read(&x), read(&grad), s).par_chunks(o * k).flat_map_iter(|item| transpose(item, k, o)).collect();
+        let per_item: Vec<f32> = weight_grads(read(&x), read(&grad), s, 1).par_chunks(o * k).flat_map_iter(|item| transpose(item, k, o)).collect();
         tensor(per_item, &[s.batch, o * k])
     }
 }
