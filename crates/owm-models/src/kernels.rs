@@ -207,7 +207,7 @@ fn weight_grads(xs: &[f32], g: &[f32], s: ConvShape, group: usize) -> Vec<f32> {
 
 /// Items whose kernel gradients one GEMM accumulates in training (the groups of [`weight_grads`]): fewer
 /// per-group sums to write and add than one per item, and still enough groups to share among threads.
-const GROUP: usize = 4;
+const GROUP: usize = 8;
 
 /// Values per thread's span of a sum over the batch.
 const SUM_SPAN: usize = 4096;
