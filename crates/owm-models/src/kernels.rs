@@ -4,9 +4,9 @@
 //! Profiling `owm train` of LeNet-5 on Fashion-MNIST put most of a step in flex's direct convolution (its
 //! weight gradient a second convolution, its input gradient a transposed one) and in its general 3-D
 //! max-pool with indices. Here a convolution runs item by item across threads: forward, an im2col copy into
-//! a scratch matrix the thread reuses and one GEMM into the item's output rows; backward, the im2col matrix
-//! rebuilt (cheaper than keeping it) for the weight gradient's GEMM, and a GEMM and a col2im for the input
-//! gradient. The GEMMs are flex's own kernels called on OWM's buffers ([`owm_core::flex::matmul`]), without
+//! a scratch matrix the thread reuses ([`crate::im2col`]) and one GEMM into the item's output rows; backward,
+//! the im2col matrix rebuilt (cheaper than keeping it) for the weight gradient, which GEMM accumulates over fixed
+//! groups of items, and a GEMM and a col2im for the input gradient. The GEMMs are flex's own kernels called on OWM's buffers ([`owm_core::flex::matmul`]), without
 //! a fresh zero-filled and re-aligned output per call. A 2×2 max-pool is fused with the ReLU before it
 //! (`max(0, ·)` commutes with max) and remembers each window's winner in one byte.
 //!
