@@ -43,21 +43,25 @@ impl ConvShape {
         let start = self.padding.saturating_sub(j).div_ceil(self.stride);
         start..(self.width + self.padding).saturating_sub(j).div_ceil(self.stride).min(self.out[1])
     }
+    /// Whether the convolution has stride 1 and "same" padding (`kh = kw = 2p + 1`, so `OH·OW = H·W`): the case
+    /// [`same_shift`] describes.
+    fn same(&self) -> bool {
+        self.stride == 1 && self.kernel == [2 * self.padding + 1; 2]
+    }
 }
 
-/// For a convolution of stride 1 and "same" padding (`kh = kw = 2p + 1`, so `OH·OW = H·W`), where row
-/// `(c, i, j)` of the im2col matrix is the image plane `c` shifted by `(i − p)·W + (j − p)`: for each kernel
-/// position, that shift and the range of the row it fills, `[start, end)`, within the output rows that read
-/// inside the image. The columns that wrap around a row's edge (`j ≠ p`) are the caller's to zero.
-fn same_shift(s: ConvShape, i: usize, j: usize) -> Option<(isize, std::ops::Range<usize>)> {
-    let same = s.stride == 1 && s.kernel == [2 * s.padding + 1; 2];
+/// For a convolution of stride 1 and "same" padding ([`ConvShape::same`]), where row `(c, i, j)` of the im2col
+/// matrix is the image plane `c` shifted by `(i − p)·W + (j − p)`: for each kernel position, that shift and the
+/// range of the row it fills, `[start, end)`, within the output rows that read inside the image. The columns that
+/// wrap around a row's edge (`j ≠ p`) are the caller's to zero.
+fn same_shift(s: ConvShape, i: usize, j: usize) -> (isize, std::ops::Range<usize>) {
     let (w, image) = (s.width as isize, (s.height * s.width) as isize);
     let (di, dj) = (i as isize - s.padding as isize, j as isize - s.padding as isize);
     let shift = di * w + dj;
     // Output rows oh with 0 ≤ oh + di < H, then positions whose source lies in the plane.
     let (rows_start, rows_end) = ((-di).max(0) * w, (s.height as isize - di).min(s.height as isize) * w);
     let (start, end) = (rows_start.max(-shift), rows_end.min(image - shift));
-    same.then(|| (shift, start.max(0) as usize..end.max(start).max(0) as usize))
+    (shift, start.max(0) as usize..end.max(start).max(0) as usize)
 }
 
 /// Zeros, in each output row `row` covers, the columns that wrap around the image's edge for kernel column
@@ -79,11 +83,11 @@ fn zero_wrapped(s: ConvShape, row: &mut [f32], rows: std::ops::Range<usize>, j: 
 /// a scratch buffer only ever filled by this function for one shape.
 pub(crate) fn im2col_item(x: &[f32], b: usize, s: ConvShape, cols: &mut [f32]) {
     let (plane, image) = (s.plane(), s.height * s.width);
-    if same_shift(s, 0, 0).is_some() {
+    if s.same() {
         // One copy of the shifted plane per row, instead of one per output row.
         for (row, dst) in cols.chunks_mut(plane).enumerate() {
             let (c, i, j) = (row / (s.kernel[0] * s.kernel[1]), row / s.kernel[1] % s.kernel[0], row % s.kernel[1]);
-            let Some((shift, range)) = same_shift(s, i, j) else { continue };
+            let (shift, range) = same_shift(s, i, j);
             let src = &x[(b * s.channels + c) * image..][..image];
             let from = (range.start as isize + shift) as usize;
             dst[range.clone()].copy_from_slice(&src[from..from + range.len()]);
@@ -115,13 +119,13 @@ pub(crate) fn im2col_item(x: &[f32], b: usize, s: ConvShape, cols: &mut [f32]) {
 /// position `dx` `[C, H, W]` it was copied from, in a fixed order.
 pub(crate) fn col2im_item(cols: &mut [f32], s: ConvShape, dx: &mut [f32]) {
     let (plane, image) = (s.plane(), s.height * s.width);
-    if same_shift(s, 0, 0).is_some() {
+    if s.same() {
         // One sum of the shifted row per kernel position, the entries that wrapped around the edge zeroed first
         // (they belong to padding): each input value takes its terms in the same order as below.
         for (c, dst) in dx.chunks_mut(image).enumerate() {
             for i in 0..s.kernel[0] {
                 for j in 0..s.kernel[1] {
-                    let Some((shift, range)) = same_shift(s, i, j) else { continue };
+                    let (shift, range) = same_shift(s, i, j);
                     let src = &mut cols[((c * s.kernel[0] + i) * s.kernel[1] + j) * plane..][..plane];
                     zero_wrapped(s, src, range.clone(), j);
                     let to = (range.start as isize + shift) as usize;
