@@ -147,7 +147,10 @@ pub fn train(config: &ExperimentConfig, run_dir: &Path, progress: bool) -> Resul
 /// the largest such block freed (up to 32 MiB). A step allocates a few buffers of megabytes and frees them
 /// again; until a large block has been freed once, each of them costs page faults. Freeing one 30 MiB block
 /// (never touched, so never resident) raises the threshold at once: LeNet-5 steps ran 2–2.6× faster in
-/// `owm bench` with it (a run that had loaded a dataset was already primed by freeing its buffers).
+/// `owm bench` with it (a run that had loaded a dataset was already primed by freeing its buffers). glibc
+/// still hands back the freed top of its heap beyond its trim threshold (64 MiB at most), which larger steps
+/// free every time (the residual network at batch 128): OWM's binaries use mimalloc (`owm::Allocator`), which
+/// keeps it.
 pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     static PRIMED: std::sync::Once = std::sync::Once::new();
     PRIMED.call_once(|| drop(std::hint::black_box(vec![0u8; 30 << 20])));

@@ -1,6 +1,10 @@
 //! Trains a user-defined residual MLP with a user-defined optimiser (Signum) on the embedded digits:
 //! `cargo run -p custom_model -- [RUN_DIR] [--resume]`.
 
+// The allocator of OWM's binaries (see `owm::Allocator`).
+#[global_allocator]
+static ALLOCATOR: owm::Allocator = owm::Allocator;
+
 fn main() -> anyhow::Result<()> {
     let mut config = custom_model::Config::default();
     for arg in std::env::args().skip(1) {

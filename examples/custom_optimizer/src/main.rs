@@ -1,5 +1,9 @@
 //! Trains the digits MLP with a user-written Lion optimiser: `cargo run -p custom_optimizer [RUN_DIR]`.
 
+// The allocator of OWM's binaries (see `owm::Allocator`).
+#[global_allocator]
+static ALLOCATOR: owm::Allocator = owm::Allocator;
+
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "runs/digits-mlp-lion".into());
     let report = custom_optimizer::run(dir.as_ref(), 20)?;

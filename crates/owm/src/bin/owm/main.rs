@@ -11,6 +11,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// mimalloc (see `owm::Allocator`): it keeps the activation buffers a training step frees for the next one.
+#[global_allocator]
+static ALLOCATOR: owm::Allocator = owm::Allocator;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // The command runs on a thread of the tensor kernels' pool (see `owm::train::on_pool`), with the main
