@@ -1,8 +1,11 @@
 //! Host access to tensors of Burn's `flex` backend, for OWM's own CPU kernels (`owm-models`' convolutions,
 //! `owm-optim`'s fused optimiser passes), written through Burn's backend-extension API.
 //!
-//! [`matmul`] is the workspace's one `unsafe` call (`unsafe_code` is denied everywhere else): the `gemm` crate
-//! behind a check of every matrix against its slice.
+//! This module holds the workspace's `unsafe` code (`unsafe_code` is denied everywhere else): [`matmul`], the
+//! `gemm` crate behind a check of every matrix against its slice, and [`fresh_items`], output buffers
+//! written without being zeroed first, whose parts a kernel must prove written ([`Filled`]) to return.
+
+use std::mem::MaybeUninit;
 
 use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
@@ -94,12 +97,19 @@ impl Strided {
 ///
 /// # Panics
 /// When the shapes disagree or a matrix reaches past its slice (a bug in the caller, never input data).
-#[allow(unsafe_code, reason = "the one GEMM call; every pointer it receives is checked against its slice first")]
 pub fn matmul(dst: &mut [f32], lhs: (&[f32], Strided), rhs: (&[f32], Strided), accumulate: bool) {
+    let (ptr, len) = (dst.as_mut_ptr(), dst.len());
+    gemm_into(ptr, len, lhs, rhs, accumulate);
+}
+
+/// [`matmul`] into `len` values at `dst`, which it only reads with `accumulate`; every one of them is
+/// written when it returns.
+#[allow(unsafe_code, reason = "the one GEMM call; every pointer it receives is checked against its slice first")]
+fn gemm_into(dst: *mut f32, len: usize, lhs: (&[f32], Strided), rhs: (&[f32], Strided), accumulate: bool) {
     let ((a, sa), (b, sb)) = (lhs, rhs);
     let (m, n, k) = (sa.rows, sb.cols, sa.cols);
     assert_eq!(sb.rows, k, "matmul: [{m}, {k}] @ [{}, {n}]", sb.rows);
-    assert_eq!(dst.len(), m * n, "matmul: the output holds {} values, not {m}·{n}", dst.len());
+    assert_eq!(len, m * n, "matmul: the output holds {len} values, not {m}·{n}");
     assert!(sa.fits(a.len()) && sb.fits(b.len()), "matmul: a matrix reaches past its slice ({sa:?} in {}, {sb:?} in {})", a.len(), b.len());
     assert!(isize::try_from(n).is_ok(), "matmul: {n} columns");
     if m == 0 || n == 0 {
@@ -107,22 +117,24 @@ pub fn matmul(dst: &mut [f32], lhs: (&[f32], Strided), rhs: (&[f32], Strided), a
     }
     if k == 0 {
         if !accumulate {
-            dst.fill(0.0);
+            // SAFETY: `dst` is valid for writes of `len = m·n` values (the callers' exclusive borrows).
+            unsafe { std::ptr::write_bytes(dst, 0, len) };
         }
         return;
     }
     let stride = |s: usize| s as isize;
-    // SAFETY: `dst` is an exclusive borrow of exactly `m·n` values, written at `r·n + c` for `r < m`,
-    // `c < n`; `fits` checked that every `(r, c)` the kernel reads of `lhs` (`r < m`, `c < k`) and of
-    // `rhs` (`r < k`, `c < n`) lies inside its shared borrow, with strides that fit `isize`. `dst` cannot
-    // alias either input (an exclusive borrow beside shared ones), and `Parallelism::None` keeps the work
-    // on this thread, inside the borrows' lifetime.
+    // SAFETY: `dst` comes from an exclusive borrow of exactly `m·n` values (initialised, or with
+    // `accumulate` false, which the kernel then never reads: it writes `lhs · rhs` over every value),
+    // written at `r·n + c` for `r < m`, `c < n`; `fits` checked that every `(r, c)` the kernel reads of
+    // `lhs` (`r < m`, `c < k`) and of `rhs` (`r < k`, `c < n`) lies inside its shared borrow, with strides
+    // that fit `isize`. `dst` cannot alias either input (an exclusive borrow beside shared ones), and
+    // `Parallelism::None` keeps the work on this thread, inside the borrows' lifetime.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             stride(n),
             accumulate,
@@ -140,6 +152,101 @@ pub fn matmul(dst: &mut [f32], lhs: (&[f32], Strided), rhs: (&[f32], Strided), a
             gemm::Parallelism::None,
         );
     }
+}
+
+/// One item's part of a buffer [`fresh_items`] allocates: not yet written, so it cannot be read. A kernel
+/// turns it into [`Filled`] by writing every value ([`Fresh::matmul`], [`Fresh::write_all`]).
+#[derive(Debug)]
+pub struct Fresh<'a>(&'a mut [MaybeUninit<f32>]);
+
+/// An item's part of a [`fresh_items`] buffer with every value written: the proof its closure returns.
+#[derive(Debug)]
+pub struct Filled<'a>(&'a mut [f32]);
+
+impl<'a> Fresh<'a> {
+    /// Values in this part.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the part holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `lhs · rhs` written over the part (dense row-major `[lhs.rows, rhs.cols]`), as [`matmul`] without
+    /// `accumulate`.
+    ///
+    /// # Panics
+    /// As [`matmul`]: when the shapes disagree with each other or with the part.
+    pub fn matmul(self, lhs: (&[f32], Strided), rhs: (&[f32], Strided)) -> Filled<'a> {
+        gemm_into(self.0.as_mut_ptr().cast(), self.0.len(), lhs, rhs, false);
+        self.filled()
+    }
+
+    /// The part written with `values`, in order.
+    ///
+    /// # Panics
+    /// When `values` yields fewer values than the part holds.
+    pub fn write_all(self, values: impl IntoIterator<Item = f32>) -> Filled<'a> {
+        let mut written = 0;
+        self.0.iter_mut().zip(values).for_each(|(slot, v)| {
+            slot.write(v);
+            written += 1;
+        });
+        assert_eq!(written, self.0.len(), "write_all: {written} values for a part of {}", self.0.len());
+        self.filled()
+    }
+
+    /// Every value has been written (the caller's contract: [`Fresh::matmul`] and [`Fresh::write_all`]).
+    #[allow(unsafe_code, reason = "the callers have written every value of the part")]
+    fn filled(self) -> Filled<'a> {
+        let (ptr, len) = (self.0.as_mut_ptr().cast::<f32>(), self.0.len());
+        // SAFETY: the part's `len` values were all written (by GEMM over `m·n = len` values, or one by one
+        // with their count checked), and `MaybeUninit<f32>` has `f32`'s layout; the borrow moves into
+        // `Filled` with its lifetime.
+        Filled(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+    }
+}
+
+impl Filled<'_> {
+    /// The written values, to update in place (a bias, say).
+    pub fn values(&mut self) -> &mut [f32] {
+        self.0
+    }
+}
+
+/// A buffer of `items · per_item` values written item by item across rayon's threads without being zeroed
+/// first: `fill(state, i, part)` writes item `i`'s part and returns it [`Filled`]; `state` comes from `init`,
+/// once per rayon job (a scratch buffer the job's items reuse), as in `for_each_init`.
+///
+/// A fresh activation buffer of megabytes is otherwise zeroed only for a kernel to overwrite it: 5–7% of the
+/// residual network's training step went to `memset` (`docs/benchmarks.md`).
+///
+/// # Panics
+/// When `fill` returns another part than the one it was given, or panics.
+#[allow(unsafe_code, reason = "every part was filled, which `Filled` proves")]
+pub fn fresh_items<T>(
+    items: usize,
+    per_item: usize,
+    init: impl Fn() -> T + Sync + Send,
+    fill: impl for<'a> Fn(&mut T, usize, Fresh<'a>) -> Filled<'a> + Sync + Send,
+) -> Vec<f32> {
+    use rayon::prelude::*;
+    let Some(len) = items.checked_mul(per_item) else { panic!("fresh_items: {items} items of {per_item} values overflow") };
+    let mut out = Vec::with_capacity(len);
+    if per_item > 0 {
+        out.spare_capacity_mut()[..len].par_chunks_mut(per_item).enumerate().for_each_init(init, |state, (i, part)| {
+            let at = part.as_ptr().cast::<f32>();
+            let filled = fill(state, i, Fresh(part));
+            assert!(std::ptr::eq(filled.0.as_ptr(), at) && filled.0.len() == per_item, "fresh_items: item {i} returned another part");
+        });
+    }
+    // SAFETY: every part of the first `len` values was filled: `Filled` is only made from a `Fresh` whose
+    // values were all written, and each was checked to be its item's whole part. A panic above leaves the
+    // length at 0.
+    unsafe { out.set_len(len) };
+    out
 }
 
 #[cfg(test)]
@@ -208,5 +315,44 @@ mod tests {
     fn an_output_of_the_wrong_size_should_be_refused() {
         let mut out = vec![0f32; 3];
         matmul(&mut out, (&[1.0; 4], Strided::row_major(2, 2)), (&[1.0; 4], Strided::row_major(2, 2)), false);
+    }
+
+    #[test]
+    fn fresh_items_should_hold_what_each_item_wrote() {
+        let (m, k, n, items) = (5, 9, 700, 6);
+        let (a, b) = (values(m * k, 5), values(items * k * n, 6));
+        let rhs = |i: usize| (&b[i * k * n..][..k * n], Strided::row_major(k, n));
+        // GEMM over some items, values one by one over the others, a scratch state per job.
+        let out = fresh_items(
+            items,
+            m * n,
+            || vec![0f32; m * n],
+            |scratch, i, part| {
+                if i % 2 == 0 {
+                    part.matmul((&a, Strided::row_major(m, k)), rhs(i))
+                } else {
+                    scratch.iter_mut().enumerate().for_each(|(j, v)| *v = (i * j) as f32);
+                    part.write_all(scratch.iter().copied())
+                }
+            },
+        );
+        assert_eq!(out.len(), items * m * n);
+        for (i, part) in out.chunks(m * n).enumerate() {
+            let expected: Vec<f32> = if i % 2 == 0 {
+                let mut e = vec![0f32; m * n];
+                matmul(&mut e, (&a, Strided::row_major(m, k)), rhs(i), false);
+                e
+            } else {
+                (0..m * n).map(|j| (i * j) as f32).collect()
+            };
+            assert_eq!(part, expected, "item {i}");
+        }
+        assert!(fresh_items(0, 4, || (), |(), _, part| part.write_all([])).is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "write_all: 3 values for a part of 4")]
+    fn a_part_written_short_should_be_refused() {
+        fresh_items(2, 4, || (), |(), _, part| part.write_all([1.0, 2.0, 3.0]));
     }
 }

@@ -23,7 +23,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::BatchNorm;
 use burn::prelude::*;
-use owm_core::flex::{contiguous, on_flex, owned, read, values_mut};
+use owm_core::flex::{contiguous, fresh_items, on_flex, owned, read, values_mut};
 use rayon::prelude::*;
 
 /// Batch norm with given statistics, on flex (no autodiff: nothing here is differentiated).
@@ -269,16 +269,21 @@ fn train_forward(
     // y = x · scale + shift by channel, scale = γ / σ, shift = β − mean · scale.
     let scale: Vec<f32> = inv_std.iter().zip(&gamma).map(|(s, &g)| (s * f64::from(g)) as f32).collect();
     let shift: Vec<f32> = (0..p.channels).map(|c| (f64::from(beta[c]) - mean[c] * f64::from(scale[c])) as f32).collect();
-    let mut y = vec![0f32; values.len()];
     let add = shortcut.as_ref().map(read);
-    y.par_chunks_mut(p.plane).zip(values.par_chunks(p.plane)).enumerate().for_each(|(i, (out, xs))| {
-        let (a, b) = (scale[i % p.channels], shift[i % p.channels]);
-        let rectify = |v: f32| clipped(v, v, relu);
-        match add {
-            Some(add) => out.iter_mut().zip(xs).zip(&add[i * p.plane..][..p.plane]).for_each(|((o, &x), &s)| *o = rectify(x * a + b + s)),
-            None => out.iter_mut().zip(xs).for_each(|(o, &x)| *o = rectify(x * a + b)),
-        }
-    });
+    let y = fresh_items(
+        values.len() / p.plane,
+        p.plane,
+        || (),
+        |(), i, out| {
+            let (a, b) = (scale[i % p.channels], shift[i % p.channels]);
+            let rectify = |v: f32| clipped(v, v, relu);
+            let xs = &values[i * p.plane..][..p.plane];
+            match add {
+                Some(add) => out.write_all(xs.iter().zip(&add[i * p.plane..][..p.plane]).map(|(&x, &s)| rectify(x * a + b + s))),
+                None => out.write_all(xs.iter().map(|&x| rectify(x * a + b))),
+            }
+        },
+    );
     let shape = x.layout().shape().to_vec();
     let y = owm_core::flex::tensor(y, &shape);
     let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();

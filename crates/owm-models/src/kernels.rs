@@ -26,7 +26,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use owm_core::flex::{Strided, contiguous, matmul, on_flex, read, tensor};
+use owm_core::flex::{Strided, contiguous, fresh_items, matmul, on_flex, read, tensor};
 use rayon::prelude::*;
 
 use crate::im2col::{ConvShape, col2im_item, im2col_item, scratch};
@@ -107,17 +107,19 @@ fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, padding:
     // Layers without a bias pass zeros: no pass over the output for them.
     let has_bias = bias_values.iter().any(|&b| b != 0.0);
     let (o, plane) = (s.out_channels, s.plane());
-    let mut y = vec![0f32; s.batch * o * plane];
     // Per item: its im2col matrix in a reused scratch buffer, then `[O, C·kh·kw] @ [C·kh·kw, OH·OW]`
-    // straight into its output rows, and the bias.
-    y.par_chunks_mut(o * plane).enumerate().for_each_init(
+    // straight into its output rows (never zeroed first), and the bias.
+    let y = fresh_items(
+        s.batch,
+        o * plane,
         || scratch(s),
-        |cols, (b, out)| {
+        |cols, b, out| {
             im2col_item(xs, b, s, cols);
-            matmul(out, (w, Strided::row_major(o, s.rows())), (cols, Strided::row_major(s.rows(), plane)), false);
+            let mut out = out.matmul((w, Strided::row_major(o, s.rows())), (cols, Strided::row_major(s.rows(), plane)));
             if has_bias {
-                out.chunks_mut(plane).zip(bias_values).for_each(|(row, b)| row.iter_mut().for_each(|v| *v += b));
+                out.values().chunks_mut(plane).zip(bias_values).for_each(|(row, b)| row.iter_mut().for_each(|v| *v += b));
             }
+            out
         },
     );
     (tensor(y, &[s.batch, o, s.out[0], s.out[1]]), ConvState { x, weight, shape: s })
@@ -190,19 +192,22 @@ impl Backward<Flex, 3> for ConvBackward {
 /// other orientation packed a copy of each im2col matrix (6–10% of a residual network's training step).
 fn weight_grads(xs: &[f32], g: &[f32], s: ConvShape, group: usize) -> Vec<f32> {
     let (o, k, plane) = (s.out_channels, s.rows(), s.plane());
-    let groups = s.batch.div_ceil(group);
-    let mut dw = vec![0f32; groups * o * k];
-    dw.par_chunks_mut(o * k).enumerate().for_each_init(
+    let item = |b: usize| (&g[b * o * plane..][..o * plane], Strided::row_major(o, plane).t());
+    fresh_items(
+        s.batch.div_ceil(group),
+        o * k,
         || scratch(s),
-        |cols, (i, dw)| {
-            for b in i * group..((i + 1) * group).min(s.batch) {
+        |cols, i, dw| {
+            let first = i * group;
+            im2col_item(xs, first, s, cols);
+            let mut dw = dw.matmul((cols, Strided::row_major(k, plane)), item(first));
+            for b in first + 1..(first + group).min(s.batch) {
                 im2col_item(xs, b, s, cols);
-                let g = (&g[b * o * plane..][..o * plane], Strided::row_major(o, plane).t());
-                matmul(dw, (cols, Strided::row_major(k, plane)), g, b > i * group);
+                matmul(dw.values(), (cols, Strided::row_major(k, plane)), item(b), true);
             }
+            dw
         },
-    );
-    dw
+    )
 }
 
 /// Items whose kernel gradients one GEMM accumulates in training (the groups of [`weight_grads`]): fewer
