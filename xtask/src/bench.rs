@@ -311,7 +311,11 @@ fn kernels(binary: &std::path::Path, runs: usize, steps: usize, warmup: usize, r
         let ratio = r["speed_ratio"].as_f64();
         let verdict = ratio.map_or("NOT RUN (no PyTorch)", |r| if r >= target { "met" } else { "NOT met" });
         let ratio = ratio.map_or("-".into(), |r| format!("{r:.2}x"));
-        println!("  resnet {} batch {}: OWM / PyTorch {ratio} (target >= {target}x: {verdict})", if eval { "evaluation" } else { "training step" }, r["batch_size"]);
+        println!(
+            "  resnet {} batch {}: OWM / PyTorch {ratio} (target >= {target}x: {verdict})",
+            if eval { "evaluation" } else { "training step" },
+            r["batch_size"]
+        );
     }
     let report = json!({ "benchmark": "kernel-level", "runs": runs, "steps": steps, "host": host(), "results": results });
     write_json(&dir.join("kernels.json"), &report)
