@@ -164,16 +164,6 @@ pub struct Fresh<'a>(&'a mut [MaybeUninit<f32>]);
 pub struct Filled<'a>(&'a mut [f32]);
 
 impl<'a> Fresh<'a> {
-    /// Values in this part.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the part holds no values.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// `lhs · rhs` written over the part (dense row-major `[lhs.rows, rhs.cols]`), as [`matmul`] without
     /// `accumulate`.
     ///
