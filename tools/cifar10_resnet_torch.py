@@ -95,38 +95,9 @@ def run_torch(args):
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
 
-    class Block(nn.Module):
-        def __init__(self, c_in, c_out, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(c_out)
-            self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(c_out)
-            self.shortcut = None
-            if stride != 1 or c_in != c_out:
-                self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-
-        def forward(self, x):
-            y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-            return F.relu(y + (x if self.shortcut is None else self.shortcut(x)))
-
-    class ResNet(nn.Module):
-        def __init__(self, depth, width=16):
-            super().__init__()
-            n = (depth - 2) // 6
-            self.stem = nn.Conv2d(3, width, 3, 1, 1, bias=False)
-            self.bn = nn.BatchNorm2d(width)
-            blocks, c_in = [], width
-            for stage in range(3):
-                for b in range(n):
-                    blocks.append(Block(c_in, width << stage, 2 if stage > 0 and b == 0 else 1))
-                    c_in = width << stage
-            self.blocks = nn.Sequential(*blocks)
-            self.fc = nn.Linear(4 * width, 10)
-
-        def forward(self, x):
-            x = self.blocks(F.relu(self.bn(self.stem(x))))
-            return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+    # The residual network of `cargo xtask bench`'s PyTorch side.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "xtask", "bench"))
+    from lenet_torch import ResNet
 
     model = ResNet(args.depth)
     for m in model.modules():
