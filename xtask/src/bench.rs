@@ -5,7 +5,8 @@
 //! training and beside Opacus (target: at most 3× slower than plain); embedding models beside PyTorch's dense
 //! tables (`embeddings.rs`, target: at least 2×); data-parallel training over MPI (`scale_out.rs`, target:
 //! LeNet-5 on 2 ranks at least 1.6× one); `owm serve-model` under load (`--serve-seconds N` per row, 0 to
-//! skip; `--only serve` runs that alone).
+//! skip; `--only serve` runs that alone); CIFAR-10 time to 90% beside PyTorch (`time_to_accuracy.rs`,
+//! `--cifar-epochs 30`, off by default: an hour).
 
 use std::process::Command;
 
@@ -27,6 +28,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ("--mpi-steps", 300),
         ("--embedding-epochs", 2),
         ("--serve-seconds", 5),
+        ("--cifar-epochs", 0),
     ];
     let mut only_serve = false;
     let mut it = args.iter();
@@ -55,6 +57,7 @@ pub fn run(args: &[String]) -> Result<()> {
         (_, mpi_steps),
         (_, embedding_epochs),
         (_, serve_seconds),
+        (_, cifar_epochs),
     ] = settings;
     let root = crate::workspace_root();
     // The `mpi` feature needs an MPI library (its compiler wrapper) and a launcher.
@@ -126,6 +129,7 @@ pub fn run(args: &[String]) -> Result<()> {
         crate::serve_load::run(&binary, serve_seconds as f64, &dir)?;
     }
     crate::embeddings::run(&binary, embedding_epochs, &root, &dir)?;
+    crate::time_to_accuracy::run(&binary, cifar_epochs, &root, &dir)?;
     crate::scale_out::run(has_mpi.then_some(binary.as_path()), mpi_steps, &dir)
 }
 

